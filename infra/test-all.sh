@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs every test tier (see tests/README.md).
+# This is the README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source infra/setup.sh
+
+echo "== native tests (domain, components, edge host, black-box over HTTP)"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --cargo-profile host --workspace --no-fail-fast
+else
+    cargo test --profile host --workspace --no-fail-fast
+fi
+
+echo "== .wasm size budget (2 MB per component)"
+infra/wasm-sizes.sh --check

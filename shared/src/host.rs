@@ -1,0 +1,160 @@
+//! The host capabilities one request runs with, behind one narrow trait.
+//!
+//! A component handler receives `&dyn Host` and never names Spin: on wasm32
+//! [`SpinHost`] opens Spin's `default` database and key-value store; in native
+//! tests [`NativeHost`] opens files in a temporary directory. Both open lazily
+//! (a health check touches no storage) and migrate the schema on the first
+//! SQL use, which is how the app works under `spin up` with no set-up step.
+
+use crate::clock::Clock;
+use crate::storage::{KeyValue, Sql, StorageError, migrations};
+use std::cell::OnceCell;
+
+pub trait Host {
+    /// The shared `default` SQLite database, migrated to the latest schema.
+    fn sql(&self) -> Result<&dyn Sql, StorageError>;
+    /// The `default` key-value store.
+    fn key_value(&self) -> Result<&dyn KeyValue, StorageError>;
+    /// A Spin variable declared for the component; `None` when undefined.
+    fn variable(&self, name: &str) -> Result<Option<String>, StorageError>;
+    fn clock(&self) -> &dyn Clock;
+}
+
+/// Opens `slot`'s value once per request, keeping the first error visible to
+/// every caller rather than retrying a failing open on each statement.
+fn open_once<'a, T>(
+    slot: &'a OnceCell<Result<T, StorageError>>,
+    open: impl FnOnce() -> Result<T, StorageError>,
+) -> Result<&'a T, StorageError> {
+    slot.get_or_init(open).as_ref().map_err(Clone::clone)
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use spin_host::SpinHost;
+
+#[cfg(target_arch = "wasm32")]
+mod spin_host {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::storage::spin::{SpinKeyValue, SpinSql};
+
+    /// The capabilities Spin grants through the component's manifest entry.
+    #[derive(Default)]
+    pub struct SpinHost {
+        sql: OnceCell<Result<SpinSql, StorageError>>,
+        key_value: OnceCell<Result<SpinKeyValue, StorageError>>,
+    }
+
+    impl Host for SpinHost {
+        fn sql(&self) -> Result<&dyn Sql, StorageError> {
+            open_once(&self.sql, || {
+                let sql = SpinSql::open_default()?;
+                sql.execute("PRAGMA synchronous=NORMAL", &[])?;
+                migrations::apply(&sql)?;
+                Ok(sql)
+            })
+            .map(|s| s as &dyn Sql)
+        }
+
+        fn key_value(&self) -> Result<&dyn KeyValue, StorageError> {
+            open_once(&self.key_value, SpinKeyValue::open_default).map(|s| s as &dyn KeyValue)
+        }
+
+        fn variable(&self, name: &str) -> Result<Option<String>, StorageError> {
+            match spin_sdk::variables::get(name) {
+                Ok(value) => Ok(Some(value)),
+                Err(spin_sdk::variables::Error::Undefined(_)) => Ok(None),
+                Err(other) => Err(StorageError::Other(format!("variable {name}: {other}"))),
+            }
+        }
+
+        fn clock(&self) -> &dyn Clock {
+            &SystemClock
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use native_host::NativeHost;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native_host {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::storage::native::{NativeKeyValue, NativeSql, SqliteDb};
+    use chrono::{DateTime, Utc};
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+
+    /// Files in a directory standing in for Spin's state directory, variables
+    /// from a map, and a clock the test sets. Several `NativeHost`s over the
+    /// same directory behave like concurrent requests: each has its own
+    /// connection.
+    pub struct NativeHost {
+        state_dir: PathBuf,
+        variables: HashMap<String, String>,
+        clock: FixedClock,
+        sql: OnceCell<Result<NativeSql, StorageError>>,
+        key_value: OnceCell<Result<NativeKeyValue, StorageError>>,
+    }
+
+    impl NativeHost {
+        pub fn new(state_dir: &Path, now: DateTime<Utc>) -> Self {
+            NativeHost {
+                state_dir: state_dir.to_owned(),
+                variables: HashMap::new(),
+                clock: FixedClock::at(now),
+                sql: OnceCell::new(),
+                key_value: OnceCell::new(),
+            }
+        }
+
+        pub fn with_variable(mut self, name: &str, value: &str) -> Self {
+            self.variables.insert(name.to_owned(), value.to_owned());
+            self
+        }
+
+        /// The fixed clock, for tests that move time between calls.
+        pub fn fixed_clock(&self) -> &FixedClock {
+            &self.clock
+        }
+
+        /// Another request's view of the same state: fresh connections, the
+        /// same variables and the same instant.
+        pub fn another_request(&self) -> Self {
+            NativeHost {
+                state_dir: self.state_dir.clone(),
+                variables: self.variables.clone(),
+                clock: FixedClock::at(self.clock.now()),
+                sql: OnceCell::new(),
+                key_value: OnceCell::new(),
+            }
+        }
+    }
+
+    impl Host for NativeHost {
+        fn sql(&self) -> Result<&dyn Sql, StorageError> {
+            open_once(&self.sql, || {
+                let sql = SqliteDb::at(self.state_dir.join("sqlite_db.db")).connect()?;
+                migrations::apply(&sql)?;
+                Ok(sql)
+            })
+            .map(|s| s as &dyn Sql)
+        }
+
+        fn key_value(&self) -> Result<&dyn KeyValue, StorageError> {
+            open_once(&self.key_value, || {
+                NativeKeyValue::open(self.state_dir.join("sqlite_key_value.db"))
+            })
+            .map(|s| s as &dyn KeyValue)
+        }
+
+        fn variable(&self, name: &str) -> Result<Option<String>, StorageError> {
+            Ok(self.variables.get(name).cloned())
+        }
+
+        fn clock(&self) -> &dyn Clock {
+            &self.clock
+        }
+    }
+}

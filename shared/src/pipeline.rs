@@ -1,0 +1,112 @@
+//! The request pipeline every component runs: CORS preflight, routing, the
+//! handler, rendering of problems, CORS headers on the answer.
+//!
+//! Why one pipeline in the shared crate? So that "who is calling", "what does
+//! an error look like" and "which origins may call" are answered once: a
+//! component is a route table of handlers, each a single path
+//! parse -> apply -> respond returning `Result<Response, Problem>`.
+
+use crate::auth::{AuthConfig, Caller};
+use crate::host::Host;
+use crate::storage::{KeyValue, Sql};
+use crate::web::Cors;
+use crate::web::problem::Problem;
+use crate::web::route::{self, Params, Route};
+use chrono::{DateTime, Utc};
+use spin_sdk::http::{Request, Response};
+
+/// A handler of one route.
+pub type Handler = fn(&Ctx<'_>) -> Result<Response, Problem>;
+
+/// Everything a handler may use for one request.
+pub struct Ctx<'r> {
+    pub req: &'r Request,
+    pub host: &'r dyn Host,
+    pub params: Params<'r>,
+    component: &'static str,
+}
+
+impl<'r> Ctx<'r> {
+    /// A path parameter of the matched route.
+    pub fn param(&self, name: &str) -> &str {
+        &self.params[name]
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.host.clock().now()
+    }
+
+    pub fn sql(&self) -> Result<&dyn Sql, Problem> {
+        self.host.sql().map_err(Problem::from)
+    }
+
+    pub fn key_value(&self) -> Result<&dyn KeyValue, Problem> {
+        self.host.key_value().map_err(Problem::from)
+    }
+
+    /// The verified caller. A missing `Authorization` header is `Anonymous`;
+    /// a present but bad one is 401, never silently anonymous.
+    pub fn caller(&self) -> Result<Caller, Problem> {
+        let config = self.auth_config()?;
+        Caller::from_request(self.req, &config, self.now()).map_err(Problem::from)
+    }
+
+    /// A Spin variable the manifest must provide; its absence is a deployment
+    /// error, logged with the component and the variable's name.
+    pub fn required_variable(&self, name: &str) -> Result<String, Problem> {
+        match self.host.variable(name) {
+            Ok(Some(value)) if !value.is_empty() => Ok(value),
+            Ok(_) => Err(self.misconfigured(name, "is not set")),
+            Err(err) => Err(self.misconfigured(name, &err.to_string())),
+        }
+    }
+
+    /// The secret that signs QR codes (handoff, pickup, return, identity).
+    pub fn code_signing_secret(&self) -> Result<Vec<u8>, Problem> {
+        self.required_variable("code_signing_secret").map(String::into_bytes)
+    }
+
+    fn auth_config(&self) -> Result<AuthConfig, Problem> {
+        let issuer = self.required_variable("jwt_issuer")?;
+        let audience = self.required_variable("jwt_audience")?;
+        let secret = self.host.variable("jwt_hs256_secret").ok().flatten();
+        let pem = self.host.variable("jwt_es256_public_key").ok().flatten();
+        AuthConfig::new(&issuer, &audience, secret.as_deref().map(str::as_bytes), pem.as_deref())
+            .map_err(|err| self.misconfigured("jwt_hs256_secret / jwt_es256_public_key", &err.to_string()))
+    }
+
+    fn misconfigured(&self, variable: &str, why: &str) -> Problem {
+        Problem::internal(&format!("component {:?}: variable {variable}: {why}", self.component))
+    }
+}
+
+/// Serves one request from `routes`.
+pub fn serve(component: &'static str, routes: &[Route<Handler>], req: Request, host: &dyn Host) -> Response {
+    let cors = Cors::from_list(&host.variable("cors_origins").ok().flatten().unwrap_or_default());
+    if let Some(preflight) = cors.preflight(&req) {
+        return preflight;
+    }
+    let path = req.path().to_owned();
+    let mut response = match route::find(routes, req.method(), &path) {
+        Ok(found) => {
+            let ctx = Ctx { req: &req, host, params: found.params, component };
+            (found.handler)(&ctx).unwrap_or_else(Problem::into_response)
+        }
+        Err(problem) => problem.into_response(),
+    };
+    cors.apply(&req, &mut response);
+    response
+}
+
+/// The answer to `GET <prefix>/health`. It touches no storage on purpose: it
+/// says the component is deployed and routed, which is what a load balancer
+/// and the host benchmark need; storage faults show on the endpoints using it.
+pub fn health_response(component: &str, version: &str) -> Response {
+    let body = serde_json::json!({ "component": component, "version": version, "status": "ok" });
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(body.to_string())
+        .build()
+}

@@ -1,0 +1,156 @@
+//! Versioned schema migrations of the one shared SQLite database.
+//!
+//! Why do the components migrate, not a deploy step? `spin up` and managed
+//! edge platforms give no hook to run one, and the app must work on a fresh
+//! database with no extra flags as well as on an existing one after an
+//! upgrade. So every component calls [`apply`] before its first statement:
+//! a single `PRAGMA user_version` read when the schema is current, and an
+//! exclusive, re-checked upgrade when it is not, so two components racing on
+//! a fresh database apply each step exactly once.
+//!
+//! Rules for adding a migration: append to [`MIGRATIONS`], never edit or
+//! reorder a shipped one, and keep each step valid on a database that already
+//! holds data.
+
+use super::{Sql, StorageError};
+
+/// The schema, one step per version; index + 1 is the version it produces.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: HTTP conventions and catalog master data.
+    "CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status INTEGER,
+        response_headers TEXT,
+        response_body BLOB,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE TABLE catalog_items (
+        sku TEXT PRIMARY KEY,
+        product_id TEXT NOT NULL,
+        category TEXT NOT NULL,
+        assortment TEXT NOT NULL DEFAULT 'both'
+            CHECK (assortment IN ('both', 'online_only', 'store_only')),
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX catalog_items_by_product ON catalog_items (product_id);
+    CREATE INDEX catalog_items_by_category ON catalog_items (category);
+    CREATE TABLE prices (
+        sku TEXT NOT NULL REFERENCES catalog_items (sku),
+        currency TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (sku, currency)
+    );
+    CREATE TABLE stores (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('store', 'warehouse')),
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );",
+];
+
+/// The version a database has once every migration is applied.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the schema up to [`latest_version`]; a no-op when it already is.
+pub fn apply(sql: &dyn Sql) -> Result<(), StorageError> {
+    if current_version(sql)? >= latest_version() {
+        return Ok(());
+    }
+    // WAL lets readers proceed while one writer commits; the setting is
+    // stored in the file, so it is set once here rather than per request.
+    // It cannot change inside a transaction, hence before BEGIN.
+    sql.execute("PRAGMA journal_mode=WAL", &[])?;
+    super::in_transaction(sql, |tx| {
+        // Re-read under the write lock: another component may have migrated
+        // between the first read and BEGIN IMMEDIATE.
+        let from = current_version(tx)?;
+        for (index, step) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
+            for statement in statements(step) {
+                tx.execute(statement, &[])?;
+            }
+            tx.execute(&format!("PRAGMA user_version = {}", index + 1), &[])?;
+        }
+        Ok(())
+    })
+}
+
+pub fn current_version(sql: &dyn Sql) -> Result<i64, StorageError> {
+    let rows = sql.execute("PRAGMA user_version", &[])?;
+    rows.first()
+        .ok_or_else(|| StorageError::Decode("PRAGMA user_version returned no row".into()))?
+        .integer("user_version")
+}
+
+/// Splits a migration into statements, since the SQL port (like Spin's)
+/// executes one statement per call. Migrations hold no `;` inside literals or
+/// triggers, which keeps this split honest.
+fn statements(step: &str) -> impl Iterator<Item = &str> {
+    step.split(';').map(str::trim).filter(|s| !s.is_empty())
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::storage::native::SqliteDb;
+
+    #[test]
+    fn a_fresh_database_reaches_the_latest_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let sql = SqliteDb::at(dir.path().join("m.db")).connect().unwrap();
+        assert_eq!(current_version(&sql).unwrap(), 0);
+        apply(&sql).unwrap();
+        assert_eq!(current_version(&sql).unwrap(), latest_version());
+        let mode = sql.execute("PRAGMA journal_mode", &[]).unwrap();
+        assert_eq!(mode.first().unwrap().text("journal_mode").unwrap(), "wal");
+    }
+
+    #[test]
+    fn migrations_applied_twice_are_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::at(dir.path().join("m.db"));
+        let sql = db.connect().unwrap();
+        apply(&sql).unwrap();
+        sql.execute(
+            "INSERT INTO stores (id, kind, lat, lon, data, updated_at) VALUES ('S1', 'store', 0, 0, '{}', 'now')",
+            &[],
+        )
+        .unwrap();
+        apply(&sql).unwrap();
+        apply(&db.connect().unwrap()).unwrap();
+        let rows = sql.execute("SELECT count(*) AS n FROM stores", &[]).unwrap();
+        assert_eq!(rows.first().unwrap().integer("n").unwrap(), 1);
+        assert_eq!(current_version(&sql).unwrap(), latest_version());
+    }
+
+    #[test]
+    fn concurrent_first_uses_migrate_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::at(dir.path().join("m.db"));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                std::thread::spawn(move || apply(&db.connect().unwrap()))
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap().unwrap();
+        }
+        assert_eq!(current_version(&db.connect().unwrap()).unwrap(), latest_version());
+    }
+
+    #[test]
+    fn every_step_splits_into_executable_statements() {
+        for step in MIGRATIONS {
+            assert!(statements(step).all(|s| !s.contains(';')));
+        }
+    }
+}

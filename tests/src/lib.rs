@@ -1,0 +1,1 @@
+//! Black-box test support: starting the app and talking HTTP to it.
