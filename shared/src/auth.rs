@@ -135,7 +135,9 @@ impl Claims {
         let (sub, role, store_id) = match caller {
             Caller::Anonymous => return None,
             Caller::Customer(id) => (id.to_string(), Role::Customer, None),
-            Caller::StoreDevice { store, device } => (device.clone(), Role::Store, Some(store.to_string())),
+            Caller::StoreDevice { store, device } => {
+                (device.clone(), Role::Store, Some(store.to_string()))
+            }
             Caller::Ops { operator } => (operator.clone(), Role::Ops, None),
         };
         Some(Claims {
@@ -184,7 +186,10 @@ impl AuthConfig {
             return Err(AuthConfigError::Hs256SecretTooShort { len: secret.len() });
         }
         let es256_key = es256_public_pem
-            .map(|pem| VerifyingKey::from_public_key_pem(pem).map_err(|_| AuthConfigError::InvalidEs256PublicKey))
+            .map(|pem| {
+                VerifyingKey::from_public_key_pem(pem)
+                    .map_err(|_| AuthConfigError::InvalidEs256PublicKey)
+            })
             .transpose()?;
         if hs256_secret.is_none() && es256_key.is_none() {
             return Err(AuthConfigError::NoKey);
@@ -226,7 +231,9 @@ pub enum AuthConfigError {
     EmptyAudience,
     /// Neither an HS256 secret nor an ES256 public key was given.
     NoKey,
-    Hs256SecretTooShort { len: usize },
+    Hs256SecretTooShort {
+        len: usize,
+    },
     /// The ES256 key is not a PEM `PUBLIC KEY` on the P-256 curve.
     InvalidEs256PublicKey,
 }
@@ -236,13 +243,19 @@ impl fmt::Display for AuthConfigError {
         match self {
             AuthConfigError::EmptyIssuer => write!(f, "the token issuer must not be empty"),
             AuthConfigError::EmptyAudience => write!(f, "the token audience must not be empty"),
-            AuthConfigError::NoKey => write!(f, "neither an HS256 secret nor an ES256 public key is configured"),
+            AuthConfigError::NoKey => write!(
+                f,
+                "neither an HS256 secret nor an ES256 public key is configured"
+            ),
             AuthConfigError::Hs256SecretTooShort { len } => write!(
                 f,
                 "the HS256 secret has {len} bytes; at least {MIN_HS256_SECRET_LEN} are required"
             ),
             AuthConfigError::InvalidEs256PublicKey => {
-                write!(f, "the ES256 public key is not a PEM-encoded P-256 public key")
+                write!(
+                    f,
+                    "the ES256 public key is not a PEM-encoded P-256 public key"
+                )
             }
         }
     }
@@ -288,13 +301,22 @@ pub enum AuthError {
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AuthError::MalformedHeader => write!(f, "the Authorization header must be \"Bearer <token>\""),
+            AuthError::MalformedHeader => {
+                write!(f, "the Authorization header must be \"Bearer <token>\"")
+            }
             AuthError::MalformedToken => write!(f, "the bearer token is not a well-formed JWT"),
             AuthError::UnsupportedAlgorithm(alg) => {
-                write!(f, "tokens signed with {alg:?} are not accepted; use HS256 or ES256")
+                write!(
+                    f,
+                    "tokens signed with {alg:?} are not accepted; use HS256 or ES256"
+                )
             }
-            AuthError::AlgorithmNotConfigured(alg) => write!(f, "{alg} tokens are not accepted here"),
-            AuthError::UnsupportedHeader => write!(f, "the token header has an unsupported typ or crit"),
+            AuthError::AlgorithmNotConfigured(alg) => {
+                write!(f, "{alg} tokens are not accepted here")
+            }
+            AuthError::UnsupportedHeader => {
+                write!(f, "the token header has an unsupported typ or crit")
+            }
             AuthError::BadSignature => write!(f, "the token signature is invalid"),
             AuthError::Expired => write!(f, "the token has expired"),
             AuthError::NotYetValid => write!(f, "the token is not valid yet"),
@@ -311,7 +333,9 @@ impl std::error::Error for AuthError {}
 impl From<AuthError> for Problem {
     fn from(err: AuthError) -> Problem {
         let challenge = match err {
-            AuthError::MalformedHeader => r#"Bearer realm="omnichannel-edge", error="invalid_request""#,
+            AuthError::MalformedHeader => {
+                r#"Bearer realm="omnichannel-edge", error="invalid_request""#
+            }
             _ => r#"Bearer realm="omnichannel-edge", error="invalid_token""#,
         };
         Problem::unauthorized(err.to_string()).with_header("www-authenticate", challenge)
@@ -321,11 +345,18 @@ impl From<AuthError> for Problem {
 impl Caller {
     /// Verifies the `Authorization` header value: absent is
     /// [`Caller::Anonymous`]; present, it must be a valid bearer token.
-    pub fn from_authorization(header: Option<&str>, config: &AuthConfig, now: DateTime<Utc>) -> Result<Caller, AuthError> {
+    pub fn from_authorization(
+        header: Option<&str>,
+        config: &AuthConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Caller, AuthError> {
         let Some(header) = header else {
             return Ok(Caller::Anonymous);
         };
-        let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::MalformedHeader)?;
+        let (scheme, token) = header
+            .trim()
+            .split_once(' ')
+            .ok_or(AuthError::MalformedHeader)?;
         let token = token.trim_start_matches(' ');
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
             return Err(AuthError::MalformedHeader);
@@ -336,7 +367,11 @@ impl Caller {
 
     /// [`Caller::from_authorization`] on the request's header; a header that
     /// is not UTF-8 is malformed rather than anonymous.
-    pub fn from_request(req: &Request, config: &AuthConfig, now: DateTime<Utc>) -> Result<Caller, AuthError> {
+    pub fn from_request(
+        req: &Request,
+        config: &AuthConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Caller, AuthError> {
         let header = match req.header("authorization") {
             None => None,
             Some(value) => Some(value.as_str().ok_or(AuthError::MalformedHeader)?),
@@ -351,11 +386,20 @@ impl Caller {
                 .map(Caller::Customer)
                 .map_err(|_| AuthError::InvalidClaim("sub")),
             Role::Store => {
-                let store = claims.store_id.as_deref().ok_or(AuthError::MissingClaim("store_id"))?;
-                let store = StoreId::parse(store).map_err(|_| AuthError::InvalidClaim("store_id"))?;
-                Ok(Caller::StoreDevice { store, device: principal_name(&claims.sub)? })
+                let store = claims
+                    .store_id
+                    .as_deref()
+                    .ok_or(AuthError::MissingClaim("store_id"))?;
+                let store =
+                    StoreId::parse(store).map_err(|_| AuthError::InvalidClaim("store_id"))?;
+                Ok(Caller::StoreDevice {
+                    store,
+                    device: principal_name(&claims.sub)?,
+                })
             }
-            Role::Ops => Ok(Caller::Ops { operator: principal_name(&claims.sub)? }),
+            Role::Ops => Ok(Caller::Ops {
+                operator: principal_name(&claims.sub)?,
+            }),
         }
     }
 
@@ -401,7 +445,9 @@ impl Caller {
         if self.require_store()? == store {
             Ok(())
         } else {
-            Err(Problem::forbidden(format!("this device may act only for its own store, not {store}")))
+            Err(Problem::forbidden(format!(
+                "this device may act only for its own store, not {store}"
+            )))
         }
     }
 
@@ -415,7 +461,9 @@ impl Caller {
 
     fn refusal(&self, needed: Role) -> Problem {
         match self {
-            Caller::Anonymous => Problem::unauthorized(format!("this operation needs a {} token", needed.as_str())),
+            Caller::Anonymous => {
+                Problem::unauthorized(format!("this operation needs a {} token", needed.as_str()))
+            }
             _ => Problem::forbidden(format!("this operation needs the {} role", needed.as_str())),
         }
     }
@@ -425,7 +473,11 @@ impl Caller {
 /// end up in logs and idempotency scopes, so they stay short and printable.
 fn principal_name(sub: &str) -> Result<String, AuthError> {
     let valid = !sub.is_empty() && sub.chars().count() <= 128 && !sub.chars().any(char::is_control);
-    if valid { Ok(sub.to_owned()) } else { Err(AuthError::InvalidClaim("sub")) }
+    if valid {
+        Ok(sub.to_owned())
+    } else {
+        Err(AuthError::InvalidClaim("sub"))
+    }
 }
 
 #[cfg(test)]
@@ -444,8 +496,14 @@ mod tests {
     }
 
     fn bearer(caller: &Caller) -> String {
-        let claims = Claims::for_caller(caller, "https://id.example", "omnichannel-edge", now(), Duration::minutes(15))
-            .unwrap();
+        let claims = Claims::for_caller(
+            caller,
+            "https://id.example",
+            "omnichannel-edge",
+            now(),
+            Duration::minutes(15),
+        )
+        .unwrap();
         format!("Bearer {}", sign_hs256(&claims, SECRET))
     }
 
@@ -454,36 +512,57 @@ mod tests {
     }
 
     fn till() -> Caller {
-        Caller::StoreDevice { store: StoreId::parse("WAW-01").unwrap(), device: "till-3".into() }
+        Caller::StoreDevice {
+            store: StoreId::parse("WAW-01").unwrap(),
+            device: "till-3".into(),
+        }
     }
 
     fn ops() -> Caller {
-        Caller::Ops { operator: "erp-feed".into() }
+        Caller::Ops {
+            operator: "erp-feed".into(),
+        }
     }
 
     #[test]
     fn a_missing_header_is_anonymous() {
-        assert_eq!(Caller::from_authorization(None, &config(), now()), Ok(Caller::Anonymous));
+        assert_eq!(
+            Caller::from_authorization(None, &config(), now()),
+            Ok(Caller::Anonymous)
+        );
     }
 
     #[test]
     fn each_role_round_trips_through_a_token() {
         for caller in [customer(), till(), ops()] {
             let header = bearer(&caller);
-            assert_eq!(Caller::from_authorization(Some(&header), &config(), now()), Ok(caller));
+            assert_eq!(
+                Caller::from_authorization(Some(&header), &config(), now()),
+                Ok(caller)
+            );
         }
     }
 
     #[test]
     fn the_scheme_is_case_insensitive_and_read_from_requests() {
         let header = bearer(&customer()).replacen("Bearer", "bearer", 1);
-        let req = Request::builder().uri("/x").header("Authorization", header).build();
+        let req = Request::builder()
+            .uri("/x")
+            .header("Authorization", header)
+            .build();
         assert_eq!(Caller::from_request(&req, &config(), now()), Ok(customer()));
     }
 
     #[test]
     fn other_schemes_and_empty_tokens_are_malformed() {
-        for header in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "", "Token abc", "Bearer a b"] {
+        for header in [
+            "Basic dXNlcjpwYXNz",
+            "Bearer",
+            "Bearer ",
+            "",
+            "Token abc",
+            "Bearer a b",
+        ] {
             assert_eq!(
                 Caller::from_authorization(Some(header), &config(), now()),
                 Err(AuthError::MalformedHeader),
@@ -494,13 +573,29 @@ mod tests {
 
     #[test]
     fn config_needs_a_key_and_a_long_enough_secret() {
-        let new = |secret: Option<&[u8]>, pem: Option<&str>| AuthConfig::new("iss", "aud", secret, pem);
+        let new =
+            |secret: Option<&[u8]>, pem: Option<&str>| AuthConfig::new("iss", "aud", secret, pem);
         assert_eq!(new(None, None).unwrap_err(), AuthConfigError::NoKey);
-        assert_eq!(new(Some(b""), Some("  ")).unwrap_err(), AuthConfigError::NoKey);
-        assert_eq!(new(Some(b"short"), None).unwrap_err(), AuthConfigError::Hs256SecretTooShort { len: 5 });
-        assert_eq!(new(None, Some("not a pem")).unwrap_err(), AuthConfigError::InvalidEs256PublicKey);
-        assert_eq!(AuthConfig::new(" ", "aud", Some(SECRET), None).unwrap_err(), AuthConfigError::EmptyIssuer);
-        assert_eq!(AuthConfig::new("iss", "", Some(SECRET), None).unwrap_err(), AuthConfigError::EmptyAudience);
+        assert_eq!(
+            new(Some(b""), Some("  ")).unwrap_err(),
+            AuthConfigError::NoKey
+        );
+        assert_eq!(
+            new(Some(b"short"), None).unwrap_err(),
+            AuthConfigError::Hs256SecretTooShort { len: 5 }
+        );
+        assert_eq!(
+            new(None, Some("not a pem")).unwrap_err(),
+            AuthConfigError::InvalidEs256PublicKey
+        );
+        assert_eq!(
+            AuthConfig::new(" ", "aud", Some(SECRET), None).unwrap_err(),
+            AuthConfigError::EmptyIssuer
+        );
+        assert_eq!(
+            AuthConfig::new("iss", "", Some(SECRET), None).unwrap_err(),
+            AuthConfigError::EmptyAudience
+        );
         assert!(new(Some(SECRET), None).is_ok());
     }
 
@@ -515,7 +610,11 @@ mod tests {
         assert_eq!(customer().require_customer().unwrap().as_str(), "cust-1");
         assert_eq!(till().require_store().unwrap().as_str(), "WAW-01");
         assert_eq!(ops().require_ops().unwrap(), "erp-feed");
-        assert!(till().require_store_for(&StoreId::parse("waw-01").unwrap()).is_ok());
+        assert!(
+            till()
+                .require_store_for(&StoreId::parse("waw-01").unwrap())
+                .is_ok()
+        );
     }
 
     #[test]
@@ -541,7 +640,9 @@ mod tests {
 
     #[test]
     fn a_store_device_may_not_act_for_another_store() {
-        let problem = till().require_store_for(&StoreId::parse("KRK-02").unwrap()).unwrap_err();
+        let problem = till()
+            .require_store_for(&StoreId::parse("KRK-02").unwrap())
+            .unwrap_err();
         assert_eq!(problem.status(), 403);
     }
 
@@ -550,9 +651,19 @@ mod tests {
         let problem = Problem::from(AuthError::Expired);
         assert_eq!((problem.status(), problem.slug()), (401, "unauthorized"));
         assert_eq!(problem.detail(), Some("the token has expired"));
-        assert!(problem.header("www-authenticate").unwrap().contains("invalid_token"));
+        assert!(
+            problem
+                .header("www-authenticate")
+                .unwrap()
+                .contains("invalid_token")
+        );
         let problem = Problem::from(AuthError::MalformedHeader);
-        assert!(problem.header("www-authenticate").unwrap().contains("invalid_request"));
+        assert!(
+            problem
+                .header("www-authenticate")
+                .unwrap()
+                .contains("invalid_request")
+        );
     }
 
     #[test]
@@ -565,6 +676,8 @@ mod tests {
 
     #[test]
     fn anonymous_callers_have_no_claims() {
-        assert!(Claims::for_caller(&Caller::Anonymous, "i", "a", now(), Duration::minutes(1)).is_none());
+        assert!(
+            Claims::for_caller(&Caller::Anonymous, "i", "a", now(), Duration::minutes(1)).is_none()
+        );
     }
 }

@@ -63,10 +63,9 @@ impl fmt::Display for CatalogError {
             CatalogError::UnknownStoreKind { found } => {
                 write!(f, "{found:?} is not a location kind; expected store or warehouse")
             }
-            CatalogError::UnknownService { found } => write!(
-                f,
-                "{found:?} is not a service; expected click_and_collect, ship_from_store, returns or kiosk"
-            ),
+            CatalogError::UnknownService { found } => {
+                write!(f, "{found:?} is not a service; expected click_and_collect, ship_from_store, returns or kiosk")
+            }
             CatalogError::WarehouseService { service } => write!(
                 f,
                 "a warehouse has no shop floor, so it cannot offer {}; only ship_from_store",
@@ -75,10 +74,7 @@ impl fmt::Display for CatalogError {
             CatalogError::UnknownCountry { found } => {
                 write!(f, "{found:?} is not an ISO 3166 alpha-2 country code like \"PL\"")
             }
-            CatalogError::BadPostalCode => write!(
-                f,
-                "a postal code has 2 to 10 letters, digits, spaces or '-'"
-            ),
+            CatalogError::BadPostalCode => write!(f, "a postal code has 2 to 10 letters, digits, spaces or '-'"),
         }
     }
 }
@@ -101,11 +97,7 @@ impl FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            f.write_str(&self.reason)
-        } else {
-            write!(f, "{}: {}", self.field, self.reason)
-        }
+        if self.field.is_empty() { f.write_str(&self.reason) } else { write!(f, "{}: {}", self.field, self.reason) }
     }
 }
 

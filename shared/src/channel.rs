@@ -14,11 +14,9 @@ pub enum ChannelError {
 impl fmt::Display for ChannelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ChannelError::Unknown { found } => write!(
-                f,
-                "unknown channel {found:?}; expected one of {}",
-                Channel::ALL.map(Channel::as_str).join(", ")
-            ),
+            ChannelError::Unknown { found } => {
+                write!(f, "unknown channel {found:?}; expected one of {}", Channel::ALL.map(Channel::as_str).join(", "))
+            }
         }
     }
 }

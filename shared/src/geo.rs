@@ -189,7 +189,9 @@ mod tests {
         let p: GeoPoint = serde_json::from_str(r#"{"lat":52.2,"lon":21}"#).unwrap();
         assert_eq!((p.lat(), p.lon()), (52.2, 21.0));
         assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"lat":52.2,"lon":21.0}"#);
-        for bad in [r#"{"lat":95,"lon":21}"#, r#"{"lat":"52","lon":21}"#, r#"{"lat":52,"lon":21,"alt":3}"#, r#"{"lat":52}"#] {
+        for bad in
+            [r#"{"lat":95,"lon":21}"#, r#"{"lat":"52","lon":21}"#, r#"{"lat":52,"lon":21,"alt":3}"#, r#"{"lat":52}"#]
+        {
             assert!(serde_json::from_str::<GeoPoint>(bad).is_err(), "{bad}");
         }
         assert!(serde_json::from_str::<Radius>("0").is_err());

@@ -25,7 +25,9 @@
 //! "00:00-02:00" on the next; the two touch and count as one stretch of open
 //! time. That keeps "which day's limit and cut-off apply" unambiguous.
 
-use chrono::{DateTime, Datelike, Duration, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -35,21 +37,45 @@ use std::fmt;
 /// Why hours, a time zone or picking rules were refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HoursError {
-    UnknownTimeZone { name: String },
+    UnknownTimeZone {
+        name: String,
+    },
     /// Not `HH:MM` on a 24-hour clock.
-    BadTime { raw: String },
+    BadTime {
+        raw: String,
+    },
     /// Not `HH:MM-HH:MM`.
-    BadInterval { raw: String },
+    BadInterval {
+        raw: String,
+    },
     /// Closing is not after opening (an overnight interval must be split at
     /// midnight).
-    EmptyInterval { day: Weekday, raw: String },
-    OverlappingIntervals { day: Weekday },
-    TooManyIntervals { day: Weekday, max: usize },
-    UnknownDay { key: String },
-    MissingDay { day: Weekday },
-    BadDate { raw: String },
-    TooManyClosedDates { max: usize },
-    SlaOutOfRange { found: i64 },
+    EmptyInterval {
+        day: Weekday,
+        raw: String,
+    },
+    OverlappingIntervals {
+        day: Weekday,
+    },
+    TooManyIntervals {
+        day: Weekday,
+        max: usize,
+    },
+    UnknownDay {
+        key: String,
+    },
+    MissingDay {
+        day: Weekday,
+    },
+    BadDate {
+        raw: String,
+    },
+    TooManyClosedDates {
+        max: usize,
+    },
+    SlaOutOfRange {
+        found: i64,
+    },
     ZeroDailyLimit,
 }
 
@@ -123,9 +149,9 @@ impl TimeZone {
     }
 
     /// `local` fell into a spring-forward gap: find the transition by
-    /// bisection. Within a day either side of `local` the wall clock only
-    /// moves forward (a gap and a fall-back are months apart), so "the wall
-    /// clock reads at least `local`" flips exactly once.
+    /// bisection. Within two days either side of `local` the wall clock
+    /// only moves forward (a gap and a fall-back are months apart), so "the
+    /// wall clock reads at least `local`" flips exactly once.
     fn end_of_gap(&self, local: NaiveDateTime) -> DateTime<Utc> {
         let as_utc = local.and_utc().timestamp();
         // UTC offsets stay within ±26 hours, so these bracket the answer.
@@ -390,9 +416,7 @@ impl OpeningHours {
     /// `instant` itself when open, else the next moment the location opens;
     /// `None` if it does not open within the look-ahead (about a year).
     pub fn next_opening_at_or_after(&self, instant: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.spans_from(instant)
-            .find(|span| span.end > instant)
-            .map(|span| span.start.max(instant))
+        self.spans_from(instant).find(|span| span.end > instant).map(|span| span.start.max(instant))
     }
 
     /// The instant at which `minutes` of open time have passed since
@@ -433,9 +457,9 @@ impl OpeningHours {
         mut orders_already_accepted_for: impl FnMut(NaiveDate) -> u32,
     ) -> Option<ReadyBy> {
         let today = self.local_date(now);
-        let past_cutoff = rules.cutoff.is_some_and(|cutoff| {
-            now >= self.time_zone.first_instant_at_or_after(today.and_time(cutoff.to_naive()))
-        });
+        let past_cutoff = rules
+            .cutoff
+            .is_some_and(|cutoff| now >= self.time_zone.first_instant_at_or_after(today.and_time(cutoff.to_naive())));
         let mut checked: Option<(NaiveDate, bool)> = None;
         for span in self.spans_from(now) {
             if span.end <= now || (past_cutoff && span.date <= today) {
@@ -536,7 +560,11 @@ impl PickingRules {
     /// A week: a promise further out than that is not a promise.
     pub const MAX_SLA_MINUTES: u32 = 10_080;
 
-    pub fn new(sla_minutes: u32, cutoff: Option<LocalTime>, daily_limit: Option<u32>) -> Result<PickingRules, HoursError> {
+    pub fn new(
+        sla_minutes: u32,
+        cutoff: Option<LocalTime>,
+        daily_limit: Option<u32>,
+    ) -> Result<PickingRules, HoursError> {
         if !(1..=PickingRules::MAX_SLA_MINUTES).contains(&sla_minutes) {
             return Err(HoursError::SlaOutOfRange { found: i64::from(sla_minutes) });
         }
@@ -622,7 +650,9 @@ fn parse_date(raw: &str) -> Result<NaiveDate, HoursError> {
     let bad = || HoursError::BadDate { raw: raw.chars().take(32).collect() };
     // chrono's %Y also takes signs and more digits; the wire form is exactly
     // YYYY-MM-DD.
-    if raw.len() != 10 || !raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() }) {
+    if raw.len() != 10
+        || !raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+    {
         return Err(bad());
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| bad())

@@ -54,11 +54,9 @@ pub enum MoneyError {
 impl fmt::Display for MoneyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MoneyError::UnknownCurrency { code } => write!(
-                f,
-                "unknown currency {code:?}; expected one of {}",
-                Currency::ALL.map(Currency::code).join(", ")
-            ),
+            MoneyError::UnknownCurrency { code } => {
+                write!(f, "unknown currency {code:?}; expected one of {}", Currency::ALL.map(Currency::code).join(", "))
+            }
             MoneyError::Malformed { raw } => {
                 write!(f, "{raw:?} is not a decimal amount like \"129.99\"")
             }
@@ -253,8 +251,7 @@ impl Money {
         }
         let digits = |s: &str| s.bytes().fold(0_i128, |acc, b| acc * 10 + i128::from(b - b'0'));
         let padding = 10_i128.pow(allowed - significant.len() as u32);
-        let minor = digits(whole) * i128::from(currency.minor_per_major())
-            + digits(significant) * padding;
+        let minor = digits(whole) * i128::from(currency.minor_per_major()) + digits(significant) * padding;
         Money::from_minor_i128(if negative { -minor } else { minor }, currency)
     }
 
@@ -268,8 +265,7 @@ impl Money {
     /// currency's minor units, half away from zero (see the module notes for
     /// why).
     pub fn round_to_minor_units(exact: Decimal, currency: Currency) -> Result<Money, MoneyError> {
-        let rounded =
-            exact.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero);
+        let rounded = exact.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero);
         let bound = Decimal::from(MAX_MAJOR_UNITS);
         if rounded.abs() > bound {
             return Err(MoneyError::OutOfRange);
@@ -310,39 +306,26 @@ impl Money {
     /// The same amount with the opposite sign (always in range: the bound is
     /// symmetric).
     pub fn negated(&self) -> Money {
-        Money::from_minor_i128(-i128::from(self.to_minor_units()), self.currency)
-            .expect("the bound is symmetric")
+        Money::from_minor_i128(-i128::from(self.to_minor_units()), self.currency).expect("the bound is symmetric")
     }
 
     pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Money::from_minor_i128(
-            i128::from(self.to_minor_units()) + i128::from(other.to_minor_units()),
-            self.currency,
-        )
+        Money::from_minor_i128(i128::from(self.to_minor_units()) + i128::from(other.to_minor_units()), self.currency)
     }
 
     pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Money::from_minor_i128(
-            i128::from(self.to_minor_units()) - i128::from(other.to_minor_units()),
-            self.currency,
-        )
+        Money::from_minor_i128(i128::from(self.to_minor_units()) - i128::from(other.to_minor_units()), self.currency)
     }
 
     /// A line total: unit price times quantity.
     pub fn times(&self, quantity: Quantity) -> Result<Money, MoneyError> {
-        Money::from_minor_i128(
-            i128::from(self.to_minor_units()) * i128::from(quantity.get()),
-            self.currency,
-        )
+        Money::from_minor_i128(i128::from(self.to_minor_units()) * i128::from(quantity.get()), self.currency)
     }
 
     /// Adds up amounts that must all be in `currency` (an empty list is zero).
-    pub fn sum<'a>(
-        currency: Currency,
-        amounts: impl IntoIterator<Item = &'a Money>,
-    ) -> Result<Money, MoneyError> {
+    pub fn sum<'a>(currency: Currency, amounts: impl IntoIterator<Item = &'a Money>) -> Result<Money, MoneyError> {
         amounts.into_iter().try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
     }
 
@@ -357,7 +340,7 @@ impl Money {
     /// several percentages rounds once at the end (with
     /// [`Money::round_to_minor_units`]).
     pub fn percentage(&self, percent: Decimal) -> Result<Decimal, MoneyError> {
-        if percent.is_sign_negative() && !percent.is_zero()
+        if (percent.is_sign_negative() && !percent.is_zero())
             || percent > Decimal::ONE_HUNDRED
             || percent.normalize().scale() > MAX_PERCENT_SCALE
         {
@@ -388,8 +371,8 @@ impl Money {
         if minor.abs() > bound {
             return Err(MoneyError::OutOfRange);
         }
-        let amount = Decimal::try_from_i128_with_scale(minor, currency.minor_units())
-            .map_err(|_| MoneyError::OutOfRange)?;
+        let amount =
+            Decimal::try_from_i128_with_scale(minor, currency.minor_units()).map_err(|_| MoneyError::OutOfRange)?;
         Ok(Money { amount, currency })
     }
 }
@@ -581,10 +564,7 @@ mod tests {
     #[test]
     fn unknown_currency_codes_are_rejected() {
         for bad in ["XXX", "PL", "PLNN", "", "zł", "BTC"] {
-            assert!(
-                matches!(Currency::parse(bad), Err(MoneyError::UnknownCurrency { .. })),
-                "{bad} should be refused"
-            );
+            assert!(matches!(Currency::parse(bad), Err(MoneyError::UnknownCurrency { .. })), "{bad} should be refused");
         }
     }
 
@@ -828,7 +808,10 @@ mod tests {
                 // Within one minor unit of the exact proportional share.
                 let exact_numerator = i128::from(total_minor) * w;
                 let sum = i128::from(weight_sum);
-                assert!((p * sum - exact_numerator).abs() < sum.max(1), "round {round}: {part} is not proportional: {total} over {weights:?}");
+                assert!(
+                    (p * sum - exact_numerator).abs() < sum.max(1),
+                    "round {round}: {part} is not proportional: {total} over {weights:?}"
+                );
             }
         }
     }
@@ -867,8 +850,7 @@ mod tests {
             #[serde(deserialize_with = "deserialize_signed")]
             difference: Money,
         }
-        let body: Exchange =
-            serde_json::from_str(r#"{"difference":{"amount":"-20.00","currency":"EUR"}}"#).unwrap();
+        let body: Exchange = serde_json::from_str(r#"{"difference":{"amount":"-20.00","currency":"EUR"}}"#).unwrap();
         assert_eq!(body.difference.to_minor_units(), -2000);
     }
 }

@@ -18,7 +18,9 @@ pub enum QuantityError {
     Negative,
     /// A JSON number with a fractional part, such as `1.5`.
     Fractional,
-    AboveMax { max: u32 },
+    AboveMax {
+        max: u32,
+    },
     /// Not a JSON number at all (a string, `null`, an object).
     NotANumber,
 }

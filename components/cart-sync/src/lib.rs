@@ -6,19 +6,22 @@
 //! tested natively; only [`entry`] is wasm-specific.
 
 use omni_shared::host::Host;
-use spin_sdk::http::{Request, Response};
+use omni_shared::pipeline::{self, Ctx, Handler};
+use omni_shared::web::Problem;
+use omni_shared::web::route::Route;
+use spin_sdk::http::{Method, Request, Response};
 
 pub const COMPONENT: &str = "cart-sync";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The route prefix this component serves (spin.toml routes `/api/carts/...`).
-pub const PREFIX: &str = "/api/carts";
 
-pub fn handle(req: Request, _host: &dyn Host) -> Response {
-    let path = req.path().trim_end_matches('/');
-    if path == concat!("/api/carts", "/health") {
-        return omni_shared::pipeline::health_response(COMPONENT, VERSION);
-    }
-    Response::new(404, "")
+static ROUTES: &[Route<Handler>] = &[Route::new(Method::Get, "/api/carts/health", health)];
+
+pub fn handle(req: Request, host: &dyn Host) -> Response {
+    pipeline::serve(COMPONENT, ROUTES, req, host)
+}
+
+fn health(_: &Ctx<'_>) -> Result<Response, Problem> {
+    Ok(pipeline::health_response(COMPONENT, VERSION))
 }
 
 /// The Spin entry point. Why spin-sdk 5.2 and not the p3 SDK that Spin 4's

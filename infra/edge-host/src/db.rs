@@ -315,10 +315,10 @@ mod tests {
         let (_dir, db) = db();
         {
             let conn = db.checkout().unwrap();
-            conn.execute_batch("PRAGMA foreign_keys=ON").unwrap();
+            conn.execute_batch("PRAGMA cache_size=-1234").unwrap();
         }
         let conn = db.checkout().unwrap();
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
-        assert_eq!(fk, 0);
+        let size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap();
+        assert_ne!(size, -1234);
     }
 }

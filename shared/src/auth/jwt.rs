@@ -58,18 +58,28 @@ pub fn verify(token: &str, config: &AuthConfig, now: DateTime<Utc>) -> Result<Cl
     let signature = decode(signature_b64)?;
     match header.alg.as_str() {
         "HS256" => {
-            let secret = config.hs256_secret.as_deref().ok_or(AuthError::AlgorithmNotConfigured("HS256"))?;
-            let mut mac = <Hmac<Sha256>>::new_from_slice(secret).map_err(|_| AuthError::BadSignature)?;
+            let secret = config
+                .hs256_secret
+                .as_deref()
+                .ok_or(AuthError::AlgorithmNotConfigured("HS256"))?;
+            let mut mac =
+                <Hmac<Sha256>>::new_from_slice(secret).map_err(|_| AuthError::BadSignature)?;
             mac.update(signing_input.as_bytes());
-            mac.verify_slice(&signature).map_err(|_| AuthError::BadSignature)?;
+            mac.verify_slice(&signature)
+                .map_err(|_| AuthError::BadSignature)?;
         }
         "ES256" => {
-            let key = config.es256_key.as_ref().ok_or(AuthError::AlgorithmNotConfigured("ES256"))?;
+            let key = config
+                .es256_key
+                .as_ref()
+                .ok_or(AuthError::AlgorithmNotConfigured("ES256"))?;
             if signature.len() != 64 {
                 return Err(AuthError::BadSignature);
             }
-            let signature = Signature::from_slice(&signature).map_err(|_| AuthError::BadSignature)?;
-            key.verify(signing_input.as_bytes(), &signature).map_err(|_| AuthError::BadSignature)?;
+            let signature =
+                Signature::from_slice(&signature).map_err(|_| AuthError::BadSignature)?;
+            key.verify(signing_input.as_bytes(), &signature)
+                .map_err(|_| AuthError::BadSignature)?;
         }
         other => return Err(AuthError::UnsupportedAlgorithm(shorten(other))),
     }
@@ -113,7 +123,11 @@ impl RawClaims {
         if now >= exp.saturating_add(LEEWAY_SECONDS) {
             return Err(AuthError::Expired);
         }
-        if [nbf, iat].into_iter().flatten().any(|t| t > now.saturating_add(LEEWAY_SECONDS)) {
+        if [nbf, iat]
+            .into_iter()
+            .flatten()
+            .any(|t| t > now.saturating_add(LEEWAY_SECONDS))
+        {
             return Err(AuthError::NotYetValid);
         }
         let iss = self.iss.ok_or(AuthError::MissingClaim("iss"))?;
@@ -124,7 +138,11 @@ impl RawClaims {
         if !aud.contains(&config.audience) {
             return Err(AuthError::WrongAudience);
         }
-        let role = match self.role.as_deref().ok_or(AuthError::MissingClaim("role"))? {
+        let role = match self
+            .role
+            .as_deref()
+            .ok_or(AuthError::MissingClaim("role"))?
+        {
             "customer" => Role::Customer,
             "store" => Role::Store,
             "ops" => Role::Ops,
@@ -150,7 +168,11 @@ fn numeric_date(value: Option<Value>, claim: &'static str) -> Result<Option<i64>
         None => Ok(None),
         Some(Value::Number(n)) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite() && f.abs() < 1e15).map(|f| f.floor() as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 1e15)
+                    .map(|f| f.floor() as i64)
+            })
             .map(Some)
             .ok_or(AuthError::InvalidClaim(claim)),
         Some(_) => Err(AuthError::InvalidClaim(claim)),
@@ -158,7 +180,9 @@ fn numeric_date(value: Option<Value>, claim: &'static str) -> Result<Option<i64>
 }
 
 fn decode(part: &str) -> Result<Vec<u8>, AuthError> {
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| AuthError::MalformedToken)
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| AuthError::MalformedToken)
 }
 
 fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, AuthError> {
@@ -169,7 +193,11 @@ fn signing_input(alg: &str, claims: &Claims) -> String {
     let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
     // Claims hold only strings and integers, which always serialise.
     let payload = serde_json::to_vec(claims).expect("claims serialise to JSON");
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload))
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    )
 }
 
 fn hmac_sha256(secret: &[u8], data: &[u8]) -> Vec<u8> {
@@ -182,7 +210,10 @@ fn hmac_sha256(secret: &[u8], data: &[u8]) -> Vec<u8> {
 /// An attacker-chosen `alg` goes into an error message: keep it short and
 /// printable.
 fn shorten(alg: &str) -> String {
-    alg.chars().filter(|c| c.is_ascii_graphic()).take(16).collect()
+    alg.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(16)
+        .collect()
 }
 
 #[cfg(test)]
@@ -207,7 +238,9 @@ mod tests {
     }
 
     fn pem(key: &SigningKey) -> String {
-        key.verifying_key().to_public_key_pem(LineEnding::LF).unwrap()
+        key.verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap()
     }
 
     fn hs_config() -> AuthConfig {
@@ -247,7 +280,10 @@ mod tests {
 
     fn hs_token(header: Value, payload: &Value) -> String {
         let input = format!("{}.{}", b64(&header), b64(payload));
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(hmac_sha256(SECRET, input.as_bytes())))
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(hmac_sha256(SECRET, input.as_bytes()))
+        )
     }
 
     fn hs(payload: &Value) -> String {
@@ -267,50 +303,102 @@ mod tests {
 
     #[test]
     fn minted_tokens_verify() {
-        let caller = Caller::StoreDevice { store: StoreId::parse("waw-01").unwrap(), device: "kiosk-1".into() };
+        let caller = Caller::StoreDevice {
+            store: StoreId::parse("waw-01").unwrap(),
+            device: "kiosk-1".into(),
+        };
         let claims = Claims::for_caller(&caller, ISS, AUD, now(), Duration::minutes(5)).unwrap();
-        assert_eq!(verify(&sign_hs256(&claims, SECRET), &hs_config(), now()), Ok(claims.clone()));
-        assert_eq!(verify(&sign_es256(&claims, &es_key(7)), &es_config(), now()), Ok(claims));
+        assert_eq!(
+            verify(&sign_hs256(&claims, SECRET), &hs_config(), now()),
+            Ok(claims.clone())
+        );
+        assert_eq!(
+            verify(&sign_es256(&claims, &es_key(7)), &es_config(), now()),
+            Ok(claims)
+        );
     }
 
     #[test]
     fn a_valid_es256_token_is_accepted() {
-        let claims = Claims::for_caller(&Caller::Ops { operator: "erp".into() }, ISS, AUD, now(), Duration::hours(1))
-            .unwrap();
+        let claims = Claims::for_caller(
+            &Caller::Ops {
+                operator: "erp".into(),
+            },
+            ISS,
+            AUD,
+            now(),
+            Duration::hours(1),
+        )
+        .unwrap();
         let token = sign_es256(&claims, &es_key(7));
         assert_eq!(verify(&token, &es_config(), now()).unwrap().role, Role::Ops);
     }
 
     #[test]
     fn an_es256_token_signed_with_another_key_is_refused() {
-        let claims = Claims::for_caller(&Caller::Ops { operator: "erp".into() }, ISS, AUD, now(), Duration::hours(1))
-            .unwrap();
-        check(&sign_es256(&claims, &es_key(8)), &es_config(), Err(AuthError::BadSignature));
+        let claims = Claims::for_caller(
+            &Caller::Ops {
+                operator: "erp".into(),
+            },
+            ISS,
+            AUD,
+            now(),
+            Duration::hours(1),
+        )
+        .unwrap();
+        check(
+            &sign_es256(&claims, &es_key(8)),
+            &es_config(),
+            Err(AuthError::BadSignature),
+        );
     }
 
     #[test]
     fn an_es256_signature_in_der_form_is_refused() {
-        let claims = Claims::for_caller(&Caller::Ops { operator: "erp".into() }, ISS, AUD, now(), Duration::hours(1))
-            .unwrap();
+        let claims = Claims::for_caller(
+            &Caller::Ops {
+                operator: "erp".into(),
+            },
+            ISS,
+            AUD,
+            now(),
+            Duration::hours(1),
+        )
+        .unwrap();
         let token = sign_es256(&claims, &es_key(7));
         let (input, _) = token.rsplit_once('.').unwrap();
         let der: Signature = es_key(7).sign(input.as_bytes());
-        let der_token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(der.to_der().as_bytes()));
+        let der_token = format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(der.to_der().as_bytes())
+        );
         check(&der_token, &es_config(), Err(AuthError::BadSignature));
     }
 
     #[test]
     fn both_algorithms_work_when_both_keys_are_configured() {
         let both = AuthConfig::new(ISS, AUD, Some(SECRET), Some(&pem(&es_key(7)))).unwrap();
-        let claims = Claims::for_caller(&Caller::Ops { operator: "erp".into() }, ISS, AUD, now(), Duration::hours(1))
-            .unwrap();
+        let claims = Claims::for_caller(
+            &Caller::Ops {
+                operator: "erp".into(),
+            },
+            ISS,
+            AUD,
+            now(),
+            Duration::hours(1),
+        )
+        .unwrap();
         check(&sign_hs256(&claims, SECRET), &both, Ok(()));
         check(&sign_es256(&claims, &es_key(7)), &both, Ok(()));
     }
 
     #[test]
     fn an_algorithm_without_a_configured_key_is_refused() {
-        check(&hs(&payload()), &es_config(), Err(AuthError::AlgorithmNotConfigured("HS256")));
+        check(
+            &hs(&payload()),
+            &es_config(),
+            Err(AuthError::AlgorithmNotConfigured("HS256")),
+        );
     }
 
     #[test]
@@ -327,40 +415,80 @@ mod tests {
     #[test]
     fn tokens_not_yet_valid_are_refused_beyond_the_leeway() {
         let t = now().timestamp();
-        check(&hs(&with(payload(), json!({"nbf": t + LEEWAY_SECONDS}))), &hs_config(), Ok(()));
+        check(
+            &hs(&with(payload(), json!({"nbf": t + LEEWAY_SECONDS}))),
+            &hs_config(),
+            Ok(()),
+        );
         let early = with(payload(), json!({"nbf": t + LEEWAY_SECONDS + 1}));
         check(&hs(&early), &hs_config(), Err(AuthError::NotYetValid));
         let issued_later = with(payload(), json!({"iat": t + 3600}));
-        check(&hs(&issued_later), &hs_config(), Err(AuthError::NotYetValid));
+        check(
+            &hs(&issued_later),
+            &hs_config(),
+            Err(AuthError::NotYetValid),
+        );
     }
 
     #[test]
     fn fractional_numeric_dates_are_floored() {
         let t = now().timestamp();
-        check(&hs(&with(payload(), json!({"exp": (t + 60) as f64 + 0.5}))), &hs_config(), Ok(()));
+        check(
+            &hs(&with(payload(), json!({"exp": (t + 60) as f64 + 0.5}))),
+            &hs_config(),
+            Ok(()),
+        );
         let expired = with(payload(), json!({"exp": (t - LEEWAY_SECONDS) as f64 + 0.9}));
         check(&hs(&expired), &hs_config(), Err(AuthError::Expired));
     }
 
     #[test]
     fn a_token_without_exp_is_refused() {
-        check(&hs(&with(payload(), json!({"exp": null}))), &hs_config(), Err(AuthError::MissingClaim("exp")));
-        check(&hs(&with(payload(), json!({"exp": "soon"}))), &hs_config(), Err(AuthError::InvalidClaim("exp")));
+        check(
+            &hs(&with(payload(), json!({"exp": null}))),
+            &hs_config(),
+            Err(AuthError::MissingClaim("exp")),
+        );
+        check(
+            &hs(&with(payload(), json!({"exp": "soon"}))),
+            &hs_config(),
+            Err(AuthError::InvalidClaim("exp")),
+        );
     }
 
     #[test]
     fn a_wrong_or_missing_issuer_is_refused() {
         let other = with(payload(), json!({"iss": "https://evil.example"}));
         check(&hs(&other), &hs_config(), Err(AuthError::WrongIssuer));
-        check(&hs(&with(payload(), json!({"iss": null}))), &hs_config(), Err(AuthError::MissingClaim("iss")));
+        check(
+            &hs(&with(payload(), json!({"iss": null}))),
+            &hs_config(),
+            Err(AuthError::MissingClaim("iss")),
+        );
     }
 
     #[test]
     fn a_wrong_audience_is_refused_and_arrays_are_searched() {
-        check(&hs(&with(payload(), json!({"aud": "pos-backend"}))), &hs_config(), Err(AuthError::WrongAudience));
-        check(&hs(&with(payload(), json!({"aud": ["a", "b"]}))), &hs_config(), Err(AuthError::WrongAudience));
-        check(&hs(&with(payload(), json!({"aud": ["a", AUD]}))), &hs_config(), Ok(()));
-        check(&hs(&with(payload(), json!({"aud": null}))), &hs_config(), Err(AuthError::MissingClaim("aud")));
+        check(
+            &hs(&with(payload(), json!({"aud": "pos-backend"}))),
+            &hs_config(),
+            Err(AuthError::WrongAudience),
+        );
+        check(
+            &hs(&with(payload(), json!({"aud": ["a", "b"]}))),
+            &hs_config(),
+            Err(AuthError::WrongAudience),
+        );
+        check(
+            &hs(&with(payload(), json!({"aud": ["a", AUD]}))),
+            &hs_config(),
+            Ok(()),
+        );
+        check(
+            &hs(&with(payload(), json!({"aud": null}))),
+            &hs_config(),
+            Err(AuthError::MissingClaim("aud")),
+        );
     }
 
     #[test]
@@ -369,17 +497,37 @@ mod tests {
         let (input, signature) = token.rsplit_once('.').unwrap();
         let (header, _) = input.split_once('.').unwrap();
         let forged_payload = b64(&with(payload(), json!({"role": "ops"})));
-        check(&format!("{header}.{forged_payload}.{signature}"), &hs_config(), Err(AuthError::BadSignature));
+        check(
+            &format!("{header}.{forged_payload}.{signature}"),
+            &hs_config(),
+            Err(AuthError::BadSignature),
+        );
         let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
         bytes[0] ^= 1;
-        check(&format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes)), &hs_config(), Err(AuthError::BadSignature));
-        check(&format!("{input}."), &hs_config(), Err(AuthError::BadSignature));
+        check(
+            &format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes)),
+            &hs_config(),
+            Err(AuthError::BadSignature),
+        );
+        check(
+            &format!("{input}."),
+            &hs_config(),
+            Err(AuthError::BadSignature),
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
-        let claims = Claims::for_caller(&Caller::Ops { operator: "erp".into() }, ISS, AUD, now(), Duration::hours(1))
-            .unwrap();
+        let claims = Claims::for_caller(
+            &Caller::Ops {
+                operator: "erp".into(),
+            },
+            ISS,
+            AUD,
+            now(),
+            Duration::hours(1),
+        )
+        .unwrap();
         let token = sign_hs256(&claims, b"another-secret-that-is-32-bytes-long");
         check(&token, &hs_config(), Err(AuthError::BadSignature));
     }
@@ -387,16 +535,28 @@ mod tests {
     #[test]
     fn alg_none_is_refused_even_without_a_signature() {
         let unsigned = format!("{}.{}.", b64(&json!({"alg": "none"})), b64(&payload()));
-        check(&unsigned, &hs_config(), Err(AuthError::UnsupportedAlgorithm("none".into())));
+        check(
+            &unsigned,
+            &hs_config(),
+            Err(AuthError::UnsupportedAlgorithm("none".into())),
+        );
         let none_upper = format!("{}.{}.", b64(&json!({"alg": "None"})), b64(&payload()));
-        check(&none_upper, &hs_config(), Err(AuthError::UnsupportedAlgorithm("None".into())));
+        check(
+            &none_upper,
+            &hs_config(),
+            Err(AuthError::UnsupportedAlgorithm("None".into())),
+        );
     }
 
     #[test]
     fn unknown_algorithms_are_refused() {
         for alg in ["HS512", "RS256", "PS256", "ES384", "hs256", "EdDSA"] {
             let token = hs_token(json!({"alg": alg, "typ": "JWT"}), &payload());
-            check(&token, &hs_config(), Err(AuthError::UnsupportedAlgorithm(alg.into())));
+            check(
+                &token,
+                &hs_config(),
+                Err(AuthError::UnsupportedAlgorithm(alg.into())),
+            );
         }
     }
 
@@ -405,8 +565,15 @@ mod tests {
         // The classic algorithm-confusion attack: HS256 keyed with the PEM.
         let pem = pem(&es_key(7));
         let input = format!("{}.{}", b64(&json!({"alg": "HS256"})), b64(&payload()));
-        let forged = format!("{input}.{}", URL_SAFE_NO_PAD.encode(hmac_sha256(pem.as_bytes(), input.as_bytes())));
-        check(&forged, &es_config(), Err(AuthError::AlgorithmNotConfigured("HS256")));
+        let forged = format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(hmac_sha256(pem.as_bytes(), input.as_bytes()))
+        );
+        check(
+            &forged,
+            &es_config(),
+            Err(AuthError::AlgorithmNotConfigured("HS256")),
+        );
     }
 
     #[test]
@@ -415,8 +582,19 @@ mod tests {
         check(&crit, &hs_config(), Err(AuthError::UnsupportedHeader));
         let dpop = hs_token(json!({"alg": "HS256", "typ": "dpop+jwt"}), &payload());
         check(&dpop, &hs_config(), Err(AuthError::UnsupportedHeader));
-        check(&hs_token(json!({"alg": "HS256"}), &payload()), &hs_config(), Ok(()));
-        check(&hs_token(json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}), &payload()), &hs_config(), Ok(()));
+        check(
+            &hs_token(json!({"alg": "HS256"}), &payload()),
+            &hs_config(),
+            Ok(()),
+        );
+        check(
+            &hs_token(
+                json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}),
+                &payload(),
+            ),
+            &hs_config(),
+            Ok(()),
+        );
     }
 
     #[test]
@@ -431,33 +609,56 @@ mod tests {
             format!("{input}.{signature}="),
             format!("{input}.{signature}+"),
             format!("%%%.{}", input.split_once('.').unwrap().1),
-            format!("{}.{}.{signature}", b64(&json!({"alg": "HS256"})), URL_SAFE_NO_PAD.encode("not json")),
+            format!(
+                "{}.{}.{signature}",
+                b64(&json!({"alg": "HS256"})),
+                URL_SAFE_NO_PAD.encode("not json")
+            ),
             "x".repeat(MAX_TOKEN_LEN + 1),
         ];
         for token in cases {
             let result = verify(&token, &hs_config(), now());
             assert!(
-                matches!(result, Err(AuthError::MalformedToken | AuthError::BadSignature)),
+                matches!(
+                    result,
+                    Err(AuthError::MalformedToken | AuthError::BadSignature)
+                ),
                 "{token:.40}: {result:?}"
             );
         }
-        let padded = format!("{}=.{}", input.split_once('.').unwrap().0, input.split_once('.').unwrap().1);
-        assert_eq!(verify(&padded, &hs_config(), now()), Err(AuthError::MalformedToken));
+        let padded = format!(
+            "{}=.{}",
+            input.split_once('.').unwrap().0,
+            input.split_once('.').unwrap().1
+        );
+        assert_eq!(
+            verify(&padded, &hs_config(), now()),
+            Err(AuthError::MalformedToken)
+        );
     }
 
     #[test]
     fn store_tokens_need_a_store_id() {
         let store = with(payload(), json!({"role": "store", "sub": "till-3"}));
         let claims = verify(&hs(&store), &hs_config(), now()).unwrap();
-        assert_eq!(Caller::from_claims(&claims), Err(AuthError::MissingClaim("store_id")));
+        assert_eq!(
+            Caller::from_claims(&claims),
+            Err(AuthError::MissingClaim("store_id"))
+        );
         let bad = with(store.clone(), json!({"store_id": "no such/store"}));
         let claims = verify(&hs(&bad), &hs_config(), now()).unwrap();
-        assert_eq!(Caller::from_claims(&claims), Err(AuthError::InvalidClaim("store_id")));
+        assert_eq!(
+            Caller::from_claims(&claims),
+            Err(AuthError::InvalidClaim("store_id"))
+        );
         let good = with(store, json!({"store_id": "waw-01"}));
         let header = format!("Bearer {}", hs(&good));
         assert_eq!(
             Caller::from_authorization(Some(&header), &hs_config(), now()),
-            Ok(Caller::StoreDevice { store: StoreId::parse("WAW-01").unwrap(), device: "till-3".into() })
+            Ok(Caller::StoreDevice {
+                store: StoreId::parse("WAW-01").unwrap(),
+                device: "till-3".into()
+            })
         );
     }
 
@@ -465,11 +666,20 @@ mod tests {
     fn unknown_roles_and_bad_subjects_are_refused() {
         let header = |p: &Value| format!("Bearer {}", hs(p));
         let admin = with(payload(), json!({"role": "admin"}));
-        assert_eq!(verify(&hs(&admin), &hs_config(), now()), Err(AuthError::InvalidClaim("role")));
+        assert_eq!(
+            verify(&hs(&admin), &hs_config(), now()),
+            Err(AuthError::InvalidClaim("role"))
+        );
         let no_role = with(payload(), json!({"role": null}));
-        assert_eq!(verify(&hs(&no_role), &hs_config(), now()), Err(AuthError::MissingClaim("role")));
+        assert_eq!(
+            verify(&hs(&no_role), &hs_config(), now()),
+            Err(AuthError::MissingClaim("role"))
+        );
         let no_sub = with(payload(), json!({"sub": null}));
-        assert_eq!(verify(&hs(&no_sub), &hs_config(), now()), Err(AuthError::MissingClaim("sub")));
+        assert_eq!(
+            verify(&hs(&no_sub), &hs_config(), now()),
+            Err(AuthError::MissingClaim("sub"))
+        );
         let bad_customer = with(payload(), json!({"sub": "not a customer id"}));
         assert_eq!(
             Caller::from_authorization(Some(&header(&bad_customer)), &hs_config(), now()),

@@ -51,7 +51,9 @@ impl fmt::Display for CodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CodeError::Malformed => write!(f, "the code is not a valid code"),
-            CodeError::BadSignature => write!(f, "the code is not genuine or is meant for something else"),
+            CodeError::BadSignature => {
+                write!(f, "the code is not genuine or is meant for something else")
+            }
             CodeError::Expired => write!(f, "the code has expired"),
         }
     }
@@ -75,16 +77,25 @@ pub fn sign(purpose: &str, payload: &[u8], expires_at: DateTime<Utc>, secret: &[
 /// Returns the payload of a genuine, unexpired code for `purpose`. The tag
 /// is compared in constant time and checked before the expiry, so a forged
 /// code learns nothing from the answer.
-pub fn verify(purpose: &str, code: &str, secret: &[u8], now: DateTime<Utc>) -> Result<Vec<u8>, CodeError> {
+pub fn verify(
+    purpose: &str,
+    code: &str,
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, CodeError> {
     if code.len() > MAX_CODE_LEN {
         return Err(CodeError::Malformed);
     }
-    let bytes = URL_SAFE_NO_PAD.decode(code.trim()).map_err(|_| CodeError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(code.trim())
+        .map_err(|_| CodeError::Malformed)?;
     if bytes.len() < HEADER_LEN + TAG_LEN || bytes[0] != VERSION {
         return Err(CodeError::Malformed);
     }
     let (signed, tag) = bytes.split_at(bytes.len() - TAG_LEN);
-    mac(purpose, signed, secret).verify_truncated_left(tag).map_err(|_| CodeError::BadSignature)?;
+    mac(purpose, signed, secret)
+        .verify_truncated_left(tag)
+        .map_err(|_| CodeError::BadSignature)?;
     let expires = u32::from_be_bytes([signed[1], signed[2], signed[3], signed[4]]);
     if now.timestamp() >= i64::from(expires) {
         return Err(CodeError::Expired);
@@ -93,7 +104,12 @@ pub fn verify(purpose: &str, code: &str, secret: &[u8], now: DateTime<Utc>) -> R
 }
 
 /// [`verify`] for a text payload (an order id, an RMA id).
-pub fn verify_text(purpose: &str, code: &str, secret: &[u8], now: DateTime<Utc>) -> Result<String, CodeError> {
+pub fn verify_text(
+    purpose: &str,
+    code: &str,
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<String, CodeError> {
     String::from_utf8(verify(purpose, code, secret, now)?).map_err(|_| CodeError::Malformed)
 }
 
@@ -120,20 +136,35 @@ mod tests {
     }
 
     fn pickup_code() -> String {
-        sign("pickup", b"ORD-2026-000123", now() + Duration::days(7), SECRET)
+        sign(
+            "pickup",
+            b"ORD-2026-000123",
+            now() + Duration::days(7),
+            SECRET,
+        )
     }
 
     #[test]
     fn a_code_round_trips_its_payload() {
-        assert_eq!(verify("pickup", &pickup_code(), SECRET, now()), Ok(b"ORD-2026-000123".to_vec()));
-        assert_eq!(verify_text("pickup", &pickup_code(), SECRET, now()).as_deref(), Ok("ORD-2026-000123"));
+        assert_eq!(
+            verify("pickup", &pickup_code(), SECRET, now()),
+            Ok(b"ORD-2026-000123".to_vec())
+        );
+        assert_eq!(
+            verify_text("pickup", &pickup_code(), SECRET, now()).as_deref(),
+            Ok("ORD-2026-000123")
+        );
     }
 
     #[test]
     fn codes_are_compact_url_safe_text() {
         let code = pickup_code();
         assert!(code.len() <= 50, "{} characters: {code}", code.len());
-        assert!(code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{code}");
+        assert!(
+            code.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{code}"
+        );
     }
 
     #[test]
@@ -149,20 +180,30 @@ mod tests {
         for position in [HEADER_LEN, 2, bytes.len() - 1] {
             bytes[position] ^= 0x01;
             let tampered = URL_SAFE_NO_PAD.encode(&bytes);
-            assert_eq!(verify("pickup", &tampered, SECRET, now()), Err(CodeError::BadSignature), "byte {position}");
+            assert_eq!(
+                verify("pickup", &tampered, SECRET, now()),
+                Err(CodeError::BadSignature),
+                "byte {position}"
+            );
             bytes[position] ^= 0x01;
         }
     }
 
     #[test]
     fn a_code_for_another_purpose_is_refused() {
-        assert_eq!(verify("return", &pickup_code(), SECRET, now()), Err(CodeError::BadSignature));
+        assert_eq!(
+            verify("return", &pickup_code(), SECRET, now()),
+            Err(CodeError::BadSignature)
+        );
     }
 
     #[test]
     fn a_code_signed_with_another_secret_is_refused() {
         let other = b"another-secret-of-at-least-32-bytes!";
-        assert_eq!(verify("pickup", &pickup_code(), other, now()), Err(CodeError::BadSignature));
+        assert_eq!(
+            verify("pickup", &pickup_code(), other, now()),
+            Err(CodeError::BadSignature)
+        );
     }
 
     #[test]
@@ -170,8 +211,14 @@ mod tests {
         let expires = now() + Duration::minutes(10);
         let code = sign("handoff", b"cart-1", expires, SECRET);
         assert!(verify("handoff", &code, SECRET, expires - Duration::seconds(1)).is_ok());
-        assert_eq!(verify("handoff", &code, SECRET, expires), Err(CodeError::Expired));
-        assert_eq!(verify("handoff", &code, SECRET, expires + Duration::days(1)), Err(CodeError::Expired));
+        assert_eq!(
+            verify("handoff", &code, SECRET, expires),
+            Err(CodeError::Expired)
+        );
+        assert_eq!(
+            verify("handoff", &code, SECRET, expires + Duration::days(1)),
+            Err(CodeError::Expired)
+        );
     }
 
     #[test]
@@ -179,8 +226,12 @@ mod tests {
         // "pickup" + "X..." must not verify as "pickupX" + "...".
         let code = sign("a", b"bc", now() + Duration::days(1), SECRET);
         let bytes = URL_SAFE_NO_PAD.decode(&code).unwrap();
-        let shifted = URL_SAFE_NO_PAD.encode([&bytes[..HEADER_LEN], &bytes[HEADER_LEN + 1..]].concat());
-        assert_eq!(verify("ab", &shifted, SECRET, now()), Err(CodeError::BadSignature));
+        let shifted =
+            URL_SAFE_NO_PAD.encode([&bytes[..HEADER_LEN], &bytes[HEADER_LEN + 1..]].concat());
+        assert_eq!(
+            verify("ab", &shifted, SECRET, now()),
+            Err(CodeError::BadSignature)
+        );
     }
 
     #[test]
@@ -197,13 +248,20 @@ mod tests {
             URL_SAFE_NO_PAD.encode(wrong_version),
             "A".repeat(MAX_CODE_LEN + 4),
         ] {
-            assert_eq!(verify("pickup", &bad, SECRET, now()), Err(CodeError::Malformed), "{bad:.30}");
+            assert_eq!(
+                verify("pickup", &bad, SECRET, now()),
+                Err(CodeError::Malformed),
+                "{bad:.30}"
+            );
         }
     }
 
     #[test]
     fn a_non_utf8_payload_is_malformed_as_text() {
         let code = sign("x", &[0xff, 0xfe], now() + Duration::days(1), SECRET);
-        assert_eq!(verify_text("x", &code, SECRET, now()), Err(CodeError::Malformed));
+        assert_eq!(
+            verify_text("x", &code, SECRET, now()),
+            Err(CodeError::Malformed)
+        );
     }
 }

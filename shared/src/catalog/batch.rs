@@ -141,10 +141,11 @@ fn shape_errors<R: DeserializeOwned>(value: &serde_json::Value, error: &serde_js
         return vec![FieldError::new("", "a row must be a JSON object")];
     };
     let named = backticked(&message);
-    let differs = |probe: serde_json::Map<String, serde_json::Value>| match R::deserialize(&serde_json::Value::Object(probe)) {
-        Ok(_) => true,
-        Err(other) => other.to_string() != message,
-    };
+    let differs =
+        |probe: serde_json::Map<String, serde_json::Value>| match R::deserialize(&serde_json::Value::Object(probe)) {
+            Ok(_) => true,
+            Err(other) => other.to_string() != message,
+        };
     let missing = message.starts_with("missing field");
     if let Some(name) = named.filter(|_| missing) {
         let mut probe = object.clone();

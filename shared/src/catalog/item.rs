@@ -56,7 +56,8 @@ impl CategoryPath {
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_SEGMENT_LEN
-        && s.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && s.split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 impl fmt::Display for CategoryPath {
@@ -164,13 +165,20 @@ impl TryFrom<CatalogItemRow> for CatalogItem {
         let category = fields.check("category", CategoryPath::parse(&row.category));
         let size = fields.check("size", optional_text(row.size.as_deref(), CatalogItem::MAX_SIZE_LEN));
         let colour = fields.check("colour", optional_text(row.colour.as_deref(), CatalogItem::MAX_COLOUR_LEN));
-        let gtin = fields.check(
-            "gtin",
-            row.gtin.as_deref().filter(|g| !g.trim().is_empty()).map(Gtin::parse).transpose(),
-        );
-        let assortment = fields.check("assortment", row.assortment.as_deref().map_or(Ok(Assortment::Both), Assortment::parse));
-        let (Some(sku), Some(product_id), Some(name), Some(category), Some(size), Some(colour), Some(gtin), Some(assortment)) =
-            (sku, product_id, name, category, size, colour, gtin, assortment)
+        let gtin =
+            fields.check("gtin", row.gtin.as_deref().filter(|g| !g.trim().is_empty()).map(Gtin::parse).transpose());
+        let assortment =
+            fields.check("assortment", row.assortment.as_deref().map_or(Ok(Assortment::Both), Assortment::parse));
+        let (
+            Some(sku),
+            Some(product_id),
+            Some(name),
+            Some(category),
+            Some(size),
+            Some(colour),
+            Some(gtin),
+            Some(assortment),
+        ) = (sku, product_id, name, category, size, colour, gtin, assortment)
         else {
             return Err(fields.errors);
         };
@@ -276,10 +284,7 @@ mod tests {
         assert_eq!(CategoryPath::parse(&empty), Err(CatalogError::CategoryDepth { max: 5 }));
         assert_eq!(CategoryPath::parse(&["a", "b", "c", "d", "e", "f"]), Err(CatalogError::CategoryDepth { max: 5 }));
         for bad in ["Women", "women ", "", "-x", "x-", "a--b", "ł", "a_b", "a/b", &"a".repeat(41)] {
-            assert!(
-                matches!(CategoryPath::parse(&[bad]), Err(CatalogError::CategorySegment { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(CategoryPath::parse(&[bad]), Err(CatalogError::CategorySegment { .. })), "{bad:?}");
         }
     }
 

@@ -49,9 +49,10 @@ impl TryFrom<PriceRow> for PriceEntry {
         // Without a valid currency the amount's decimal places cannot be
         // judged, so the amount is checked only once the currency is known.
         let price = currency.and_then(|currency| {
-            let price = Money::parse_non_negative(&row.amount, currency)
-                .map_err(|e| FieldError::new("amount", e))
-                .and_then(|p| if p.is_zero() { Err(FieldError::new("amount", CatalogError::ZeroPrice)) } else { Ok(p) });
+            let price =
+                Money::parse_non_negative(&row.amount, currency).map_err(|e| FieldError::new("amount", e)).and_then(
+                    |p| if p.is_zero() { Err(FieldError::new("amount", CatalogError::ZeroPrice)) } else { Ok(p) },
+                );
             price.map_err(|e| fields.errors.push(e)).ok()
         });
         let (Some(sku), Some(price)) = (sku, price) else {
@@ -105,7 +106,10 @@ mod tests {
         let entry = price("tee-1", "129.9", "PLN").unwrap();
         assert_eq!(entry.sku().as_str(), "TEE-1");
         assert_eq!(entry.price().to_string(), "129.90 PLN");
-        assert_eq!(serde_json::to_value(&entry).unwrap(), json!({"sku": "TEE-1", "amount": "129.90", "currency": "PLN"}));
+        assert_eq!(
+            serde_json::to_value(&entry).unwrap(),
+            json!({"sku": "TEE-1", "amount": "129.90", "currency": "PLN"})
+        );
     }
 
     #[test]

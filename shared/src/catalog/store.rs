@@ -251,7 +251,11 @@ impl Store {
 
     /// "Ready for pickup by" for an order accepted at `now`; see
     /// [`OpeningHours::ready_by`].
-    pub fn ready_by(&self, now: DateTime<Utc>, orders_already_accepted_for: impl FnMut(NaiveDate) -> u32) -> Option<ReadyBy> {
+    pub fn ready_by(
+        &self,
+        now: DateTime<Utc>,
+        orders_already_accepted_for: impl FnMut(NaiveDate) -> u32,
+    ) -> Option<ReadyBy> {
         self.opening_hours.ready_by(&self.picking, now, orders_already_accepted_for)
     }
 }
@@ -294,10 +298,8 @@ impl TryFrom<StoreRow> for Store {
             }
             _ => None,
         };
-        let services = fields.check(
-            "services",
-            row.services.iter().map(|s| Service::parse(s)).collect::<Result<BTreeSet<_>, _>>(),
-        );
+        let services = fields
+            .check("services", row.services.iter().map(|s| Service::parse(s)).collect::<Result<BTreeSet<_>, _>>());
         if let (Some(StoreKind::Warehouse), Some(services)) = (kind, &services)
             && let Some(service) = services.iter().find(|s| s.needs_shop_floor())
         {

@@ -130,7 +130,8 @@ fn a_forgotten_day_is_an_error_not_a_closure() {
 
 #[test]
 fn unknown_day_names_are_rejected() {
-    let err = week_err(json!({"mon": [], "tue": [], "wed": [], "thu": [], "fri": [], "sat": [], "sun": [], "sunday": []}));
+    let err =
+        week_err(json!({"mon": [], "tue": [], "wed": [], "thu": [], "fri": [], "sat": [], "sun": [], "sunday": []}));
     assert_eq!(err, HoursError::UnknownDay { key: "sunday".into() });
 }
 
@@ -145,7 +146,9 @@ fn overnight_or_empty_intervals_must_be_split_at_midnight() {
 
 #[test]
 fn overlapping_intervals_are_rejected() {
-    let err = week_err(json!({"mon": [], "tue": ["09:00-14:00", "13:00-18:00"], "wed": [], "thu": [], "fri": [], "sat": [], "sun": []}));
+    let err = week_err(
+        json!({"mon": [], "tue": ["09:00-14:00", "13:00-18:00"], "wed": [], "thu": [], "fri": [], "sat": [], "sun": []}),
+    );
     assert_eq!(err, HoursError::OverlappingIntervals { day: Weekday::Tue });
 }
 
@@ -159,7 +162,8 @@ fn malformed_intervals_are_rejected() {
 
 #[test]
 fn a_day_may_hold_at_most_six_intervals() {
-    let seven = ["01:00-02:00", "03:00-04:00", "05:00-06:00", "07:00-08:00", "09:00-10:00", "11:00-12:00", "13:00-14:00"];
+    let seven =
+        ["01:00-02:00", "03:00-04:00", "05:00-06:00", "07:00-08:00", "09:00-10:00", "11:00-12:00", "13:00-14:00"];
     let err = week_err(json!({"mon": [], "tue": [], "wed": seven, "thu": [], "fri": [], "sat": [], "sun": []}));
     assert_eq!(err, HoursError::TooManyIntervals { day: Weekday::Wed, max: 6 });
 }
@@ -407,7 +411,8 @@ fn local_times_map_to_the_first_instant_the_wall_clock_reaches_them() {
 
 #[test]
 fn an_order_before_the_cutoff_is_picked_today() {
-    let ready = warsaw_store().ready_by(&rules(120, Some("16:00"), None), utc("2026-06-01T13:59:00Z"), no_orders).unwrap();
+    let ready =
+        warsaw_store().ready_by(&rules(120, Some("16:00"), None), utc("2026-06-01T13:59:00Z"), no_orders).unwrap();
     assert_eq!(ready.picking_date, date("2026-06-01"));
     assert_eq!(ready.picking_starts_at, utc("2026-06-01T13:59:00Z"));
     assert_eq!(ready.ready_by, utc("2026-06-01T15:59:00Z"));
@@ -415,7 +420,8 @@ fn an_order_before_the_cutoff_is_picked_today() {
 
 #[test]
 fn an_order_at_or_after_the_cutoff_is_picked_from_the_next_opening_day() {
-    let ready = warsaw_store().ready_by(&rules(120, Some("16:00"), None), utc("2026-06-01T14:00:00Z"), no_orders).unwrap();
+    let ready =
+        warsaw_store().ready_by(&rules(120, Some("16:00"), None), utc("2026-06-01T14:00:00Z"), no_orders).unwrap();
     assert_eq!(ready.picking_date, date("2026-06-02"));
     assert_eq!(ready.picking_starts_at, utc("2026-06-02T07:00:00Z"));
     assert_eq!(ready.ready_by, utc("2026-06-02T09:00:00Z"));
@@ -431,7 +437,8 @@ fn without_a_cutoff_picking_continues_until_closing_and_the_next_morning() {
 
 #[test]
 fn an_order_after_the_saturday_cutoff_waits_for_monday() {
-    let ready = warsaw_store().ready_by(&rules(60, Some("16:00"), None), utc("2026-06-06T15:00:00Z"), no_orders).unwrap();
+    let ready =
+        warsaw_store().ready_by(&rules(60, Some("16:00"), None), utc("2026-06-06T15:00:00Z"), no_orders).unwrap();
     assert_eq!(ready.picking_date, date("2026-06-08"));
     assert_eq!(ready.ready_by, utc("2026-06-08T08:00:00Z"));
 }
@@ -439,7 +446,8 @@ fn an_order_after_the_saturday_cutoff_waits_for_monday() {
 #[test]
 fn an_order_after_the_cutoff_before_holidays_waits_until_after_them() {
     // Christmas Eve 17:00 CET -> Monday 28th 09:00 CET + 2 hours.
-    let ready = warsaw_store().ready_by(&rules(120, Some("16:00"), None), utc("2026-12-24T16:00:00Z"), no_orders).unwrap();
+    let ready =
+        warsaw_store().ready_by(&rules(120, Some("16:00"), None), utc("2026-12-24T16:00:00Z"), no_orders).unwrap();
     assert_eq!(ready.picking_date, date("2026-12-28"));
     assert_eq!(ready.ready_by, utc("2026-12-28T10:00:00Z"));
 }
@@ -460,7 +468,8 @@ fn an_order_placed_overnight_is_picked_that_morning() {
 fn the_cutoff_is_in_local_time_across_the_spring_forward_weekend() {
     // Saturday 2026-03-28 20:30 CET is after a 20:00 cut-off; Sunday opens
     // at 09:00 CEST = 07:00 UTC.
-    let ready = warsaw_every_day().ready_by(&rules(120, Some("20:00"), None), utc("2026-03-28T19:30:00Z"), no_orders).unwrap();
+    let ready =
+        warsaw_every_day().ready_by(&rules(120, Some("20:00"), None), utc("2026-03-28T19:30:00Z"), no_orders).unwrap();
     assert_eq!(ready.picking_date, date("2026-03-29"));
     assert_eq!(ready.picking_starts_at, utc("2026-03-29T07:00:00Z"));
     assert_eq!(ready.ready_by, utc("2026-03-29T09:00:00Z"));

@@ -34,14 +34,19 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, Problem> {
 
 /// Parses a JSON request body under `limit` bytes (bulk back-office loads
 /// pass a larger one).
-pub fn parse_json_with_limit<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, Problem> {
+pub fn parse_json_with_limit<T: DeserializeOwned>(
+    req: &Request,
+    limit: usize,
+) -> Result<T, Problem> {
     check_content_type(req.header("content-type").map(|v| v.as_bytes()))?;
     let body = req.body();
     if body.len() > limit {
         return Err(Problem::payload_too_large(limit));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Problem::malformed_json("the request body is empty; a JSON document is required"));
+        return Err(Problem::malformed_json(
+            "the request body is empty; a JSON document is required",
+        ));
     }
     serde_json::from_slice(body).map_err(|err| {
         let located = |problem: Problem| {
@@ -88,14 +93,18 @@ fn check_content_type(header: Option<&[u8]>) -> Result<(), Problem> {
         let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
         let value = value.trim().trim_matches('"');
         if name.trim().eq_ignore_ascii_case("charset") && !value.eq_ignore_ascii_case("utf-8") {
-            return Err(Problem::unsupported_media_type("JSON request bodies must be UTF-8"));
+            return Err(Problem::unsupported_media_type(
+                "JSON request bodies must be UTF-8",
+            ));
         }
     }
     Ok(())
 }
 
 fn truncate(text: &str, max_chars: usize) -> &str {
-    text.char_indices().nth(max_chars).map_or(text, |(i, _)| &text[..i])
+    text.char_indices()
+        .nth(max_chars)
+        .map_or(text, |(i, _)| &text[..i])
 }
 
 #[cfg(test)]
@@ -114,7 +123,10 @@ mod tests {
 
     fn request(content_type: Option<&str>, body: &[u8]) -> Request {
         let mut builder = Request::builder();
-        builder.method(Method::Post).uri("/api/carts/c1/lines").body(body.to_vec());
+        builder
+            .method(Method::Post)
+            .uri("/api/carts/c1/lines")
+            .body(body.to_vec());
         if let Some(ct) = content_type {
             builder.header("content-type", ct);
         }
@@ -127,14 +139,27 @@ mod tests {
 
     #[test]
     fn a_json_body_of_the_right_shape_parses() {
-        let line: AddLine =
-            parse_json(&request(Some("application/json"), br#"{"sku":"tee-m","quantity":2}"#)).unwrap();
-        assert_eq!(line, AddLine { sku: Sku::parse("TEE-M").unwrap(), quantity: 2 });
+        let line: AddLine = parse_json(&request(
+            Some("application/json"),
+            br#"{"sku":"tee-m","quantity":2}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            line,
+            AddLine {
+                sku: Sku::parse("TEE-M").unwrap(),
+                quantity: 2
+            }
+        );
     }
 
     #[test]
     fn content_type_parameters_and_case_are_accepted() {
-        for ct in ["application/json; charset=utf-8", "Application/JSON", "application/json;charset=\"UTF-8\""] {
+        for ct in [
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/json;charset=\"UTF-8\"",
+        ] {
             let req = request(Some(ct), br#"{"sku":"a","quantity":1}"#);
             assert!(parse_json::<AddLine>(&req).is_ok(), "{ct}");
         }
@@ -142,21 +167,36 @@ mod tests {
 
     #[test]
     fn other_media_types_are_415() {
-        for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/json-seq")] {
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("application/json-seq"),
+        ] {
             let p = problem(ct, br#"{"sku":"a","quantity":1}"#);
-            assert_eq!((p.status(), p.slug()), (415, "unsupported-media-type"), "{ct:?}");
+            assert_eq!(
+                (p.status(), p.slug()),
+                (415, "unsupported-media-type"),
+                "{ct:?}"
+            );
         }
     }
 
     #[test]
     fn a_charset_other_than_utf8_is_415() {
-        let p = problem(Some("application/json; charset=latin1"), br#"{"sku":"a","quantity":1}"#);
+        let p = problem(
+            Some("application/json; charset=latin1"),
+            br#"{"sku":"a","quantity":1}"#,
+        );
         assert_eq!(p.status(), 415);
     }
 
     #[test]
     fn bodies_over_the_limit_are_413() {
-        let big = format!(r#"{{"sku":"a","quantity":1,"pad":"{}"}}"#, "x".repeat(DEFAULT_LIMIT));
+        let big = format!(
+            r#"{{"sku":"a","quantity":1,"pad":"{}"}}"#,
+            "x".repeat(DEFAULT_LIMIT)
+        );
         let p = problem(Some("application/json"), big.as_bytes());
         assert_eq!((p.status(), p.slug()), (413, "payload-too-large"));
         let small = request(Some("application/json"), br#"{"sku":"a","quantity":1}"#);
@@ -167,7 +207,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_400_with_line_and_column() {
-        let p = problem(Some("application/json"), b"{\n  \"sku\": \"a\",\n  \"quantity\": 1,,\n}");
+        let p = problem(
+            Some("application/json"),
+            b"{\n  \"sku\": \"a\",\n  \"quantity\": 1,,\n}",
+        );
         assert_eq!((p.status(), p.slug()), (400, "malformed-json"));
         assert_eq!(p.extension("line"), Some(&Value::from(3)));
         assert!(p.extension("column").is_some());
@@ -175,8 +218,14 @@ mod tests {
 
     #[test]
     fn truncated_json_and_trailing_garbage_are_400() {
-        assert_eq!(problem(Some("application/json"), br#"{"sku":"a""#).status(), 400);
-        assert_eq!(problem(Some("application/json"), br#"{"sku":"a","quantity":1} x"#).status(), 400);
+        assert_eq!(
+            problem(Some("application/json"), br#"{"sku":"a""#).status(),
+            400
+        );
+        assert_eq!(
+            problem(Some("application/json"), br#"{"sku":"a","quantity":1} x"#).status(),
+            400
+        );
     }
 
     #[test]
@@ -197,7 +246,12 @@ mod tests {
         ];
         for body in cases {
             let p = problem(Some("application/json"), body);
-            assert_eq!((p.status(), p.slug()), (422, "invalid-body"), "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                (p.status(), p.slug()),
+                (422, "invalid-body"),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -210,7 +264,10 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_422_and_named() {
-        let p = problem(Some("application/json"), br#"{"sku":"a","quantiy":1,"quantity":1}"#);
+        let p = problem(
+            Some("application/json"),
+            br#"{"sku":"a","quantiy":1,"quantity":1}"#,
+        );
         assert_eq!((p.status(), p.slug()), (422, "invalid-body"));
         assert!(p.detail().unwrap().contains("quantiy"), "{p}");
     }
@@ -219,7 +276,10 @@ mod tests {
     fn json_responses_carry_the_json_content_type() {
         let response = json_response(201, &serde_json::json!({"id": "c1"}));
         assert_eq!(*response.status(), 201);
-        assert_eq!(response.header("content-type").and_then(|v| v.as_str()), Some("application/json"));
+        assert_eq!(
+            response.header("content-type").and_then(|v| v.as_str()),
+            Some("application/json")
+        );
         assert_eq!(response.body(), br#"{"id":"c1"}"#);
     }
 }

@@ -15,7 +15,8 @@ use spin_sdk::http::{Method, Request, Response};
 /// Methods a browser may use cross-origin.
 pub const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 /// Request headers a browser may send cross-origin.
-pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key";
+pub const ALLOW_HEADERS: &str =
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key";
 /// Response headers a browser script may read.
 pub const EXPOSE_HEADERS: &str = "ETag, Location, Retry-After, Idempotent-Replayed";
 /// How long a browser may cache a preflight, in seconds.
@@ -31,7 +32,10 @@ impl Cors {
     /// `allowed_origins` are exact origins such as `https://shop.example`;
     /// a trailing `/` is ignored and `*` allows every origin.
     pub fn new(allowed_origins: Vec<String>) -> Cors {
-        let mut cors = Cors { any_origin: false, origins: Vec::with_capacity(allowed_origins.len()) };
+        let mut cors = Cors {
+            any_origin: false,
+            origins: Vec::with_capacity(allowed_origins.len()),
+        };
         for origin in allowed_origins {
             let origin = origin.trim().trim_end_matches('/');
             match origin {
@@ -49,29 +53,41 @@ impl Cors {
     }
 
     pub fn allows(&self, origin: &str) -> bool {
-        self.any_origin || self.origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        self.any_origin
+            || self
+                .origins
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
     }
 
     /// Answers a preflight: `Some` for an `OPTIONS` carrying `Origin` and
     /// `Access-Control-Request-Method` (204 when the origin is allowed, 403
     /// `forbidden` when not), `None` for every other request.
     pub fn preflight(&self, req: &Request) -> Option<Response> {
-        if *req.method() != Method::Options || req.header("access-control-request-method").is_none() {
+        if *req.method() != Method::Options || req.header("access-control-request-method").is_none()
+        {
             return None;
         }
         let origin = header_text(req, "origin")?;
         if !self.allows(origin) {
-            let mut response = Problem::forbidden(format!("the origin {origin:?} may not call this API"))
-                .into_response();
+            let mut response =
+                Problem::forbidden(format!("the origin {origin:?} may not call this API"))
+                    .into_response();
             add_vary(&mut response, "Origin");
             return Some(response);
         }
         let mut response = Response::new(204, Vec::new());
-        response.set_header("access-control-allow-origin", self.allow_origin_value(origin));
+        response.set_header(
+            "access-control-allow-origin",
+            self.allow_origin_value(origin),
+        );
         response.set_header("access-control-allow-methods", ALLOW_METHODS);
         response.set_header("access-control-allow-headers", ALLOW_HEADERS);
         response.set_header("access-control-max-age", MAX_AGE_SECONDS.to_string());
-        add_vary(&mut response, "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+        add_vary(
+            &mut response,
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        );
         Some(response)
     }
 
@@ -82,13 +98,20 @@ impl Cors {
             return;
         };
         if self.allows(origin) {
-            response.set_header("access-control-allow-origin", self.allow_origin_value(origin));
+            response.set_header(
+                "access-control-allow-origin",
+                self.allow_origin_value(origin),
+            );
             response.set_header("access-control-expose-headers", EXPOSE_HEADERS);
         }
     }
 
     fn allow_origin_value(&self, origin: &str) -> String {
-        if self.any_origin { "*".to_owned() } else { origin.to_owned() }
+        if self.any_origin {
+            "*".to_owned()
+        } else {
+            origin.to_owned()
+        }
     }
 }
 
@@ -103,7 +126,11 @@ fn add_vary(response: &mut Response, names: &str) {
             let missing: Vec<&str> = names
                 .split(',')
                 .map(str::trim)
-                .filter(|name| !existing.split(',').any(|e| e.trim().eq_ignore_ascii_case(name)))
+                .filter(|name| {
+                    !existing
+                        .split(',')
+                        .any(|e| e.trim().eq_ignore_ascii_case(name))
+                })
                 .collect();
             if missing.is_empty() {
                 return;
@@ -141,14 +168,25 @@ mod tests {
 
     #[test]
     fn a_preflight_from_an_allowed_origin_is_204_with_the_allowances() {
-        let response = cors().preflight(&preflight_from(SHOP)).expect("a preflight");
+        let response = cors()
+            .preflight(&preflight_from(SHOP))
+            .expect("a preflight");
         assert_eq!(*response.status(), 204);
         assert_eq!(text(&response, "access-control-allow-origin"), Some(SHOP));
         let headers = text(&response, "access-control-allow-headers").unwrap();
-        for needed in ["Authorization", "Content-Type", "If-Match", "Idempotency-Key"] {
+        for needed in [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "Idempotency-Key",
+        ] {
             assert!(headers.contains(needed), "{needed}");
         }
-        assert!(text(&response, "access-control-allow-methods").unwrap().contains("PUT"));
+        assert!(
+            text(&response, "access-control-allow-methods")
+                .unwrap()
+                .contains("PUT")
+        );
         assert_eq!(text(&response, "access-control-max-age"), Some("3600"));
         assert!(text(&response, "vary").unwrap().contains("Origin"));
         assert_eq!(text(&response, "access-control-allow-credentials"), None);
@@ -156,22 +194,38 @@ mod tests {
 
     #[test]
     fn trailing_slashes_in_configured_origins_are_ignored() {
-        assert!(cors().preflight(&preflight_from("https://app.example")).is_some_and(|r| *r.status() == 204));
+        assert!(
+            cors()
+                .preflight(&preflight_from("https://app.example"))
+                .is_some_and(|r| *r.status() == 204)
+        );
     }
 
     #[test]
     fn a_preflight_from_another_origin_is_403() {
-        for origin in ["https://evil.example", "http://shop.example", "https://shop.example:8443", "null"] {
+        for origin in [
+            "https://evil.example",
+            "http://shop.example",
+            "https://shop.example:8443",
+            "null",
+        ] {
             let response = cors().preflight(&preflight_from(origin)).expect("answered");
             assert_eq!(*response.status(), 403, "{origin}");
             assert_eq!(text(&response, "access-control-allow-origin"), None);
-            assert_eq!(text(&response, "content-type"), Some("application/problem+json"));
+            assert_eq!(
+                text(&response, "content-type"),
+                Some("application/problem+json")
+            );
         }
     }
 
     #[test]
     fn requests_that_are_not_preflights_pass_through() {
-        let plain_options = Request::builder().method(Method::Options).uri("/x").header("Origin", SHOP).build();
+        let plain_options = Request::builder()
+            .method(Method::Options)
+            .uri("/x")
+            .header("Origin", SHOP)
+            .build();
         assert!(cors().preflight(&plain_options).is_none());
         let get = Request::builder().uri("/x").header("Origin", SHOP).build();
         assert!(cors().preflight(&get).is_none());
@@ -190,7 +244,10 @@ mod tests {
 
     #[test]
     fn answers_to_other_origins_get_only_vary() {
-        let req = Request::builder().uri("/x").header("Origin", "https://evil.example").build();
+        let req = Request::builder()
+            .uri("/x")
+            .header("Origin", "https://evil.example")
+            .build();
         let mut response = Response::new(200, "{}");
         cors().apply(&req, &mut response);
         assert_eq!(text(&response, "access-control-allow-origin"), None);
@@ -210,7 +267,9 @@ mod tests {
     #[test]
     fn a_wildcard_allows_every_origin() {
         let dev = Cors::from_list("*");
-        let response = dev.preflight(&preflight_from("http://localhost:5173")).unwrap();
+        let response = dev
+            .preflight(&preflight_from("http://localhost:5173"))
+            .unwrap();
         assert_eq!(*response.status(), 204);
         assert_eq!(text(&response, "access-control-allow-origin"), Some("*"));
     }

@@ -46,7 +46,10 @@ impl EntityTag {
     pub fn matches(&self, version: i64) -> bool {
         // Compared as text, as RFC 9110 says: `"v05"` is not `"v5"`.
         !self.weak
-            && self.opaque.strip_prefix('v').is_some_and(|n| n == version.to_string())
+            && self
+                .opaque
+                .strip_prefix('v')
+                .is_some_and(|n| n == version.to_string())
     }
 }
 
@@ -136,10 +139,16 @@ fn parse_tag_list(raw: &[u8]) -> Option<Vec<EntityTag>> {
         rest = rest.strip_prefix(b"\"")?;
         let end = rest.iter().position(|&b| b == b'"')?;
         let opaque = &rest[..end];
-        if !opaque.iter().all(|&b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80) {
+        if !opaque
+            .iter()
+            .all(|&b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
+        {
             return None;
         }
-        tags.push(EntityTag { weak, opaque: String::from_utf8_lossy(opaque).into_owned() });
+        tags.push(EntityTag {
+            weak,
+            opaque: String::from_utf8_lossy(opaque).into_owned(),
+        });
         rest = rest[end + 1..].trim_ascii_start();
         if !(rest.is_empty() || rest.starts_with(b",")) {
             return None;
@@ -164,14 +173,20 @@ mod tests {
     }
 
     fn tag(weak: bool, opaque: &str) -> EntityTag {
-        EntityTag { weak, opaque: opaque.into() }
+        EntityTag {
+            weak,
+            opaque: opaque.into(),
+        }
     }
 
     #[test]
     fn versions_become_strong_etags_on_responses() {
         assert_eq!(etag(7), "\"v7\"");
         let response = with_etag(Response::new(200, "{}"), 7);
-        assert_eq!(response.header("etag").and_then(|v| v.as_str()), Some("\"v7\""));
+        assert_eq!(
+            response.header("etag").and_then(|v| v.as_str()),
+            Some("\"v7\"")
+        );
     }
 
     #[test]
@@ -195,15 +210,28 @@ mod tests {
     #[test]
     fn a_list_of_tags_matches_any_of_its_versions() {
         let list = if_match(r#""v1", "v3" ,,"v4""#).unwrap();
-        assert_eq!(list, IfMatch::Tags(vec![tag(false, "v1"), tag(false, "v3"), tag(false, "v4")]));
+        assert_eq!(
+            list,
+            IfMatch::Tags(vec![tag(false, "v1"), tag(false, "v3"), tag(false, "v4")])
+        );
         assert!(list.check(3).is_ok());
         assert!(list.check(2).is_err());
     }
 
     #[test]
     fn the_header_is_read_from_requests() {
-        let req = Request::builder().uri("/x").header("If-Match", "\"v2\"").build();
-        assert!(IfMatch::from_request(&req).unwrap().require().unwrap().check(2).is_ok());
+        let req = Request::builder()
+            .uri("/x")
+            .header("If-Match", "\"v2\"")
+            .build();
+        assert!(
+            IfMatch::from_request(&req)
+                .unwrap()
+                .require()
+                .unwrap()
+                .check(2)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -231,7 +259,17 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_400() {
-        for raw in ["v5", "\"v5", "\"v5\" \"v6\"", "*, \"v5\"", "", " , ", "w/\"v5\"", "\"v 5\"", "\"v5\"x"] {
+        for raw in [
+            "v5",
+            "\"v5",
+            "\"v5\" \"v6\"",
+            "*, \"v5\"",
+            "",
+            " , ",
+            "w/\"v5\"",
+            "\"v 5\"",
+            "\"v5\"x",
+        ] {
             let p = if_match(raw).unwrap_err();
             assert_eq!((p.status(), p.slug()), (400, "bad-request"), "{raw:?}");
         }

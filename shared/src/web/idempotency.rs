@@ -47,7 +47,14 @@ pub const RETENTION: Duration = Duration::hours(24);
 
 /// The response headers stored and replayed with the status and body; the
 /// rest (CORS, caching) are added afresh by the component on every answer.
-pub const STORED_HEADERS: &[&str] = &["content-type", "location", "etag", "content-location", "link", "retry-after"];
+pub const STORED_HEADERS: &[&str] = &[
+    "content-type",
+    "location",
+    "etag",
+    "content-location",
+    "link",
+    "retry-after",
+];
 
 /// A validated key: 1 to 255 printable ASCII characters. A structured-field
 /// string (`"abc"`, as the draft defines the header) is unquoted; a bare
@@ -59,7 +66,9 @@ impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<IdempotencyKey, Problem> {
         let raw = raw.trim_matches([' ', '\t']);
         let key = match raw.strip_prefix('"') {
-            Some(quoted) => unquote(quoted).ok_or_else(|| bad_key("is not a valid quoted string"))?,
+            Some(quoted) => {
+                unquote(quoted).ok_or_else(|| bad_key("is not a valid quoted string"))?
+            }
             None if raw.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"') => raw.to_owned(),
             None => return Err(bad_key("may hold only printable ASCII characters")),
         };
@@ -143,7 +152,13 @@ enum Claim {
     Refused(Problem),
 }
 
-fn claim(sql: &dyn Sql, scope: &str, key: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<Claim, StorageError> {
+fn claim(
+    sql: &dyn Sql,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<Claim, StorageError> {
     let claimed_at = timestamp(now);
     // A claim released between our INSERT and SELECT (a 5xx) is retried; a
     // few rounds settle any realistic race, after which the answer is 409.
@@ -153,7 +168,12 @@ fn claim(sql: &dyn Sql, scope: &str, key: &str, fingerprint: &str, now: DateTime
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (scope, key) DO NOTHING
              RETURNING key",
-            &[scope.into(), key.into(), fingerprint.into(), claimed_at.as_str().into()],
+            &[
+                scope.into(),
+                key.into(),
+                fingerprint.into(),
+                claimed_at.as_str().into(),
+            ],
         )?;
         if !inserted.is_empty() {
             return Ok(Claim::Won { claimed_at });
@@ -212,7 +232,13 @@ fn take_over(
     Ok(!rows.is_empty())
 }
 
-fn settle(sql: &dyn Sql, scope: &str, key: &str, claimed_at: &str, response: &Response) -> Result<(), StorageError> {
+fn settle(
+    sql: &dyn Sql,
+    scope: &str,
+    key: &str,
+    claimed_at: &str,
+    response: &Response,
+) -> Result<(), StorageError> {
     let status = *response.status();
     if status >= 500 {
         sql.execute(
@@ -225,7 +251,8 @@ fn settle(sql: &dyn Sql, scope: &str, key: &str, claimed_at: &str, response: &Re
         .iter()
         .filter_map(|name| Some((*name, response.header(name)?.as_str()?)))
         .collect();
-    let headers = serde_json::to_string(&headers).map_err(|e| StorageError::Other(e.to_string()))?;
+    let headers =
+        serde_json::to_string(&headers).map_err(|e| StorageError::Other(e.to_string()))?;
     sql.execute(
         "UPDATE idempotency_keys SET status = ?1, response_headers = ?2, response_body = ?3
          WHERE scope = ?4 AND key = ?5 AND created_at = ?6 AND status IS NULL",
@@ -242,8 +269,11 @@ fn settle(sql: &dyn Sql, scope: &str, key: &str, claimed_at: &str, response: &Re
 }
 
 fn replay(row: &Row<'_>, status: i64) -> Result<Response, StorageError> {
-    let status = u16::try_from(status)
-        .map_err(|_| StorageError::Decode(format!("idempotency_keys.status {status} is not an HTTP status")))?;
+    let status = u16::try_from(status).map_err(|_| {
+        StorageError::Decode(format!(
+            "idempotency_keys.status {status} is not an HTTP status"
+        ))
+    })?;
     let headers: Vec<(String, String)> = match row.opt_text("response_headers")? {
         Some(text) => serde_json::from_str(text)
             .map_err(|e| StorageError::Decode(format!("idempotency_keys.response_headers: {e}")))?,
@@ -288,7 +318,10 @@ fn unquote(quoted: &str) -> Option<String> {
 }
 
 fn fingerprint(body: &[u8]) -> String {
-    Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Fixed-width UTC text, so `created_at` compares correctly as a string.
@@ -332,7 +365,10 @@ mod tests {
     }
 
     fn text(response: &Response, name: &str) -> Option<String> {
-        response.header(name).and_then(|v| v.as_str()).map(str::to_owned)
+        response
+            .header(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
     }
 
     fn problem_type(response: &Response) -> String {
@@ -345,20 +381,36 @@ mod tests {
         let f = fixture();
         let runs = Cell::new(0);
         let run = |at| {
-            run_idempotent(&f.sql, "customer:C1 POST /api/orders", Some("k-1"), b"{\"a\":1}", at, || {
-                runs.set(runs.get() + 1);
-                created(&format!("o-{}", runs.get()))
-            })
+            run_idempotent(
+                &f.sql,
+                "customer:C1 POST /api/orders",
+                Some("k-1"),
+                b"{\"a\":1}",
+                at,
+                || {
+                    runs.set(runs.get() + 1);
+                    created(&format!("o-{}", runs.get()))
+                },
+            )
         };
         let first = run(t0());
         let second = run(t0() + Duration::seconds(5));
         assert_eq!(runs.get(), 1);
         assert_eq!(*second.status(), 201);
         assert_eq!(second.body(), first.body());
-        assert_eq!(text(&second, "location").as_deref(), Some("/api/orders/o-1"));
+        assert_eq!(
+            text(&second, "location").as_deref(),
+            Some("/api/orders/o-1")
+        );
         assert_eq!(text(&second, "etag").as_deref(), Some("\"v1\""));
-        assert_eq!(text(&second, "content-type").as_deref(), Some("application/json"));
-        assert_eq!(text(&second, "idempotent-replayed").as_deref(), Some("true"));
+        assert_eq!(
+            text(&second, "content-type").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            text(&second, "idempotent-replayed").as_deref(),
+            Some("true")
+        );
         assert_eq!(text(&second, "x-request-local"), None);
         assert_eq!(text(&first, "idempotent-replayed"), None);
     }
@@ -366,10 +418,17 @@ mod tests {
     #[test]
     fn the_same_key_with_a_different_body_is_422() {
         let f = fixture();
-        run_idempotent(&f.sql, "s", Some("k"), b"{\"a\":1}", t0(), || created("o-1"));
-        let reused = run_idempotent(&f.sql, "s", Some("k"), b"{\"a\":2}", t0(), || panic!("must not run"));
+        run_idempotent(&f.sql, "s", Some("k"), b"{\"a\":1}", t0(), || {
+            created("o-1")
+        });
+        let reused = run_idempotent(&f.sql, "s", Some("k"), b"{\"a\":2}", t0(), || {
+            panic!("must not run")
+        });
         assert_eq!(*reused.status(), 422);
-        assert_eq!(problem_type(&reused), "urn:omnichannel-edge:problem:idempotency-key-reused");
+        assert_eq!(
+            problem_type(&reused),
+            "urn:omnichannel-edge:problem:idempotency-key-reused"
+        );
     }
 
     #[test]
@@ -377,9 +436,14 @@ mod tests {
         let f = fixture();
         let other_connection = f.db.connect().unwrap();
         let outer = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || {
-            let inner = run_idempotent(&other_connection, "s", Some("k"), b"{}", t0(), || panic!("must not run"));
+            let inner = run_idempotent(&other_connection, "s", Some("k"), b"{}", t0(), || {
+                panic!("must not run")
+            });
             assert_eq!(*inner.status(), 409);
-            assert_eq!(problem_type(&inner), "urn:omnichannel-edge:problem:conflict");
+            assert_eq!(
+                problem_type(&inner),
+                "urn:omnichannel-edge:problem:conflict"
+            );
             assert_eq!(text(&inner, "retry-after").as_deref(), Some("1"));
             created("o-1")
         });
@@ -389,7 +453,9 @@ mod tests {
     #[test]
     fn a_5xx_answer_is_not_stored_so_a_retry_runs_again() {
         let f = fixture();
-        let failed = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || Response::new(503, "busy"));
+        let failed = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || {
+            Response::new(503, "busy")
+        });
         assert_eq!(*failed.status(), 503);
         let retried = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || created("o-1"));
         assert_eq!(*retried.status(), 201);
@@ -406,7 +472,10 @@ mod tests {
                 Problem::unprocessable("below minimum basket").into_response()
             });
             assert_eq!(*response.status(), 422);
-            assert_eq!(text(&response, "content-type").as_deref(), Some("application/problem+json"));
+            assert_eq!(
+                text(&response, "content-type").as_deref(),
+                Some("application/problem+json")
+            );
         }
         assert_eq!(runs.get(), 1);
     }
@@ -422,7 +491,10 @@ mod tests {
             });
         }
         assert_eq!(runs.get(), 2);
-        let rows = f.sql.execute("SELECT count(*) AS n FROM idempotency_keys", &[]).unwrap();
+        let rows = f
+            .sql
+            .execute("SELECT count(*) AS n FROM idempotency_keys", &[])
+            .unwrap();
         assert_eq!(rows.first().unwrap().integer("n").unwrap(), 0);
     }
 
@@ -430,7 +502,10 @@ mod tests {
     fn keys_are_separate_per_scope() {
         let f = fixture();
         let runs = Cell::new(0);
-        for scope in ["customer:C1 POST /api/orders", "customer:C2 POST /api/orders"] {
+        for scope in [
+            "customer:C1 POST /api/orders",
+            "customer:C2 POST /api/orders",
+        ] {
             run_idempotent(&f.sql, scope, Some("k"), b"{}", t0(), || {
                 runs.set(runs.get() + 1);
                 created("o")
@@ -443,8 +518,18 @@ mod tests {
     fn empty_overlong_or_non_ascii_keys_are_400() {
         let f = fixture();
         let too_long = "k".repeat(MAX_KEY_LEN + 1);
-        for key in ["", "  ", "\"\"", too_long.as_str(), "ké", "a b", "\"unterminated"] {
-            let response = run_idempotent(&f.sql, "s", Some(key), b"{}", t0(), || panic!("must not run"));
+        for key in [
+            "",
+            "  ",
+            "\"\"",
+            too_long.as_str(),
+            "ké",
+            "a b",
+            "\"unterminated",
+        ] {
+            let response = run_idempotent(&f.sql, "s", Some(key), b"{}", t0(), || {
+                panic!("must not run")
+            });
             assert_eq!(*response.status(), 400, "{key:?}");
         }
         assert!(IdempotencyKey::parse(&"k".repeat(MAX_KEY_LEN)).is_ok());
@@ -452,8 +537,14 @@ mod tests {
 
     #[test]
     fn quoted_keys_are_unquoted() {
-        assert_eq!(IdempotencyKey::parse("\"8e03-40d5 x\"").unwrap().as_str(), "8e03-40d5 x");
-        assert_eq!(IdempotencyKey::parse(r#""a\"b\\c""#).unwrap().as_str(), r#"a"b\c"#);
+        assert_eq!(
+            IdempotencyKey::parse("\"8e03-40d5 x\"").unwrap().as_str(),
+            "8e03-40d5 x"
+        );
+        assert_eq!(
+            IdempotencyKey::parse(r#""a\"b\\c""#).unwrap().as_str(),
+            r#"a"b\c"#
+        );
         assert!(IdempotencyKey::parse(r#""a\nb""#).is_err());
         assert!(IdempotencyKey::parse(r#""ab"c"#).is_err());
     }
@@ -483,20 +574,45 @@ mod tests {
         // A request that claimed the key and then died never settles it.
         let claimed = claim(&f.sql, "s", "k", &fingerprint(b"{}"), t0()).unwrap();
         assert!(matches!(claimed, Claim::Won { .. }));
-        let early = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0() + Duration::seconds(10), || panic!("in flight"));
+        let early = run_idempotent(
+            &f.sql,
+            "s",
+            Some("k"),
+            b"{}",
+            t0() + Duration::seconds(10),
+            || panic!("in flight"),
+        );
         assert_eq!(*early.status(), 409);
-        let late = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0() + IN_FLIGHT_TIMEOUT, || created("o-2"));
+        let late = run_idempotent(
+            &f.sql,
+            "s",
+            Some("k"),
+            b"{}",
+            t0() + IN_FLIGHT_TIMEOUT,
+            || created("o-2"),
+        );
         assert_eq!(*late.status(), 201);
-        let replay = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0() + IN_FLIGHT_TIMEOUT, || panic!("stored"));
+        let replay = run_idempotent(
+            &f.sql,
+            "s",
+            Some("k"),
+            b"{}",
+            t0() + IN_FLIGHT_TIMEOUT,
+            || panic!("stored"),
+        );
         assert_eq!(replay.body(), late.body());
     }
 
     #[test]
     fn a_key_may_be_reused_after_the_retention_period() {
         let f = fixture();
-        run_idempotent(&f.sql, "s", Some("k"), b"{\"a\":1}", t0(), || created("o-1"));
+        run_idempotent(&f.sql, "s", Some("k"), b"{\"a\":1}", t0(), || {
+            created("o-1")
+        });
         let later = t0() + RETENTION + Duration::seconds(1);
-        let fresh = run_idempotent(&f.sql, "s", Some("k"), b"{\"a\":2}", later, || created("o-2"));
+        let fresh = run_idempotent(&f.sql, "s", Some("k"), b"{\"a\":2}", later, || {
+            created("o-2")
+        });
         assert_eq!(*fresh.status(), 201);
         assert!(String::from_utf8_lossy(fresh.body()).contains("o-2"));
     }
@@ -505,9 +621,19 @@ mod tests {
     fn purging_deletes_only_expired_answers() {
         let f = fixture();
         run_idempotent(&f.sql, "s", Some("old"), b"{}", t0(), || created("o-1"));
-        run_idempotent(&f.sql, "s", Some("new"), b"{}", t0() + Duration::hours(23), || created("o-2"));
+        run_idempotent(
+            &f.sql,
+            "s",
+            Some("new"),
+            b"{}",
+            t0() + Duration::hours(23),
+            || created("o-2"),
+        );
         purge_expired(&f.sql, t0() + RETENTION + Duration::seconds(1)).unwrap();
-        let rows = f.sql.execute("SELECT key FROM idempotency_keys", &[]).unwrap();
+        let rows = f
+            .sql
+            .execute("SELECT key FROM idempotency_keys", &[])
+            .unwrap();
         let keys: Vec<&str> = rows.iter().map(|r| r.text("key").unwrap()).collect();
         assert_eq!(keys, ["new"]);
     }

@@ -75,9 +75,12 @@ impl Problem {
     }
 
     /// Adds a response header (e.g. `allow`, `www-authenticate`,
-    /// `retry-after`, `etag`), since several problems are only complete with one.
+    /// `retry-after`, `etag`), since several problems are only complete with
+    /// one. A second value for the same name replaces the first.
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Problem {
-        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        let name = name.to_ascii_lowercase();
+        self.headers.retain(|(n, _)| *n != name);
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -190,7 +193,9 @@ impl Problem {
     /// 413 `payload-too-large`.
     pub fn payload_too_large(limit_bytes: usize) -> Problem {
         Problem::new(413, "payload-too-large", "Payload Too Large")
-            .with_detail(format!("the request body is larger than {limit_bytes} bytes"))
+            .with_detail(format!(
+                "the request body is larger than {limit_bytes} bytes"
+            ))
             .with_extension("limit_bytes", Value::from(limit_bytes))
     }
 
@@ -282,7 +287,10 @@ mod tests {
     }
 
     fn content_type(response: &Response) -> &str {
-        response.header("content-type").and_then(|v| v.as_str()).unwrap_or_default()
+        response
+            .header("content-type")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -332,15 +340,35 @@ mod tests {
             (Problem::unauthorized("x"), 401, "unauthorized"),
             (Problem::forbidden("x"), 403, "forbidden"),
             (Problem::not_found("x"), 404, "not-found"),
-            (Problem::method_not_allowed("GET"), 405, "method-not-allowed"),
+            (
+                Problem::method_not_allowed("GET"),
+                405,
+                "method-not-allowed",
+            ),
             (Problem::conflict("x"), 409, "conflict"),
-            (Problem::precondition_failed("x"), 412, "precondition-failed"),
+            (
+                Problem::precondition_failed("x"),
+                412,
+                "precondition-failed",
+            ),
             (Problem::payload_too_large(10), 413, "payload-too-large"),
-            (Problem::unsupported_media_type("x"), 415, "unsupported-media-type"),
+            (
+                Problem::unsupported_media_type("x"),
+                415,
+                "unsupported-media-type",
+            ),
             (Problem::invalid_body("x"), 422, "invalid-body"),
-            (Problem::idempotency_key_reused(), 422, "idempotency-key-reused"),
+            (
+                Problem::idempotency_key_reused(),
+                422,
+                "idempotency-key-reused",
+            ),
             (Problem::unprocessable("x"), 422, "unprocessable"),
-            (Problem::precondition_required("x"), 428, "precondition-required"),
+            (
+                Problem::precondition_required("x"),
+                428,
+                "precondition-required",
+            ),
             (Problem::internal(&"boom"), 500, "internal"),
             (Problem::unavailable(1), 503, "unavailable"),
         ];
@@ -355,7 +383,8 @@ mod tests {
 
     #[test]
     fn internal_errors_never_leak_their_cause() {
-        let response = Problem::internal(&"UNIQUE constraint failed: secret_table.token").into_response();
+        let response =
+            Problem::internal(&"UNIQUE constraint failed: secret_table.token").into_response();
         let text = String::from_utf8(response.body().to_vec()).unwrap();
         assert!(!text.contains("secret_table"), "{text}");
         assert_eq!(body(&response)["status"], 500);
@@ -374,8 +403,17 @@ mod tests {
     #[test]
     fn problems_carry_their_headers_into_the_response() {
         let response = Problem::method_not_allowed("GET, HEAD").into_response();
-        assert_eq!(response.header("allow").and_then(|v| v.as_str()), Some("GET, HEAD"));
+        assert_eq!(
+            response.header("allow").and_then(|v| v.as_str()),
+            Some("GET, HEAD")
+        );
         let response = Problem::unauthorized("no token").into_response();
-        assert!(response.header("www-authenticate").and_then(|v| v.as_str()).unwrap().starts_with("Bearer"));
+        assert!(
+            response
+                .header("www-authenticate")
+                .and_then(|v| v.as_str())
+                .unwrap()
+                .starts_with("Bearer")
+        );
     }
 }

@@ -41,8 +41,15 @@ pub struct Route<H> {
 impl<H> Route<H> {
     /// Panics (at compile time, in a `static` table) on a malformed pattern.
     pub const fn new(method: Method, pattern: &'static str, handler: H) -> Route<H> {
-        assert!(valid_pattern(pattern), "route patterns are /literal and /{{name}} segments");
-        Route { method, pattern, handler }
+        assert!(
+            valid_pattern(pattern),
+            "route patterns are /literal and /{{name}} segments"
+        );
+        Route {
+            method,
+            pattern,
+            handler,
+        }
     }
 
     pub fn method(&self) -> &Method {
@@ -70,7 +77,10 @@ pub struct Params<'p> {
 
 impl<'p> Params<'p> {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_ref())
+        self.pairs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
@@ -84,12 +94,17 @@ impl std::ops::Index<&str> for Params<'_> {
     /// Panics when the route's pattern has no such parameter: that is a bug
     /// in the component's table, which its tests catch, not bad input.
     fn index(&self, name: &str) -> &str {
-        self.get(name).unwrap_or_else(|| panic!("the route pattern has no parameter {{{name}}}"))
+        self.get(name)
+            .unwrap_or_else(|| panic!("the route pattern has no parameter {{{name}}}"))
     }
 }
 
 /// Finds the route for `method` and `path` (the path without its query).
-pub fn find<'t, 'p, H>(routes: &'t [Route<H>], method: &Method, path: &'p str) -> Result<Found<'t, 'p, H>, Problem> {
+pub fn find<'t, 'p, H>(
+    routes: &'t [Route<H>],
+    method: &Method,
+    path: &'p str,
+) -> Result<Found<'t, 'p, H>, Problem> {
     let mut head_fallback = None;
     let mut path_exists = false;
     for route in routes {
@@ -98,10 +113,16 @@ pub fn find<'t, 'p, H>(routes: &'t [Route<H>], method: &Method, path: &'p str) -
         };
         path_exists = true;
         if route.method == *method {
-            return Ok(Found { handler: &route.handler, params });
+            return Ok(Found {
+                handler: &route.handler,
+                params,
+            });
         }
         if *method == Method::Head && route.method == Method::Get && head_fallback.is_none() {
-            head_fallback = Some(Found { handler: &route.handler, params });
+            head_fallback = Some(Found {
+                handler: &route.handler,
+                params,
+            });
         }
     }
     if let Some(found) = head_fallback {
@@ -116,7 +137,10 @@ pub fn find<'t, 'p, H>(routes: &'t [Route<H>], method: &Method, path: &'p str) -
 /// 405 with the `Allow` header listing every method the path supports.
 pub fn method_not_allowed<H>(routes: &[Route<H>], path: &str) -> Problem {
     let mut allowed: Vec<&Method> = Vec::new();
-    for route in routes.iter().filter(|r| match_path(r.pattern, path).is_some()) {
+    for route in routes
+        .iter()
+        .filter(|r| match_path(r.pattern, path).is_some())
+    {
         if !allowed.contains(&&route.method) {
             allowed.push(&route.method);
         }
@@ -148,7 +172,9 @@ fn match_path<'p>(pattern: &'static str, path: &'p str) -> Option<Params<'p>> {
                         return None;
                     }
                     params.pairs.push((name, value));
-                } else if expected != segment && percent_decode(segment).as_deref() != Some(expected) {
+                } else if expected != segment
+                    && percent_decode(segment).as_deref() != Some(expected)
+                {
                     return None;
                 }
             }
@@ -210,7 +236,11 @@ const fn valid_segment(bytes: &[u8], start: usize, end: usize) -> bool {
     if is_param && (end - start < 3 || bytes[end - 1] != b'}') {
         return false;
     }
-    let (from, to) = if is_param { (start + 1, end - 1) } else { (start, end) };
+    let (from, to) = if is_param {
+        (start + 1, end - 1)
+    } else {
+        (start, end)
+    };
     let mut i = from;
     while i < to {
         let b = bytes[i];
@@ -250,7 +280,10 @@ mod tests {
         Route::new(Method::Post, "/api/carts/{id}/merge", Op::Merge),
     ];
 
-    fn check(method: Method, path: &str, expected: Result<(Op, &[(&str, &str)]), u16>) {
+    /// The handler and its params, or the problem status.
+    type Expected<'a> = Result<(Op, &'a [(&'a str, &'a str)]), u16>;
+
+    fn check(method: Method, path: &str, expected: Expected<'_>) {
         match (find(ROUTES, &method, path), expected) {
             (Ok(found), Ok((op, params))) => {
                 assert_eq!(*found.handler, op, "{method} {path}");
@@ -258,15 +291,28 @@ mod tests {
                 assert_eq!(actual, params, "{method} {path}");
             }
             (Err(problem), Err(status)) => assert_eq!(problem.status(), status, "{method} {path}"),
-            (Ok(found), Err(status)) => panic!("{method} {path}: expected {status}, got {:?}", found.handler),
-            (Err(problem), Ok((op, _))) => panic!("{method} {path}: expected {op:?}, got {problem}"),
+            (Ok(found), Err(status)) => panic!(
+                "{method} {path}: expected {status}, got {:?}",
+                found.handler
+            ),
+            (Err(problem), Ok((op, _))) => {
+                panic!("{method} {path}: expected {op:?}, got {problem}")
+            }
         }
     }
 
     #[test]
     fn parameters_are_captured_by_name() {
-        check(Method::Put, "/api/carts/c-1/lines/TEE-M", Ok((Op::SetLine, &[("id", "c-1"), ("sku", "TEE-M")])));
-        check(Method::Post, "/api/carts/c-9/merge", Ok((Op::Merge, &[("id", "c-9")])));
+        check(
+            Method::Put,
+            "/api/carts/c-1/lines/TEE-M",
+            Ok((Op::SetLine, &[("id", "c-1"), ("sku", "TEE-M")])),
+        );
+        check(
+            Method::Post,
+            "/api/carts/c-9/merge",
+            Ok((Op::Merge, &[("id", "c-9")])),
+        );
         let found = find(ROUTES, &Method::Get, "/api/carts/c-1").unwrap();
         assert_eq!(&found.params["id"], "c-1");
     }
@@ -278,16 +324,40 @@ mod tests {
 
     #[test]
     fn each_method_finds_its_own_route() {
-        check(Method::Get, "/api/carts/c1", Ok((Op::GetCart, &[("id", "c1")])));
-        check(Method::Put, "/api/carts/c1", Ok((Op::ReplaceCart, &[("id", "c1")])));
-        check(Method::Delete, "/api/carts/c1", Ok((Op::DeleteCart, &[("id", "c1")])));
+        check(
+            Method::Get,
+            "/api/carts/c1",
+            Ok((Op::GetCart, &[("id", "c1")])),
+        );
+        check(
+            Method::Put,
+            "/api/carts/c1",
+            Ok((Op::ReplaceCart, &[("id", "c1")])),
+        );
+        check(
+            Method::Delete,
+            "/api/carts/c1",
+            Ok((Op::DeleteCart, &[("id", "c1")])),
+        );
     }
 
     #[test]
     fn parameters_are_percent_decoded_within_their_segment() {
-        check(Method::Get, "/api/carts/a%2Fb", Ok((Op::GetCart, &[("id", "a/b")])));
-        check(Method::Get, "/api/carts/%C5%BC%C3%B3%C5%82w", Ok((Op::GetCart, &[("id", "żółw")])));
-        check(Method::Get, "/api/%63arts/c1", Ok((Op::GetCart, &[("id", "c1")])));
+        check(
+            Method::Get,
+            "/api/carts/a%2Fb",
+            Ok((Op::GetCart, &[("id", "a/b")])),
+        );
+        check(
+            Method::Get,
+            "/api/carts/%C5%BC%C3%B3%C5%82w",
+            Ok((Op::GetCart, &[("id", "żółw")])),
+        );
+        check(
+            Method::Get,
+            "/api/%63arts/c1",
+            Ok((Op::GetCart, &[("id", "c1")])),
+        );
     }
 
     #[test]
@@ -305,13 +375,19 @@ mod tests {
         check(Method::Get, "/api/carts/c1/extra", Err(404));
         check(Method::Get, "/api/carts", Err(404));
         check(Method::Get, "/", Err(404));
-        assert_eq!(find(ROUTES, &Method::Get, "/nope").unwrap_err().slug(), "not-found");
+        assert_eq!(
+            find(ROUTES, &Method::Get, "/nope").unwrap_err().slug(),
+            "not-found"
+        );
     }
 
     #[test]
     fn a_known_path_with_another_method_is_405_with_allow() {
         let problem = find(ROUTES, &Method::Post, "/api/carts/c1").unwrap_err();
-        assert_eq!((problem.status(), problem.slug()), (405, "method-not-allowed"));
+        assert_eq!(
+            (problem.status(), problem.slug()),
+            (405, "method-not-allowed")
+        );
         assert_eq!(problem.header("allow"), Some("GET, HEAD, PUT, DELETE"));
         let problem = find(ROUTES, &Method::Get, "/api/carts/c1/merge").unwrap_err();
         assert_eq!(problem.header("allow"), Some("POST"));
@@ -319,7 +395,11 @@ mod tests {
 
     #[test]
     fn head_is_answered_by_the_get_route() {
-        check(Method::Head, "/api/carts/c1", Ok((Op::GetCart, &[("id", "c1")])));
+        check(
+            Method::Head,
+            "/api/carts/c1",
+            Ok((Op::GetCart, &[("id", "c1")])),
+        );
         check(Method::Head, "/api/carts/c1/merge", Err(405));
     }
 
@@ -331,10 +411,17 @@ mod tests {
 
     #[test]
     fn malformed_patterns_are_refused() {
-        for bad in ["", "api", "/api/", "/api//x", "/{}", "/{Id}", "/{id", "/a{id}", "/{i-d}", "/a b"] {
+        for bad in [
+            "", "api", "/api/", "/api//x", "/{}", "/{Id}", "/{id", "/a{id}", "/{i-d}", "/a b",
+        ] {
             assert!(!valid_pattern(bad), "{bad:?}");
         }
-        for good in ["/", "/api", "/api/carts/{id}/lines/{sku_2}", "/api/v1.0/x-y"] {
+        for good in [
+            "/",
+            "/api",
+            "/api/carts/{id}/lines/{sku_2}",
+            "/api/v1.0/x-y",
+        ] {
             assert!(valid_pattern(good), "{good:?}");
         }
     }

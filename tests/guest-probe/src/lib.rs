@@ -22,34 +22,37 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             (k == name).then(|| v.to_owned())
         })
     };
-    Ok(match info.as_str() {
-        "" | "/headers" => headers(&req),
+    // The last segment of the path info picks the probe, so the same probe is
+    // reachable under any route (`/probe/x/headers`, `/probe/exact`, ...).
+    let op = info.rsplit('/').next().unwrap_or_default();
+    Ok(match op {
+        "" | "headers" => headers(&req),
         // The cheapest route: what the host itself costs per request.
-        "/ping" => Response::new(200, "pong"),
-        "/kv" => kv(&param("label").unwrap_or_else(|| "default".into()), param("key"), param("value")),
-        "/sql" => sql(&param("db").unwrap_or_else(|| "default".into()), param("insert")),
-        "/sql-tx" => sql_tx(),
-        "/sql-left-open" => sql_left_open(),
-        "/sql-trap" => sql_trap(),
-        "/attach" => attach(),
-        "/outbound" => outbound(&param("url").unwrap_or_default()).await,
-        "/trap" => panic!("guest-probe: trapping on purpose"),
-        "/spin" => spin_forever(),
-        "/var" => var(&param("name").unwrap_or_default()),
-        "/now" => now(),
-        "/sleep" => {
+        "ping" => Response::new(200, "pong"),
+        "kv" => kv(&param("label").unwrap_or_else(|| "default".into()), param("key"), param("value")),
+        "sql" => sql(&param("db").unwrap_or_else(|| "default".into()), param("insert")),
+        "sql-tx" => sql_tx(),
+        "sql-left-open" => sql_left_open(),
+        "sql-trap" => sql_trap(),
+        "attach" => attach(),
+        "outbound" => outbound(&param("url").unwrap_or_default()).await,
+        "trap" => panic!("guest-probe: trapping on purpose"),
+        "spin" => spin_forever(),
+        "var" => var(&param("name").unwrap_or_default()),
+        "now" => now(),
+        "sleep" => {
             let ms: u64 = param("ms").and_then(|v| v.parse().ok()).unwrap_or(100);
             std::thread::sleep(std::time::Duration::from_millis(ms));
             json_response(200, json!({ "slept_ms": ms }))
         }
-        "/env" => json_response(200, json!({ "PROBE_ENV": std::env::var("PROBE_ENV").ok() })),
-        "/echo" => echo(&req),
-        "/stdout" => {
+        "env" => json_response(200, json!({ "PROBE_ENV": std::env::var("PROBE_ENV").ok() })),
+        "echo" => echo(&req),
+        "stdout" => {
             println!("guest-probe stdout line");
             eprintln!("guest-probe stderr line");
             json_response(200, json!({ "printed": true }))
         }
-        other => json_response(404, json!({ "error": "no probe", "path_info": other })),
+        other => json_response(404, json!({ "error": "no probe", "probe": other, "path_info": info })),
     })
 }
 
