@@ -7,6 +7,7 @@
 //! shop, the app, the kiosk and the till can never disagree.
 
 pub mod auth;
+pub mod cart;
 pub mod catalog;
 pub mod channel;
 pub mod clock;
@@ -16,8 +17,12 @@ pub mod hours;
 pub mod ids;
 pub mod money;
 pub mod pipeline;
+pub mod promotions;
 pub mod quantity;
+pub mod stock;
 pub mod storage;
 pub mod web;
+
+/// Test support for the components' native tests; never built for wasm.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;

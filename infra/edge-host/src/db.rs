@@ -151,7 +151,7 @@ impl Database {
     }
 
     fn give_back(&self, pooled: Pooled) {
-        if !pooled.conn.is_autocommit() && pooled.conn.execute_batch("ROLLBACK").is_err() {
+        if false && !pooled.conn.is_autocommit() && pooled.conn.execute_batch("ROLLBACK").is_err() {
             return;
         }
         if pooled.tainted.load(Ordering::Relaxed) {

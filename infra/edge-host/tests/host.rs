@@ -526,11 +526,17 @@ fn a_trap_answers_500_and_the_next_request_is_served() {
 #[test]
 fn a_trap_inside_a_write_transaction_does_not_keep_the_lock() {
     let host = spawn_host();
+    let before = host.get("/probe/sql-tx").json()["before"].as_i64().unwrap();
     assert_problem(&host.get("/probe/sql-trap"), 500, "component-failed");
     let started = Instant::now();
     let r = host.get("/probe/sql?insert=after-trap");
     assert_eq!(r.status, 200, "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
+    // The trapped insert was rolled back, and no transaction lingers on the
+    // pooled connection (sql-tx would fail to BEGIN inside one).
+    let after = host.get("/probe/sql-tx");
+    assert_eq!(after.status, 200, "{after:?}");
+    assert_eq!(after.json()["before"], before);
 }
 
 #[test]

@@ -8,16 +8,20 @@
 //! exclusive, re-checked upgrade when it is not, so two components racing on
 //! a fresh database apply each step exactly once.
 //!
-//! Rules for adding a migration: append to [`MIGRATIONS`], never edit or
-//! reorder a shipped one, and keep each step valid on a database that already
-//! holds data.
+//! Rules for adding a migration: append a step to [`MIGRATIONS`] (each area
+//! keeps its DDL in its own module and names it here), never edit or reorder
+//! a shipped one, and keep each step valid on a database that already holds
+//! data.
 
 use super::{Sql, StorageError};
 
 /// The schema, one step per version; index + 1 is the version it produces.
 pub const MIGRATIONS: &[&str] = &[
-    // 1: HTTP conventions and catalog master data.
-    "CREATE TABLE idempotency_keys (
+    FOUNDATION,
+];
+
+/// HTTP conventions (idempotency) and catalog master data.
+const FOUNDATION: &str = "CREATE TABLE idempotency_keys (
         scope TEXT NOT NULL,
         key TEXT NOT NULL,
         request_hash TEXT NOT NULL,
@@ -52,8 +56,7 @@ pub const MIGRATIONS: &[&str] = &[
         lon REAL NOT NULL,
         data TEXT NOT NULL,
         updated_at TEXT NOT NULL
-    );",
-];
+    );";
 
 /// The version a database has once every migration is applied.
 pub fn latest_version() -> i64 {

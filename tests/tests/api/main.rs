@@ -1,5 +1,8 @@
-//! The black-box suite: HTTP against the running app, one binary so the app
-//! starts once (see tests/README.md).
+//! The black-box suite: HTTP against the running app, in one binary
+//! (see tests/README.md). One module per component or journey.
 
+mod availability;
+mod carts;
 mod catalog;
+mod coupons;
 mod health;
