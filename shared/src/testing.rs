@@ -101,3 +101,44 @@ pub fn status(response: &Response) -> u16 {
 pub fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
     response.header(name).and_then(|v| v.as_str())
 }
+
+/// Asserts that a component's OpenAPI document lists exactly the routes its
+/// table serves: every served route documented, every documented operation
+/// served. (The black-box harness checks every reply against the same
+/// document, so together they keep the contract and the code in step.)
+pub fn assert_openapi_matches_routes(
+    routes: &[crate::web::route::Route<crate::pipeline::Handler>],
+    openapi_yaml: &str,
+) {
+    let doc: serde_json::Value = serde_norway::from_str(openapi_yaml).expect("openapi.yaml is valid YAML");
+    let paths = doc["paths"].as_object().expect("openapi.yaml has paths");
+    let shape = |pattern: &str| -> Vec<String> {
+        pattern
+            .split('/')
+            .map(|s| if s.starts_with('{') { "{}".to_owned() } else { s.to_owned() })
+            .collect()
+    };
+    let documented: Vec<(String, Vec<String>)> = paths
+        .iter()
+        .flat_map(|(template, item)| {
+            ["get", "put", "post", "delete", "patch"]
+                .into_iter()
+                .filter(|m| item.get(*m).is_some())
+                .map(move |m| (m.to_ascii_uppercase(), shape(template)))
+        })
+        .collect();
+    let served: Vec<(String, Vec<String>)> =
+        routes.iter().map(|r| (r.method().to_string().to_ascii_uppercase(), shape(r.pattern()))).collect();
+    let missing: Vec<String> = served
+        .iter()
+        .filter(|r| !documented.contains(r))
+        .map(|(m, p)| format!("{m} {}", p.join("/")))
+        .collect();
+    let phantom: Vec<String> = documented
+        .iter()
+        .filter(|d| !served.contains(d))
+        .map(|(m, p)| format!("{m} {}", p.join("/")))
+        .collect();
+    assert!(missing.is_empty(), "served but not in openapi.yaml: {missing:?}");
+    assert!(phantom.is_empty(), "in openapi.yaml but not served: {phantom:?}");
+}

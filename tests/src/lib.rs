@@ -9,6 +9,8 @@
 //! `SPIN_VARIABLE_JWT_ISSUER` = [`testing::ISSUER`]), and tests that need a
 //! private app or a movable clock are skipped with a message.
 
+pub mod openapi;
+
 use chrono::{DateTime, Duration, Utc};
 use omni_shared::auth::{Caller, Claims, sign_hs256};
 pub use omni_shared::testing::{self, customer, ops, store_device};
@@ -239,7 +241,9 @@ impl TestApp {
             .limit(16 * 1024 * 1024)
             .read_to_vec()
             .unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"));
-        Reply { status, headers, body }
+        let reply = Reply { status, headers, body };
+        openapi::specs().check(method, path, reply.status, reply.header("content-type"), &reply.body);
+        reply
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Reply {

@@ -22,7 +22,7 @@ use spin_sdk::http::{Method, Request, Response};
 pub const COMPONENT: &str = "catalog";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-static ROUTES: &[Route<Handler>] = &[
+pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Get, "/api/catalog/health", health),
     Route::new(Method::Post, "/api/catalog/items", items::upsert),
     Route::new(Method::Get, "/api/catalog/items", items::list),

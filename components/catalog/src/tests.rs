@@ -209,3 +209,8 @@ fn unknown_routes_and_methods_are_problems() {
     assert_eq!(status(&response), 405);
     assert_eq!(status(&get(&t, "/api/catalog/items/a%20b")), 404);
 }
+
+#[test]
+fn the_openapi_document_lists_exactly_the_served_routes() {
+    omni_shared::testing::assert_openapi_matches_routes(super::ROUTES, include_str!("../openapi.yaml"));
+}

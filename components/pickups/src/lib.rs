@@ -14,7 +14,7 @@ use spin_sdk::http::{Method, Request, Response};
 pub const COMPONENT: &str = "pickups";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-static ROUTES: &[Route<Handler>] = &[Route::new(Method::Get, "/api/orders/health", health)];
+pub static ROUTES: &[Route<Handler>] = &[Route::new(Method::Get, "/api/orders/health", health)];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {
     pipeline::serve(COMPONENT, ROUTES, req, host)

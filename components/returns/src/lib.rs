@@ -14,7 +14,7 @@ use spin_sdk::http::{Method, Request, Response};
 pub const COMPONENT: &str = "returns";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-static ROUTES: &[Route<Handler>] = &[Route::new(Method::Get, "/api/returns/health", health)];
+pub static ROUTES: &[Route<Handler>] = &[Route::new(Method::Get, "/api/returns/health", health)];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {
     pipeline::serve(COMPONENT, ROUTES, req, host)

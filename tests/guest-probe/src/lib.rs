@@ -29,8 +29,16 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         "" | "headers" => headers(&req),
         // The cheapest route: what the host itself costs per request.
         "ping" => Response::new(200, "pong"),
-        "kv" => kv(&param("label").unwrap_or_else(|| "default".into()), param("key"), param("value")),
-        "sql" => sql(&param("db").unwrap_or_else(|| "default".into()), param("insert")),
+        "kv" => kv(
+            &param("label").unwrap_or_else(|| "default".into()),
+            param("key"),
+            param("value"),
+        ),
+        "sql" => sql(
+            &param("db").unwrap_or_else(|| "default".into()),
+            param("insert"),
+        ),
+        "sql-insert" => sql_insert(&param("v").unwrap_or_default()),
         "sql-tx" => sql_tx(),
         "sql-left-open" => sql_left_open(),
         "sql-trap" => sql_trap(),
@@ -52,7 +60,10 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             eprintln!("guest-probe stderr line");
             json_response(200, json!({ "printed": true }))
         }
-        other => json_response(404, json!({ "error": "no probe", "probe": other, "path_info": info })),
+        other => json_response(
+            404,
+            json!({ "error": "no probe", "probe": other, "path_info": info }),
+        ),
     })
 }
 
@@ -99,10 +110,10 @@ fn kv(label: &str, key: Option<String>, value: Option<String>) -> Response {
         Err(e) => return kv_error(e),
     };
     let key = key.unwrap_or_else(|| "probe".into());
-    if let Some(value) = value {
-        if let Err(e) = store.set(&key, value.as_bytes()) {
-            return kv_error(e);
-        }
+    if let Some(value) = value
+        && let Err(e) = store.set(&key, value.as_bytes())
+    {
+        return kv_error(e);
     }
     match store.get(&key) {
         Ok(v) => json_response(
@@ -143,6 +154,23 @@ fn sql(db: &str, insert: Option<String>) -> Response {
         }
         let count = scalar(&conn, "SELECT count(*) FROM probe")?;
         Ok(json!({ "db": db, "count": count, "last_insert_rowid": rowid }))
+    };
+    match run() {
+        Ok(body) => json_response(200, body),
+        Err(e) => sql_error(e),
+    }
+}
+
+/// One INSERT and nothing else (the table exists once `sql` has run): the
+/// write path the benchmark measures.
+fn sql_insert(v: &str) -> Response {
+    let run = || -> Result<Json, sqlite::Error> {
+        let conn = Connection::open("default")?;
+        conn.execute(
+            "INSERT INTO probe (v) VALUES (?)",
+            &[Value::Text(v.to_owned())],
+        )?;
+        Ok(json!({ "inserted": true }))
     };
     match run() {
         Ok(body) => json_response(200, body),
@@ -235,8 +263,13 @@ fn var(name: &str) -> Response {
 }
 
 fn now() -> Response {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    json_response(200, json!({ "unix_seconds": since.as_secs(), "unix_ms": since.as_millis() as u64 }))
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    json_response(
+        200,
+        json!({ "unix_seconds": since.as_secs(), "unix_ms": since.as_millis() as u64 }),
+    )
 }
 
 fn echo(req: &Request) -> Response {
