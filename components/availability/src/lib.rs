@@ -1,9 +1,33 @@
-//! The `availability` component: real-time available-to-promise per store and click & collect reservations.
+//! The `availability` component: real-time available-to-promise per store,
+//! click & collect reservations that lock stock, stock feeds from the POS
+//! and ERP, and fulfilment options for a basket.
 //!
-//! A thin HTTP edge: parse the request, check the caller, call the domain in
-//! `omni_shared`, persist through the storage ports, render the response.
-//! [`handle`] is plain Rust over spin-sdk's Request/Response values so it is
+//! A thin HTTP edge: each module is one resource with a single path
+//! parse -> check caller -> apply -> respond; the rules (ATP, labels, the
+//! reservation guard, feed sequencing, ready-by, routing scores) live in
+//! `omni_shared::stock`, where the pickups and returns components reuse
+//! them. [`handle`] is plain Rust over spin-sdk's Request/Response values,
 //! tested natively; only [`entry`] is wasm-specific.
+//!
+//! Who may call what:
+//!
+//! | routes | caller |
+//! | --- | --- |
+//! | lookups (`nearby`, `basket`, `fulfilment-options`, store details) | anyone |
+//! | `POST /api/reservations` | the customer, or a store device for a customer in its own store |
+//! | a reservation's read and release | its customer, a device of its store, ops |
+//! | stock feed, sweep, settings changes | ops |
+//! | a shelf's full numbers, settings reads | ops, or a device of that store |
+
+mod basket;
+mod feed;
+mod nearby;
+mod options;
+mod query;
+mod render;
+mod reservations;
+mod shelf;
+mod stores;
 
 use omni_shared::host::Host;
 use omni_shared::pipeline::{self, Ctx, Handler};
@@ -14,7 +38,21 @@ use spin_sdk::http::{Method, Request, Response};
 pub const COMPONENT: &str = "availability";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-static ROUTES: &[Route<Handler>] = &[Route::new(Method::Get, "/api/availability/health", health)];
+pub static ROUTES: &[Route<Handler>] = &[
+    Route::new(Method::Get, "/api/availability/health", health),
+    Route::new(Method::Get, "/api/availability/nearby", nearby::lookup),
+    Route::new(Method::Post, "/api/availability/basket", basket::lookup),
+    Route::new(Method::Post, "/api/availability/fulfilment-options", options::compute),
+    Route::new(Method::Post, "/api/availability/feed", feed::apply),
+    Route::new(Method::Get, "/api/stores/{store_id}", stores::get),
+    Route::new(Method::Get, "/api/stores/{store_id}/stock/{sku}", shelf::get),
+    Route::new(Method::Get, "/api/stores/{store_id}/stock-settings", shelf::get_settings),
+    Route::new(Method::Put, "/api/stores/{store_id}/stock-settings", shelf::put_settings),
+    Route::new(Method::Post, "/api/reservations", reservations::create),
+    Route::new(Method::Post, "/api/reservations/sweep", reservations::sweep),
+    Route::new(Method::Get, "/api/reservations/{reservation_id}", reservations::get),
+    Route::new(Method::Post, "/api/reservations/{reservation_id}/release", reservations::release),
+];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {
     pipeline::serve(COMPONENT, ROUTES, req, host)
@@ -32,3 +70,6 @@ fn health(_: &Ctx<'_>) -> Result<Response, Problem> {
 fn entry(req: Request) -> Response {
     handle(req, &omni_shared::host::SpinHost::default())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,9 +1,30 @@
-//! The `coupons` component: one promotion engine whose answer is the same at the till and in the web shop.
+//! The `coupons` component: one promotion engine whose answer is the same at
+//! the till and in the web shop.
 //!
-//! A thin HTTP edge: parse the request, check the caller, call the domain in
-//! `omni_shared`, persist through the storage ports, render the response.
-//! [`handle`] is plain Rust over spin-sdk's Request/Response values so it is
-//! tested natively; only [`entry`] is wasm-specific.
+//! A thin HTTP edge over `omni_shared::promotions`, where the engine, the
+//! storage and the redemption rules live (the cart component evaluates
+//! through the same functions). Each module is one resource with a single
+//! path parse -> check caller -> apply -> respond; [`problems`] turns every
+//! domain error into problem+json in one place. [`handle`] is plain Rust
+//! over spin-sdk's Request/Response values, tested natively; only [`entry`]
+//! is wasm-specific.
+//!
+//! Who may call what:
+//! - validate: anyone (storefront, app, store devices, ops); only a customer
+//!   token or a store device may name a customer, and the till and kiosk
+//!   channels are spoken by store devices only;
+//! - redemptions: the customer of the order, or a store device of its store;
+//! - `/api/promotions/...` administration: the ops role.
+
+mod batches;
+mod codes;
+mod customers;
+mod entropy;
+mod problems;
+mod promotions;
+mod query;
+mod redemptions;
+mod validate;
 
 use omni_shared::host::Host;
 use omni_shared::pipeline::{self, Ctx, Handler};
@@ -14,7 +35,27 @@ use spin_sdk::http::{Method, Request, Response};
 pub const COMPONENT: &str = "coupons";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-static ROUTES: &[Route<Handler>] = &[Route::new(Method::Get, "/api/coupons/health", health)];
+pub static ROUTES: &[Route<Handler>] = &[
+    Route::new(Method::Get, "/api/coupons/health", health),
+    Route::new(Method::Post, "/api/coupons/validate", validate::validate),
+    Route::new(Method::Post, "/api/coupons/redemptions", redemptions::reserve),
+    Route::new(Method::Get, "/api/coupons/redemptions/{id}", redemptions::get),
+    Route::new(Method::Post, "/api/coupons/redemptions/{id}/commit", redemptions::commit),
+    Route::new(Method::Post, "/api/coupons/redemptions/{id}/release", redemptions::release),
+    Route::new(Method::Post, "/api/promotions", promotions::create),
+    Route::new(Method::Get, "/api/promotions", promotions::list),
+    Route::new(Method::Post, "/api/promotions/import", promotions::import),
+    Route::new(Method::Post, "/api/promotions/customers", customers::upsert),
+    Route::new(Method::Get, "/api/promotions/{id}", promotions::get),
+    Route::new(Method::Put, "/api/promotions/{id}", promotions::replace),
+    Route::new(Method::Post, "/api/promotions/{id}/pause", promotions::pause),
+    Route::new(Method::Post, "/api/promotions/{id}/resume", promotions::resume),
+    Route::new(Method::Get, "/api/promotions/{id}/versions/{version}", promotions::version),
+    Route::new(Method::Post, "/api/promotions/{id}/codes", codes::add),
+    Route::new(Method::Post, "/api/promotions/{id}/code-batches", batches::create),
+    Route::new(Method::Get, "/api/promotions/{id}/code-batches", batches::list),
+    Route::new(Method::Get, "/api/promotions/{id}/code-batches/{batch_id}", batches::get),
+];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {
     pipeline::serve(COMPONENT, ROUTES, req, host)
@@ -32,3 +73,6 @@ fn health(_: &Ctx<'_>) -> Result<Response, Problem> {
 fn entry(req: Request) -> Response {
     handle(req, &omni_shared::host::SpinHost::default())
 }
+
+#[cfg(test)]
+mod tests;

@@ -81,7 +81,9 @@ impl TestClock {
     /// The current state.
     pub fn state(&self) -> ClockState {
         ClockState {
-            now: self.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            now: self
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             offset_seconds: self.offset_millis.load(Ordering::Relaxed).div_euclid(1_000),
         }
     }
@@ -131,7 +133,9 @@ mod tests {
         let clock = TestClock::default();
         clock.apply(br#"{"now": "2030-01-02T03:04:05Z"}"#).unwrap();
         let secs = clock.guest_clock().now().as_secs() as i64;
-        let expected = DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z").unwrap().timestamp();
+        let expected = DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
+            .unwrap()
+            .timestamp();
         assert!((secs - expected).abs() <= 1, "{secs} vs {expected}");
     }
 
@@ -152,7 +156,10 @@ mod tests {
             clock.apply(br#"{"offset_seconds": 1, "now": "2030-01-01T00:00:00Z"}"#),
             Err(ClockError::Ambiguous)
         ));
-        assert!(matches!(clock.apply(br#"{"now": "tomorrow"}"#), Err(ClockError::BadInstant(_))));
+        assert!(matches!(
+            clock.apply(br#"{"now": "tomorrow"}"#),
+            Err(ClockError::BadInstant(_))
+        ));
         assert!(matches!(clock.apply(b"nope"), Err(ClockError::Json(_))));
         assert_eq!(clock.state().offset_seconds, 0);
     }

@@ -151,7 +151,7 @@ impl Database {
     }
 
     fn give_back(&self, pooled: Pooled) {
-        if false && !pooled.conn.is_autocommit() && pooled.conn.execute_batch("ROLLBACK").is_err() {
+        if !pooled.conn.is_autocommit() && pooled.conn.execute_batch("ROLLBACK").is_err() {
             return;
         }
         if pooled.tainted.load(Ordering::Relaxed) {
@@ -168,7 +168,11 @@ impl std::ops::Deref for PooledConnection {
     type Target = Connection;
 
     fn deref(&self) -> &Connection {
-        &self.pooled.as_ref().expect("connection present until drop").conn
+        &self
+            .pooled
+            .as_ref()
+            .expect("connection present until drop")
+            .conn
     }
 }
 
@@ -258,8 +262,11 @@ mod tests {
 
     fn db() -> (tempfile::TempDir, Arc<Database>) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open(&dir.path().join("t.db"), "CREATE TABLE IF NOT EXISTS t (x INTEGER)")
-            .unwrap();
+        let db = Database::open(
+            &dir.path().join("t.db"),
+            "CREATE TABLE IF NOT EXISTS t (x INTEGER)",
+        )
+        .unwrap();
         (dir, db)
     }
 
@@ -267,7 +274,9 @@ mod tests {
     fn the_file_is_switched_to_wal() {
         let (_dir, db) = db();
         let conn = db.checkout().unwrap();
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -288,11 +297,14 @@ mod tests {
         let (_dir, db) = db();
         {
             let conn = db.checkout().unwrap();
-            conn.execute_batch("BEGIN; INSERT INTO t VALUES (1);").unwrap();
+            conn.execute_batch("BEGIN; INSERT INTO t VALUES (1);")
+                .unwrap();
         }
         let conn = db.checkout().unwrap();
         assert!(conn.is_autocommit());
-        let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 0);
     }
 
@@ -301,12 +313,17 @@ mod tests {
         let (_dir, db) = db();
         let a = db.checkout().unwrap();
         let b = db.checkout().unwrap();
-        a.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").unwrap();
+        a.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")
+            .unwrap();
         // b does not see a's uncommitted row: they are different connections.
-        let n: i64 = b.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        let n: i64 = b
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 0);
         a.execute_batch("COMMIT").unwrap();
-        let n: i64 = b.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        let n: i64 = b
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1);
     }
 
@@ -318,7 +335,9 @@ mod tests {
             conn.execute_batch("PRAGMA cache_size=-1234").unwrap();
         }
         let conn = db.checkout().unwrap();
-        let size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap();
+        let size: i64 = conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap();
         assert_ne!(size, -1234);
     }
 }

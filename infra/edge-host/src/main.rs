@@ -15,7 +15,11 @@ use edge_host::server::{EdgeServer, ServeOptions};
 use edge_host::variables;
 
 #[derive(Parser)]
-#[command(name = "edge-host", version, about = "Run a Spin app's components locally on wasmtime")]
+#[command(
+    name = "edge-host",
+    version,
+    about = "Run a Spin app's components locally on wasmtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,7 +34,12 @@ enum Command {
 #[derive(Args)]
 struct UpArgs {
     /// The Spin manifest (`spin up -f` is accepted too).
-    #[arg(short = 'f', long = "manifest", visible_alias = "from", default_value = "spin.toml")]
+    #[arg(
+        short = 'f',
+        long = "manifest",
+        visible_alias = "from",
+        default_value = "spin.toml"
+    )]
     manifest: PathBuf,
     /// Address to listen on; port 0 picks a free port (printed at start).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -69,6 +78,9 @@ struct UpArgs {
     /// Bytes of each table kept resident between instances.
     #[arg(long, default_value_t = EngineOptions::default().table_keep_resident)]
     table_keep_resident: usize,
+    /// Reset whole keep-resident regions instead of only dirtied pages.
+    #[arg(long)]
+    no_pagemap_scan: bool,
 }
 
 /// Why `edge-host up` could not serve.
@@ -118,19 +130,32 @@ fn up(args: UpArgs) -> Result<(), UpError> {
             .ok_or_else(|| UpError::Variable(assignment.clone()))?;
         overrides.insert(variables::env_name(name), value.to_owned());
     }
-    let env = |key: &str| overrides.get(key).cloned().or_else(|| std::env::var(key).ok());
+    let env = |key: &str| {
+        overrides
+            .get(key)
+            .cloned()
+            .or_else(|| std::env::var(key).ok())
+    };
     let app = manifest::load(&args.manifest, &env)?;
 
-    let state_dir = args.state_dir.clone().unwrap_or_else(|| app.dir.join(".spin"));
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| app.dir.join(".spin"));
     let cache_dir = if args.no_compile_cache {
         None
     } else {
-        Some(args.cache_dir.clone().unwrap_or_else(|| state_dir.join("cache")))
+        Some(
+            args.cache_dir
+                .clone()
+                .unwrap_or_else(|| state_dir.join("cache")),
+        )
     };
     let engine_options = EngineOptions {
         max_instances: args.max_instances,
         memory_keep_resident: args.memory_keep_resident,
         table_keep_resident: args.table_keep_resident,
+        pagemap_scan: !args.no_pagemap_scan,
         ..EngineOptions::default()
     };
     let engine = runtime::engine(&engine_options)?;

@@ -159,7 +159,9 @@ pub enum Problem {
     #[error("a variable needs either a default or `required = true`")]
     NoDefaultNotRequired,
     /// A variable name Spin would refuse.
-    #[error("invalid variable name {0:?} (lowercase letters, digits and `_`, starting with a letter)")]
+    #[error(
+        "invalid variable name {0:?} (lowercase letters, digits and `_`, starting with a letter)"
+    )]
     InvalidName(String),
     /// A key Spin accepts that edge-host cannot honour.
     #[error("{0} is not supported by edge-host")]
@@ -225,11 +227,14 @@ pub fn parse(
             return Err(ManifestError::TriggerType(kind.clone()));
         }
         let triggers: Vec<RawHttpTrigger> =
-            value.clone().try_into().map_err(|e| ManifestError::Trigger {
-                index: 0,
-                key: "http",
-                problem: Problem::Shape(Box::new(e)),
-            })?;
+            value
+                .clone()
+                .try_into()
+                .map_err(|e| ManifestError::Trigger {
+                    index: 0,
+                    key: "http",
+                    problem: Problem::Shape(Box::new(e)),
+                })?;
         for (index, t) in triggers.into_iter().enumerate() {
             let err = |key, problem| ManifestError::Trigger {
                 index,
@@ -240,11 +245,19 @@ pub fn parse(
                 return Err(err("executor", Problem::Unsupported("the Wagi executor")));
             }
             if t.static_response.is_some() {
-                return Err(err("static_response", Problem::Unsupported("static_response")));
+                return Err(err(
+                    "static_response",
+                    Problem::Unsupported("static_response"),
+                ));
             }
             let component = match t.component {
                 Some(toml::Value::String(c)) => c,
-                Some(_) => return Err(err("component", Problem::Unsupported("an inline component"))),
+                Some(_) => {
+                    return Err(err(
+                        "component",
+                        Problem::Unsupported("an inline component"),
+                    ));
+                }
                 None => return Err(err("component", Problem::Missing)),
             };
             if !raw.component.contains_key(&component) {
@@ -319,7 +332,10 @@ fn check_component(
     let source = match &rc.source {
         toml::Value::String(s) => dir.join(s),
         toml::Value::Table(_) => {
-            return Err(err("source", Problem::Unsupported("a remote (url/digest) source")));
+            return Err(err(
+                "source",
+                Problem::Unsupported("a remote (url/digest) source"),
+            ));
         }
         _ => return Err(err("source", Problem::Missing)),
     };
@@ -329,7 +345,10 @@ fn check_component(
     for (key, present) in [
         ("files", !rc.files.is_empty()),
         ("ai_models", !rc.ai_models.is_empty()),
-        ("dependencies", rc.dependencies.as_ref().is_some_and(|d| !is_empty_table(d))),
+        (
+            "dependencies",
+            rc.dependencies.as_ref().is_some_and(|d| !is_empty_table(d)),
+        ),
         ("allowed_http_hosts", !rc.allowed_http_hosts.is_empty()),
     ] {
         if present {
@@ -402,7 +421,10 @@ struct RawManifest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "Spin's keys are accepted even where edge-host does not use them")]
+#[allow(
+    dead_code,
+    reason = "Spin's keys are accepted even where edge-host does not use them"
+)]
 struct RawApplication {
     name: String,
     version: Option<String>,
@@ -427,7 +449,10 @@ struct RawVariable {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "Spin's keys are accepted even where edge-host does not use them")]
+#[allow(
+    dead_code,
+    reason = "Spin's keys are accepted even where edge-host does not use them"
+)]
 struct RawComponent {
     source: toml::Value,
     description: Option<String>,
@@ -458,7 +483,10 @@ struct RawComponent {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "Spin's keys are accepted even where edge-host does not use them")]
+#[allow(
+    dead_code,
+    reason = "Spin's keys are accepted even where edge-host does not use them"
+)]
 struct RawHttpTrigger {
     id: Option<String>,
     route: RawRoute,
@@ -506,12 +534,9 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect();
-            parse(
-                text,
-                Path::new("spin.toml"),
-                self.dir.path(),
-                &|k: &str| env.get(k).cloned(),
-            )
+            parse(text, Path::new("spin.toml"), self.dir.path(), &|k: &str| {
+                env.get(k).cloned()
+            })
         }
     }
 
@@ -576,8 +601,14 @@ command = "cargo build --target wasm32-wasip2 --release"
         assert!(c.source.ends_with("a.wasm"));
         assert!(c.key_value_stores.contains("default"));
         assert!(c.sqlite_databases.contains("default"));
-        assert!(c.allowed_outbound_hosts.allows("http", "127.0.0.1", Some(9)));
-        assert!(!c.allowed_outbound_hosts.allows("https", "example.com", None));
+        assert!(
+            c.allowed_outbound_hosts
+                .allows("http", "127.0.0.1", Some(9))
+        );
+        assert!(
+            !c.allowed_outbound_hosts
+                .allows("https", "example.com", None)
+        );
         assert_eq!(c.variables.get("secret"), Ok("s3cret"));
         assert_eq!(c.variables.get("endpoint"), Ok("https://eu.example.com"));
         assert_eq!(c.environment["RUST_LOG"], "info");
@@ -632,7 +663,10 @@ variables = { r = "{{ region }}" }
             .parse(&manifest("[component.a]\nsource = \"missing.wasm\"\n"), &[])
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with(r#"component "a": source: file not found: "#), "{err}");
+        assert!(
+            err.starts_with(r#"component "a": source: file not found: "#),
+            "{err}"
+        );
         assert!(err.ends_with("missing.wasm"), "{err}");
     }
 
@@ -689,7 +723,10 @@ variables = { r = "{{ region }}" }
     #[test]
     fn unknown_keys_are_refused_with_their_name() {
         let err = Fixture::new()
-            .parse(&manifest("[component.a]\nsource = \"a.wasm\"\nkv_stores = [\"default\"]\n"), &[])
+            .parse(
+                &manifest("[component.a]\nsource = \"a.wasm\"\nkv_stores = [\"default\"]\n"),
+                &[],
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `kv_stores`"), "{err}");
@@ -712,8 +749,14 @@ variables = { r = "{{ region }}" }
     #[test]
     fn only_manifest_version_two_is_read() {
         let err = Fixture::new()
-            .parse("spin_manifest_version = 1\n[application]\nname = \"x\"\n", &[])
+            .parse(
+                "spin_manifest_version = 1\n[application]\nname = \"x\"\n",
+                &[],
+            )
             .unwrap_err();
-        assert_eq!(err.to_string(), "spin_manifest_version: expected 2, found 1");
+        assert_eq!(
+            err.to_string(),
+            "spin_manifest_version: expected 2, found 1"
+        );
     }
 }

@@ -156,7 +156,11 @@ impl Rule {
         } else if host.is_empty() || host.contains('*') {
             return Err(OutboundHostError::InvalidHost(source.clone(), host));
         } else {
-            HostMatch::Is(host.trim_start_matches('[').trim_end_matches(']').to_owned())
+            HostMatch::Is(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+            )
         };
         let port_rule = match port {
             None => PortMatch::WellKnown,
@@ -166,10 +170,11 @@ impl Rule {
                     (Ok(a), Ok(b)) if a < b => PortMatch::Range(a, b),
                     _ => return Err(OutboundHostError::InvalidPort(source.clone(), p.to_owned())),
                 },
-                None => PortMatch::Is(
-                    p.parse()
-                        .map_err(|_| OutboundHostError::InvalidPort(source.clone(), p.to_owned()))?,
-                ),
+                None => {
+                    PortMatch::Is(p.parse().map_err(|_| {
+                        OutboundHostError::InvalidPort(source.clone(), p.to_owned())
+                    })?)
+                }
             },
         };
         Ok(Self {
@@ -288,7 +293,11 @@ mod tests {
         check(&["*://*:*"], ("http", "anything.test", Some(1)), true);
         check(&["*://example.com"], ("http", "example.com", None), true);
         check(&["*://example.com"], ("https", "example.com", None), true);
-        check(&["*://example.com"], ("https", "example.com", Some(80)), false);
+        check(
+            &["*://example.com"],
+            ("https", "example.com", Some(80)),
+            false,
+        );
     }
 
     #[test]
@@ -300,17 +309,26 @@ mod tests {
     #[test]
     fn malformed_entries_are_rejected_with_the_entry() {
         let cases: &[(&str, OutboundHostError)] = &[
-            ("example.com", OutboundHostError::MissingScheme("example.com".into())),
+            (
+                "example.com",
+                OutboundHostError::MissingScheme("example.com".into()),
+            ),
             (
                 "ftp://example.com",
                 OutboundHostError::UnsupportedScheme("ftp://example.com".into(), "ftp".into()),
             ),
-            ("https://example.com/api", OutboundHostError::HasPath("https://example.com/api".into())),
+            (
+                "https://example.com/api",
+                OutboundHostError::HasPath("https://example.com/api".into()),
+            ),
             (
                 "https://example.com:http",
                 OutboundHostError::InvalidPort("https://example.com:http".into(), "http".into()),
             ),
-            ("http://self", OutboundHostError::ServiceChaining("http://self".into())),
+            (
+                "http://self",
+                OutboundHostError::ServiceChaining("http://self".into()),
+            ),
             (
                 "https://{{ host }}",
                 OutboundHostError::Template("https://{{ host }}".into()),
@@ -321,12 +339,20 @@ mod tests {
             ),
         ];
         for (entry, expected) in cases {
-            assert_eq!(OutboundPolicy::parse(&[*entry]).unwrap_err(), *expected, "{entry}");
+            assert_eq!(
+                OutboundPolicy::parse(&[*entry]).unwrap_err(),
+                *expected,
+                "{entry}"
+            );
         }
     }
 
     #[test]
     fn a_trailing_slash_is_accepted() {
-        check(&["https://example.com/"], ("https", "example.com", None), true);
+        check(
+            &["https://example.com/"],
+            ("https", "example.com", None),
+            true,
+        );
     }
 }

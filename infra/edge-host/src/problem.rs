@@ -103,7 +103,10 @@ mod tests {
     fn problems_are_rfc9457_json_with_their_status() {
         let r = HostProblem::PayloadTooLarge.response(Some("limit is 10 bytes"));
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
         let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(v["status"], 413);
         assert_eq!(v["type"], "urn:edge-host:problem:payload-too-large");

@@ -290,7 +290,11 @@ mod tests {
         check(&routes, "/api/carts", Some(("/api/carts/...", "")));
         check(&routes, "/api/carts/", Some(("/api/carts/...", "/")));
         check(&routes, "/api/carts/42", Some(("/api/carts/...", "/42")));
-        check(&routes, "/api/carts/42/lines/", Some(("/api/carts/...", "/42/lines/")));
+        check(
+            &routes,
+            "/api/carts/42/lines/",
+            Some(("/api/carts/...", "/42/lines/")),
+        );
         check(&routes, "/api/cartsx", None);
         check(&routes, "/api", None);
     }
@@ -313,7 +317,11 @@ mod tests {
         let a = ["/one/...", "/one/two/...", "/one/two/three/..."];
         let b = ["/one/two/three/...", "/one/two/...", "/one/..."];
         for routes in [&a[..], &b[..]] {
-            check(routes, "/one/two/three/four", Some(("/one/two/three/...", "/four")));
+            check(
+                routes,
+                "/one/two/three/four",
+                Some(("/one/two/three/...", "/four")),
+            );
             check(routes, "/one/two/x", Some(("/one/two/...", "/x")));
             check(routes, "/one", Some(("/one/...", "")));
         }
@@ -371,7 +379,10 @@ mod tests {
 
     #[test]
     fn malformed_routes_are_rejected() {
-        assert_eq!(RoutePattern::parse("/a/.../b"), Err(RouteError::MisplacedWildcard));
+        assert_eq!(
+            RoutePattern::parse("/a/.../b"),
+            Err(RouteError::MisplacedWildcard)
+        );
         assert_eq!(RoutePattern::parse("/a/:"), Err(RouteError::UnnamedCapture));
         assert_eq!(
             RoutePattern::parse("/a/:x/:x"),

@@ -169,7 +169,11 @@ impl EdgeServer {
         response
     }
 
-    async fn dispatch(&self, req: Request<Incoming>, client: SocketAddr) -> (String, Response<Body>) {
+    async fn dispatch(
+        &self,
+        req: Request<Incoming>,
+        client: SocketAddr,
+    ) -> (String, Response<Body>) {
         let path = req.uri().path();
         if path.starts_with(WELL_KNOWN) {
             return (HOST_LABEL.into(), self.well_known(path));
@@ -209,13 +213,20 @@ impl EdgeServer {
     }
 
     async fn clock_route(&self, req: Request<Incoming>) -> Response<Body> {
-        let clock = self.runtime.services.clock.as_ref().expect("checked by caller");
+        let clock = self
+            .runtime
+            .services
+            .clock
+            .as_ref()
+            .expect("checked by caller");
         let state = match *req.method() {
             Method::GET => clock.state(),
             Method::POST => {
                 let body = match Limited::new(req.into_body(), 64 << 10).collect().await {
                     Ok(b) => b.to_bytes(),
-                    Err(_) => return host_problem(HostProblem::BadRequest, Some("unreadable body")),
+                    Err(_) => {
+                        return host_problem(HostProblem::BadRequest, Some("unreadable body"));
+                    }
                 };
                 match clock.apply(&body) {
                     Ok(state) => state,
@@ -283,7 +294,10 @@ impl EdgeServer {
         if let Ok(uri) = full_url.parse::<Uri>() {
             parts.uri = uri;
         } else {
-            return Err(host_problem(HostProblem::BadRequest, Some("invalid Host header")));
+            return Err(host_problem(
+                HostProblem::BadRequest,
+                Some("invalid Host header"),
+            ));
         }
         let spin_headers = [
             ("spin-full-url", full_url.clone()),
@@ -291,31 +305,45 @@ impl EdgeServer {
             ("spin-matched-route", route.route.based().to_owned()),
             ("spin-base-path", "/".to_owned()),
             ("spin-raw-component-route", route.route.raw().to_owned()),
-            ("spin-component-route", route.route.raw_without_wildcard().to_owned()),
+            (
+                "spin-component-route",
+                route.route.raw_without_wildcard().to_owned(),
+            ),
             ("spin-client-addr", client.to_string()),
         ];
-        let captures = route
-            .captures
-            .iter()
-            .map(|(name, value)| (format!("spin-path-match-{}", name.to_ascii_lowercase()), value.clone()));
+        let captures = route.captures.iter().map(|(name, value)| {
+            (
+                format!("spin-path-match-{}", name.to_ascii_lowercase()),
+                value.clone(),
+            )
+        });
         for (name, value) in spin_headers
             .into_iter()
             .map(|(n, v)| (n.to_owned(), v))
             .chain(captures)
         {
-            if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(name), HeaderValue::try_from(value))
+            {
                 parts.headers.insert(name, value);
             }
         }
         Ok(Request::from_parts(parts, body))
     }
 
-    async fn run_guest(&self, component: &LoadedComponent, req: Request<GuestRequestBody>) -> Response<Body> {
+    async fn run_guest(
+        &self,
+        component: &LoadedComponent,
+        req: Request<GuestRequestBody>,
+    ) -> Response<Body> {
         let id = component.context.config.id.clone();
         let deadline = Instant::now() + self.options.deadline;
         let mut store = Store::new(
             &self.runtime.engine,
-            HostState::new(Arc::clone(&component.context), Arc::clone(&self.runtime.services)),
+            HostState::new(
+                Arc::clone(&component.context),
+                Arc::clone(&self.runtime.services),
+            ),
         );
         // Every epoch tick, a running guest yields to the executor (so a busy
         // loop cannot starve other requests) and is stopped past its deadline.
@@ -328,10 +356,14 @@ impl EdgeServer {
             }
         });
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let handles = store.data_mut().http().new_incoming_request(Scheme::Http, req).and_then(|req| {
-            let out = store.data_mut().http().new_response_outparam(sender)?;
-            Ok((req, out))
-        });
+        let handles = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)
+            .and_then(|req| {
+                let out = store.data_mut().http().new_response_outparam(sender)?;
+                Ok((req, out))
+            });
         let (guest_req, out) = match handles {
             Ok(pair) => pair,
             Err(e) => return self.failed(&id, Failure::Error(e)),
@@ -400,7 +432,10 @@ fn classify(failure: &Failure) -> HostProblem {
         Failure::Error(e) if e.downcast_ref::<DeadlineExceeded>().is_some() => {
             HostProblem::DeadlineExceeded
         }
-        Failure::Error(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+        Failure::Error(e)
+            if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                .is_some() =>
+        {
             HostProblem::Overloaded
         }
         Failure::Error(_) => HostProblem::ComponentFailed,
@@ -408,7 +443,11 @@ fn classify(failure: &Failure) -> HostProblem {
 }
 
 fn log_failure(id: &str, failure: &Failure, when: &str) {
-    let when = if when.is_empty() { String::new() } else { format!(" {when}") };
+    let when = if when.is_empty() {
+        String::new()
+    } else {
+        format!(" {when}")
+    };
     match failure {
         Failure::Deadline => eprintln!("edge-host: component {id:?} stopped at its deadline{when}"),
         Failure::Error(e) => eprintln!("edge-host: component {id:?} failed{when}: {e:#}"),

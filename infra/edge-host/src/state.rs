@@ -177,7 +177,9 @@ impl variables::Host for HostState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, variables::Error>> {
         Ok(match self.component.config.variables.get(&name) {
             Ok(value) => Ok(value.to_owned()),
-            Err(e @ LookupError::InvalidName(_)) => Err(variables::Error::InvalidName(e.to_string())),
+            Err(e @ LookupError::InvalidName(_)) => {
+                Err(variables::Error::InvalidName(e.to_string()))
+            }
             Err(e @ LookupError::Undefined(_)) => Err(variables::Error::Undefined(e.to_string())),
         })
     }

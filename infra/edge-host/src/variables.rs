@@ -44,7 +44,9 @@ pub enum TemplateError {
     #[error("unterminated `{{{{` in template")]
     Unterminated,
     /// The text between `{{` and `}}` is not a variable name.
-    #[error("`{0}` is not a valid variable name (lowercase letters, digits and `_`, starting with a letter)")]
+    #[error(
+        "`{0}` is not a valid variable name (lowercase letters, digits and `_`, starting with a letter)"
+    )]
     InvalidReference(String),
 }
 

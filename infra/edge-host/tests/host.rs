@@ -114,9 +114,13 @@ fn spawn_with(options: Options) -> TestHost {
     let addr = match ready_rx.recv_timeout(Duration::from_secs(120)) {
         Ok(addr) => addr,
         Err(_) => {
+            let status = child.try_wait();
             let _ = child.kill();
+            // Give the reader thread a moment to collect the last lines.
+            std::thread::sleep(Duration::from_millis(200));
             panic!(
-                "edge-host did not become ready; stderr:\n{}",
+                "edge-host did not become ready (exit: {status:?}); stdout:\n{}\nstderr:\n{}",
+                stdout.lock().unwrap().join("\n"),
                 stderr.lock().unwrap().join("\n")
             );
         }
@@ -172,7 +176,10 @@ fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(Instant::now() < until, "edge-host did not exit within {limit:?}");
+        assert!(
+            Instant::now() < until,
+            "edge-host did not exit within {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -218,7 +225,9 @@ fn request(
     body: Option<Body<'_>>,
 ) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -263,7 +272,14 @@ fn parse_response(raw: &[u8]) -> HttpResponse {
         .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(raw)));
     let head = std::str::from_utf8(&raw[..split]).unwrap();
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
@@ -361,7 +377,10 @@ fn the_most_specific_route_wins() {
     }
     // Which component ran is visible through its own variables.
     assert_eq!(host.get("/probe/var?name=who").json()["value"], "probe");
-    assert_eq!(host.get("/probe/specific/var?name=who").json()["value"], "probe-specific");
+    assert_eq!(
+        host.get("/probe/specific/var?name=who").json()["value"],
+        "probe-specific"
+    );
 }
 
 #[test]
@@ -388,11 +407,23 @@ fn spin_request_headers_carry_spin_values() {
     assert_eq!(h["spin-component-route"], "/probe/specific");
     assert_eq!(h["spin-base-path"], "/");
     assert!(
-        h["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"),
+        h["spin-client-addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:"),
         "{h}"
     );
     // The guest sees the absolute URI, as under Spin.
-    assert_eq!(body["uri"], format!("http://{}/probe/specific/headers?x=1&y=2", host.addr));
+    assert_eq!(
+        body["uri"],
+        format!("http://{}/probe/specific/headers?x=1&y=2", host.addr)
+    );
+
+    let captured = host.get("/probe/stores/s42/headers").json();
+    assert_eq!(captured["headers"]["spin-path-match-store"], "s42");
+    assert_eq!(captured["headers"]["spin-matched-route"], "/probe/stores/:store/...");
+    assert_eq!(captured["headers"]["spin-component-route"], "/probe/stores/:store");
+    assert_eq!(captured["headers"]["spin-path-info"], "/headers");
 
     let exact = host.get("/probe/exact").json();
     assert_eq!(exact["headers"]["spin-path-info"], "");
@@ -435,7 +466,10 @@ fn key_value_and_sqlite_data_survive_a_restart() {
         state: Some(state.clone()),
         ..Options::default()
     });
-    assert_eq!(first.get("/probe/kv?key=colour&value=blue").json()["value"], "blue");
+    assert_eq!(
+        first.get("/probe/kv?key=colour&value=blue").json()["value"],
+        "blue"
+    );
     let inserted = first.get("/probe/sql?insert=alpha").json();
     assert_eq!(inserted["count"], 1);
     assert_eq!(inserted["last_insert_rowid"], 1);
@@ -457,7 +491,11 @@ fn a_transaction_spans_execute_calls_on_one_connection() {
     let host = spawn_host();
     let r = host.get("/probe/sql-tx").json();
     assert_eq!(r["changes"], 1, "{r}");
-    assert_eq!(r["inside"].as_i64().unwrap(), r["before"].as_i64().unwrap() + 1, "{r}");
+    assert_eq!(
+        r["inside"].as_i64().unwrap(),
+        r["before"].as_i64().unwrap() + 1,
+        "{r}"
+    );
     assert_eq!(r["after"], r["before"], "{r}");
 }
 
@@ -468,8 +506,14 @@ fn a_transaction_left_open_is_rolled_back_and_releases_the_write_lock() {
     assert_eq!(host.get("/probe/sql-left-open").status, 200);
     let started = Instant::now();
     let after = host.get("/probe/sql-tx").json();
-    assert_eq!(after["before"], before, "the abandoned insert must not be committed");
-    assert!(started.elapsed() < Duration::from_secs(2), "write lock was held");
+    assert_eq!(
+        after["before"], before,
+        "the abandoned insert must not be committed"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "write lock was held"
+    );
 }
 
 #[test]
@@ -478,7 +522,10 @@ fn attaching_another_database_file_is_refused() {
     let r = host.get("/probe/attach");
     assert_eq!(r.status, 500, "{r:?}");
     assert!(
-        r.json()["detail"].as_str().unwrap().contains("not authorized"),
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not authorized"),
         "{r:?}"
     );
     assert!(!host.state.join("stolen.db").exists());
@@ -490,15 +537,26 @@ fn attaching_another_database_file_is_refused() {
 fn outbound_http_reaches_only_allowed_hosts() {
     let upstream = start_upstream();
     let host = spawn_host();
-    let allowed = host.get(&format!("/probe/outbound?url=http://127.0.0.1:{}/x", upstream.port));
+    let allowed = host.get(&format!(
+        "/probe/outbound?url=http://127.0.0.1:{}/x",
+        upstream.port
+    ));
     assert_eq!(allowed.status, 200, "{allowed:?}");
     assert_eq!(allowed.json()["status"], 200);
     assert_eq!(allowed.json()["body"], "hello");
 
     // Same server, but `localhost` is not in `http://127.0.0.1:*`.
-    let by_name = host.get(&format!("/probe/outbound?url=http://localhost:{}/x", upstream.port));
+    let by_name = host.get(&format!(
+        "/probe/outbound?url=http://localhost:{}/x",
+        upstream.port
+    ));
     assert_eq!(by_name.status, 502, "{by_name:?}");
-    assert!(by_name.json()["error"].as_str().unwrap().contains("HttpRequestDenied"));
+    assert!(
+        by_name.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied")
+    );
 
     // The component with no allowed hosts may reach nothing.
     let denied = host.get(&format!(
@@ -506,9 +564,18 @@ fn outbound_http_reaches_only_allowed_hosts() {
         upstream.port
     ));
     assert_eq!(denied.status, 502, "{denied:?}");
-    assert!(denied.json()["error"].as_str().unwrap().contains("HttpRequestDenied"));
+    assert!(
+        denied.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied")
+    );
 
-    assert_eq!(upstream.hits.load(Ordering::SeqCst), 1, "refused requests must not leave the host");
+    assert_eq!(
+        upstream.hits.load(Ordering::SeqCst),
+        1,
+        "refused requests must not leave the host"
+    );
     assert!(host.stderr_text().contains("non-allowed host"));
 }
 
@@ -549,7 +616,10 @@ fn a_guest_past_its_deadline_is_stopped_and_the_host_keeps_serving() {
     let r = host.get("/probe/spin");
     let took = started.elapsed();
     assert_problem(&r, 504, "deadline-exceeded");
-    assert!(took >= Duration::from_millis(900), "stopped too early: {took:?}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "stopped too early: {took:?}"
+    );
     assert!(took < Duration::from_secs(5), "stopped too late: {took:?}");
     assert_eq!(host.get("/probe/headers").status, 200);
 }
@@ -557,7 +627,7 @@ fn a_guest_past_its_deadline_is_stopped_and_the_host_keeps_serving() {
 #[test]
 fn a_spinning_guest_does_not_starve_other_requests() {
     let host = spawn_with(Options {
-        extra: vec!["--deadline-secs".into(), "3".into()],
+        extra: vec!["--deadline-secs".into(), "4".into()],
         ..Options::default()
     });
     let addr = host.addr;
@@ -567,8 +637,9 @@ fn a_spinning_guest_does_not_starve_other_requests() {
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     assert_eq!(host.get("/probe/headers").status, 200);
+    // Starved, it would wait for the spinners' 4 s deadline.
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_secs(2),
         "a healthy request waited {:?} behind busy guests",
         started.elapsed()
     );
@@ -578,11 +649,32 @@ fn a_spinning_guest_does_not_starve_other_requests() {
 }
 
 #[test]
+fn when_every_instance_slot_is_busy_further_requests_get_503() {
+    let host = spawn_with(Options {
+        extra: vec!["--max-instances".into(), "1".into()],
+        ..Options::default()
+    });
+    let addr = host.addr;
+    let slow = std::thread::spawn(move || request(addr, "GET", "/probe/sleep?ms=2000", &[], None));
+    std::thread::sleep(Duration::from_millis(700));
+    assert_problem(&host.get("/probe/headers"), 503, "overloaded");
+    assert_eq!(slow.join().unwrap().status, 200);
+    // The slot is free again.
+    assert_eq!(host.get("/probe/headers").status, 200);
+}
+
+#[test]
 fn bodies_over_the_limit_get_413_before_the_guest_runs() {
     let host = spawn_host();
     let big = vec![b'x'; (1 << 20) + 1];
     assert_problem(&host.post("/probe/echo", &big), 413, "payload-too-large");
-    let chunked = request(host.addr, "POST", "/probe/echo", &[], Some(Body::Chunked(&big)));
+    let chunked = request(
+        host.addr,
+        "POST",
+        "/probe/echo",
+        &[],
+        Some(Body::Chunked(&big)),
+    );
     assert_problem(&chunked, 413, "payload-too-large");
 
     // Under the host limit (and over the components' own 64 KiB), the body
@@ -591,7 +683,13 @@ fn bodies_over_the_limit_get_413_before_the_guest_runs() {
     let r = host.post("/probe/echo", &fine);
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["length"], 100 * 1024);
-    let r = request(host.addr, "POST", "/probe/echo", &[], Some(Body::Chunked(&fine)));
+    let r = request(
+        host.addr,
+        "POST",
+        "/probe/echo",
+        &[],
+        Some(Body::Chunked(&fine)),
+    );
     assert_eq!(r.json()["length"], 100 * 1024);
 }
 
@@ -599,12 +697,12 @@ fn bodies_over_the_limit_get_413_before_the_guest_runs() {
 fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     let host = spawn_host();
     let addr = host.addr;
-    let slow = std::thread::spawn(move || request(addr, "GET", "/probe/sleep?ms=1500", &[], None));
-    std::thread::sleep(Duration::from_millis(400));
+    let slow = std::thread::spawn(move || request(addr, "GET", "/probe/sleep?ms=2000", &[], None));
+    std::thread::sleep(Duration::from_millis(700));
     let status = host.stop();
     let r = slow.join().unwrap();
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.json()["slept_ms"], 1500);
+    assert_eq!(r.json()["slept_ms"], 2000);
     assert!(status.success(), "{status}");
 }
 
@@ -647,21 +745,40 @@ fn component_variables_render_application_variables() {
         env: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "from-env".into())],
         ..Options::default()
     });
-    assert_eq!(host.get("/probe/var?name=greeting").json()["value"], "hello, world");
-    assert_eq!(host.get("/probe/var?name=secret").json()["value"], "from-env");
+    assert_eq!(
+        host.get("/probe/var?name=greeting").json()["value"],
+        "hello, world"
+    );
+    assert_eq!(
+        host.get("/probe/var?name=secret").json()["value"],
+        "from-env"
+    );
     let undefined = host.get("/probe/var?name=nope");
     assert_eq!(undefined.status, 404);
-    assert!(undefined.json()["error"].as_str().unwrap().contains("Undefined"));
+    assert!(
+        undefined.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("Undefined")
+    );
     // Variables are per component: the other entry does not see `greeting`.
     let other = host.get("/probe/specific/var?name=greeting");
-    assert!(other.json()["error"].as_str().unwrap().contains("Undefined"));
+    assert!(
+        other.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("Undefined")
+    );
 }
 
 #[test]
 fn the_manifest_environment_reaches_the_guest() {
     let host = spawn_host();
     assert_eq!(host.get("/probe/env").json()["PROBE_ENV"], "from-manifest");
-    assert_eq!(host.get("/probe/specific/env").json()["PROBE_ENV"], Value::Null);
+    assert_eq!(
+        host.get("/probe/specific/env").json()["PROBE_ENV"],
+        Value::Null
+    );
 }
 
 // ------------------------------------------------------------ test clock
@@ -672,16 +789,22 @@ fn the_test_clock_moves_the_guests_wall_clock() {
         extra: vec!["--test-clock".into()],
         ..Options::default()
     });
-    let before = host.get("/probe/now").json()["unix_seconds"].as_i64().unwrap();
+    let before = host.get("/probe/now").json()["unix_seconds"]
+        .as_i64()
+        .unwrap();
     let set = host.post("/_edge/clock", br#"{"offset_seconds": 86400}"#);
     assert_eq!(set.status, 200, "{set:?}");
     assert_eq!(set.json()["offset_seconds"], 86400);
-    let after = host.get("/probe/now").json()["unix_seconds"].as_i64().unwrap();
+    let after = host.get("/probe/now").json()["unix_seconds"]
+        .as_i64()
+        .unwrap();
     assert!((after - before - 86_400).abs() <= 5, "{before} -> {after}");
 
     let absolute = host.post("/_edge/clock", br#"{"now": "2031-05-06T07:08:09Z"}"#);
     assert_eq!(absolute.status, 200);
-    let now = host.get("/probe/now").json()["unix_seconds"].as_i64().unwrap();
+    let now = host.get("/probe/now").json()["unix_seconds"]
+        .as_i64()
+        .unwrap();
     assert!((now - 1_935_817_689).abs() <= 5, "{now}");
 
     assert_problem(&host.post("/_edge/clock", b"{}"), 400, "bad-request");
@@ -690,14 +813,21 @@ fn the_test_clock_moves_the_guests_wall_clock() {
 #[test]
 fn without_the_flag_there_is_no_clock_route() {
     let host = spawn_host();
-    assert_problem(&host.post("/_edge/clock", br#"{"offset_seconds": 5}"#), 404, "no-route");
+    assert_problem(
+        &host.post("/_edge/clock", br#"{"offset_seconds": 5}"#),
+        404,
+        "no-route",
+    );
 }
 
 // ------------------------------------------------------- manifest errors
 
 /// Writes a variant of the probe manifest next to the real one's sources and
 /// returns edge-host's exit status and stderr.
-fn run_with_manifest(edit: impl Fn(String) -> String, env: &[(&str, &str)]) -> (ExitStatus, String) {
+fn run_with_manifest(
+    edit: impl Fn(String) -> String,
+    env: &[(&str, &str)],
+) -> (ExitStatus, String) {
     let original = std::fs::read_to_string(probe_manifest()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // Sources are relative to the manifest: point them at the real probe.
@@ -731,7 +861,12 @@ fn run_with_manifest(edit: impl Fn(String) -> String, env: &[(&str, &str)]) -> (
         }
     };
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     (status, stderr)
 }
 
@@ -762,17 +897,34 @@ fn wait_or_none(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 
 #[test]
 fn manifest_errors_name_the_key_and_stop_the_host_before_serving() {
-    let cases: Vec<(Box<dyn Fn(String) -> String>, &str)> = vec![
+    type Edit = Box<dyn Fn(String) -> String>;
+    let cases: Vec<(Edit, &str)> = vec![
         (
-            Box::new(|m| m.replace(r#"key_value_stores = ["default"]"#, r#"key_value_stores = ["default", "x"]"#)),
+            Box::new(|m| {
+                m.replace(
+                    r#"key_value_stores = ["default"]"#,
+                    r#"key_value_stores = ["default", "x"]"#,
+                )
+            }),
             r#"component "probe": key_value_stores: unknown label "x""#,
         ),
         (
-            Box::new(|m| m.replace(r#"sqlite_databases = ["default"]"#, r#"sqlite_databases = ["orders"]"#)),
+            Box::new(|m| {
+                m.replace(
+                    r#"sqlite_databases = ["default"]"#,
+                    r#"sqlite_databases = ["orders"]"#,
+                )
+            }),
             r#"component "probe": sqlite_databases: unknown label "orders""#,
         ),
         (
-            Box::new(|m| m.replacen(r#"component = "probe-specific""#, r#"component = "ghost""#, 1)),
+            Box::new(|m| {
+                m.replacen(
+                    r#"component = "probe-specific""#,
+                    r#"component = "ghost""#,
+                    1,
+                )
+            }),
             r#"trigger.http[1]: component: unknown component "ghost""#,
         ),
         (
@@ -780,7 +932,12 @@ fn manifest_errors_name_the_key_and_stop_the_host_before_serving() {
             r#"component "probe": source: file not found: "#,
         ),
         (
-            Box::new(|m| m.replace(r#"greeting = { default = "hello" }"#, "greeting = { required = true }")),
+            Box::new(|m| {
+                m.replace(
+                    r#"greeting = { default = "hello" }"#,
+                    "greeting = { required = true }",
+                )
+            }),
             "variables.greeting: required variable has no value (set SPIN_VARIABLE_GREETING)",
         ),
         (
@@ -790,15 +947,26 @@ fn manifest_errors_name_the_key_and_stop_the_host_before_serving() {
     ];
     for (edit, expected) in cases {
         let (status, stderr) = run_with_manifest(edit, &[]);
-        assert!(!status.success(), "expected failure for {expected}; stderr: {stderr}");
-        assert!(stderr.contains(expected), "expected {expected:?} in:\n{stderr}");
+        assert!(
+            !status.success(),
+            "expected failure for {expected}; stderr: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in:\n{stderr}"
+        );
     }
 }
 
 #[test]
 fn a_required_variable_set_in_the_environment_lets_the_host_start() {
     let (status, stderr) = run_with_manifest(
-        |m| m.replace(r#"greeting = { default = "hello" }"#, "greeting = { required = true }"),
+        |m| {
+            m.replace(
+                r#"greeting = { default = "hello" }"#,
+                "greeting = { required = true }",
+            )
+        },
         &[("SPIN_VARIABLE_GREETING", "hi")],
     );
     // It started (and was stopped by SIGTERM, which exits 0).

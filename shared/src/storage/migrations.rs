@@ -18,6 +18,10 @@ use super::{Sql, StorageError};
 /// The schema, one step per version; index + 1 is the version it produces.
 pub const MIGRATIONS: &[&str] = &[
     FOUNDATION,
+    crate::cart::SCHEMA,
+    crate::stock::SCHEMA,
+    crate::promotions::SCHEMA,
+    crate::orders::SCHEMA,
 ];
 
 /// HTTP conventions (idempotency) and catalog master data.

@@ -1,0 +1,58 @@
+//! The single path every cart change takes: check the caller, expire a
+//! stale cart, check `If-Match`, apply the change, answer with the cart.
+//!
+//! All of it runs in one `BEGIN IMMEDIATE` transaction, so the version that
+//! `If-Match` is checked against is the version the change bumps, and the
+//! expiry of a stale cart commits even though the change is then refused.
+
+use chrono::{DateTime, Utc};
+use omni_shared::cart::access::{Intent, authorize};
+use omni_shared::cart::store::{self, CartHeader};
+use omni_shared::cart::{CartError, CartPolicy, CartStatus, expiry};
+use omni_shared::channel::Channel;
+use omni_shared::pipeline::Ctx;
+use omni_shared::storage::{Sql, in_transaction};
+use omni_shared::web::{IfMatch, Problem};
+use spin_sdk::http::Response;
+
+use crate::render;
+use crate::request::{self, Shopper};
+
+/// What a change gets to work with.
+pub struct Change<'a> {
+    pub tx: &'a dyn Sql,
+    pub header: &'a CartHeader,
+    pub channel: Channel,
+    pub policy: &'a CartPolicy,
+    pub now: DateTime<Utc>,
+}
+
+/// Runs `change` on the cart named by the path and answers 200 with the
+/// cart as it is afterwards (unchanged when the change was a no-op).
+pub fn edit_cart(ctx: &Ctx<'_>, change: impl FnOnce(&Change<'_>) -> Result<bool, CartError>) -> Result<Response, Problem> {
+    let id = request::cart_id(ctx)?;
+    let shopper = Shopper::from_ctx(ctx)?;
+    let if_match = IfMatch::from_request(ctx.req)?;
+    let policy = request::policy(ctx)?;
+    let now = ctx.now();
+    let sql = ctx.sql()?;
+    let outcome = in_transaction(sql, |tx| -> Result<Result<Channel, CartError>, CartError> {
+        let header = store::header(tx, &id)?.ok_or(CartError::NotFound)?;
+        authorize(&shopper.caller, shopper.secret(), &header, Intent::Edit)?;
+        if expiry::expire_if_stale(tx, &header, &policy, now)? {
+            // Committed: the cart is expired whatever this request wanted.
+            return Ok(Err(CartError::NotActive { status: CartStatus::Expired, merged_into: None }));
+        }
+        header.ensure_active()?;
+        if !if_match.matches(header.version) {
+            return Err(CartError::Stale { current_version: header.version });
+        }
+        let channel = shopper.channel_for(&header);
+        change(&Change { tx, header: &header, channel, policy: &policy, now })?;
+        Ok(Ok(channel))
+    });
+    match outcome {
+        Ok(Ok(channel)) => render::cart_response(ctx, sql, &id, 200, Some(channel), &policy),
+        Ok(Err(error)) | Err(error) => Err(render::refusal(ctx, sql, &id, shopper.channel, &policy, error)),
+    }
+}

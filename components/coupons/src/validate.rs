@@ -1,0 +1,151 @@
+//! `POST /api/coupons/validate`: which promotions apply to a basket, the
+//! discount per line and in total, and why each code that does not apply
+//! does not. Open to every channel; nothing is counted.
+
+use omni_shared::auth::Caller;
+use omni_shared::catalog::FieldError;
+use omni_shared::channel::Channel;
+use omni_shared::ids::CustomerId;
+use omni_shared::pipeline::Ctx;
+use omni_shared::promotions::{self, CartSnapshot, CartSnapshotRow, CouponCode, Fulfilment};
+use omni_shared::web::{Problem, json_response, parse_json};
+use serde::Deserialize;
+use spin_sdk::http::Response;
+
+use crate::problems::{invalid, problem, unknown_code, unknown_codes};
+
+/// The most codes one basket may carry.
+pub const MAX_CODES: usize = 10;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateBody {
+    channel: String,
+    cart: CartSnapshotRow,
+    #[serde(default)]
+    codes: Vec<String>,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    fulfilment: Option<String>,
+}
+
+pub fn validate(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+    let caller = ctx.caller()?;
+    let body: ValidateBody = parse_json(ctx.req)?;
+    let basket = Basket::parse(body.channel, body.cart, body.codes, body.customer_id, body.fulfilment).map_err(invalid)?;
+    let customer = basket.customer_for(&caller)?;
+    let evaluation = promotions::validate(
+        ctx.sql()?,
+        &basket.cart,
+        basket.channel,
+        basket.fulfilment,
+        customer.as_ref(),
+        &basket.codes,
+        ctx.now(),
+    )
+    .map_err(problem)?;
+    let unknown = unknown_codes(&evaluation);
+    if !unknown.is_empty() {
+        return Err(unknown_code(&unknown));
+    }
+    Ok(json_response(200, &evaluation))
+}
+
+/// What validation and redemption share: a basket, where it is, who it is
+/// for and the codes typed or scanned.
+pub struct Basket {
+    pub cart: CartSnapshot,
+    pub channel: Channel,
+    pub fulfilment: Option<Fulfilment>,
+    pub codes: Vec<CouponCode>,
+    pub customer: Option<CustomerId>,
+}
+
+impl Basket {
+    /// Parses every part, reporting all bad fields at once.
+    pub fn parse(
+        channel: String,
+        cart: CartSnapshotRow,
+        codes: Vec<String>,
+        customer: Option<String>,
+        fulfilment: Option<String>,
+    ) -> Result<Basket, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let channel = Channel::parse(&channel).map_err(|e| errors.push(FieldError::new("channel", e))).ok();
+        let cart = CartSnapshot::try_from(cart)
+            .map_err(|e| errors.extend(e.into_iter().map(|e| FieldError::new(format!("cart.{}", e.field), e.reason))))
+            .ok();
+        let mut parsed_codes = Vec::new();
+        if codes.len() > MAX_CODES {
+            errors.push(FieldError::new("codes", format!("at most {MAX_CODES} codes per basket")));
+        } else {
+            for (i, raw) in codes.iter().enumerate() {
+                match CouponCode::parse(raw) {
+                    Ok(code) => parsed_codes.push(code),
+                    Err(e) => errors.push(FieldError::new(format!("codes[{i}]"), e)),
+                }
+            }
+        }
+        let customer = match customer {
+            None => Some(None),
+            Some(raw) => CustomerId::parse(&raw).map(Some).map_err(|e| errors.push(FieldError::new("customer_id", e))).ok(),
+        };
+        let fulfilment = match fulfilment {
+            None => Some(None),
+            Some(raw) => Fulfilment::parse(&raw).map(Some).map_err(|e| errors.push(FieldError::new("fulfilment", e))).ok(),
+        };
+        match (channel, cart, customer, fulfilment) {
+            (Some(channel), Some(cart), Some(customer), Some(fulfilment)) if errors.is_empty() => {
+                Ok(Basket { cart, channel, fulfilment, codes: parsed_codes, customer })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    /// The customer whose facts the rules may read, checked against the
+    /// caller: a shopper is who their token says (naming someone else is
+    /// 403), a store device names the customer whose app code it scanned,
+    /// and an anonymous storefront names nobody (401: a guest basket has no
+    /// customer facts, and guessing ids must not reveal anyone's). Till and
+    /// kiosk channels are spoken only by store devices (and ops), so a
+    /// shopper cannot dodge or borrow an in-store rule, nor a till an
+    /// app-only one.
+    pub fn customer_for(&self, caller: &Caller) -> Result<Option<CustomerId>, Problem> {
+        match caller {
+            Caller::Anonymous => {
+                if self.customer.is_some() {
+                    return Err(Problem::unauthorized(
+                        "naming a customer needs that customer's token or a store device that scanned their code",
+                    ));
+                }
+                self.remote_channel()?;
+                Ok(None)
+            }
+            Caller::Customer(id) => {
+                if self.customer.as_ref().is_some_and(|named| named != id) {
+                    return Err(Problem::forbidden("a customer may validate only their own basket"));
+                }
+                self.remote_channel()?;
+                Ok(Some(id.clone()))
+            }
+            Caller::StoreDevice { .. } => {
+                if !self.channel.is_in_store() {
+                    return Err(Problem::forbidden(format!(
+                        "a store device speaks for the till or the kiosk, not the {} channel",
+                        self.channel
+                    )));
+                }
+                Ok(self.customer.clone())
+            }
+            Caller::Ops { .. } => Ok(self.customer.clone()),
+        }
+    }
+
+    fn remote_channel(&self) -> Result<(), Problem> {
+        if self.channel.is_in_store() {
+            return Err(Problem::forbidden(format!("the {} channel is spoken only by store devices", self.channel)));
+        }
+        Ok(())
+    }
+}

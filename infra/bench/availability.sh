@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Benchmarks the availability lookups through the local edge host:
+#
+#   1. one SKU across 500 stores, all within 50 km of central Warsaw
+#      (GET /api/availability/nearby, radius 50 km, the 20 nearest; and the
+#      100 nearest, the largest page);
+#   2. a 20-SKU basket at one store (POST /api/availability/basket).
+#
+# It starts target/host/edge-host with a fresh state directory, loads the
+# demo items, 500 generated stores (through the catalog API, in batches
+# under the 64 KiB body limit) and their stock (through the stock feed),
+# then runs wrk with CONNECTIONS keep-alive clients for DURATION and prints
+# wrk's latency distribution (p50, p99) and throughput.
+#
+# Usage: infra/bench/availability.sh            (builds what it needs first)
+#   NO_BUILD=1 DURATION=10s CONNECTIONS=16 THREADS=2 PORT=38190 infra/bench/availability.sh
+# Needs: wrk (apt-get install -y wrk), curl, awk. Traffic goes to 127.0.0.1 only.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-16}"
+THREADS="${THREADS:-2}"
+PORT="${PORT:-38190}"
+STORES="${STORES:-500}"
+BASE="http://127.0.0.1:$PORT"
+BENCH="$ROOT/infra/bench"
+
+for tool in wrk curl awk; do
+  command -v "$tool" >/dev/null || { echo "availability.sh: $tool is required (apt-get install -y $tool)" >&2; exit 1; }
+done
+
+if [[ -z "${NO_BUILD:-}" ]]; then
+  (cd "$ROOT" && cargo build --target wasm32-wasip2 --release -p catalog -p availability \
+    && cargo build --profile host -p edge-host -p demo-tools)
+fi
+
+WORK="$(mktemp -d)"
+HOST_PID=""
+cleanup() {
+  if [[ -n "$HOST_PID" ]]; then kill -TERM "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export SPIN_VARIABLE_JWT_HS256_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
+export SPIN_VARIABLE_CODE_SIGNING_SECRET="bench-code-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
+
+"$ROOT/target/host/edge-host" up --manifest "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" --state-dir "$WORK/state" \
+  --cache-dir "$ROOT/target/edge-host-cache" --quiet >"$WORK/host.log" 2>&1 &
+HOST_PID=$!
+for _ in $(seq 1 600); do
+  curl -fsS -o /dev/null "$BASE/api/availability/health" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/api/availability/health" || { echo "edge-host did not come up:" >&2; cat "$WORK/host.log" >&2; exit 1; }
+
+OPS="$("$ROOT/target/host/omni-demo" token --role ops --sub bench --ttl-secs 3600)"
+post() {
+  local path="$1" file="$2" status
+  status=$(curl -sS -o "$WORK/reply.json" -w '%{http_code}' -X POST "$BASE$path" \
+    -H "authorization: Bearer $OPS" -H 'content-type: application/json' --data-binary "@$file")
+  if [[ "$status" != 200 ]]; then echo "POST $path: $status $(cat "$WORK/reply.json")" >&2; exit 1; fi
+}
+
+echo "== loading the demo items and $STORES stores within 50 km of central Warsaw"
+post /api/catalog/items "$ROOT/infra/demo/items.json"
+# Stores on a spiral around (52.2297, 21.0122), 1 to 45 km out, in batches
+# of 50 (each batch body stays under the catalog's 64 KiB limit).
+awk -v n="$STORES" -v dir="$WORK" 'BEGIN {
+  pi = atan2(0, -1)
+  for (i = 1; i <= n; i++) {
+    batch = int((i - 1) / 50)
+    file = dir "/stores-" batch ".json"
+    if ((i - 1) % 50 == 0) { printf "{\"stores\": [" > file } else { printf "," > file }
+    r = 1 + 44 * (i / n); a = i * 2.39996
+    lat = 52.2297 + (r / 111.2) * sin(a)
+    lon = 21.0122 + (r / (111.2 * cos(52.2297 * pi / 180))) * cos(a)
+    d = "[\"09:00-21:00\"]"
+    printf "{\"store_id\": \"BENCH-%03d\", \"name\": \"Bench store %d\", \"kind\": \"store\", " \
+      "\"address\": {\"street\": \"Testowa %d\", \"city\": \"Warszawa\", \"postal_code\": \"00-001\", \"country\": \"PL\"}, " \
+      "\"geo\": {\"lat\": %.6f, \"lon\": %.6f}, \"time_zone\": \"Europe/Warsaw\", " \
+      "\"hours\": {\"mon\": %s, \"tue\": %s, \"wed\": %s, \"thu\": %s, \"fri\": %s, \"sat\": %s, \"sun\": []}, " \
+      "\"closed_dates\": [\"2026-12-25\", \"2026-12-26\"], \"pickup_sla_minutes\": 120, \"order_cutoff\": \"19:00\", " \
+      "\"daily_picking_limit\": 80, \"services\": [\"click_and_collect\", \"ship_from_store\"]}", \
+      i, i, i, lat, lon, d, d, d, d, d, d > file
+    if (i % 50 == 0 || i == n) { printf "]}\n" > file; close(file) }
+  }
+}'
+for f in "$WORK"/stores-*.json; do post /api/catalog/stores "$f"; done
+
+echo "== loading stock: 21 SKUs in each store, some out of stock"
+SKUS="TEE-ORG-BLK-S TEE-ORG-BLK-M TEE-ORG-BLK-L TEE-ORG-WHT-M DRS-LIN-NAV-S DRS-LIN-NAV-M DRS-LIN-SND-M JNS-SLM-IND-30 JNS-SLM-IND-32 JNS-SLM-IND-34 SNK-CNV-WHT-40 SNK-CNV-WHT-41 SNK-CNV-WHT-42 JKT-RAN-OLV-M JKT-RAN-BLK-M SCF-WOL-RED SCF-WOL-GRY BAG-TOT-NAT SKT-PLT-BLK-S SKT-PLT-BLK-M KNT-MER-GRY-M"
+awk -v n="$STORES" -v dir="$WORK" -v skus="$SKUS" 'BEGIN {
+  split(skus, s, " ")
+  for (i = 1; i <= n; i++) {
+    batch = int((i - 1) / 100)
+    file = dir "/stock-" batch ".json"
+    if ((i - 1) % 100 == 0) { printf "{\"feeds\": [" > file } else { printf "," > file }
+    printf "{\"store_id\": \"BENCH-%03d\", \"sequence\": 1, \"lines\": [", i > file
+    for (k = 1; k <= length(s); k++) {
+      printf "%s{\"sku\": \"%s\", \"on_hand\": %d}", (k > 1 ? "," : ""), s[k], (i * 7 + k * 3) % 13 > file
+    }
+    printf "]}" > file
+    if (i % 100 == 0 || i == n) { printf "]}\n" > file; close(file) }
+  }
+}'
+for f in "$WORK"/stock-*.json; do post /api/availability/feed "$f"; done
+
+# Each load starts with one request checked by hand: wrk counts a fast 4xx
+# as a success, so the answer must be a 200 with the expected shape first.
+check() {
+  local status
+  status=$(curl -sS -o "$WORK/sample.json" -w '%{http_code}' "$@")
+  if [[ "$status" != 200 ]]; then echo "sample request: $status $(cat "$WORK/sample.json")" >&2; exit 1; fi
+  echo "   sample answer: $(head -c 200 "$WORK/sample.json")..."
+}
+NEARBY="$BASE/api/availability/nearby?sku=TEE-ORG-BLK-M&lat=52.2297&lon=21.0122&radius_km=50"
+cd "$ROOT"
+
+echo
+echo "== GET /api/availability/nearby: one SKU, $STORES stores within 50 km, the 20 nearest (wrk -t$THREADS -c$CONNECTIONS -d$DURATION)"
+check "$NEARBY&limit=20"
+grep -o '"store_id"' "$WORK/sample.json" | wc -l | xargs echo "   stores in the answer:"
+LIMIT=20 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$BENCH/availability-nearby.lua" "$BASE"
+
+echo
+echo "== GET /api/availability/nearby: the same, the 100 nearest (the largest page)"
+check "$NEARBY&limit=100"
+LIMIT=100 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$BENCH/availability-nearby.lua" "$BASE"
+
+echo
+echo "== POST /api/availability/basket: 20 SKUs at one store"
+check -X POST "$BASE/api/availability/basket" -H 'content-type: application/json' --data-binary "@$BENCH/availability-basket.json"
+BASKET_FILE="$BENCH/availability-basket.json" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+  -s "$BENCH/availability-basket.lua" "$BASE"

@@ -1,0 +1,232 @@
+//! Moving an order from one status to the next: the table's check, the
+//! guarded UPDATE, the stock effect, the history row and the customer's
+//! notifications, in one transaction.
+//!
+//! | move to | also |
+//! | --- | --- |
+//! | `ready_for_pickup` | the SLA result (`ready_at`), the pickup window (`pickup_until`) |
+//! | `shipped` | the carrier and tracking link (required); the SLA result |
+//! | `picked_up` | the reservation is fulfilled: `on_hand` and `reserved` fall together; where and when it was collected |
+//! | `cancelled`, `expired` | the reservation is released: its units are back on sale; a coupon redemption is given back after commit |
+//!
+//! Why are coupon uses released after the commit and not inside? The
+//! promotion area's `release` runs its own transaction; it is also
+//! idempotent, so a failure there is logged and retried by nothing worse
+//! than an operator, while the order's own change stays atomic.
+
+use super::model::{Actor, Order, Tracking, Via};
+use super::sla::OrderPolicy;
+use super::status::{self, MoveRefused, OrderStatus};
+use super::{OrderError, store, timestamp};
+use crate::catalog::FieldError;
+use crate::ids::OrderId;
+use crate::notify::message::{self, MessageFacts};
+use crate::notify::outbox::{self, Notice};
+use crate::notify::{Event, preferences};
+use crate::stock;
+use crate::storage::{Sql, StorageError, in_transaction};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+/// What a change asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub to: OrderStatus,
+    pub via: Via,
+    pub note: Option<String>,
+    /// Required for `shipped`, refused otherwise.
+    pub tracking: Option<Tracking>,
+}
+
+/// The deployment's settings every change needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settings {
+    pub policy: OrderPolicy,
+    /// Whether the gateway webhook is configured (else no webhook rows).
+    pub webhook_configured: bool,
+}
+
+/// Moves order `id` as `actor` asks, if `version_ok` accepts its current
+/// version (the If-Match check), and returns the order as changed.
+pub fn transition(
+    sql: &dyn Sql,
+    id: &OrderId,
+    change: &Move,
+    actor: &Actor,
+    settings: Settings,
+    version_ok: impl Fn(i64) -> bool,
+    now: DateTime<Utc>,
+) -> Result<Order, OrderError> {
+    let order = in_transaction(sql, |tx| {
+        let order = store::load(tx, id)?.ok_or(OrderError::NotFound)?;
+        actor.may_see(&order)?;
+        if !version_ok(order.version) {
+            return Err(OrderError::Stale { current_version: order.version });
+        }
+        apply_in(tx, &order, change, actor, settings, now)
+    })?;
+    after_commit(sql, &order, now);
+    Ok(order)
+}
+
+/// [`transition`]'s work inside the caller's transaction, on `order` as
+/// read in it (the sweep and the pickup scan call it too).
+pub(crate) fn apply_in(
+    tx: &dyn Sql,
+    order: &Order,
+    change: &Move,
+    actor: &Actor,
+    settings: Settings,
+    now: DateTime<Utc>,
+) -> Result<Order, OrderError> {
+    status::check(order.status, change.to, order.fulfilment, actor.kind()).map_err(|refused| match refused {
+        MoveRefused::Illegal { from, to, allowed } => OrderError::Illegal { current: from, to, allowed },
+        MoveRefused::NotForActor { from, to, allowed, .. } => OrderError::NotForActor { current: from, to, allowed },
+    })?;
+    match (change.to, &change.tracking) {
+        (OrderStatus::Shipped, None) => {
+            return Err(OrderError::Invalid(vec![FieldError::new(
+                "tracking",
+                "a shipped order needs its carrier and tracking link",
+            )]));
+        }
+        (to, Some(_)) if to != OrderStatus::Shipped => {
+            return Err(OrderError::Invalid(vec![FieldError::new("tracking", "only a shipped order has tracking")]));
+        }
+        _ => {}
+    }
+    let reaches_target = change.to == order.fulfilment.sla_target();
+    let ready_at = reaches_target.then(|| timestamp(now));
+    let late = reaches_target && now > order.ready_by;
+    let pickup_until = (change.to == OrderStatus::ReadyForPickup).then(|| timestamp(settings.policy.pickup_until(now)));
+    let collected_store = (change.to == OrderStatus::PickedUp)
+        .then(|| actor.store().unwrap_or(&order.store).as_str().to_owned());
+    let changed = tx.execute(
+        "UPDATE orders SET status = ?3, version = version + 1, updated_at = ?4,
+             ready_at = COALESCE(?5, ready_at),
+             pickup_until = COALESCE(?6, pickup_until),
+             sla_breached_at = CASE WHEN ?7 = 1 THEN COALESCE(sla_breached_at, ready_by) ELSE sla_breached_at END,
+             collected_at = CASE WHEN ?8 IS NULL THEN collected_at ELSE ?4 END,
+             collected_store = COALESCE(?8, collected_store),
+             collected_by = CASE WHEN ?8 IS NULL THEN collected_by ELSE ?9 END,
+             tracking_carrier = COALESCE(?10, tracking_carrier),
+             tracking_url = COALESCE(?11, tracking_url)
+         WHERE id = ?1 AND status = ?2 AND version = ?12
+         RETURNING version",
+        &[
+            order.id.as_str().into(),
+            order.status.as_str().into(),
+            change.to.as_str().into(),
+            timestamp(now).into(),
+            ready_at.into(),
+            pickup_until.into(),
+            i64::from(late).into(),
+            collected_store.into(),
+            actor.principal().into(),
+            change.tracking.as_ref().map(|t| t.carrier.clone()).into(),
+            change.tracking.as_ref().map(|t| t.url.clone()).into(),
+            order.version.into(),
+        ],
+    )?;
+    let version = changed
+        .first()
+        .map(|r| r.integer("version"))
+        .transpose()?
+        .ok_or(OrderError::Stale { current_version: order.version + 1 })?;
+    if let Some(reservation) = &order.reservation {
+        match change.to {
+            OrderStatus::PickedUp => {
+                stock::fulfil_in(tx, reservation, now)?;
+            }
+            OrderStatus::Cancelled | OrderStatus::Expired => {
+                stock::release_in(tx, reservation, now)?;
+            }
+            _ => {}
+        }
+    }
+    store::record(tx, &order.id, version, Some(order.status), change.to, actor, change.via, change.note.as_deref(), now)?;
+    let changed = store::load(tx, &order.id)?.ok_or(OrderError::NotFound)?;
+    if let Some(event) = change.to.customer_event() {
+        notify_customer(tx, &changed, event, settings, now)?;
+    }
+    Ok(changed)
+}
+
+/// What happens once a change is committed: a cancelled or expired
+/// order's coupon uses are given back (see the module docs).
+pub(crate) fn after_commit(sql: &dyn Sql, order: &Order, now: DateTime<Utc>) {
+    if !matches!(order.status, OrderStatus::Cancelled | OrderStatus::Expired) {
+        return;
+    }
+    use crate::promotions::redemption;
+    match redemption::reservation_for_order(sql, &order.id) {
+        Ok(Some(live)) => {
+            if let Err(e) = redemption::release(sql, &live.reservation_id, now) {
+                eprintln!("pickups: releasing the coupon uses of order {}: {e}", order.id);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("pickups: reading the coupon uses of order {}: {e}", order.id),
+    }
+}
+
+/// Renders `event` in the customer's language and queues it on every
+/// channel they allow.
+pub(crate) fn notify_customer(
+    tx: &dyn Sql,
+    order: &Order,
+    event: Event,
+    settings: Settings,
+    now: DateTime<Utc>,
+) -> Result<u32, StorageError> {
+    let prefs = preferences::load(tx, &order.customer)?;
+    let locale = prefs.locale.unwrap_or(order.locale);
+    let rendered = message::render(event, locale, &facts(order, now));
+    let notice = Notice { order_id: order.id.as_str(), event, locale, message: &rendered, data: data(order, locale) };
+    outbox::enqueue_for_customer(tx, &notice, &order.customer, &prefs, settings.webhook_configured, now)
+}
+
+/// Renders a store alert in the store's language and queues it.
+pub(crate) fn notify_store(
+    tx: &dyn Sql,
+    order: &Order,
+    event: Event,
+    settings: Settings,
+    now: DateTime<Utc>,
+) -> Result<u32, StorageError> {
+    let locale = order.store_locale;
+    let rendered = message::render(event, locale, &facts(order, now));
+    let notice = Notice { order_id: order.id.as_str(), event, locale, message: &rendered, data: data(order, locale) };
+    outbox::enqueue_for_store(tx, &notice, &order.store, settings.webhook_configured, now)
+}
+
+fn facts(order: &Order, now: DateTime<Utc>) -> MessageFacts<'_> {
+    MessageFacts {
+        order_id: order.id.as_str(),
+        collect: order.fulfilment == super::Fulfilment::ClickAndCollect,
+        store_name: &order.store_name,
+        store_address: &order.store_address,
+        time_zone: order.time_zone,
+        ready_by: order.ready_by,
+        pickup_until: order.pickup_until,
+        collected_at: order.collected.as_ref().map(|c| c.at),
+        carrier: order.tracking.as_ref().map(|t| t.carrier.as_str()),
+        tracking_url: order.tracking.as_ref().map(|t| t.url.as_str()),
+        now,
+    }
+}
+
+/// The machine-readable members every notification carries beside its
+/// words: the same status label the app shows.
+fn data(order: &Order, locale: crate::notify::Locale) -> Value {
+    json!({
+        "status": order.status.as_str(),
+        "status_label": order.status.label(locale),
+        "fulfilment": order.fulfilment.as_str(),
+        "store_id": order.store.as_str(),
+        "store_name": order.store_name,
+        "ready_by": timestamp(order.ready_by),
+        "pickup_until": order.pickup_until.map(timestamp),
+        "tracking_url": order.tracking.as_ref().map(|t| t.url.as_str()),
+    })
+}

@@ -1,0 +1,554 @@
+//! The promotion engine: one pure function from a basket, who and where is
+//! asking, and the live promotions, to the discounts.
+//!
+//! [`evaluate`] touches no storage and no clock of its own, so the till, the
+//! web shop, the app and the cart component get the same answer for the same
+//! input, and every rule is tested natively. The documented order of
+//! application lives in the module root ([`super`]).
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::cart::CartSnapshot;
+use super::definition::{Benefit, Promotion, Stacking};
+use super::reason::Refusal;
+use super::values::{CouponCode, Fulfilment, LoyaltyTier, PromotionId, Segment};
+use crate::channel::Channel;
+use crate::ids::{CustomerId, Sku};
+use crate::money::{Currency, Money, allocate};
+use crate::quantity::Quantity;
+
+/// Who is asking, from where, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub channel: Channel,
+    /// How the order will be fulfilled, once the shopper has chosen.
+    pub fulfilment: Option<Fulfilment>,
+    pub customer: CustomerFacts,
+    pub now: DateTime<Utc>,
+}
+
+/// What the rules may know about the customer (see the module root for
+/// where each fact comes from). A guest has none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomerFacts {
+    pub customer: Option<CustomerId>,
+    pub segments: BTreeSet<Segment>,
+    pub loyalty_tier: Option<LoyaltyTier>,
+    /// Orders placed so far per channel (cancelled ones do not count).
+    pub orders_by_channel: BTreeMap<Channel, u32>,
+    /// Live (reserved or committed) redemptions per promotion, for
+    /// per-customer limits.
+    pub uses: BTreeMap<PromotionId, u32>,
+}
+
+impl CustomerFacts {
+    pub fn guest() -> CustomerFacts {
+        CustomerFacts::default()
+    }
+
+    fn orders_in(&self, channels: &BTreeSet<Channel>) -> u32 {
+        channels.iter().map(|c| self.orders_by_channel.get(c).copied().unwrap_or(0)).sum()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromotionStatus {
+    Active,
+    Paused,
+}
+
+impl PromotionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromotionStatus::Active => "active",
+            PromotionStatus::Paused => "paused",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<PromotionStatus> {
+        match raw {
+            "active" => Some(PromotionStatus::Active),
+            "paused" => Some(PromotionStatus::Paused),
+            _ => None,
+        }
+    }
+}
+
+/// A promotion as loaded for one evaluation: the current version of its
+/// definition, its status and usage, and the asked-for codes bound to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivePromotion {
+    pub promotion: Promotion,
+    pub version: i64,
+    pub status: PromotionStatus,
+    /// Live redemptions (reserved or committed), against the global limit.
+    pub used: u32,
+    pub codes: Vec<CodeState>,
+}
+
+/// One code of a promotion and how often it was redeemed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeState {
+    pub code: CouponCode,
+    /// 1 for a code from a batch of unique codes; none for a shared code.
+    pub max_uses: Option<u32>,
+    pub used: u32,
+}
+
+/// The engine's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub currency: Currency,
+    pub subtotal: Money,
+    pub total_discount: Money,
+    pub total: Money,
+    pub free_shipping: bool,
+    /// In the order they were applied.
+    pub applied: Vec<Applied>,
+    /// One per cart line, in cart order.
+    pub lines: Vec<LineResult>,
+    /// Each code given that does not apply, in the order given. Never
+    /// stored (a reservation with a refused code is not made), so it is not
+    /// read back either.
+    #[serde(default, skip_deserializing)]
+    pub refused: Vec<RefusedCode>,
+}
+
+impl Evaluation {
+    /// The codes that applied, for counting at redemption.
+    pub fn applied_codes(&self) -> impl Iterator<Item = &CouponCode> {
+        self.applied.iter().filter_map(|a| a.code.as_ref())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    pub promotion_id: PromotionId,
+    /// The version of the definition used, recorded with a redemption.
+    pub version: i64,
+    pub name: String,
+    pub kind: String,
+    pub stacking: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CouponCode>,
+    pub discount: Money,
+    pub free_shipping: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineResult {
+    pub index: usize,
+    pub sku: Sku,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub subtotal: Money,
+    pub discount: Money,
+    /// What the shopper pays for the line: what a return refunds against.
+    pub total: Money,
+    pub discounts: Vec<LineDiscount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineDiscount {
+    pub promotion_id: PromotionId,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedCode {
+    pub code: CouponCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_id: Option<PromotionId>,
+    #[serde(flatten)]
+    pub refusal: Refusal,
+    pub message: String,
+}
+
+impl RefusedCode {
+    fn new(code: CouponCode, promotion_id: Option<PromotionId>, refusal: Refusal) -> RefusedCode {
+        let message = refusal.message();
+        RefusedCode { code, promotion_id, refusal, message }
+    }
+}
+
+/// Evaluates `cart` for `ctx` against `promotions` with the shopper's
+/// `codes`. Automatic promotions apply when their conditions hold; a
+/// promotion that needs a code applies only when one of its codes is given.
+/// See the module root for the order of application and stacking rules.
+pub fn evaluate(
+    cart: &CartSnapshot,
+    ctx: &Context,
+    promotions: &[ActivePromotion],
+    codes: &[CouponCode],
+) -> Evaluation {
+    let mut refused: Vec<(usize, RefusedCode)> = Vec::new();
+    // Which code reached which promotion, keyed by promotion index.
+    let mut code_for: BTreeMap<usize, (usize, &CouponCode)> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for (position, code) in codes.iter().enumerate() {
+        if !seen.insert(code) {
+            continue;
+        }
+        match promotions.iter().position(|p| p.codes.iter().any(|c| c.code == *code)) {
+            None => refused.push((position, RefusedCode::new(code.clone(), None, Refusal::UnknownCode))),
+            Some(index) if code_for.contains_key(&index) => refused.push((
+                position,
+                RefusedCode::new(code.clone(), Some(promotions[index].promotion.id().clone()), Refusal::DuplicatePromotion),
+            )),
+            Some(index) => {
+                code_for.insert(index, (position, code));
+            }
+        }
+    }
+
+    let mut candidates = Vec::new();
+    for (index, active) in promotions.iter().enumerate() {
+        let code = code_for.get(&index);
+        if active.promotion.requires_code() && code.is_none() {
+            continue;
+        }
+        let code_state = code.and_then(|(_, c)| active.codes.iter().find(|s| s.code == **c));
+        match precheck(active, code_state, cart, ctx) {
+            Ok(()) => candidates.push(index),
+            Err(refusal) => {
+                if let Some((position, code)) = code {
+                    refused.push((*position, RefusedCode::new((*code).clone(), Some(active.promotion.id().clone()), refusal)));
+                }
+            }
+        }
+    }
+    candidates.sort_by_key(|&i| {
+        let p = &promotions[i].promotion;
+        (Reverse(p.priority()), p.benefit().phase(), p.id().clone())
+    });
+
+    let stackable: Vec<usize> =
+        candidates.iter().copied().filter(|&i| promotions[i].promotion.stacking() == Stacking::Stackable).collect();
+    let mut options = vec![Outcome::apply(cart, promotions, &stackable)];
+    for &i in candidates.iter().filter(|&&i| promotions[i].promotion.stacking() == Stacking::Exclusive) {
+        options.push(Outcome::apply(cart, promotions, &[i]));
+    }
+    let best = options
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| !o.applied.is_empty())
+        .max_by_key(|(position, o)| (o.discount_minor(), o.free_shipping(), o.priority(promotions), Reverse(*position)))
+        .map_or(0, |(position, _)| position);
+    let chosen = &options[best];
+    let winners: Vec<String> = chosen.applied.iter().map(|a| promotions[a.index].promotion.name().to_owned()).collect();
+
+    for (option_index, option) in options.iter().enumerate() {
+        for &(index, ref refusal) in &option.refusals {
+            if let Some((position, code)) = code_for.get(&index) {
+                let id = Some(promotions[index].promotion.id().clone());
+                refused.push((*position, RefusedCode::new((*code).clone(), id, refusal.clone())));
+            }
+        }
+        if option_index == best {
+            continue;
+        }
+        for applied in &option.applied {
+            if let Some((position, code)) = code_for.get(&applied.index) {
+                let id = Some(promotions[applied.index].promotion.id().clone());
+                let refusal = Refusal::NotCombinable { with: winners.clone() };
+                refused.push((*position, RefusedCode::new((*code).clone(), id, refusal)));
+            }
+        }
+    }
+    refused.sort_by_key(|(position, _)| *position);
+
+    chosen.render(cart, promotions, &code_for, refused.into_iter().map(|(_, r)| r).collect())
+}
+
+/// The checks that do not depend on what other promotions took off.
+fn precheck(
+    active: &ActivePromotion,
+    code: Option<&CodeState>,
+    cart: &CartSnapshot,
+    ctx: &Context,
+) -> Result<(), Refusal> {
+    let p = &active.promotion;
+    let c = p.conditions();
+    let facts = &ctx.customer;
+    if active.status == PromotionStatus::Paused {
+        return Err(Refusal::Paused);
+    }
+    if let Some(start) = p.window().starts_at()
+        && ctx.now < start
+    {
+        return Err(Refusal::NotYetValid { from: p.window().from_text().unwrap_or_default() });
+    }
+    if let Some(end) = p.window().ends_at()
+        && ctx.now >= end
+    {
+        let on = p.window().last_day(p.time_zone()).expect("a window with an end has a last day");
+        return Err(Refusal::Expired { on });
+    }
+    if let Some(channels) = &c.channels
+        && !channels.contains(&ctx.channel)
+    {
+        return Err(Refusal::WrongChannel { allowed: channels.clone() });
+    }
+    if let Some(currency) = p.currency()
+        && currency != cart.currency()
+    {
+        return Err(Refusal::WrongCurrency { currency });
+    }
+    if let Some(allowed) = &c.fulfilment
+        && !ctx.fulfilment.is_some_and(|f| allowed.contains(&f))
+    {
+        return Err(Refusal::WrongFulfilment { allowed: allowed.clone() });
+    }
+    if let Some(segments) = &c.segments
+        && segments.is_disjoint(&facts.segments)
+    {
+        return Err(Refusal::SegmentOnly { segments: segments.clone() });
+    }
+    let tier_ok = match (&c.loyalty_tiers, &facts.loyalty_tier) {
+        (Some(tiers), Some(tier)) => tiers.contains(tier),
+        (Some(_), None) => false,
+        (None, tier) => !c.loyalty_members_only || tier.is_some(),
+    };
+    if !tier_ok {
+        return Err(Refusal::LoyaltyOnly { tiers: c.loyalty_tiers.clone() });
+    }
+    if let Some(first) = &c.first_order {
+        if facts.customer.is_none() {
+            return Err(Refusal::SignInRequired);
+        }
+        if facts.orders_in(&first.channels) > 0 {
+            return Err(Refusal::NotFirstOrder { channels: first.channels.clone() });
+        }
+        if !first.history_in.is_empty() && facts.orders_in(&first.history_in) == 0 {
+            return Err(Refusal::NoPriorPurchase { channels: first.history_in.clone() });
+        }
+    }
+    if let Some(limit) = c.global_limit
+        && active.used >= limit
+    {
+        return Err(Refusal::GlobalLimitReached { limit });
+    }
+    if let Some(code) = code
+        && code.max_uses.is_some_and(|max| code.used >= max)
+    {
+        return Err(Refusal::CodeUsed);
+    }
+    if let Some(limit) = c.per_customer_limit {
+        if facts.customer.is_none() {
+            return Err(Refusal::SignInRequired);
+        }
+        if facts.uses.get(p.id()).copied().unwrap_or(0) >= limit {
+            return Err(Refusal::CustomerLimitReached { limit });
+        }
+    }
+    if !cart.lines().iter().any(|l| p.covers(&l.sku, &l.category, l.already_discounted)) {
+        return Err(Refusal::NoQualifyingItems);
+    }
+    Ok(())
+}
+
+/// One way to combine promotions (the stack, or one exclusive alone), applied
+/// to the cart.
+struct Outcome {
+    /// What each line still costs, in minor units.
+    current: Vec<i64>,
+    applied: Vec<AppliedPart>,
+    refusals: Vec<(usize, Refusal)>,
+}
+
+struct AppliedPart {
+    index: usize,
+    /// Per line, in minor units.
+    parts: Vec<i64>,
+    free_shipping: bool,
+}
+
+impl Outcome {
+    fn apply(cart: &CartSnapshot, promotions: &[ActivePromotion], order: &[usize]) -> Outcome {
+        let mut outcome = Outcome {
+            current: cart.lines().iter().map(|l| l.total_minor()).collect(),
+            applied: Vec::new(),
+            refusals: Vec::new(),
+        };
+        for &index in order {
+            match apply_one(cart, &promotions[index].promotion, &outcome.current) {
+                Ok((parts, free_shipping)) => {
+                    for (current, part) in outcome.current.iter_mut().zip(&parts) {
+                        *current -= part;
+                    }
+                    outcome.applied.push(AppliedPart { index, parts, free_shipping });
+                }
+                Err(refusal) => outcome.refusals.push((index, refusal)),
+            }
+        }
+        outcome
+    }
+
+    fn discount_minor(&self) -> i64 {
+        self.applied.iter().flat_map(|a| &a.parts).sum()
+    }
+
+    fn free_shipping(&self) -> bool {
+        self.applied.iter().any(|a| a.free_shipping)
+    }
+
+    fn priority(&self, promotions: &[ActivePromotion]) -> u16 {
+        self.applied.iter().map(|a| promotions[a.index].promotion.priority().get()).max().unwrap_or(0)
+    }
+
+    fn render(
+        &self,
+        cart: &CartSnapshot,
+        promotions: &[ActivePromotion],
+        code_for: &BTreeMap<usize, (usize, &CouponCode)>,
+        refused: Vec<RefusedCode>,
+    ) -> Evaluation {
+        let currency = cart.currency();
+        let money = |minor: i64| Money::from_minor_units(minor, currency).expect("bounded by the cart");
+        let lines = cart
+            .lines()
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let subtotal = line.total_minor();
+                let discounts = self
+                    .applied
+                    .iter()
+                    .filter(|a| a.parts[i] > 0)
+                    .map(|a| LineDiscount {
+                        promotion_id: promotions[a.index].promotion.id().clone(),
+                        amount: money(a.parts[i]),
+                    })
+                    .collect();
+                LineResult {
+                    index: i,
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    unit_price: line.unit_price,
+                    subtotal: money(subtotal),
+                    discount: money(subtotal - self.current[i]),
+                    total: money(self.current[i]),
+                    discounts,
+                }
+            })
+            .collect();
+        let applied = self
+            .applied
+            .iter()
+            .map(|a| {
+                let active = &promotions[a.index];
+                let p = &active.promotion;
+                Applied {
+                    promotion_id: p.id().clone(),
+                    version: active.version,
+                    name: p.name().to_owned(),
+                    kind: p.benefit().kind().to_owned(),
+                    stacking: p.stacking().as_str().to_owned(),
+                    code: code_for.get(&a.index).map(|(_, c)| (*c).clone()),
+                    discount: money(a.parts.iter().sum()),
+                    free_shipping: a.free_shipping,
+                }
+            })
+            .collect();
+        let subtotal = cart.subtotal();
+        let total_discount = money(self.discount_minor());
+        Evaluation {
+            currency,
+            subtotal,
+            total_discount,
+            total: money(subtotal.to_minor_units() - total_discount.to_minor_units()),
+            free_shipping: self.free_shipping(),
+            applied,
+            lines,
+            refused,
+        }
+    }
+}
+
+/// Applies one promotion to the lines' current amounts: the discount per
+/// line (never more than the line still costs) and whether shipping is free.
+fn apply_one(cart: &CartSnapshot, promotion: &Promotion, current: &[i64]) -> Result<(Vec<i64>, bool), Refusal> {
+    let currency = cart.currency();
+    let money = |minor: i64| Money::from_minor_units(minor, currency).expect("bounded by the cart");
+    let eligible: Vec<usize> = cart
+        .lines()
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| promotion.covers(&l.sku, &l.category, l.already_discounted))
+        .map(|(i, _)| i)
+        .collect();
+    let whole_cart = eligible.len() == cart.lines().len();
+    let basket: i64 = eligible.iter().map(|&i| current[i]).sum();
+    let items: u32 = eligible.iter().map(|&i| cart.lines()[i].quantity.get()).sum();
+    let c = promotion.conditions();
+    if let Some(minimum) = c.min_basket
+        && basket < minimum.to_minor_units()
+    {
+        return Err(Refusal::MinimumBasket { minimum, basket: money(basket), whole_cart });
+    }
+    if let Some(minimum) = c.min_items
+        && items < minimum
+    {
+        return Err(Refusal::MinimumItems { minimum, items, whole_cart });
+    }
+    let mut parts = vec![0_i64; current.len()];
+    let spread = |total: i64, parts: &mut Vec<i64>| {
+        let weights: Vec<Money> = eligible.iter().map(|&i| money(current[i])).collect();
+        let shares = allocate(money(total), &weights).expect("a discount never exceeds what the lines cost");
+        for (&i, share) in eligible.iter().zip(shares) {
+            parts[i] = share.to_minor_units();
+        }
+    };
+    let mut free_shipping = false;
+    match promotion.benefit() {
+        Benefit::PercentOff(percent) => {
+            let total = money(basket).percentage_rounded(percent.get()).expect("a percentage of a bounded amount");
+            spread(total.to_minor_units(), &mut parts);
+        }
+        Benefit::AmountOff(amount) => spread(amount.to_minor_units().min(basket), &mut parts),
+        Benefit::FixedPrice(price) => {
+            for &i in &eligible {
+                let target = price.to_minor_units() * i64::from(cart.lines()[i].quantity.get());
+                parts[i] = (current[i] - target).max(0);
+            }
+        }
+        Benefit::BuyXGetY { buy, get, percent } => {
+            // The cheapest units go free (or `percent` off): rank lines by
+            // what one unit still costs, compared exactly by cross-multiplying.
+            let mut by_unit_value = eligible.clone();
+            let quantity = |i: usize| i128::from(cart.lines()[i].quantity.get());
+            by_unit_value.sort_by(|&a, &b| {
+                (i128::from(current[a]) * quantity(b)).cmp(&(i128::from(current[b]) * quantity(a))).then(a.cmp(&b))
+            });
+            let mut free_units = items / (buy + get) * get;
+            for i in by_unit_value {
+                if free_units == 0 {
+                    break;
+                }
+                let units = free_units.min(cart.lines()[i].quantity.get());
+                free_units -= units;
+                parts[i] = share_half_up(current[i], i128::from(units), quantity(i), percent.get());
+            }
+        }
+        Benefit::FreeShipping => free_shipping = true,
+    }
+    if parts.iter().all(|&p| p == 0) && !free_shipping {
+        return Err(Refusal::NoDiscount);
+    }
+    Ok((parts, free_shipping))
+}
+
+/// `amount * units / quantity * percent / 100`, rounded half up to a minor
+/// unit, in exact integer arithmetic.
+fn share_half_up(amount: i64, units: i128, quantity: i128, percent: Decimal) -> i64 {
+    let scale = 10_i128.pow(percent.scale());
+    let numerator = i128::from(amount) * units * percent.mantissa();
+    let denominator = quantity * 100 * scale;
+    let rounded = (2 * numerator + denominator) / (2 * denominator);
+    i64::try_from(rounded).expect("never more than the line amount")
+}
