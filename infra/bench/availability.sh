@@ -10,7 +10,8 @@
 # demo items, 500 generated stores (through the catalog API, in batches
 # under the 64 KiB body limit) and their stock (through the stock feed),
 # then runs wrk with CONNECTIONS keep-alive clients for DURATION and prints
-# wrk's latency distribution (p50, p99) and throughput.
+# wrk's latency distribution (p50, p99) and throughput; then the same with
+# a single client, which shows a request's own latency without queueing.
 #
 # Usage: infra/bench/availability.sh            (builds what it needs first)
 #   NO_BUILD=1 DURATION=10s CONNECTIONS=16 THREADS=2 PORT=38190 infra/bench/availability.sh
@@ -134,3 +135,8 @@ echo "== POST /api/availability/basket: 20 SKUs at one store"
 check -X POST "$BASE/api/availability/basket" -H 'content-type: application/json' --data-binary "@$BENCH/availability-basket.json"
 BASKET_FILE="$BENCH/availability-basket.json" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
   -s "$BENCH/availability-basket.lua" "$BASE"
+
+echo
+echo "== one client at a time (wrk -t1 -c1 -d$DURATION): nearby (20 nearest), then the basket"
+LIMIT=20 wrk -t1 -c1 -d"$DURATION" --latency -s "$BENCH/availability-nearby.lua" "$BASE"
+BASKET_FILE="$BENCH/availability-basket.json" wrk -t1 -c1 -d"$DURATION" --latency -s "$BENCH/availability-basket.lua" "$BASE"

@@ -9,7 +9,7 @@ use omni_shared::catalog::Service;
 use omni_shared::ids::Sku;
 use omni_shared::pipeline::Ctx;
 use omni_shared::quantity::Quantity;
-use omni_shared::stock::{PickingLoad, load_stores, shelves_near, timestamp};
+use omni_shared::stock::{PickingLoad, shelves_near, timestamp};
 use omni_shared::web::{Problem, json_response};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
@@ -36,12 +36,11 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let assortment = assortment.text("assortment")?.to_owned();
     let now = ctx.now();
     let shelves = shelves_near(sql, &sku, origin, radius, limit as usize, now)?;
-    let ids: Vec<_> = shelves.iter().map(|s| s.store.clone()).collect();
-    let stores = load_stores(sql, &ids)?;
-    let load = PickingLoad::load(sql, &ids.iter().collect::<Vec<_>>(), now)?;
+    let ids: Vec<_> = shelves.iter().map(|s| s.store.id()).collect();
+    let load = PickingLoad::load(sql, &ids, now)?;
     let mut found = Vec::with_capacity(shelves.len());
     for shelf in &shelves {
-        let Some(store) = stores.get(&shelf.store) else { continue };
+        let store = &shelf.store;
         let enough = shelf.level.covers(quantity);
         let promise = (enough && store.offers(Service::ClickAndCollect)).then(|| load.ready_by(store, now)).flatten();
         let mut entry = render::store_summary(store);

@@ -108,7 +108,7 @@ pub fn replace(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let operator = ctx.caller()?.require_ops()?.to_owned();
     let id = path_id(ctx)?;
     let if_match = IfMatch::from_request(ctx.req)?.require()?;
-    let row: PromotionRow = parse_json(ctx.req)?;
+    let mut row: PromotionRow = parse_json(ctx.req)?;
     if row.id.trim() != id.as_str() {
         return Err(invalid(vec![omni_shared::catalog::FieldError::new("id", format!("must be {id}, the promotion in the path"))]));
     }
@@ -118,9 +118,12 @@ pub fn replace(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             format!("bind codes with POST /api/promotions/{id}/codes; a definition change keeps its codes"),
         )]));
     }
-    let promotion = PromotionEntry::try_from(row).map_err(invalid)?.promotion;
     let sql = ctx.sql()?;
     let current = found(promotions::load_promotion(sql, &id).map_err(problem)?, &id)?;
+    // Codes stay bound across edits, so a definition that does not say
+    // otherwise keeps needing one (rather than silently turning automatic).
+    row.requires_code.get_or_insert(current.promotion.requires_code());
+    let promotion = PromotionEntry::try_from(row).map_err(invalid)?.promotion;
     if_match.check(current.version).map_err(|p| p.with_extension("current", promotion_json(&current, None)))?;
     let stored = promotions::replace_promotion(sql, &promotion, current.version, &format!("ops:{operator}"), ctx.now())
         .map_err(problem)?;

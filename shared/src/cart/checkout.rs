@@ -217,16 +217,7 @@ pub fn complete(sql: &dyn Sql, id: &CheckoutId, by: &str, channel: Channel, now:
         let snapshot = &checkout.snapshot;
         if let Some(cart) = store::header(tx, &snapshot.cart_id)? {
             let bought: BTreeMap<Sku, u32> = snapshot.priced.lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-            expiry::record_conversion(
-                tx,
-                &cart,
-                id.as_str(),
-                channel,
-                snapshot.priced.totals.line_count,
-                snapshot.priced.totals.item_count,
-                snapshot.priced.totals.total,
-                now,
-            )?;
+            expiry::record_conversion(tx, &cart, id.as_str(), channel, &snapshot.priced.totals, now)?;
             remove_bought(tx, &cart, &bought, channel, now)?;
         }
         Ok(Checkout {

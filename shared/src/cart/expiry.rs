@@ -14,6 +14,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::pricing::Totals;
 use super::store::{CartHeader, cart_id, channel, currency};
 use super::{CartError, CartPolicy, CartStatus, parse_timestamp, timestamp};
 use crate::channel::Channel;
@@ -185,9 +186,7 @@ pub fn record_conversion(
     header: &CartHeader,
     checkout_id: &str,
     channel_finished: Channel,
-    line_count: u32,
-    item_count: u32,
-    value: Money,
+    sold: &Totals,
     now: DateTime<Utc>,
 ) -> Result<(), CartError> {
     tx.execute(
@@ -201,10 +200,10 @@ pub fn record_conversion(
             channel_finished.as_str().into(),
             header.customer().map(CustomerId::as_str).into(),
             checkout_id.into(),
-            line_count.into(),
-            item_count.into(),
-            value.to_minor_units().into(),
-            value.currency().code().into(),
+            sold.line_count.into(),
+            sold.item_count.into(),
+            sold.total.to_minor_units().into(),
+            sold.total.currency().code().into(),
             timestamp(now).into(),
         ],
     )?;

@@ -153,7 +153,7 @@ pub fn sla_report(
                 open: row.integer("open")?,
                 void: row.integer("void")?,
                 alerted: row.integer("alerted")?,
-                hit_rate: (decided > 0).then(|| (Decimal::from(met) / Decimal::from(decided)).round_dp(4)),
+                hit_rate: (decided > 0).then(|| (Decimal::from(met) / Decimal::from(decided)).round_dp(4).normalize()),
             })
         })
         .collect()

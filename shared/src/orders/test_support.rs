@@ -56,10 +56,6 @@ pub fn as_store(store: &str) -> Actor {
     Actor::of(&Caller::StoreDevice { store: StoreId::parse(store).unwrap(), device: "till-1".into() }).unwrap()
 }
 
-pub fn as_ops() -> Actor {
-    Actor::of(&Caller::Ops { operator: "back-office".into() }).unwrap()
-}
-
 pub fn reserve(sql: &dyn Sql, who: &str, store: &str, lines: &[(&str, u32)], now: DateTime<Utc>) -> ReservationId {
     let rows: Vec<BasketLineRow> =
         lines.iter().map(|(sku, q)| BasketLineRow { sku: (*sku).into(), quantity: json!(q) }).collect();

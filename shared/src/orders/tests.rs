@@ -14,6 +14,7 @@ use crate::channel::Channel;
 use crate::ids::StoreId;
 use crate::notify::outbox;
 use crate::stock::{self, ReservationState};
+use crate::storage::Sql;
 use chrono::Duration;
 
 const SECRET: &[u8] = b"code-secret-that-is-at-least-32-bytes-long";
@@ -22,7 +23,7 @@ fn to(status: OrderStatus) -> Move {
     Move { to: status, via: Via::Channel(Channel::Pos), note: None, tracking: None }
 }
 
-fn outbox_events(sql: &dyn crate::storage::Sql, order: &str) -> Vec<(String, String)> {
+fn outbox_events(sql: &dyn Sql, order: &str) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = outbox::entries(sql, Some(order), 100)
         .unwrap()
         .into_iter()

@@ -1,0 +1,316 @@
+//! Orders: place (idempotent by key), list, read, history.
+
+use crate::{render, settings};
+use omni_shared::auth::Caller;
+use omni_shared::cart::checkout::CheckoutId;
+use omni_shared::catalog::FieldError;
+use omni_shared::channel::Channel;
+use omni_shared::ids::{CustomerId, OrderId, StoreId};
+use omni_shared::money::Currency;
+use omni_shared::notify::Locale;
+use omni_shared::orders::place::{NewOrder, place};
+use omni_shared::orders::store::{self, Filter, MAX_LIST};
+use omni_shared::orders::{Actor, ActorKind, DeliveryAddress, Fulfilment, Order, OrderError, OrderStatus};
+use omni_shared::pipeline::Ctx;
+use omni_shared::stock::{Basket, BasketLineRow, ReservationId};
+use omni_shared::web::idempotency::run_for_request;
+use omni_shared::web::{Problem, json_response, parse_json};
+use serde::Deserialize;
+use serde_json::json;
+use spin_sdk::http::Response;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    fulfilment: String,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    store_id: Option<String>,
+    #[serde(default)]
+    reservation_id: Option<String>,
+    #[serde(default)]
+    checkout_id: Option<String>,
+    #[serde(default)]
+    lines: Vec<BasketLineRow>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    delivery_address: Option<AddressBody>,
+    #[serde(default)]
+    locale: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressBody {
+    name: String,
+    street: String,
+    city: String,
+    postal_code: String,
+    country: String,
+}
+
+/// The caller as an actor; anonymous callers get 401.
+pub fn actor(ctx: &Ctx<'_>) -> Result<Actor, Problem> {
+    let caller = ctx.caller()?;
+    Actor::of(&caller).ok_or_else(|| caller.require_customer().err().unwrap_or_else(|| Problem::unauthorized("sign in")))
+}
+
+/// A path's order id; a malformed one names no order (404).
+pub fn order_id(ctx: &Ctx<'_>) -> Result<OrderId, Problem> {
+    OrderId::parse(ctx.param("order_id")).map_err(|_| Problem::from(OrderError::NotFound))
+}
+
+/// The order, if `actor` may see it.
+pub fn visible(ctx: &Ctx<'_>, actor: &Actor) -> Result<Order, Problem> {
+    let id = order_id(ctx)?;
+    let order = store::load(ctx.sql()?, &id)?.ok_or(OrderError::NotFound)?;
+    actor.may_see(&order)?;
+    Ok(order)
+}
+
+/// `POST /api/orders`: 201 with the placed order.
+pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+    let caller = ctx.caller()?;
+    let actor = Actor::of(&caller).ok_or_else(|| caller.require_customer().unwrap_err())?;
+    let body: CreateBody = parse_json(ctx.req)?;
+    let new = new_order(body, &caller)?;
+    let settings = settings::order_settings(ctx)?;
+    let sql = ctx.sql()?;
+    let now = ctx.now();
+    let scope = format!("{} POST /api/orders", caller.principal());
+    Ok(run_for_request(sql, &scope, ctx.req, now, || match place(sql, &new, &actor, settings, now) {
+        Ok(order) => {
+            let mut response = render::order_response(201, &order, &actor, now);
+            response.set_header("location", format!("/api/orders/{}", order.id));
+            response
+        }
+        Err(e) => Problem::from(e).into_response(),
+    }))
+}
+
+fn new_order(body: CreateBody, caller: &Caller) -> Result<NewOrder, Problem> {
+    let mut errors = Vec::new();
+    let mut field = |name: &str, e: &dyn std::fmt::Display| errors.push(FieldError::new(name, e));
+    let fulfilment = Fulfilment::parse(&body.fulfilment);
+    if fulfilment.is_none() {
+        field("fulfilment", &"must be click_and_collect or ship_from_store");
+    }
+    let named = body.customer_id.as_deref().map(CustomerId::parse).transpose().map_err(|e| field("customer_id", &e)).ok().flatten();
+    let store = body.store_id.as_deref().map(StoreId::parse).transpose().map_err(|e| field("store_id", &e)).ok().flatten();
+    let reservation = body
+        .reservation_id
+        .as_deref()
+        .map(ReservationId::parse)
+        .transpose()
+        .map_err(|_| field("reservation_id", &"is not a reservation id (RSV- and 16 hex digits)"))
+        .ok()
+        .flatten();
+    let checkout = body
+        .checkout_id
+        .as_deref()
+        .map(CheckoutId::parse)
+        .transpose()
+        .map_err(|_| field("checkout_id", &"is not a checkout id"))
+        .ok()
+        .flatten();
+    let currency = body
+        .currency
+        .as_deref()
+        .map(Currency::parse)
+        .transpose()
+        .map_err(|e| field("currency", &e))
+        .ok()
+        .flatten()
+        .unwrap_or(Currency::Pln);
+    let locale = body.locale.as_deref().map(Locale::parse).transpose().map_err(|e| field("locale", &e)).ok().flatten();
+    let channel = body.channel.as_deref().map(Channel::parse).transpose().map_err(|e| field("channel", &e)).ok().flatten();
+    let lines = if body.lines.is_empty() {
+        Vec::new()
+    } else {
+        match Basket::parse(&body.lines) {
+            Ok(basket) => basket.lines().to_vec(),
+            Err(line_errors) => {
+                errors.extend(line_errors);
+                Vec::new()
+            }
+        }
+    };
+    let delivery_address = match body.delivery_address {
+        Some(a) => match DeliveryAddress::parse(&a.name, &a.street, &a.city, &a.postal_code, &a.country) {
+            Ok(address) => Some(address),
+            Err(address_errors) => {
+                errors.extend(address_errors);
+                None
+            }
+        },
+        None => None,
+    };
+    let Some(fulfilment) = fulfilment.filter(|_| errors.is_empty()) else {
+        return Err(OrderError::Invalid(errors).into());
+    };
+    let (customer, store, default_channel) = match caller {
+        Caller::Customer(me) => match named {
+            Some(other) if other != *me => return Err(Problem::forbidden("a customer may place orders only for themself")),
+            _ => (me.clone(), store, Channel::App),
+        },
+        Caller::StoreDevice { store: own, .. } => {
+            if store.as_ref().is_some_and(|s| s != own) {
+                return Err(OrderError::WrongStore { store: store.unwrap_or_else(|| own.clone()) }.into());
+            }
+            let customer = named.ok_or_else(|| {
+                Problem::from(OrderError::Invalid(vec![FieldError::new("customer_id", "name the customer the order is for")]))
+            })?;
+            (customer, Some(own.clone()), Channel::Pos)
+        }
+        Caller::Ops { .. } => {
+            let customer = named.ok_or_else(|| {
+                Problem::from(OrderError::Invalid(vec![FieldError::new("customer_id", "name the customer the order is for")]))
+            })?;
+            (customer, store, Channel::CallCenter)
+        }
+        Caller::Anonymous => return Err(caller.require_customer().unwrap_err()),
+    };
+    Ok(NewOrder {
+        customer,
+        fulfilment,
+        store,
+        reservation,
+        checkout,
+        lines,
+        currency,
+        delivery_address,
+        locale,
+        channel: channel.unwrap_or(default_channel),
+    })
+}
+
+/// `GET /api/orders/{order_id}`.
+pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+    let actor = actor(ctx)?;
+    let order = visible(ctx, &actor)?;
+    Ok(render::order_response(200, &order, &actor, ctx.now()))
+}
+
+/// `GET /api/orders/{order_id}/history`.
+pub fn history(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+    let actor = actor(ctx)?;
+    let order = visible(ctx, &actor)?;
+    let entries = store::history(ctx.sql()?, &order.id)?;
+    Ok(json_response(200, &render::history(&order, &entries, &actor)))
+}
+
+/// `GET /api/orders?status=&store_id=&customer_id=&at_risk=true&limit=`:
+/// a customer's own orders, a store's orders, or (ops) any, newest first.
+pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+    let actor = actor(ctx)?;
+    let query = Query::of(ctx.req.query());
+    let mut filter = Filter::default();
+    if let Some(raw) = query.get("status") {
+        filter.status =
+            Some(OrderStatus::parse(raw).ok_or_else(|| Problem::bad_request(format!("status: unknown status {raw:?}")))?);
+    }
+    let named_store = query
+        .get("store_id")
+        .map(StoreId::parse)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("store_id: {e}")))?;
+    let named_customer = query
+        .get("customer_id")
+        .map(CustomerId::parse)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("customer_id: {e}")))?;
+    match actor.kind() {
+        ActorKind::Customer => {
+            if named_customer.is_some_and(|c| Some(&c) != actor.customer()) {
+                return Err(Problem::forbidden("a customer sees only their own orders"));
+            }
+            filter.customer = actor.customer().cloned();
+            filter.store = named_store;
+        }
+        ActorKind::StoreDevice => {
+            let own = actor.store().cloned();
+            if let Some(named) = named_store.filter(|s| Some(s) != own.as_ref()) {
+                return Err(OrderError::WrongStore { store: named }.into());
+            }
+            filter.store = own;
+            filter.customer = named_customer;
+        }
+        ActorKind::Ops | ActorKind::System => {
+            filter.store = named_store;
+            filter.customer = named_customer;
+        }
+    }
+    match query.get("at_risk") {
+        None | Some("false") => {}
+        Some("true") => filter.at_risk_at = Some(ctx.now()),
+        Some(other) => return Err(Problem::bad_request(format!("at_risk: expected true or false, not {other:?}"))),
+    }
+    let limit = match query.get("limit") {
+        None => 50,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIST).contains(n))
+            .ok_or_else(|| Problem::bad_request(format!("limit: a whole number from 1 to {MAX_LIST}")))?,
+    };
+    let now = ctx.now();
+    let orders = store::list(ctx.sql()?, &filter, limit)?;
+    let rendered: Vec<_> = orders.iter().map(|o| render::order(o, &actor, now)).collect();
+    Ok(json_response(200, &json!({ "orders": rendered })))
+}
+
+/// Query parameters, percent-decoded; the first of a repeated name wins.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn of(raw: &str) -> Query {
+        Query(
+            raw.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(k), decode(v))
+                })
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
