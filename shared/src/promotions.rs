@@ -7,6 +7,7 @@
 //! evaluate(&CartSnapshot, &Context { channel, fulfilment, customer, now },
 //!          &[ActivePromotion], &[CouponCode]) -> Evaluation        (pure)
 //! load_active(sql, now, codes) -> Vec<ActivePromotion>            (what to evaluate against)
+//! load_for_cart(sql, now, &CartSnapshot, codes)                  (the same, only what can touch the basket)
 //! load_customer_facts(sql, Option<&CustomerId>) -> CustomerFacts  (who is asking)
 //! validate(sql, &CartSnapshot, channel, fulfilment, customer, codes, now) -> Evaluation
 //!                                                               (the three above in one call)
@@ -104,7 +105,7 @@ pub use redemption::{
 };
 pub use store::{
     CodeBatch, ImportSummary, PromotionVersion, StoredPromotion, add_codes, create_batch, create_promotion,
-    import_promotions, list_batches, list_promotions, load_active, load_batch, load_promotion, load_version,
+    import_promotions, list_batches, list_promotions, load_active, load_batch, load_for_cart, load_promotion, load_version,
     replace_promotion, set_status, shared_codes,
 };
 pub use values::{CouponCode, Fulfilment, LoyaltyTier, Percent, Priority, PromotionId, Segment};
@@ -120,6 +121,9 @@ use crate::storage::{Sql, StorageError};
 
 /// The promotions tables (one migration step; see `storage::migrations`).
 ///
+/// `promotion_targets` indexes each promotion under what it can discount
+/// (`cart`, `sku:<SKU>`, `cat:<path>`), so a basket loads only the
+/// promotions that can touch one of its lines ([`load_for_cart`]).
 /// `redemptions_live_order` keeps one live reservation per order; the
 /// `CHECK (used >= 0)` constraints make a double release impossible to
 /// write, not merely unlikely.
@@ -137,6 +141,12 @@ pub const SCHEMA: &str = "CREATE TABLE promotions (
         updated_at TEXT NOT NULL
     );
     CREATE INDEX promotions_automatic ON promotions (requires_code, status);
+    CREATE TABLE promotion_targets (
+        key TEXT NOT NULL,
+        promotion_id TEXT NOT NULL REFERENCES promotions (id),
+        PRIMARY KEY (key, promotion_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX promotion_targets_by_promotion ON promotion_targets (promotion_id);
     CREATE TABLE promotion_versions (
         promotion_id TEXT NOT NULL REFERENCES promotions (id),
         version INTEGER NOT NULL,
@@ -309,7 +319,7 @@ pub fn validate(
     codes: &[CouponCode],
     now: DateTime<Utc>,
 ) -> Result<Evaluation, PromotionError> {
-    let promotions = load_active(sql, now, codes)?;
+    let promotions = load_for_cart(sql, now, cart, codes)?;
     let customer = load_customer_facts(sql, customer)?;
     let ctx = Context { channel, fulfilment, customer, now };
     Ok(evaluate(cart, &ctx, &promotions, codes))

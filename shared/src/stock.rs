@@ -376,7 +376,13 @@ pub(crate) mod test_support {
         insert_store(&sql, &store_json("S2", "store", 52.2072, 21.0031, json!({})));
         insert_store(
             &sql,
-            &store_json("WH", "warehouse", 51.9006, 19.6031, json!({"order_cutoff": null, "daily_picking_limit": null})),
+            &store_json(
+                "WH",
+                "warehouse",
+                51.9006,
+                19.6031,
+                json!({"order_cutoff": null, "daily_picking_limit": null}),
+            ),
         );
         for (sku, assortment) in [("A", "both"), ("B", "both"), ("ONL", "online_only"), ("SHOP", "store_only")] {
             insert_item(&sql, sku, assortment);

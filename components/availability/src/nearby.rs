@@ -32,7 +32,8 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 
     let sql = ctx.sql()?;
     let item = sql.execute("SELECT assortment FROM catalog_items WHERE sku = ?1", &[sku.as_str().into()])?;
-    let assortment = item.first().ok_or_else(|| Problem::not_found(format!("the catalog has no item with SKU {sku}")))?;
+    let assortment =
+        item.first().ok_or_else(|| Problem::not_found(format!("the catalog has no item with SKU {sku}")))?;
     let assortment = assortment.text("assortment")?.to_owned();
     let now = ctx.now();
     let shelves = shelves_near(sql, &sku, origin, radius, limit as usize, now)?;

@@ -29,8 +29,8 @@ use omni_shared::stock::{
 use omni_shared::web::{Problem, json_response, parse_json};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use spin_sdk::http::Response;
+use std::collections::HashMap;
 
 const DEFAULT_PICKUP_RADIUS_KM: f64 = 25.0;
 /// Pickup stores offered: the nearest few that are ready soonest.
@@ -186,13 +186,12 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             } else {
                 "does not offer click & collect"
             };
-            unavailable.push(json!({"method": "pickup", "store_id": own.id(), "reason": format!("{} {why}", own.id())}));
+            unavailable
+                .push(json!({"method": "pickup", "store_id": own.id(), "reason": format!("{} {why}", own.id())}));
         }
         if pickups.is_empty() {
-            unavailable.push(refusal(
-                "pickup",
-                &format!("no store within {} km has the whole basket", request.radius.km()),
-            ));
+            unavailable
+                .push(refusal("pickup", &format!("no store within {} km has the whole basket", request.radius.km())));
         }
         for (_, distance, store, promise) in pickups.into_iter().take(PICKUP_OPTIONS) {
             let mut option = json!({
@@ -238,7 +237,7 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         match from_stores.split_first() {
             Some((best, rest)) => {
                 let mut option = delivery("ship_from_store", best, &stores);
-                option["alternatives"] = rest.iter().take(SHIP_ALTERNATIVES).map(|q| quote_json(q)).collect();
+                option["alternatives"] = rest.iter().take(SHIP_ALTERNATIVES).map(quote_json).collect();
                 options.push(option);
             }
             None => unavailable.push(refusal("ship_from_store", "no shipping store has the whole basket")),

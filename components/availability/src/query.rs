@@ -14,7 +14,8 @@ impl Query {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = decode(name).ok_or_else(|| Problem::bad_request("a parameter name is not valid percent-encoded UTF-8"))?;
+            let name = decode(name)
+                .ok_or_else(|| Problem::bad_request("a parameter name is not valid percent-encoded UTF-8"))?;
             let value = decode(value)
                 .ok_or_else(|| Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8")))?;
             if pairs.iter().any(|(n, _)| *n == name) {
@@ -80,7 +81,9 @@ impl Query {
     pub fn finish(self, expected: &str) -> Result<(), Problem> {
         match self.pairs.first() {
             None => Ok(()),
-            Some((name, _)) => Err(Problem::bad_request(format!("unknown query parameter `{name}`; expected {expected}"))),
+            Some((name, _)) => {
+                Err(Problem::bad_request(format!("unknown query parameter `{name}`; expected {expected}")))
+            }
         }
     }
 }

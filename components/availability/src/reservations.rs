@@ -83,7 +83,8 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         }
         _ => unreachable!("only customers and store devices get here"),
     };
-    let request = ReservationRequest { store, customer, basket, hold: HoldTtl::DEFAULT, requested_by: caller.principal() };
+    let request =
+        ReservationRequest { store, customer, basket, hold: HoldTtl::DEFAULT, requested_by: caller.principal() };
     let sql = ctx.sql()?;
     let now = ctx.now();
     let scope = format!("{} POST /api/reservations", caller.principal());

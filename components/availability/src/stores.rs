@@ -19,8 +19,7 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let store = load_store(sql, &id)?;
     let now = ctx.now();
     let hours = store.opening_hours();
-    let promise =
-        if store.offers(Service::ClickAndCollect) { ready_by(sql, &store, now)? } else { None };
+    let promise = if store.offers(Service::ClickAndCollect) { ready_by(sql, &store, now)? } else { None };
     let mut body = render::store_summary(&store);
     merge(
         &mut body,

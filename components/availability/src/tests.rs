@@ -23,11 +23,17 @@ fn seeded() -> TestHost {
     let t = TestHost::new();
     let token = t.token(&ops());
     for (path, body) in [("stores", DEMO_STORES), ("items", DEMO_ITEMS)] {
-        let req = json_request(Method::Post, &format!("/api/catalog/{path}"), &serde_json::from_str(body).unwrap(), Some(&token));
+        let req = json_request(
+            Method::Post,
+            &format!("/api/catalog/{path}"),
+            &serde_json::from_str(body).unwrap(),
+            Some(&token),
+        );
         let response = catalog::handle(req, &t.host.another_request());
         assert_eq!(status(&response), 200, "{path}: {}", body_json(&response));
     }
-    let response = send(&t, Method::Post, "/api/availability/feed", Some(&ops()), Some(serde_json::from_str(DEMO_STOCK).unwrap()));
+    let response =
+        send(&t, Method::Post, "/api/availability/feed", Some(&ops()), Some(serde_json::from_str(DEMO_STOCK).unwrap()));
     assert_eq!(status(&response), 200, "{}", body_json(&response));
     t
 }
@@ -50,20 +56,31 @@ fn post(t: &TestHost, path: &str, caller: &Caller, body: Value) -> Response {
 }
 
 fn nearby(t: &TestHost, sku: &str) -> Value {
-    let response = get(t, &format!("/api/availability/nearby?sku={sku}&lat={}&lon={}&radius_km=10", WARSAW.0, WARSAW.1));
+    let response =
+        get(t, &format!("/api/availability/nearby?sku={sku}&lat={}&lon={}&radius_km=10", WARSAW.0, WARSAW.1));
     assert_eq!(status(&response), 200, "{}", body_json(&response));
     body_json(&response)
 }
 
 /// ATP of `sku` at `store`, as the basket lookup (any channel) reports it.
 fn atp(t: &TestHost, store: &str, sku: &str) -> u64 {
-    let response = post(t, "/api/availability/basket", &customer("C-ANY"), json!({"store_id": store, "lines": [{"sku": sku, "quantity": 1}]}));
+    let response = post(
+        t,
+        "/api/availability/basket",
+        &customer("C-ANY"),
+        json!({"store_id": store, "lines": [{"sku": sku, "quantity": 1}]}),
+    );
     assert_eq!(status(&response), 200, "{}", body_json(&response));
     body_json(&response)["lines"][0]["available"].as_u64().unwrap()
 }
 
 fn stock_feed(t: &TestHost, store: &str, sequence: u64, lines: Value) -> Response {
-    post(t, "/api/availability/feed", &ops(), json!({"feeds": [{"store_id": store, "sequence": sequence, "lines": lines}]}))
+    post(
+        t,
+        "/api/availability/feed",
+        &ops(),
+        json!({"feeds": [{"store_id": store, "sequence": sequence, "lines": lines}]}),
+    )
 }
 
 fn reserve(t: &TestHost, who: &Caller, store: &str, lines: Value) -> Response {
@@ -148,10 +165,14 @@ fn a_basket_at_one_store_reports_every_line_and_whether_it_can_be_picked_up() {
     let body = body_json(&post(&t, "/api/availability/basket", &ops(), json!({"store_id": "WAW-01", "lines": short})));
     assert_eq!(body["can_pick_up"], false);
     assert_eq!(body["ready_by"], Value::Null);
-    assert_eq!((body["lines"][0]["enough"].as_bool(), body["lines"][1]["enough"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(
+        (body["lines"][0]["enough"].as_bool(), body["lines"][1]["enough"].as_bool()),
+        (Some(false), Some(false))
+    );
     assert_eq!(body["reasons"].as_array().unwrap().len(), 2, "{body}");
     let online_only = json!([{"sku": "KNT-MER-GRY-M", "quantity": 1}]);
-    let body = body_json(&post(&t, "/api/availability/basket", &ops(), json!({"store_id": "WAW-01", "lines": online_only})));
+    let body =
+        body_json(&post(&t, "/api/availability/basket", &ops(), json!({"store_id": "WAW-01", "lines": online_only})));
     assert_eq!(body["lines"][0]["collectable"], false);
 }
 
@@ -191,8 +212,14 @@ fn a_customer_reserves_a_basket_and_the_stock_is_locked_at_once() {
     assert_eq!(body_json(&read)["lines"], json!([{"sku": "TEE-ORG-BLK-M", "quantity": 2}]));
     // Only its customer, its store and ops see it.
     assert_eq!(status(&send(&t, Method::Get, &format!("/api/reservations/{id}"), Some(&customer("C-2")), None)), 404);
-    assert_eq!(status(&send(&t, Method::Get, &format!("/api/reservations/{id}"), Some(&store_device("WAW-02")), None)), 404);
-    assert_eq!(status(&send(&t, Method::Get, &format!("/api/reservations/{id}"), Some(&store_device("WAW-01")), None)), 200);
+    assert_eq!(
+        status(&send(&t, Method::Get, &format!("/api/reservations/{id}"), Some(&store_device("WAW-02")), None)),
+        404
+    );
+    assert_eq!(
+        status(&send(&t, Method::Get, &format!("/api/reservations/{id}"), Some(&store_device("WAW-01")), None)),
+        200
+    );
     assert_eq!(status(&send(&t, Method::Get, &format!("/api/reservations/{id}"), None, None)), 401);
     assert_eq!(status(&post(&t, &format!("/api/reservations/{id}/release"), &customer("C-2"), json!({}))), 404);
     let released = post(&t, &format!("/api/reservations/{id}/release"), &customer("C-1"), json!({}));
@@ -216,13 +243,18 @@ fn reserving_more_than_is_available_is_409_with_what_is_available_and_locks_noth
 fn who_may_reserve_is_checked() {
     let t = seeded();
     let lines = json!([{"sku": "TEE-ORG-BLK-M", "quantity": 1}]);
-    let anonymous = send(&t, Method::Post, "/api/reservations", None, Some(json!({"store_id": "WAW-01", "lines": lines})));
+    let anonymous =
+        send(&t, Method::Post, "/api/reservations", None, Some(json!({"store_id": "WAW-01", "lines": lines})));
     assert_eq!(status(&anonymous), 401);
     assert_eq!(status(&reserve(&t, &ops(), "WAW-01", lines.clone())), 403);
     let for_someone_else = json!({"store_id": "WAW-01", "lines": lines, "customer_id": "C-2"});
     assert_eq!(status(&post(&t, "/api/reservations", &customer("C-1"), for_someone_else.clone())), 403);
     assert_eq!(status(&post(&t, "/api/reservations", &store_device("WAW-02"), for_someone_else.clone())), 403);
-    assert_eq!(status(&reserve(&t, &store_device("WAW-01"), "WAW-01", lines.clone())), 422, "a device names the customer");
+    assert_eq!(
+        status(&reserve(&t, &store_device("WAW-01"), "WAW-01", lines.clone())),
+        422,
+        "a device names the customer"
+    );
     let at_the_till = post(&t, "/api/reservations", &store_device("WAW-01"), for_someone_else);
     assert_eq!(status(&at_the_till), 201);
     assert_eq!(body_json(&at_the_till)["customer_id"], "C-2");
@@ -306,7 +338,8 @@ fn an_unconfirmed_hold_expires_after_thirty_minutes_and_its_stock_returns() {
 fn stock_feeds_need_ops_and_a_stale_one_changes_nothing() {
     let t = seeded();
     let line = json!([{"sku": "TEE-ORG-BLK-M", "on_hand": 30}]);
-    let as_till = send(&t, Method::Post, "/api/availability/feed", Some(&store_device("WAW-01")), Some(json!({"feeds": []})));
+    let as_till =
+        send(&t, Method::Post, "/api/availability/feed", Some(&store_device("WAW-01")), Some(json!({"feeds": []})));
     assert_eq!(status(&as_till), 403);
     assert_eq!(status(&stock_feed(&t, "WAW-01", 5, line.clone())), 200);
     assert_eq!(atp(&t, "WAW-01", "TEE-ORG-BLK-M"), 29);
@@ -337,7 +370,10 @@ fn a_feed_with_one_bad_line_is_refused_whole_with_row_level_reasons() {
     ]});
     let unknown = post(&t, "/api/availability/feed", &ops(), body);
     assert_eq!(status(&unknown), 422);
-    assert_eq!(body_json(&unknown)["errors"], json!([{"feed": 1, "line": 1, "field": "sku", "reason": "the catalog has no item with SKU NOPE-1"}]));
+    assert_eq!(
+        body_json(&unknown)["errors"],
+        json!([{"feed": 1, "line": 1, "field": "sku", "reason": "the catalog has no item with SKU NOPE-1"}])
+    );
     assert_eq!(atp(&t, "WAW-01", "TEE-ORG-BLK-M"), 11, "the valid feed was rolled back");
     let token = t.token(&ops());
     let mut malformed = Request::builder();
@@ -369,7 +405,10 @@ fn staff_see_full_numbers_of_their_own_store_only() {
     let t = seeded();
     let path = "/api/stores/WAW-01/stock/TEE-ORG-BLK-M";
     let body = body_json(&send(&t, Method::Get, path, Some(&store_device("WAW-01")), None));
-    assert_eq!((body["on_hand"].as_u64(), body["display_min"].as_u64(), body["available"].as_u64()), (Some(12), Some(1), Some(11)));
+    assert_eq!(
+        (body["on_hand"].as_u64(), body["display_min"].as_u64(), body["available"].as_u64()),
+        (Some(12), Some(1), Some(11))
+    );
     assert_eq!(status(&send(&t, Method::Get, path, Some(&store_device("WAW-02")), None)), 403);
     assert_eq!(status(&send(&t, Method::Get, path, Some(&customer("C-1")), None)), 403);
     assert_eq!(status(&send(&t, Method::Get, path, None, None)), 401);
@@ -416,7 +455,8 @@ fn fulfilment_options_offer_pickup_ship_from_store_and_central_delivery() {
     let response = post(&t, "/api/availability/fulfilment-options", &customer("C-1"), body);
     let body = body_json(&response);
     assert_eq!(status(&response), 200, "{body}");
-    let methods: Vec<&str> = body["options"].as_array().unwrap().iter().map(|o| o["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> =
+        body["options"].as_array().unwrap().iter().map(|o| o["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["pickup", "pickup", "ship_from_store", "home_delivery"], "{body}");
     assert_eq!(body["options"][0]["store"]["store_id"], "WAW-01");
     // Both Warsaw stores ship next day; WAW-01 keeps more of its shelf.
@@ -435,19 +475,26 @@ fn the_channel_assortment_decides_what_is_offered() {
     assert_eq!(body["lines"][0]["sold_in_channel"], false);
     assert_eq!(body["lines"][0]["refusal"]["alternative"], "reserve_in_store");
     assert!(body["options"].as_array().unwrap().iter().all(|o| o["method"] == "pickup"), "{body}");
-    let refused: Vec<&str> = body["unavailable"].as_array().unwrap().iter().map(|u| u["method"].as_str().unwrap()).collect();
+    let refused: Vec<&str> =
+        body["unavailable"].as_array().unwrap().iter().map(|u| u["method"].as_str().unwrap()).collect();
     assert_eq!(refused, ["ship_from_store", "home_delivery"]);
     // Not in my size at WAW-01: the kiosk offers the endless aisle.
     let dress = json!({"channel": "kiosk", "store_id": "WAW-01", "lines": [{"sku": "DRS-LIN-NAV-M", "quantity": 1}]});
     let body = body_json(&post(&t, "/api/availability/fulfilment-options", &store_device("WAW-01"), dress));
-    let endless = body["options"].as_array().unwrap().iter().find(|o| o["method"] == "endless_aisle").unwrap_or_else(|| panic!("{body}"));
+    let endless = body["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["method"] == "endless_aisle")
+        .unwrap_or_else(|| panic!("{body}"));
     assert_eq!(endless["location_id"], "WH-CENTRAL");
     assert_eq!(endless["ordered_in_store"], "WAW-01");
     assert!(body["unavailable"].as_array().unwrap().iter().any(|u| u["store_id"] == "WAW-01"), "{body}");
     // An online-only knit at the till: home delivery only, never pickup.
     let knit = json!({"channel": "pos", "store_id": "WAW-01", "lines": [{"sku": "KNT-MER-GRY-M", "quantity": 1}]});
     let body = body_json(&post(&t, "/api/availability/fulfilment-options", &store_device("WAW-01"), knit));
-    let methods: Vec<&str> = body["options"].as_array().unwrap().iter().map(|o| o["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> =
+        body["options"].as_array().unwrap().iter().map(|o| o["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["endless_aisle"], "{body}");
     assert_eq!(body["lines"][0]["refusal"]["alternative"], "home_delivery");
 }

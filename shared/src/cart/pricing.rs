@@ -207,7 +207,7 @@ fn check_sums(lines: &[PricedLine], totals: &Totals) -> Result<(), CartError> {
     let subtotal = Money::sum(currency, lines.iter().map(|l| &l.subtotal))?;
     let discount = Money::sum(currency, lines.iter().map(|l| &l.discount))?;
     let lines_ok = lines.iter().all(|l| {
-        l.unit_price.times_count(l.quantity) == Ok(l.subtotal)
+        l.unit_price.to_minor_units().checked_mul(i64::from(l.quantity)) == Some(l.subtotal.to_minor_units())
             && Money::sum(currency, l.discounts.iter().map(|d| &d.amount)) == Ok(l.discount)
             && l.subtotal.checked_sub(&l.discount) == Ok(l.total)
     });
@@ -220,15 +220,158 @@ fn check_sums(lines: &[PricedLine], totals: &Totals) -> Result<(), CartError> {
     }
 }
 
-trait TimesCount {
-    fn times_count(&self, quantity: u32) -> Result<Money, crate::money::MoneyError>;
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cart::CartStatus;
+    use crate::cart::store::{CartHeader, CartLine, Owner};
+    use crate::catalog::{Assortment, CategoryPath};
+    use crate::ids::CartId;
+    use crate::promotions::{CodeState, Promotion, PromotionRow, PromotionStatus};
+    use crate::quantity::Quantity;
+    use chrono::TimeZone;
+    use serde_json::{Value, json};
 
-impl TimesCount for Money {
-    fn times_count(&self, quantity: u32) -> Result<Money, crate::money::MoneyError> {
-        Money::from_minor_units(
-            self.to_minor_units().checked_mul(i64::from(quantity)).ok_or(crate::money::MoneyError::OutOfRange)?,
-            self.currency(),
-        )
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    /// A cart of `(sku, category, quantity, unit price in minor units)`.
+    fn cart(lines: &[(&str, &str, i64, i64)], coupons: &[&str]) -> Cart {
+        Cart {
+            header: CartHeader {
+                id: CartId::parse("crt_test").unwrap(),
+                owner: Owner::Guest { secret_sha256: "x".into() },
+                channel: Channel::Web,
+                last_channel: Channel::Web,
+                currency: Currency::Pln,
+                status: CartStatus::Active,
+                version: 1,
+                merged_into: None,
+                created_at: now(),
+                updated_at: now(),
+            },
+            lines: lines
+                .iter()
+                .enumerate()
+                .map(|(i, (sku, category, quantity, price))| CartLine {
+                    sku: Sku::parse(sku).unwrap(),
+                    name: format!("Item {sku}"),
+                    category: CategoryPath::parse(&category.split('/').collect::<Vec<_>>()).unwrap(),
+                    assortment: Assortment::Both,
+                    quantity: Quantity::parse(*quantity).unwrap(),
+                    unit_price: Money::from_minor_units(*price, Currency::Pln).unwrap(),
+                    added_at_version: i as i64 + 2,
+                    changed_at_version: i as i64 + 2,
+                })
+                .collect(),
+            coupons: coupons.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    /// An active promotion reached through `code` (none: automatic).
+    fn promotion(mut definition: Value, code: Option<&str>) -> ActivePromotion {
+        definition["name"] = json!("Test");
+        definition["time_zone"] = json!("Europe/Warsaw");
+        definition["requires_code"] = json!(code.is_some());
+        let row: PromotionRow = serde_json::from_value(definition).unwrap();
+        ActivePromotion {
+            promotion: Promotion::try_from(row).unwrap(),
+            version: 1,
+            status: PromotionStatus::Active,
+            used: 0,
+            codes: code
+                .map(|c| vec![CodeState { code: CouponCode::parse(c).unwrap(), max_uses: None, used: 0 }])
+                .unwrap_or_default(),
+        }
+    }
+
+    fn price(cart: &Cart, channel: Channel, promotions: &[ActivePromotion]) -> PricedCart {
+        price_cart(cart, channel, CustomerFacts::guest(), now(), promotions).unwrap()
+    }
+
+    #[test]
+    fn without_promotions_the_totals_are_the_base_prices_times_quantities() {
+        let priced = price(&cart(&[("TEE-M", "men/t-shirts", 3, 5999), ("DRS-M", "women/dresses", 1, 24999)], &[]), Channel::Web, &[]);
+        let amounts: Vec<String> = priced.lines.iter().map(|l| l.subtotal.amount().to_string()).collect();
+        assert_eq!(amounts, ["179.97", "249.99"]);
+        let t = &priced.totals;
+        assert_eq!((t.subtotal.amount().to_string(), t.discount.amount().to_string(), t.total.amount().to_string()), ("429.96".into(), "0.00".into(), "429.96".into()));
+        assert_eq!((t.item_count, t.line_count, t.currency), (4, 2, Currency::Pln));
+        assert!(priced.coupons.is_empty() && priced.promotions.is_empty());
+    }
+
+    #[test]
+    fn an_empty_cart_costs_nothing() {
+        let priced = price(&cart(&[], &[]), Channel::App, &[]);
+        assert!(priced.totals.total.is_zero() && priced.totals.item_count == 0);
+    }
+
+    #[test]
+    fn a_coupon_discount_is_spread_over_the_lines_exactly() {
+        let welcome = promotion(json!({"id": "WELCOME10", "benefit": {"type": "percent_off", "percent": "10"}}), Some("WELCOME10"));
+        let priced = price(&cart(&[("TEE-M", "men/t-shirts", 1, 5999), ("DRS-M", "women/dresses", 1, 24999)], &["WELCOME10"]), Channel::Web, &[welcome]);
+        let discounts: Vec<String> = priced.lines.iter().map(|l| l.discount.amount().to_string()).collect();
+        assert_eq!(discounts, ["6.00", "25.00"]);
+        assert_eq!(priced.totals.discount.amount().to_string(), "31.00");
+        assert_eq!(priced.totals.total.amount().to_string(), "278.98");
+        assert!(priced.coupons[0].applied);
+        assert_eq!(priced.coupons[0].discount.unwrap().amount().to_string(), "31.00");
+    }
+
+    #[test]
+    fn a_code_no_promotion_has_is_shown_as_not_applying() {
+        let priced = price(&cart(&[("TEE-M", "men/t-shirts", 1, 5999)], &["GONE2025"]), Channel::Web, &[]);
+        assert!(!priced.coupons[0].applied);
+        assert_eq!(priced.coupons[0].refusal, Some(Refusal::UnknownCode));
+        assert!(priced.totals.discount.is_zero());
+    }
+
+    #[test]
+    fn a_channel_only_coupon_applies_in_its_channel_and_says_why_elsewhere() {
+        let app5 = promotion(json!({"id": "APP5", "benefit": {"type": "percent_off", "percent": "5"}, "conditions": {"channels": ["app"]}}), Some("APP5"));
+        let basket = cart(&[("DRS-M", "women/dresses", 1, 24999)], &["APP5"]);
+        let in_app = price(&basket, Channel::App, std::slice::from_ref(&app5));
+        assert_eq!(in_app.totals.discount.amount().to_string(), "12.50");
+        let on_web = price(&basket, Channel::Web, &[app5]);
+        assert!(on_web.totals.discount.is_zero());
+        assert_eq!(on_web.coupons[0].refusal.as_ref().map(Refusal::reason), Some("wrong-channel"));
+        assert_eq!(on_web.coupons[0].message.as_deref(), Some("valid only in the app"));
+    }
+
+    #[test]
+    fn without_channel_rules_every_channel_gets_the_same_answer() {
+        let auto = promotion(json!({"id": "DRESS20", "benefit": {"type": "percent_off", "percent": "20"},
+            "target": {"categories": [["women", "dresses"]]}}), None);
+        let basket = cart(&[("TEE-M", "men/t-shirts", 2, 5999), ("DRS-M", "women/dresses", 1, 24999)], &[]);
+        let answers: Vec<PricedCart> = Channel::ALL.iter().map(|c| price(&basket, *c, std::slice::from_ref(&auto))).collect();
+        assert!(answers.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(answers[0].lines[1].discount.amount().to_string(), "50.00");
+        assert!(answers[0].lines[0].discount.is_zero());
+    }
+
+    #[test]
+    fn every_priced_cart_adds_up_to_the_minor_unit() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..300 {
+            let skus: Vec<String> = (0..1 + next(8)).map(|i| format!("SKU-{i}")).collect();
+            let lines: Vec<(&str, &str, i64, i64)> =
+                skus.iter().map(|s| (s.as_str(), "home/misc", 1 + next(99) as i64, 1 + next(500_000) as i64)).collect();
+            let percent = format!("{}.{}", 1 + next(99), next(100));
+            let off = promotion(json!({"id": "RANDOM", "benefit": {"type": "percent_off", "percent": percent}}), Some("RANDOM"));
+            let amount = promotion(json!({"id": "AMOUNT", "stacking": "stackable",
+                "benefit": {"type": "amount_off", "amount": {"amount": format!("{}.{:02}", next(300), next(100)), "currency": "PLN"}}}), None);
+            // `price_cart` refuses a result whose parts do not add up, so Ok is the property.
+            let priced = price_cart(&cart(&lines, &["RANDOM"]), Channel::Pos, CustomerFacts::guest(), now(), &[off, amount]).unwrap();
+            let subtotal: i64 = lines.iter().map(|(_, _, q, p)| q * p).sum();
+            assert_eq!(priced.totals.subtotal.to_minor_units(), subtotal);
+            assert!(priced.lines.iter().all(|l| !l.total.is_negative()));
+        }
     }
 }

@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 use super::cart::CartSnapshot;
 use super::customers::{cancel_order, load_facts_excluding, record_order};
 use super::engine::{Context, Evaluation, evaluate};
-use super::store::{hex, load_active};
+use super::store::{hex, load_for_cart};
 use super::values::{CouponCode, Fulfilment, PromotionId};
 use super::{PromotionError, timestamp};
 use crate::channel::Channel;
@@ -147,7 +147,7 @@ pub fn reserve(sql: &dyn Sql, request: &ReserveRequest, now: DateTime<Utc>) -> R
         return Ok(Reserved::Replayed(existing));
     }
     for _ in 0..ATTEMPTS {
-        let promotions = load_active(sql, now, &request.codes)?;
+        let promotions = load_for_cart(sql, now, &request.cart, &request.codes)?;
         let customer = load_facts_excluding(sql, request.customer.as_ref(), Some(&request.order))?;
         let ctx = Context { channel: request.channel, fulfilment: request.fulfilment, customer, now };
         let evaluation = evaluate(&request.cart, &ctx, &promotions, &request.codes);

@@ -14,14 +14,17 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::codes::{self, BatchRequest};
-use super::definition::{Promotion, PromotionRow};
+use super::cart::CartSnapshot;
+use super::definition::{Promotion, PromotionRow, Target};
 use super::engine::{ActivePromotion, CodeState, PromotionStatus};
 use super::values::{CouponCode, PromotionId};
 use super::{PromotionError, timestamp};
-use crate::storage::{Row, Sql, SqlValue, StorageError, in_transaction};
+use crate::catalog::CategoryPath;
+use crate::ids::Sku;
+use crate::storage::{Row, Rows, Sql, SqlValue, StorageError, in_transaction};
 
 /// A promotion as stored: its current definition, version, status and use
 /// count.
@@ -78,14 +81,83 @@ pub struct ImportSummary {
 /// Codes no promotion has are simply absent (the engine answers "unknown
 /// code").
 pub fn load_active(sql: &dyn Sql, now: DateTime<Utc>, codes: &[CouponCode]) -> Result<Vec<ActivePromotion>, PromotionError> {
-    let now = timestamp(now);
     let rows = sql.execute(
         "SELECT id, version, status, used, definition FROM promotions
          WHERE requires_code = 0 AND status = 'active'
            AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1)
          ORDER BY id",
-        &[now.into()],
+        &[timestamp(now).into()],
     )?;
+    with_codes(sql, rows, codes)
+}
+
+/// [`load_active`] narrowed to the automatic promotions that can discount
+/// one of `cart`'s lines (by the `promotion_targets` index), which is what
+/// keeps a basket's evaluation fast with thousands of live promotions: the
+/// engine's answer is the same, since a promotion that covers no line never
+/// applies. Promotions reached through `codes` are loaded whatever they
+/// target, so a code for other items is refused with its reason.
+pub fn load_for_cart(
+    sql: &dyn Sql,
+    now: DateTime<Utc>,
+    cart: &CartSnapshot,
+    codes: &[CouponCode],
+) -> Result<Vec<ActivePromotion>, PromotionError> {
+    let keys: BTreeSet<String> = std::iter::once("cart".to_owned())
+        .chain(cart.lines().iter().flat_map(|line| line_keys(&line.sku, &line.category)))
+        .collect();
+    let placeholders = (2..keys.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let mut params: Vec<SqlValue> = vec![timestamp(now).into()];
+    params.extend(keys.into_iter().map(SqlValue::from));
+    let rows = sql.execute(
+        &format!(
+            "SELECT id, version, status, used, definition FROM promotions
+             WHERE requires_code = 0 AND status = 'active'
+               AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1)
+               AND id IN (SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders}))
+             ORDER BY id"
+        ),
+        &params,
+    )?;
+    with_codes(sql, rows, codes)
+}
+
+/// The index keys a line can be reached by: its SKU and every prefix of its
+/// category path (a promotion on `men` covers `men/t-shirts`).
+fn line_keys(sku: &Sku, category: &CategoryPath) -> impl Iterator<Item = String> {
+    let segments = category.segments();
+    std::iter::once(format!("sku:{sku}")).chain((1..=segments.len()).map(|n| format!("cat:{}", segments[..n].join("/"))))
+}
+
+/// The index keys a promotion is filed under.
+fn target_keys(promotion: &Promotion) -> Vec<String> {
+    match promotion.target() {
+        Target::Cart => vec!["cart".to_owned()],
+        Target::Skus(skus) => skus.iter().map(|s| format!("sku:{s}")).collect(),
+        Target::Categories(categories) => categories.iter().map(|c| format!("cat:{c}")).collect(),
+    }
+}
+
+fn write_targets(sql: &dyn Sql, promotion: &Promotion) -> Result<(), StorageError> {
+    sql.execute("DELETE FROM promotion_targets WHERE promotion_id = ?1", &[promotion.id().as_str().into()])?;
+    for chunk in target_keys(promotion).chunks(200) {
+        let mut params: Vec<SqlValue> = vec![promotion.id().as_str().into()];
+        let values = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                params.push(key.as_str().into());
+                format!("(?{}, ?1)", i + 2)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        sql.execute(&format!("INSERT OR IGNORE INTO promotion_targets (key, promotion_id) VALUES {values}"), &params)?;
+    }
+    Ok(())
+}
+
+/// Adds the promotions bound to `codes` to the automatic ones in `rows`.
+fn with_codes(sql: &dyn Sql, rows: Rows, codes: &[CouponCode]) -> Result<Vec<ActivePromotion>, PromotionError> {
     let mut loaded: BTreeMap<String, ActivePromotion> = BTreeMap::new();
     for row in rows.iter() {
         loaded.insert(row.text("id")?.to_owned(), active_from(row)?);
@@ -456,6 +528,7 @@ fn insert_new(
     if rows.is_empty() {
         return Err(PromotionError::AlreadyExists(promotion.id().clone()));
     }
+    write_targets(sql, promotion)?;
     insert_version(sql, promotion, 1, status, actor, now)
 }
 
@@ -484,6 +557,7 @@ fn write_definition(
     let row = rows.first().ok_or(PromotionError::VersionMismatch { current: expected_version + 1 })?;
     let version = row.integer("version")?;
     let status = status_from(row)?;
+    write_targets(sql, promotion)?;
     insert_version(sql, promotion, version, status, actor, now)?;
     load_promotion(sql, promotion.id())?.ok_or_else(|| PromotionError::UnknownPromotion(promotion.id().clone()))
 }

@@ -504,3 +504,32 @@ fn codes_are_matched_whatever_their_case_or_separators() {
         assert_eq!(run(&cart(&[DRESS]), &ctx(Channel::Pos), std::slice::from_ref(&welcome), &[typed]).total_discount, pln("25.00"));
     }
 }
+
+#[test]
+fn zz_temporary_profile() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let sql = crate::storage::native::SqliteDb::at(dir.path().join("p.db")).connect().unwrap();
+    crate::storage::migrations::apply(&sql).unwrap();
+    let text = std::fs::read_to_string("/tmp/bench-promotions.json").unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let entries: Vec<(Promotion, Vec<CouponCode>)> = v["promotions"].as_array().unwrap().iter().map(|r| {
+        let e = PromotionEntry::try_from(serde_json::from_value::<PromotionRow>(r.clone()).unwrap()).unwrap();
+        (e.promotion, e.codes)
+    }).collect();
+    import_promotions(&sql, &entries, "t", now()).unwrap();
+    let cart_v: Value = serde_json::from_str(&std::fs::read_to_string("/tmp/bench-cart.json").unwrap()).unwrap();
+    let cart = CartSnapshot::try_from(serde_json::from_value::<CartSnapshotRow>(cart_v).unwrap()).unwrap();
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let rows = sql.execute("SELECT id, version, status, used, definition FROM promotions WHERE requires_code = 0", &[]).unwrap();
+        let t1 = Instant::now();
+        let active = load_for_cart(&sql, now(), &cart, &[]).unwrap();
+        let t2 = Instant::now();
+        let e = evaluate(&cart, &ctx(Channel::Web), &active, &[]);
+        let t3 = Instant::now();
+        let json = serde_json::to_vec(&e).unwrap();
+        let t4 = Instant::now();
+        eprintln!("rows {} sql {:?} load {:?} eval {:?} json {:?} ({} bytes, {} applied)", rows.rows.len(), t1 - t0, t2 - t1, t3 - t2, t4 - t3, json.len(), e.applied.len());
+    }
+}

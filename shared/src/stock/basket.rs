@@ -136,8 +136,8 @@ mod tests {
 
     #[test]
     fn a_basket_of_distinct_skus_with_whole_quantities_parses() {
-        let basket = Basket::parse(&rows(json!([{"sku": "tee-m", "quantity": 2}, {"sku": "DRS-S", "quantity": 1.0}])))
-            .unwrap();
+        let basket =
+            Basket::parse(&rows(json!([{"sku": "tee-m", "quantity": 2}, {"sku": "DRS-S", "quantity": 1.0}]))).unwrap();
         assert_eq!(basket.lines().len(), 2);
         assert_eq!(basket.lines()[0].sku().as_str(), "TEE-M");
         assert_eq!(basket.lines()[1].quantity().get(), 1);
@@ -162,7 +162,8 @@ mod tests {
 
     #[test]
     fn a_sku_twice_in_one_basket_is_rejected() {
-        let errors = Basket::parse(&rows(json!([{"sku": "A", "quantity": 1}, {"sku": "a", "quantity": 2}]))).unwrap_err();
+        let errors =
+            Basket::parse(&rows(json!([{"sku": "A", "quantity": 1}, {"sku": "a", "quantity": 2}]))).unwrap_err();
         assert_eq!(errors[0].field, "lines[1].sku");
         assert!(errors[0].reason.contains("lines[0]"), "{}", errors[0].reason);
     }

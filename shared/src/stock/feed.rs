@@ -289,10 +289,9 @@ fn parse_line(value: serde_json::Value) -> Result<FeedLine, Vec<FieldError>> {
             .map(OnHandChange::Set)
             .map_err(|e| errors.push(FieldError::new("on_hand", e)))
             .ok(),
-        (None, Some(delta)) => parse_delta(delta)
-            .map(OnHandChange::Add)
-            .map_err(|e| errors.push(FieldError::new("delta", e)))
-            .ok(),
+        (None, Some(delta)) => {
+            parse_delta(delta).map(OnHandChange::Add).map_err(|e| errors.push(FieldError::new("delta", e))).ok()
+        }
         _ => {
             errors.push(FieldError::new("", "a line has exactly one of on_hand (a count) or delta (a movement)"));
             None
@@ -304,10 +303,8 @@ fn parse_line(value: serde_json::Value) -> Result<FeedLine, Vec<FieldError>> {
         Some(n) => match StockQuantity::parse_json(n) {
             Ok(n) if n.get() <= super::settings::MAX_SETTING => Some(DisplayMinChange::Set(n)),
             Ok(_) => {
-                errors.push(FieldError::new(
-                    "display_min",
-                    format!("must be at most {}", super::settings::MAX_SETTING),
-                ));
+                errors
+                    .push(FieldError::new("display_min", format!("must be at most {}", super::settings::MAX_SETTING)));
                 None
             }
             Err(e) => {
@@ -409,7 +406,12 @@ pub fn apply_feeds(
                 }
             };
             let Some(store) = store else {
-                errors.push(FeedError::new(f, None, "store_id", format!("no store or warehouse has id {}", feed.store)));
+                errors.push(FeedError::new(
+                    f,
+                    None,
+                    "store_id",
+                    format!("no store or warehouse has id {}", feed.store),
+                ));
                 continue;
             };
             let digest = feed.digest();
@@ -428,7 +430,12 @@ pub fn apply_feeds(
             let unknown = unknown_skus(tx, feed)?;
             if !unknown.is_empty() {
                 for (l, line) in feed.lines.iter().enumerate().filter(|(_, line)| unknown.contains(&line.sku)) {
-                    errors.push(FeedError::new(f, Some(l), "sku", format!("the catalog has no item with SKU {}", line.sku)));
+                    errors.push(FeedError::new(
+                        f,
+                        Some(l),
+                        "sku",
+                        format!("the catalog has no item with SKU {}", line.sku),
+                    ));
                 }
                 continue;
             }
@@ -500,10 +507,8 @@ fn unknown_skus(tx: &dyn Sql, feed: &StockFeed) -> Result<HashSet<Sku>, StorageE
     for chunk in feed.lines.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
         let params: Vec<SqlValue> = chunk.iter().map(|l| SqlValue::from(l.sku.as_str())).collect();
-        let rows = tx.execute(
-            &format!("SELECT sku FROM catalog_items WHERE sku IN ({})", placeholders.join(", ")),
-            &params,
-        )?;
+        let rows =
+            tx.execute(&format!("SELECT sku FROM catalog_items WHERE sku IN ({})", placeholders.join(", ")), &params)?;
         for row in rows.iter() {
             if let Ok(sku) = Sku::parse(row.text("sku")?) {
                 unknown.remove(&sku);
@@ -660,8 +665,11 @@ mod tests {
         assert_eq!(shelf(&sql, "WH", "A"), (100, 0), "a warehouse keeps nothing on display");
         assert_eq!(outcome.clamped.len(), 1);
         assert_eq!((outcome.clamped[0].on_hand_before, outcome.clamped[0].delta), (2, -5));
-        apply(&sql, json!([{"store_id": "S1", "sequence": 3, "lines": [{"sku": "B", "on_hand": 4, "display_min": null}]}]))
-            .unwrap();
+        apply(
+            &sql,
+            json!([{"store_id": "S1", "sequence": 3, "lines": [{"sku": "B", "on_hand": 4, "display_min": null}]}]),
+        )
+        .unwrap();
         assert_eq!(shelf(&sql, "S1", "B"), (4, 1), "back to the store default");
     }
 
@@ -695,14 +703,18 @@ mod tests {
         let db = db();
         let sql = db.connect();
         apply(&sql, json!([{"store_id": "S2", "sequence": 5, "lines": [{"sku": "A", "on_hand": 1}]}])).unwrap();
-        let result = apply(&sql, json!([
-            {"store_id": "S1", "sequence": 1, "lines": [{"sku": "A", "on_hand": 5}]},
-            {"store_id": "NOPE", "sequence": 1, "lines": [{"sku": "A", "on_hand": 5}]},
-            {"store_id": "S1", "sequence": 2, "lines": [{"sku": "A", "on_hand": 1}, {"sku": "X9", "on_hand": 1}]},
-            {"store_id": "S2", "sequence": 5, "lines": [{"sku": "A", "on_hand": 9}]}
-        ]));
+        let result = apply(
+            &sql,
+            json!([
+                {"store_id": "S1", "sequence": 1, "lines": [{"sku": "A", "on_hand": 5}]},
+                {"store_id": "NOPE", "sequence": 1, "lines": [{"sku": "A", "on_hand": 5}]},
+                {"store_id": "S1", "sequence": 2, "lines": [{"sku": "A", "on_hand": 1}, {"sku": "X9", "on_hand": 1}]},
+                {"store_id": "S2", "sequence": 5, "lines": [{"sku": "A", "on_hand": 9}]}
+            ]),
+        );
         let Err(StockError::InvalidFeed(errors)) = result else { panic!("{result:?}") };
-        let located: Vec<(usize, Option<usize>, &str)> = errors.iter().map(|e| (e.feed, e.line, e.field.as_str())).collect();
+        let located: Vec<(usize, Option<usize>, &str)> =
+            errors.iter().map(|e| (e.feed, e.line, e.field.as_str())).collect();
         assert_eq!(located, [(1, None, "store_id"), (2, Some(1), "sku"), (3, None, "sequence")]);
         assert_eq!(shelf(&sql, "S1", "A"), (0, 0), "the valid first feed was rolled back");
         let applied = sql.execute("SELECT count(*) AS n FROM stock_feeds", &[]).unwrap();

@@ -459,8 +459,8 @@ pub fn sweep_expired_in(tx: &dyn Sql, now: DateTime<Utc>, limit: u32) -> Result<
     )?;
     let mut ended = 0;
     for row in due.iter() {
-        let id = ReservationId::parse(row.text("id")?)
-            .map_err(|_| StorageError::Decode("stored reservation id".into()))?;
+        let id =
+            ReservationId::parse(row.text("id")?).map_err(|_| StorageError::Decode("stored reservation id".into()))?;
         if let Some(reservation) = load_reservation(tx, &id)? {
             end(tx, reservation, ReservationState::Expired, now)?;
             ended += 1;

@@ -189,7 +189,12 @@ mod tests {
         (Quantity::parse(i64::from(wanted)).unwrap(), StockQuantity::parse(i64::from(available)).unwrap())
     }
 
-    fn candidate(id: &str, distance_km: f64, dispatch: &str, lines: Vec<(Quantity, StockQuantity)>) -> RoutingCandidate {
+    fn candidate(
+        id: &str,
+        distance_km: f64,
+        dispatch: &str,
+        lines: Vec<(Quantity, StockQuantity)>,
+    ) -> RoutingCandidate {
         let ready = DateTime::parse_from_rfc3339(&format!("{dispatch}T15:00:00Z")).unwrap().with_timezone(&Utc);
         RoutingCandidate {
             location: StoreId::parse(id).unwrap(),
@@ -206,7 +211,10 @@ mod tests {
     fn transit_and_tariff_grow_with_distance() {
         assert_eq!([10.0, 300.0, 300.1, 800.0, 801.0].map(transit_days), [1, 1, 2, 2, 3]);
         let cost = |km| courier_cost(km).amount().to_string();
-        assert_eq!([cost(0.0), cost(50.0), cost(51.0), cost(700.0), cost(2000.0)], ["4.90", "4.90", "6.90", "9.90", "14.90"]);
+        assert_eq!(
+            [cost(0.0), cost(50.0), cost(51.0), cost(700.0), cost(2000.0)],
+            ["4.90", "4.90", "6.90", "9.90", "14.90"]
+        );
     }
 
     #[test]

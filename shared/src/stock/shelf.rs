@@ -76,7 +76,7 @@ pub fn shelves_near(
             near.push((distance_km, id));
         }
     }
-    near.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    near.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
     near.truncate(limit);
     if near.is_empty() {
         return Ok(Vec::new());
@@ -95,14 +95,10 @@ pub fn shelves_near(
     params.extend(near.iter().map(|(_, id)| SqlValue::from(*id)));
     let mut found: HashMap<String, NearbyShelf> = HashMap::with_capacity(near.len());
     for row in sql.execute(&statement, &params)?.iter() {
-        let store: Store = serde_json::from_str(row.text("data")?)
-            .map_err(|e| StorageError::Decode(format!("stored store: {e}")))?;
-        let shelf = NearbyShelf {
-            distance_km: 0.0,
-            level: level_of(&row)?,
-            low_stock_threshold: threshold_of(&row)?,
-            store,
-        };
+        let store: Store =
+            serde_json::from_str(row.text("data")?).map_err(|e| StorageError::Decode(format!("stored store: {e}")))?;
+        let shelf =
+            NearbyShelf { distance_km: 0.0, level: level_of(&row)?, low_stock_threshold: threshold_of(&row)?, store };
         found.insert(row.text("id")?.to_owned(), shelf);
     }
     Ok(near
@@ -133,7 +129,9 @@ pub fn levels_at(
     params.extend(skus.iter().map(|s| SqlValue::from(s.as_str())));
     let rows = sql.execute(&statement, &params)?;
     rows.iter()
-        .map(|row| Ok((Sku::parse(row.text("sku")?).map_err(|e| StorageError::Decode(e.to_string()))?, level_of(&row)?)))
+        .map(|row| {
+            Ok((Sku::parse(row.text("sku")?).map_err(|e| StorageError::Decode(e.to_string()))?, level_of(&row)?))
+        })
         .collect()
 }
 

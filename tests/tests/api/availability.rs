@@ -2,7 +2,9 @@
 //! reservation, no overselling under 200 concurrent reservations, expired
 //! holds, stale feeds, and every bad-input class.
 
-use blackbox_tests::{AppOptions, TestApp, customer, ops, private_app, seeded_app, store_device, token, token_at, workspace_root};
+use blackbox_tests::{
+    AppOptions, TestApp, customer, ops, private_app, seeded_app, store_device, token, token_at, workspace_root,
+};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use std::sync::{Arc, Barrier};
@@ -35,7 +37,8 @@ fn fresh_sequence() -> u64 {
 }
 
 fn atp(app: &TestApp, store: &str, sku: &str) -> u64 {
-    let reply = app.post("/api/availability/basket", None, &json!({"store_id": store, "lines": [{"sku": sku, "quantity": 1}]}));
+    let reply =
+        app.post("/api/availability/basket", None, &json!({"store_id": store, "lines": [{"sku": sku, "quantity": 1}]}));
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.json()["lines"][0]["available"].as_u64().unwrap()
 }
@@ -64,7 +67,11 @@ fn golden_path_one_nearby_stores_then_a_reservation_that_locks_the_stock() {
     assert_eq!(store["time_zone"], "Europe/Warsaw");
     assert_eq!(store["hours"]["sun"], json!([]));
     // The basket at the chosen store can be picked up.
-    let basket = app.post("/api/availability/basket", None, &json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 2}]}));
+    let basket = app.post(
+        "/api/availability/basket",
+        None,
+        &json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 2}]}),
+    );
     assert_eq!(basket.json()["can_pick_up"], true, "{}", basket.text());
     // Reserve: the stock is locked at once.
     let shopper = token(&customer(&blackbox_tests::unique("C")));
@@ -201,8 +208,18 @@ fn every_bad_input_is_a_4xx_problem_and_stock_is_unchanged() {
     // Unknown store or SKU.
     near("sku=NOPE-1&lat=52.2&lon=21.0").problem(404);
     app.get("/api/stores/NOPE", None).problem(404);
-    app.post("/api/availability/basket", None, &json!({"store_id": "NOPE", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]})).problem(404);
-    app.post("/api/reservations", Some(&shopper), &json!({"store_id": "WAW-01", "lines": [{"sku": "NOPE-1", "quantity": 1}]})).problem(404);
+    app.post(
+        "/api/availability/basket",
+        None,
+        &json!({"store_id": "NOPE", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}),
+    )
+    .problem(404);
+    app.post(
+        "/api/reservations",
+        Some(&shopper),
+        &json!({"store_id": "WAW-01", "lines": [{"sku": "NOPE-1", "quantity": 1}]}),
+    )
+    .problem(404);
     // Latitude/longitude out of range, radius zero or huge.
     near("sku=TEE-ORG-BLK-M&lat=90.5&lon=21.0").problem(400);
     near("sku=TEE-ORG-BLK-M&lat=52.2&lon=180.5").problem(400);
@@ -227,7 +244,10 @@ fn every_bad_input_is_a_4xx_problem_and_stock_is_unchanged() {
     let wanted = before["available"].as_u64().unwrap() + 1;
     let body = json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": wanted}]});
     let problem = app.post("/api/reservations", Some(&shopper), &body).problem(409);
-    assert_eq!(problem["available"], json!([{"sku": "TEE-ORG-BLK-M", "requested": wanted, "available": before["available"]}]));
+    assert_eq!(
+        problem["available"],
+        json!([{"sku": "TEE-ORG-BLK-M", "requested": wanted, "available": before["available"]}])
+    );
     // Nothing above changed the shelf.
     assert_eq!(shelf(&app, "WAW-01", "TEE-ORG-BLK-M"), before);
 }

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Benchmarks coupon validation through the local edge host: a 30-line basket
+# against 1,000 active promotions (POST /api/coupons/validate).
+#
+# It starts target/host/edge-host with a fresh state directory, imports
+# 1,000 generated live promotions (every benefit type; cart, SKU, category
+# and department targets over a 5,000-SKU catalogue; channel, loyalty,
+# minimum-basket and window conditions; exclusive and stackable at ten
+# priorities; one of them reached by a shared code), then runs
+# wrk with CONNECTIONS keep-alive clients for DURATION and prints wrk's
+# latency distribution (p50, p99) and throughput, for an anonymous web basket
+# and for a customer's app basket with a code; then one client at a time,
+# which shows a request's own latency without queueing.
+#
+# Usage: infra/bench/coupons.sh            (builds what it needs first)
+#   NO_BUILD=1 DURATION=10s CONNECTIONS=16 THREADS=2 PORT=38200 infra/bench/coupons.sh
+# Needs: wrk (apt-get install -y wrk), curl, awk. Traffic goes to 127.0.0.1 only.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-16}"
+THREADS="${THREADS:-2}"
+PORT="${PORT:-38200}"
+PROMOTIONS="${PROMOTIONS:-1000}"
+BASE="http://127.0.0.1:$PORT"
+BENCH="$ROOT/infra/bench"
+
+for tool in wrk curl awk; do
+  command -v "$tool" >/dev/null || { echo "coupons.sh: $tool is required (apt-get install -y $tool)" >&2; exit 1; }
+done
+
+if [[ -z "${NO_BUILD:-}" ]]; then
+  (cd "$ROOT" && cargo build --target wasm32-wasip2 --release -p coupons \
+    && cargo build --profile host -p edge-host -p demo-tools)
+fi
+
+WORK="$(mktemp -d)"
+HOST_PID=""
+cleanup() {
+  if [[ -n "$HOST_PID" ]]; then kill -TERM "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export SPIN_VARIABLE_JWT_HS256_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
+export SPIN_VARIABLE_CODE_SIGNING_SECRET="bench-code-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
+
+"$ROOT/target/host/edge-host" up --manifest "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" --state-dir "$WORK/state" \
+  --cache-dir "$ROOT/target/edge-host-cache" --quiet >"$WORK/host.log" 2>&1 &
+HOST_PID=$!
+for _ in $(seq 1 600); do
+  curl -fsS -o /dev/null "$BASE/api/coupons/health" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/api/coupons/health" || { echo "edge-host did not come up:" >&2; cat "$WORK/host.log" >&2; exit 1; }
+
+OPS="$("$ROOT/target/host/omni-demo" token --role ops --sub bench --ttl-secs 3600)"
+SHOPPER="$("$ROOT/target/host/omni-demo" token --role customer --sub bench-shopper --ttl-secs 3600)"
+post() {
+  local path="$1" file="$2" status
+  status=$(curl -sS -o "$WORK/reply.json" -w '%{http_code}' -X POST "$BASE$path" \
+    -H "authorization: Bearer $OPS" -H 'content-type: application/json' --data-binary "@$file")
+  if [[ "$status" != 200 ]]; then echo "POST $path: $status $(head -c 2000 "$WORK/reply.json")" >&2; exit 1; fi
+}
+
+echo "== importing $PROMOTIONS promotions"
+# A retailer's live promotions over a catalogue of 5,000 SKUs in 10
+# departments of 20 categories each:
+#   1-20    whole-cart offers (percent, amount, free shipping over 300 PLN;
+#           some app-only, loyalty-only or with a minimum basket);
+#   21-500  offers on 5 SKUs each;
+#   501-    offers on one category, every 25th on a whole department.
+# Benefits cycle through percent off, amount off, fixed price and buy X
+# get Y; odd ones are exclusive, even ones stackable, at ten priorities;
+# every 4th has a validity window. The last one needs the code BENCH10.
+awk -v n="$PROMOTIONS" -v out="$WORK/promotions.json" 'BEGIN {
+  printf "{\"promotions\": [" > out
+  for (i = 1; i <= n; i++) {
+    kind = i % 4; cond = ""
+    if (i <= 20) {
+      target = "{\"type\": \"cart\"}"
+      if (kind == 2) kind = 0               # no fixed price on a whole cart
+      if (kind == 3) kind = 4               # free shipping instead
+      if (i % 3 == 0) cond = cond ", \"channels\": [\"app\"]"
+      if (i % 5 == 0) cond = cond ", \"loyalty_members_only\": true"
+      if (kind == 4 || i % 7 == 0) cond = cond ", \"min_basket\": {\"amount\": \"300.00\", \"currency\": \"PLN\"}"
+    } else if (i <= 500) {
+      target = sprintf("{\"type\": \"skus\", \"skus\": [\"BENCH-SKU-%04d\", \"BENCH-SKU-%04d\", \"BENCH-SKU-%04d\", \"BENCH-SKU-%04d\", \"BENCH-SKU-%04d\"]}", \
+        (i * 37) % 5000, (i * 37 + 101) % 5000, (i * 37 + 202) % 5000, (i * 37 + 303) % 5000, (i * 37 + 404) % 5000)
+    } else if (i % 25 == 0) {
+      target = sprintf("{\"type\": \"categories\", \"categories\": [[\"dept-%d\"]]}", (i / 25) % 10)
+    } else {
+      leaf = (i * 7) % 200
+      target = sprintf("{\"type\": \"categories\", \"categories\": [[\"dept-%d\", \"cat-%03d\"]]}", int(leaf / 20), leaf)
+    }
+    if (kind == 0) benefit = sprintf("{\"type\": \"percent_off\", \"percent\": \"%d\"}", 5 + i % 25)
+    if (kind == 1) benefit = sprintf("{\"type\": \"amount_off\", \"amount\": {\"amount\": \"%d.00\", \"currency\": \"PLN\"}}", 5 + i % 50)
+    if (kind == 2) benefit = sprintf("{\"type\": \"fixed_price\", \"price\": {\"amount\": \"%d.99\", \"currency\": \"PLN\"}}", 20 + i % 40)
+    if (kind == 3) benefit = sprintf("{\"type\": \"buy_x_get_y\", \"buy\": %d, \"get\": 1}", 1 + i % 3)
+    if (kind == 4) benefit = "{\"type\": \"free_shipping\"}"
+    if (i % 4 == 0) cond = cond ", \"valid_from\": \"2026-01-01\", \"valid_until\": \"2027-12-31\""
+    code = (i == n) ? ", \"codes\": [\"BENCH10\"]" : ""
+    printf "%s{\"id\": \"BENCH-%04d\", \"name\": \"Bench promotion %d\", \"benefit\": %s, \"target\": %s, " \
+      "\"conditions\": {%s}, \"exclusions\": {\"discounted_lines\": %s}, \"time_zone\": \"Europe/Warsaw\", " \
+      "\"stacking\": \"%s\", \"priority\": %d%s}", (i > 1 ? "," : ""), i, i, benefit, target, substr(cond, 3), \
+      (i % 9 == 0 ? "true" : "false"), (i % 2 ? "exclusive" : "stackable"), i % 10, code > out
+  }
+  printf "]}\n" > out
+  close(out)
+}'
+post /api/promotions/import "$WORK/promotions.json"
+echo "   $(head -c 120 "$WORK/reply.json")..."
+
+# The basket: 30 lines spread over the catalogue (some of them marked down).
+awk -v out="$WORK/cart.json" 'BEGIN {
+  printf "{\"currency\": \"PLN\", \"lines\": [" > out
+  for (k = 0; k < 30; k++) {
+    leaf = (k * 13) % 200
+    printf "%s{\"sku\": \"BENCH-SKU-%04d\", \"category\": [\"dept-%d\", \"cat-%03d\"], \"quantity\": %d, " \
+      "\"unit_price\": {\"amount\": \"%d.%02d\", \"currency\": \"PLN\"}, \"already_discounted\": %s}", \
+      (k > 0 ? "," : ""), (k * 167) % 5000, int(leaf / 20), leaf, 1 + k % 3, 20 + (k * 37) % 300, (k * 7) % 100, \
+      (k % 8 == 0 ? "true" : "false") > out
+  }
+  printf "]}" > out
+  close(out)
+}'
+printf '{"channel": "web", "cart": %s}\n' "$(cat "$WORK/cart.json")" >"$WORK/validate-web.json"
+printf '{"channel": "app", "cart": %s, "codes": ["BENCH10"]}\n' "$(cat "$WORK/cart.json")" >"$WORK/validate-app.json"
+
+# Each load starts with one request checked by hand: the answer must be a
+# 200 with promotions applied before its speed means anything.
+check() {
+  local file="$1" token="${2:-}" status
+  local auth=()
+  [[ -n "$token" ]] && auth=(-H "authorization: Bearer $token")
+  status=$(curl -sS -o "$WORK/sample.json" -w '%{http_code}' -X POST "$BASE/api/coupons/validate" \
+    -H 'content-type: application/json' "${auth[@]}" --data-binary "@$file")
+  if [[ "$status" != 200 ]]; then echo "sample request: $status $(head -c 2000 "$WORK/sample.json")" >&2; exit 1; fi
+  echo "   promotions applied: $(grep -o '"promotion_id":"[^"]*","version"' "$WORK/sample.json" | wc -l)," \
+    "total discount: $(grep -o '"total_discount":{[^}]*}' "$WORK/sample.json")," \
+    "answer: $(wc -c <"$WORK/sample.json") bytes"
+}
+cd "$ROOT"
+
+echo
+echo "== POST /api/coupons/validate: 30 lines, $PROMOTIONS active promotions, anonymous web basket (wrk -t$THREADS -c$CONNECTIONS -d$DURATION)"
+check "$WORK/validate-web.json"
+VALIDATE_FILE="$WORK/validate-web.json" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$BENCH/coupons-validate.lua" "$BASE"
+
+echo
+echo "== the same for a signed-in customer's app basket with a code (customer facts and the code's promotion loaded too)"
+check "$WORK/validate-app.json" "$SHOPPER"
+VALIDATE_FILE="$WORK/validate-app.json" TOKEN="$SHOPPER" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+  -s "$BENCH/coupons-validate.lua" "$BASE"
+
+echo
+echo "== one client at a time (wrk -t1 -c1 -d$DURATION): the anonymous web basket"
+VALIDATE_FILE="$WORK/validate-web.json" wrk -t1 -c1 -d"$DURATION" --latency -s "$BENCH/coupons-validate.lua" "$BASE"
