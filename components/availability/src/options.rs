@@ -105,10 +105,9 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let now = ctx.now();
     let kinds = assortments(sql, &request.basket)?;
     let own = request.store.as_ref().map(|id| load_store(sql, id)).transpose()?;
-    let destination = match (request.location, &own) {
-        (Some(point), _) => point,
-        (None, Some(store)) => store.geo(),
-        (None, None) => unreachable!("the request checks a location or a store is given"),
+    // The request has a location, or (in store) the store it stands in.
+    let Some(destination) = request.location.or(own.as_ref().map(Store::geo)) else {
+        return Err(Problem::invalid_body("give the shopper's location or the store_id"));
     };
 
     let mut lines = Vec::new();

@@ -45,9 +45,12 @@ struct ReserveBody {
 /// `insufficient-stock` with what each short line has available.
 pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
-    if !matches!(caller, Caller::Customer(_) | Caller::StoreDevice { .. }) {
-        caller.require_customer()?;
-    }
+    // Anonymous callers get 401 and operators 403 before the body is read.
+    let acting_store = match &caller {
+        Caller::Customer(_) => None,
+        Caller::StoreDevice { store, .. } => Some(store.clone()),
+        other => return Err(other.require_customer().err().unwrap_or_else(|| Problem::forbidden("customers only"))),
+    };
     let body: ReserveBody = parse_json(ctx.req)?;
     let mut errors = Vec::new();
     let store = StoreId::parse(&body.store_id).map_err(|e| errors.push(FieldError::new("store_id", e))).ok();
@@ -66,22 +69,22 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     if !errors.is_empty() {
         return Err(field_problem(errors));
     }
-    let customer = match &caller {
-        Caller::Customer(me) => match named {
-            Some(other) if other != *me => {
-                return Err(Problem::forbidden("a customer may reserve only for themself"));
-            }
-            _ => me.clone(),
-        },
-        Caller::StoreDevice { store: own, .. } => {
-            if *own != store {
+    let customer = match (&caller, acting_store) {
+        (_, Some(own)) => {
+            if own != store {
                 return Err(Problem::forbidden(format!("this device may reserve only in its own store, not {store}")));
             }
             named.ok_or_else(|| {
                 field_problem(vec![FieldError::new("customer_id", "a store device reserves for a named customer")])
             })?
         }
-        _ => unreachable!("only customers and store devices get here"),
+        (Caller::Customer(me), None) => match named {
+            Some(other) if other != *me => {
+                return Err(Problem::forbidden("a customer may reserve only for themself"));
+            }
+            _ => me.clone(),
+        },
+        (_, None) => return Err(Problem::forbidden("only a customer or a store device may reserve")),
     };
     let request =
         ReservationRequest { store, customer, basket, hold: HoldTtl::DEFAULT, requested_by: caller.principal() };

@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn without_channel_rules_every_channel_gets_the_same_answer() {
         let auto = promotion(json!({"id": "DRESS20", "benefit": {"type": "percent_off", "percent": "20"},
-            "target": {"categories": [["women", "dresses"]]}}), None);
+            "target": {"type": "categories", "categories": [["women", "dresses"]]}}), None);
         let basket = cart(&[("TEE-M", "men/t-shirts", 2, 5999), ("DRS-M", "women/dresses", 1, 24999)], &[]);
         let answers: Vec<PricedCart> = Channel::ALL.iter().map(|c| price(&basket, *c, std::slice::from_ref(&auto))).collect();
         assert!(answers.windows(2).all(|w| w[0] == w[1]));

@@ -530,6 +530,11 @@ fn zz_temporary_profile() {
         let t3 = Instant::now();
         let json = serde_json::to_vec(&e).unwrap();
         let t4 = Instant::now();
+        let defs: Vec<String> = active.iter().map(|a| serde_json::to_string(&a.promotion.to_row()).unwrap()).collect();
+        let t5 = Instant::now();
+        let parsed: Vec<Promotion> = defs.iter().map(|d| super::store::decode_definition_for_tests(d)).collect();
+        let t6 = Instant::now();
+        eprintln!("active {} parse-only {:?} ({} promos)", active.len(), t6 - t5, parsed.len());
         eprintln!("rows {} sql {:?} load {:?} eval {:?} json {:?} ({} bytes, {} applied)", rows.rows.len(), t1 - t0, t2 - t1, t3 - t2, t4 - t3, json.len(), e.applied.len());
     }
 }

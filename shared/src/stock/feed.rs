@@ -245,8 +245,9 @@ pub fn parse_feeds(rows: Vec<serde_json::Value>) -> Result<Vec<StockFeed>, Stock
             )]));
         }
         let store = StoreId::parse(&row.store_id).map_err(|e| errors.push(FeedError::new(f, None, "store_id", e)));
-        let sequence =
-            FeedSequence::parse_json(&row.sequence).map_err(|e| errors.push(FeedError::new(f, None, "sequence", e)));
+        let sequence = FeedSequence::parse_json(&row.sequence).map_err(|_| {
+            errors.push(FeedError::new(f, None, "sequence", format!("must be a whole number from 1 to {MAX_SEQUENCE}")))
+        });
         if row.lines.is_empty() {
             errors.push(FeedError::new(f, None, "lines", "a feed needs at least one line"));
         }
@@ -289,9 +290,13 @@ fn parse_line(value: serde_json::Value) -> Result<FeedLine, Vec<FieldError>> {
             .map(OnHandChange::Set)
             .map_err(|e| errors.push(FieldError::new("on_hand", e)))
             .ok(),
-        (None, Some(delta)) => {
-            parse_delta(delta).map(OnHandChange::Add).map_err(|e| errors.push(FieldError::new("delta", e))).ok()
-        }
+        (None, Some(delta)) => parse_delta(delta)
+            .map(OnHandChange::Add)
+            .map_err(|_| {
+                let max = StockQuantity::MAX;
+                errors.push(FieldError::new("delta", format!("must be a whole number of units from -{max} to {max}")))
+            })
+            .ok(),
         _ => {
             errors.push(FieldError::new("", "a line has exactly one of on_hand (a count) or delta (a movement)"));
             None
