@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Loads the demo retailer through the public master-data API, as the back
-# office would: items, prices and stores, each batch all-or-nothing.
+# Loads the demo retailer through the public API, as the back office would:
+# stores, items and prices (catalog), then store and warehouse stock (the
+# availability stock feed), each batch all-or-nothing.
 # Usage: infra/demo/seed.sh BASE_URL   (the JWT secret must be in the
 # environment as SPIN_VARIABLE_JWT_HS256_SECRET, as for the running app).
 set -euo pipefail
@@ -15,3 +16,9 @@ for batch in stores items prices; do
         --data-binary "@infra/demo/$batch.json"
     echo
 done
+printf 'seeding %-7s ' stock
+curl -fsS -X POST "$base/api/availability/feed" \
+    -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' \
+    --data-binary "@infra/demo/stock.json"
+echo

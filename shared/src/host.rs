@@ -48,8 +48,11 @@ mod spin_host {
     impl Host for SpinHost {
         fn sql(&self) -> Result<&dyn Sql, StorageError> {
             open_once(&self.sql, || {
+                // No per-request `PRAGMA synchronous`: a runtime that pools
+                // connections (the local edge host) sets it once per
+                // connection and treats a guest's PRAGMA as a session change
+                // that forbids reuse, which costs a connection per request.
                 let sql = SpinSql::open_default()?;
-                sql.execute("PRAGMA synchronous=NORMAL", &[])?;
                 migrations::apply(&sql)?;
                 Ok(sql)
             })

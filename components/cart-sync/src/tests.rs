@@ -687,3 +687,51 @@ fn unknown_routes_and_ids_are_problems() {
     problem(call(&t.host, Method::Get, "/api/carts/checkouts/chk_nope", None, Some(&token), &[]), 404);
     problem(call(&t.host, Method::Patch, "/api/carts/me", None, Some(&token), &[]), 405);
 }
+
+#[test]
+fn zz_timing_probe() {
+    let t = shop_with(40);
+    let cart = customer_cart(&t, "C-1", "app");
+    for i in 0..30 { ok(cart.add(&t.host, &format!("GEN-{i:03}"), 1)); }
+    let host = t.host.another_request();
+    let start = std::time::Instant::now();
+    for _ in 0..200 { let _ = cart.send(&host, Method::Get, "", None, &[]); }
+    eprintln!("GET 30 lines: {:?}/req", start.elapsed() / 200);
+    let sql = t.host.sql().unwrap();
+    let id = omni_shared::ids::CartId::parse(&cart.id).unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..200 { let _ = omni_shared::cart::store::load(sql, &id).unwrap(); }
+    eprintln!("load: {:?}", start.elapsed() / 200);
+    let c = omni_shared::cart::store::load(sql, &id).unwrap().unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..200 { let _ = omni_shared::cart::pricing::price(sql, &c, omni_shared::channel::Channel::App, t.now()).unwrap(); }
+    eprintln!("price (with loads): {:?}", start.elapsed() / 200);
+    let start = std::time::Instant::now();
+    for _ in 0..200 { let _ = omni_shared::cart::pricing::price_cart(&c, omni_shared::channel::Channel::App, Default::default(), t.now(), &[]).unwrap(); }
+    eprintln!("price_cart: {:?}", start.elapsed() / 200);
+    let p = omni_shared::cart::pricing::price_cart(&c, omni_shared::channel::Channel::App, Default::default(), t.now(), &[]).unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..200 { let v = super::render::cart_json(&c, &p, omni_shared::channel::Channel::App, &omni_shared::cart::CartPolicy::default()); let _ = serde_json::to_vec(&v); }
+    eprintln!("render: {:?}", start.elapsed() / 200);
+    let start = std::time::Instant::now();
+    for _ in 0..200 { let _ = super::render::cart_json(&c, &p, omni_shared::channel::Channel::App, &omni_shared::cart::CartPolicy::default()); }
+    eprintln!("cart_json only: {:?}", start.elapsed() / 200);
+    let start = std::time::Instant::now();
+    for _ in 0..200 { for l in &p.lines { let _ = serde_json::to_value(l.unit_price); } }
+    eprintln!("30 money to_value: {:?}", start.elapsed() / 200);
+    let start = std::time::Instant::now();
+    for _ in 0..200 { for l in &c.lines { let _ = l.assortment.sold_in(omni_shared::channel::Channel::App).err(); let _ = serde_json::to_value(&l.sku); } }
+    eprintln!("30 sku+sold_in: {:?}", start.elapsed() / 200);
+    let start = std::time::Instant::now();
+    for _ in 0..200 { let _ = serde_json::to_value(&p.totals); let _ = serde_json::to_value(c.header.created_at); }
+    eprintln!("totals+date: {:?}", start.elapsed() / 200);
+    let start = std::time::Instant::now();
+    for _ in 0..200 { for (line, priced) in c.lines.iter().zip(&p.lines) { let _ = json!({"sku": line.sku, "name": priced.name, "category": priced.category, "quantity": priced.quantity}); } }
+    eprintln!("30 small json: {:?}", start.elapsed() / 200);
+    let start = std::time::Instant::now();
+    for _ in 0..200 { for (line, priced) in c.lines.iter().zip(&p.lines) { let _ = json!({"unit_price": priced.unit_price, "subtotal": priced.subtotal, "discount": priced.discount, "total": priced.total}); } }
+    eprintln!("30 money json: {:?}", start.elapsed() / 200);
+    let start = std::time::Instant::now();
+    for _ in 0..200 { for (line, priced) in c.lines.iter().zip(&p.lines) { let _ = json!({"discounts": priced.discounts, "a": line.added_at_version, "nsic": line.assortment.sold_in(omni_shared::channel::Channel::App).err(), "as": line.assortment.as_str()}); } }
+    eprintln!("30 rest json: {:?}", start.elapsed() / 200);
+}

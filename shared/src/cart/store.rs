@@ -575,3 +575,110 @@ fn assortment(raw: &str) -> Result<Assortment, StorageError> {
 pub(super) fn count(raw: i64) -> Result<u32, StorageError> {
     u32::try_from(raw).map_err(|_| StorageError::Decode(format!("{raw} is not a count")))
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::storage::in_transaction;
+    use crate::storage::native::SqliteDb;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    /// A migrated database with SKUs `S0`..`S3` at 1.00 PLN.
+    fn database(dir: &tempfile::TempDir) -> crate::storage::native::NativeSql {
+        let sql = SqliteDb::at(dir.path().join("cart.db")).connect().unwrap();
+        crate::storage::migrations::apply(&sql).unwrap();
+        for i in 0..4 {
+            let sku = format!("S{i}");
+            sql.execute(
+                "INSERT INTO catalog_items (sku, product_id, category, assortment, data, updated_at)
+                 VALUES (?1, 'P', 'home', 'both', '{\"name\": \"Item\"}', 'now')",
+                &[sku.as_str().into()],
+            )
+            .unwrap();
+            sql.execute("INSERT INTO prices (sku, currency, amount_minor, updated_at) VALUES (?1, 'PLN', 100, 'now')", &[sku.as_str().into()])
+                .unwrap();
+        }
+        sql
+    }
+
+    fn edit(sql: &dyn Sql, id: &CartId, sku: &Sku, change: &LineEdit) -> Result<bool, CartError> {
+        in_transaction(sql, |tx| {
+            let header = header(tx, id)?.ok_or(CartError::NotFound)?;
+            edit_line(tx, &header, sku, change, Channel::Web, &CartPolicy::default(), now())
+        })
+    }
+
+    #[test]
+    fn the_stored_cart_follows_the_line_rules_for_any_sequence_of_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let sql = database(&dir);
+        let mut seed = 0xdead_beef_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..20 {
+            let (id, _) = create_guest(&sql, Channel::Web, Currency::Pln, now()).unwrap();
+            let mut model: BTreeMap<Sku, LineState> = BTreeMap::new();
+            let mut version = 1;
+            for _ in 0..40 {
+                let sku = Sku::parse(&format!("S{}", next(4))).unwrap();
+                let base = (next(3) > 0).then(|| (version - next(4) as i64).max(1));
+                let quantity = Quantity::parse(1 + next(9) as i64).unwrap();
+                let change = match next(3) {
+                    0 => LineEdit::Add(quantity),
+                    1 => LineEdit::Set { quantity, base_version: base },
+                    _ => LineEdit::Remove { base_version: base },
+                };
+                let expected = change.apply(&sku, model.get(&sku).copied(), 99);
+                let changed = edit(&sql, &id, &sku, &change);
+                match expected {
+                    Err(e) => assert_eq!(changed, Err(e)),
+                    Ok(LineOutcome::Unchanged) => assert_eq!(changed, Ok(false)),
+                    Ok(LineOutcome::Write(q)) => {
+                        assert_eq!(changed, Ok(true));
+                        version += 1;
+                        model.insert(sku, LineState { quantity: q, changed_at_version: version });
+                    }
+                    Ok(LineOutcome::Delete) => {
+                        assert_eq!(changed, Ok(true));
+                        version += 1;
+                        model.remove(&sku);
+                    }
+                }
+                let cart = load(&sql, &id).unwrap().unwrap();
+                assert_eq!(cart.header.version, version);
+                let stored: BTreeMap<Sku, LineState> = cart
+                    .lines
+                    .iter()
+                    .map(|l| (l.sku.clone(), LineState { quantity: l.quantity.get(), changed_at_version: l.changed_at_version }))
+                    .collect();
+                assert_eq!(stored, model);
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_edit_leaves_no_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let sql = database(&dir);
+        let (id, _) = create_guest(&sql, Channel::Web, Currency::Pln, now()).unwrap();
+        let unknown = Sku::parse("NOPE").unwrap();
+        let err = edit(&sql, &id, &unknown, &LineEdit::Add(Quantity::parse(1).unwrap())).unwrap_err();
+        assert_eq!(err, CartError::UnknownSku(unknown));
+        let eur = create_guest(&sql, Channel::Web, Currency::Eur, now()).unwrap().0;
+        let s0 = Sku::parse("S0").unwrap();
+        assert!(matches!(edit(&sql, &eur, &s0, &LineEdit::Add(Quantity::parse(1).unwrap())), Err(CartError::NoPrice { .. })));
+        for cart in [id, eur] {
+            let loaded = load(&sql, &cart).unwrap().unwrap();
+            assert!(loaded.lines.is_empty());
+            assert_eq!(loaded.header.version, 1);
+        }
+    }
+}

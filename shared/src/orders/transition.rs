@@ -158,7 +158,16 @@ pub(crate) fn after_commit(sql: &dyn Sql, order: &Order, now: DateTime<Utc>) {
     if !matches!(order.status, OrderStatus::Cancelled | OrderStatus::Expired) {
         return;
     }
-    let _ = (sql, now);
+    use crate::promotions::redemption;
+    match redemption::reservation_for_order(sql, &order.id) {
+        Ok(Some(live)) => {
+            if let Err(e) = redemption::release(sql, &live.reservation_id, now) {
+                eprintln!("pickups: releasing the coupon uses of order {}: {e}", order.id);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("pickups: reading the coupon uses of order {}: {e}", order.id),
+    }
 }
 
 /// Renders `event` in the customer's language and queues it on every

@@ -111,8 +111,11 @@ pub fn load_for_cart(
     params.extend(keys.into_iter().map(SqlValue::from));
     let rows = sql.execute(
         &format!(
+            // The unary `+` keeps SQLite from scanning every automatic
+            // promotion through `promotions_automatic`: the few ids the
+            // target index yields are looked up by primary key instead.
             "SELECT id, version, status, used, definition FROM promotions
-             WHERE requires_code = 0 AND status = 'active'
+             WHERE +requires_code = 0 AND +status = 'active'
                AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1)
                AND id IN (SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders}))
              ORDER BY id"

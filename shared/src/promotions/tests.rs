@@ -534,6 +534,14 @@ fn zz_temporary_profile() {
         let t5 = Instant::now();
         let parsed: Vec<Promotion> = defs.iter().map(|d| super::store::decode_definition_for_tests(d)).collect();
         let t6 = Instant::now();
+        let t7 = Instant::now();
+        let wire: Vec<PromotionRow> = defs.iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+        let t8 = Instant::now();
+        let tz = crate::hours::TimeZone::parse("Europe/Warsaw").unwrap();
+        let local = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        for _ in 0..123 { std::hint::black_box(crate::hours::TimeZone::parse("Europe/Warsaw").unwrap().first_instant_at_or_after(local)); }
+        let t9 = Instant::now();
+        eprintln!("serde-only {:?} tz x123 {:?} {}", t8 - t7, t9 - t8, wire.len() + tz.name().len());
         eprintln!("active {} parse-only {:?} ({} promos)", active.len(), t6 - t5, parsed.len());
         eprintln!("rows {} sql {:?} load {:?} eval {:?} json {:?} ({} bytes, {} applied)", rows.rows.len(), t1 - t0, t2 - t1, t3 - t2, t4 - t3, json.len(), e.applied.len());
     }

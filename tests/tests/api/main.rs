@@ -6,3 +6,4 @@ mod carts;
 mod catalog;
 mod coupons;
 mod health;
+mod pickups;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmarks the cart-sync component through the local edge host: add-line
+# to, and read of, carts holding 30 lines, at CONNECTIONS concurrent clients
+# for DURATION each, with wrk on the same machine. Prints wrk's latency
+# distribution (p50/p99) and throughput; the figures go to
+# infra/bench/cart-sync.md.
+#
+# Usage: infra/bench/cart-sync.sh              (builds what it needs first)
+#   NO_BUILD=1 DURATION=10s CONNECTIONS=16 THREADS=2 PORT=3900 CARTS=16 infra/bench/cart-sync.sh
+# Needs: wrk (apt-get install -y wrk), curl and python3. Traffic goes to 127.0.0.1 only.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-16}"
+THREADS="${THREADS:-2}"
+PORT="${PORT:-3900}"
+CARTS="${CARTS:-16}"
+LINES=30
+BASE="http://127.0.0.1:$PORT"
+
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || { echo "cart-sync.sh: $tool is required (apt-get install -y $tool)" >&2; exit 1; }
+done
+
+if [[ -z "${NO_BUILD:-}" ]]; then
+  (cd "$ROOT" && cargo build --profile host -p edge-host -p demo-tools)
+  (cd "$ROOT" && cargo build --target wasm32-wasip2 --release -p catalog -p cart-sync -p coupons)
+fi
+
+WORK="$(mktemp -d)"
+HOST_PID=""
+cleanup() {
+  if [[ -n "$HOST_PID" ]]; then kill -TERM "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export SPIN_VARIABLE_JWT_HS256_SECRET="bench-secret-that-is-at-least-32-bytes-long"
+export SPIN_VARIABLE_CODE_SIGNING_SECRET="bench-code-secret-at-least-32-bytes-long!"
+"$ROOT/target/host/edge-host" up --manifest "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" \
+  --state-dir "$WORK/state" --cache-dir "$ROOT/target/edge-host-cache" --quiet >"$WORK/host.log" 2>&1 &
+HOST_PID=$!
+for _ in $(seq 1 600); do
+  curl -fsS -o /dev/null "$BASE/api/carts/health" 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/api/carts/health" || { echo "edge-host did not come up:" >&2; cat "$WORK/host.log" >&2; exit 1; }
+
+token() { "$ROOT/target/host/omni-demo" token "$@" --ttl-secs 3600; }
+OPS=$(token --role ops --sub bench)
+for batch in stores items prices; do
+  curl -fsS -o /dev/null -X POST "$BASE/api/catalog/$batch" -H "authorization: Bearer $OPS" \
+    -H 'content-type: application/json' --data-binary "@$ROOT/infra/demo/$batch.json"
+done
+
+# CARTS customer carts in the app, each with the same 30 lines (SKUs sold in
+# every channel, quantity 1).
+SKUS=$(python3 -c "
+import json
+items = json.load(open('$ROOT/infra/demo/items.json'))['items']
+print(' '.join([i['sku'] for i in items if i.get('assortment', 'both') == 'both'][:$LINES]))")
+: >"$WORK/carts.txt"
+for n in $(seq 1 "$CARTS"); do
+  customer_token=$(token --role customer --sub "BENCH-$n")
+  cart=$(curl -fsS -X POST "$BASE/api/carts" -H "authorization: Bearer $customer_token" \
+    -H 'content-type: application/json' --data '{"channel": "app"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["cart_id"])')
+  for sku in $SKUS; do
+    curl -fsS -o /dev/null -X POST "$BASE/api/carts/$cart/lines" -H "authorization: Bearer $customer_token" \
+      -H 'content-type: application/json' --data "{\"sku\": \"$sku\", \"quantity\": 1}"
+  done
+  echo "$cart $customer_token $SKUS" >>"$WORK/carts.txt"
+done
+lines=$(curl -fsS "$BASE/api/carts/$(head -1 "$WORK/carts.txt" | cut -d' ' -f1)" \
+  -H "authorization: Bearer $(head -1 "$WORK/carts.txt" | cut -d' ' -f2)" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["lines"]))')
+echo "== $CARTS carts of $lines lines each; $CONNECTIONS connections, $THREADS wrk threads, $DURATION per run"
+
+for mode in add read; do
+  echo
+  echo "== $mode ($([[ $mode == add ]] && echo 'POST /api/carts/{id}/lines' || echo 'GET /api/carts/{id}'))"
+  CART_BENCH_MODE=$mode CART_BENCH_CARTS="$WORK/carts.txt" \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$ROOT/infra/bench/cart-sync.lua" "$BASE"
+done
