@@ -121,6 +121,8 @@ use crate::storage::{Sql, StorageError};
 
 /// The promotions tables (one migration step; see `storage::migrations`).
 ///
+/// `promotions.compiled` is the definition's compact form for the hot path
+/// (see `definition::codec`), next to its JSON.
 /// `promotion_targets` indexes each promotion under what it can discount
 /// (`cart`, `sku:<SKU>`, `cat:<path>`), so a basket loads only the
 /// promotions that can touch one of its lines ([`load_for_cart`]).
@@ -137,6 +139,7 @@ pub const SCHEMA: &str = "CREATE TABLE promotions (
         global_limit INTEGER CHECK (global_limit IS NULL OR global_limit >= 1),
         used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
         definition TEXT NOT NULL,
+        compiled BLOB,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );

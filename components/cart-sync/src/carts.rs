@@ -15,7 +15,7 @@ use omni_shared::channel::Channel;
 use omni_shared::money::Currency;
 use omni_shared::pipeline::Ctx;
 use omni_shared::storage::in_transaction;
-use omni_shared::web::{Problem, parse_json};
+use omni_shared::web::{Problem, json_response, parse_json, with_etag};
 use serde::Deserialize;
 use spin_sdk::http::Response;
 
@@ -76,29 +76,34 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         }
         Caller::Ops { .. } => return Err(Problem::forbidden("operators read carts but do not start them")),
     };
-    let (mut body, version) = render::current(ctx, sql, &id, shopper.channel, &policy)?;
-    if let Some(secret) = secret {
-        body["secret"] = serde_json::Value::String(secret.as_str().to_owned());
-    }
-    let mut response = omni_shared::web::with_etag(omni_shared::web::json_response(status, &body), version);
+    let cart = store::load(sql, &id)?.ok_or(CartError::NotFound)?;
+    let mut response = render::priced(ctx, sql, &cart, shopper.channel, &policy, |view| {
+        let view = match &secret {
+            Some(secret) => view.with_secret(secret.as_str()),
+            None => view,
+        };
+        with_etag(json_response(status, &view), cart.header.version)
+    })?;
     response.set_header("location", format!("/api/carts/{id}"));
     // The secret must not linger in a shared cache or a browser's history.
     response.set_header("cache-control", "no-store");
     Ok(response)
 }
 
-/// `GET /api/carts/{cart_id}`.
+/// `GET /api/carts/{cart_id}`: one read of the cart serves the access
+/// check and the answer.
 pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let id = request::cart_id(ctx)?;
     let shopper = Shopper::from_ctx(ctx)?;
     let policy = request::policy(ctx)?;
     let sql = ctx.sql()?;
-    let header = store::header(sql, &id)?.ok_or(CartError::NotFound)?;
-    authorize(&shopper.caller, shopper.secret(), &header, Intent::Read)?;
-    if expiry::is_stale(&header, &policy, ctx.now()) {
-        in_transaction(sql, |tx| expiry::expire_if_stale(tx, &header, &policy, ctx.now()))?;
+    let mut cart = store::load(sql, &id)?.ok_or(CartError::NotFound)?;
+    authorize(&shopper.caller, shopper.secret(), &cart.header, Intent::Read)?;
+    if expiry::is_stale(&cart.header, &policy, ctx.now()) {
+        in_transaction(sql, |tx| expiry::expire_if_stale(tx, &cart.header, &policy, ctx.now()))?;
+        cart = store::load(sql, &id)?.ok_or(CartError::NotFound)?;
     }
-    render::cart_response(ctx, sql, &id, 200, shopper.channel, &policy)
+    render::cart_response(ctx, sql, &cart, 200, shopper.channel, &policy)
 }
 
 /// `GET /api/carts/me`: the customer's one active cart, whichever channel
@@ -110,10 +115,10 @@ pub fn mine(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let sql = ctx.sql()?;
     let no_cart = || Problem::not_found("this customer has no active cart; POST /api/carts starts one");
     let id = store::active_cart_of(sql, customer)?.ok_or_else(no_cart)?;
-    let header = store::header(sql, &id)?.ok_or_else(no_cart)?;
-    if expiry::is_stale(&header, &policy, ctx.now()) {
-        in_transaction(sql, |tx| expiry::expire_if_stale(tx, &header, &policy, ctx.now()))?;
+    let cart = store::load(sql, &id)?.ok_or_else(no_cart)?;
+    if expiry::is_stale(&cart.header, &policy, ctx.now()) {
+        in_transaction(sql, |tx| expiry::expire_if_stale(tx, &cart.header, &policy, ctx.now()))?;
         return Err(no_cart());
     }
-    render::cart_response(ctx, sql, &id, 200, shopper.channel, &policy)
+    render::cart_response(ctx, sql, &cart, 200, shopper.channel, &policy)
 }

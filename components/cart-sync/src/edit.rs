@@ -52,7 +52,7 @@ pub fn edit_cart(ctx: &Ctx<'_>, change: impl FnOnce(&Change<'_>) -> Result<bool,
         Ok(Ok(channel))
     });
     match outcome {
-        Ok(Ok(channel)) => render::cart_response(ctx, sql, &id, 200, Some(channel), &policy),
+        Ok(Ok(channel)) => render::current_response(ctx, sql, &id, 200, Some(channel), &policy),
         Ok(Err(error)) | Err(error) => Err(render::refusal(ctx, sql, &id, shopper.channel, &policy, error)),
     }
 }

@@ -40,5 +40,5 @@ pub fn merge(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         Ok(Ok(target)) => target,
         Ok(Err(error)) | Err(error) => return Err(Problem::from(error)),
     };
-    render::cart_response(ctx, sql, &target, 200, shopper.channel, &policy)
+    render::current_response(ctx, sql, &target, 200, shopper.channel, &policy)
 }

@@ -31,25 +31,30 @@ struct ValidateBody {
 }
 
 pub fn validate(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+    let t0 = std::time::Instant::now();
     let caller = ctx.caller()?;
+    let t1 = std::time::Instant::now();
     let body: ValidateBody = parse_json(ctx.req)?;
     let basket = Basket::parse(body.channel, body.cart, body.codes, body.customer_id, body.fulfilment).map_err(invalid)?;
     let customer = basket.customer_for(&caller)?;
-    let evaluation = promotions::validate(
-        ctx.sql()?,
-        &basket.cart,
-        basket.channel,
-        basket.fulfilment,
-        customer.as_ref(),
-        &basket.codes,
-        ctx.now(),
-    )
-    .map_err(problem)?;
+    let t2 = std::time::Instant::now();
+    let sql = ctx.sql()?;
+    let t3 = std::time::Instant::now();
+    let promotions = promotions::load_for_cart(sql, ctx.now(), &basket.cart, &basket.codes).map_err(problem)?;
+    let t4 = std::time::Instant::now();
+    let facts = promotions::load_customer_facts(sql, customer.as_ref()).map_err(problem)?;
+    let t5 = std::time::Instant::now();
+    let c = promotions::Context { channel: basket.channel, fulfilment: basket.fulfilment, customer: facts, now: ctx.now() };
+    let evaluation = promotions::evaluate(&basket.cart, &c, &promotions, &basket.codes);
+    let t6 = std::time::Instant::now();
     let unknown = unknown_codes(&evaluation);
     if !unknown.is_empty() {
         return Err(unknown_code(&unknown));
     }
-    Ok(json_response(200, &evaluation))
+    let r = json_response(200, &evaluation);
+    let t7 = std::time::Instant::now();
+    eprintln!("auth {:?} parse {:?} open {:?} load {:?} ({}) facts {:?} eval {:?} json {:?}", t1-t0, t2-t1, t3-t2, t4-t3, promotions.len(), t5-t4, t6-t5, t7-t6);
+    Ok(r)
 }
 
 /// What validation and redemption share: a basket, where it is, who it is

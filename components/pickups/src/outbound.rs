@@ -24,6 +24,12 @@ impl Outbound for SpinOutbound {
             Err(SendError::Http(ErrorCode::HttpRequestDenied)) => {
                 Err(OutboundError::Denied(format!("{} is not in allowed_outbound_hosts", host_of(&request.url))))
             }
+            // A host outside allowed_outbound_hosts often shows up here
+            // first, as the request body's stream closing.
+            Err(SendError::Io(e)) => Err(OutboundError::Transport(format!(
+                "the request to {} could not be sent ({e}); is the host in allowed_outbound_hosts?",
+                host_of(&request.url)
+            ))),
             Err(e) => Err(OutboundError::Transport(e.to_string())),
         }
     }

@@ -127,10 +127,17 @@ pub fn price_cart(
 
 /// Loads what [`price_cart`] needs (the customer's facts and the live
 /// promotions with the cart's codes) and prices the cart.
+///
+/// The customer's facts are read only when some promotion could use them:
+/// with none live, the answer cannot depend on who is asking.
 pub fn price(sql: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -> Result<PricedCart, CartError> {
     let codes: Vec<CouponCode> = cart.coupons.iter().filter_map(|c| CouponCode::parse(c).ok()).collect();
-    let facts = crate::promotions::load_customer_facts(sql, cart.header.customer()).map_err(promotion_error)?;
     let promotions = crate::promotions::load_active(sql, now, &codes).map_err(promotion_error)?;
+    let facts = if promotions.is_empty() {
+        CustomerFacts { customer: cart.header.customer().cloned(), ..CustomerFacts::guest() }
+    } else {
+        crate::promotions::load_customer_facts(sql, cart.header.customer()).map_err(promotion_error)?
+    };
     price_cart(cart, channel, facts, now, &promotions)
 }
 

@@ -175,11 +175,10 @@ pub fn list(sql: &dyn Sql, customer: &CustomerId) -> Result<Vec<Stored>, Storage
 
 /// The ids of the customer's subscriptions: who a push goes to.
 pub fn ids_for(sql: &dyn Sql, customer: &CustomerId) -> Result<Vec<SubscriptionId>, StorageError> {
-    Ok(sql
-        .execute("SELECT id FROM push_subscriptions WHERE customer_id = ?1 ORDER BY id", &[customer.as_str().into()])?
+    sql.execute("SELECT id FROM push_subscriptions WHERE customer_id = ?1 ORDER BY id", &[customer.as_str().into()])?
         .iter()
         .map(|r| r.text("id").map(|id| SubscriptionId(id.to_owned())))
-        .collect::<Result<Vec<_>, _>>()?)
+        .collect()
 }
 
 pub fn load(sql: &dyn Sql, id: &str) -> Result<Option<Stored>, StorageError> {

@@ -136,7 +136,7 @@ fn order(row: Row<'_>, lines: Vec<OrderLine>) -> Result<Order, StorageError> {
     };
     let delivery_address = row
         .opt_text("delivery_address")?
-        .map(|json| serde_json::from_str::<DeliveryAddress>(json))
+        .map(serde_json::from_str::<DeliveryAddress>)
         .transpose()
         .map_err(|e| decode_err("delivery_address", e))?;
     Ok(Order {

@@ -35,9 +35,7 @@ pub struct SweepReport {
 /// One sweep, at most `limit` orders per step.
 pub fn sweep(sql: &dyn Sql, settings: Settings, now: DateTime<Utc>, limit: u32) -> Result<SweepReport, OrderError> {
     let at = timestamp(now);
-    let mut report = SweepReport::default();
-
-    report.at_risk = in_transaction(sql, |tx| -> Result<u32, OrderError> {
+    let at_risk = in_transaction(sql, |tx| -> Result<u32, OrderError> {
         let flagged = tx.execute(
             "UPDATE orders SET sla_alerted_at = ?1
              WHERE id IN (SELECT id FROM orders
@@ -56,7 +54,7 @@ pub fn sweep(sql: &dyn Sql, settings: Settings, now: DateTime<Utc>, limit: u32) 
         Ok(flagged.rows.len() as u32)
     })?;
 
-    report.breached = in_transaction(sql, |tx| -> Result<u32, OrderError> {
+    let breached = in_transaction(sql, |tx| -> Result<u32, OrderError> {
         let flagged = tx.execute(
             "UPDATE orders SET sla_breached_at = ?1, sla_alerted_at = COALESCE(sla_alerted_at, ?1)
              WHERE id IN (SELECT id FROM orders
@@ -91,8 +89,7 @@ pub fn sweep(sql: &dyn Sql, settings: Settings, now: DateTime<Utc>, limit: u32) 
     for order in &expired {
         after_commit(sql, order, now);
     }
-    report.expired = expired.len() as u32;
-    Ok(report)
+    Ok(SweepReport { at_risk, breached, expired: expired.len() as u32 })
 }
 
 fn ids(rows: &crate::storage::Rows) -> Result<Vec<OrderId>, StorageError> {

@@ -9,6 +9,8 @@
 //! discount). [`PromotionRow`] is the wire and storage form; the conversion
 //! reports every problem by field at once.
 
+pub(super) mod codec;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::codes::{self, BatchRequest};
 use super::cart::CartSnapshot;
-use super::definition::{Promotion, PromotionRow, Target};
+use super::definition::{Promotion, PromotionRow, Target, codec};
 use super::engine::{ActivePromotion, CodeState, PromotionStatus};
 use super::values::{CouponCode, PromotionId};
 use super::{PromotionError, timestamp};
@@ -82,10 +82,13 @@ pub struct ImportSummary {
 /// code").
 pub fn load_active(sql: &dyn Sql, now: DateTime<Utc>, codes: &[CouponCode]) -> Result<Vec<ActivePromotion>, PromotionError> {
     let rows = sql.execute(
-        "SELECT id, version, status, used, definition FROM promotions
-         WHERE requires_code = 0 AND status = 'active'
-           AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1)
-         ORDER BY id",
+        &format!(
+            "SELECT id, version, status, used, {} FROM promotions
+             WHERE requires_code = 0 AND status = 'active'
+               AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1)
+             ORDER BY id",
+            hot_columns("")
+        ),
         &[timestamp(now).into()],
     )?;
     with_codes(sql, rows, codes)
@@ -109,12 +112,13 @@ pub fn load_for_cart(
     let placeholders = (2..keys.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
     let mut params: Vec<SqlValue> = vec![timestamp(now).into()];
     params.extend(keys.into_iter().map(SqlValue::from));
+    let columns = hot_columns("");
     let rows = sql.execute(
         &format!(
             // The unary `+` keeps SQLite from scanning every automatic
             // promotion through `promotions_automatic`: the few ids the
             // target index yields are looked up by primary key instead.
-            "SELECT id, version, status, used, definition FROM promotions
+            "SELECT id, version, status, used, {columns} FROM promotions
              WHERE +requires_code = 0 AND +status = 'active'
                AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1)
                AND id IN (SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders}))
@@ -170,9 +174,10 @@ fn with_codes(sql: &dyn Sql, rows: Rows, codes: &[CouponCode]) -> Result<Vec<Act
         let params: Vec<SqlValue> = codes.iter().map(|c| c.as_str().into()).collect();
         let rows = sql.execute(
             &format!(
-                "SELECT c.code, c.max_uses, c.used AS code_used, p.id, p.version, p.status, p.used, p.definition
+                "SELECT c.code, c.max_uses, c.used AS code_used, p.id, p.version, p.status, p.used, {}
                  FROM coupon_codes c JOIN promotions p ON p.id = c.promotion_id
-                 WHERE c.code IN ({placeholders}) ORDER BY c.code"
+                 WHERE c.code IN ({placeholders}) ORDER BY c.code",
+                hot_columns("p.")
             ),
             &params,
         )?;
@@ -192,9 +197,27 @@ fn with_codes(sql: &dyn Sql, rows: Rows, codes: &[CouponCode]) -> Result<Vec<Act
     Ok(loaded.into_values().collect())
 }
 
+/// What evaluation reads: the compact form, and the JSON only for a row
+/// whose compact form is missing or of another layout version (written by
+/// another release), which is then read the slow way.
+fn hot_columns(prefix: &str) -> String {
+    format!(
+        "{prefix}compiled, CASE WHEN {prefix}compiled IS NULL OR hex(substr({prefix}compiled, 1, 1)) <> '{:02X}'
+             THEN {prefix}definition END AS definition",
+        codec::VERSION
+    )
+}
+
 fn active_from(row: Row<'_>) -> Result<ActivePromotion, StorageError> {
+    let promotion = match (row.value("compiled")?, row.opt_text("definition")?) {
+        (_, Some(json)) => decode_definition(json)?,
+        (SqlValue::Blob(bytes), None) => codec::decode(bytes).map_err(|_| {
+            StorageError::Decode(format!("promotions.compiled of {}: unreadable", row.text("id").unwrap_or("?")))
+        })?,
+        _ => return Err(StorageError::Decode("promotions.compiled: neither compact form nor JSON".into())),
+    };
     Ok(ActivePromotion {
-        promotion: decode_definition(row.text("definition")?)?,
+        promotion,
         version: row.integer("version")?,
         status: status_from(row)?,
         used: count(row.integer("used")?),
@@ -514,8 +537,8 @@ fn insert_new(
 ) -> Result<(), PromotionError> {
     let now_text = timestamp(now);
     let rows = sql.execute(
-        "INSERT INTO promotions (id, version, status, requires_code, starts_at, ends_at, global_limit, used, definition, created_at, updated_at)
-         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?8)
+        "INSERT INTO promotions (id, version, status, requires_code, starts_at, ends_at, global_limit, used, definition, compiled, created_at, updated_at)
+         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?9, ?8, ?8)
          ON CONFLICT (id) DO NOTHING RETURNING id",
         &[
             promotion.id().as_str().into(),
@@ -526,6 +549,7 @@ fn insert_new(
             promotion.conditions().global_limit.into(),
             encode_definition(promotion)?.into(),
             now_text.into(),
+            codec::encode(promotion).into(),
         ],
     )?;
     if rows.is_empty() {
@@ -544,7 +568,7 @@ fn write_definition(
 ) -> Result<StoredPromotion, PromotionError> {
     let rows = sql.execute(
         "UPDATE promotions SET version = version + 1, requires_code = ?3, starts_at = ?4, ends_at = ?5,
-             global_limit = ?6, definition = ?7, updated_at = ?8
+             global_limit = ?6, definition = ?7, updated_at = ?8, compiled = ?9
          WHERE id = ?1 AND version = ?2 RETURNING version, status",
         &[
             promotion.id().as_str().into(),
@@ -555,6 +579,7 @@ fn write_definition(
             promotion.conditions().global_limit.into(),
             encode_definition(promotion)?.into(),
             timestamp(now).into(),
+            codec::encode(promotion).into(),
         ],
     )?;
     let row = rows.first().ok_or(PromotionError::VersionMismatch { current: expected_version + 1 })?;

@@ -546,3 +546,39 @@ fn zz_temporary_profile() {
         eprintln!("rows {} sql {:?} load {:?} eval {:?} json {:?} ({} bytes, {} applied)", rows.rows.len(), t1 - t0, t2 - t1, t3 - t2, t4 - t3, json.len(), e.applied.len());
     }
 }
+
+#[test]
+fn zz_temporary_sql() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let sql = crate::storage::native::SqliteDb::at(dir.path().join("p.db")).connect().unwrap();
+    crate::storage::migrations::apply(&sql).unwrap();
+    let text = std::fs::read_to_string("/tmp/bench-promotions.json").unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let entries: Vec<(Promotion, Vec<CouponCode>)> = v["promotions"].as_array().unwrap().iter().map(|r| {
+        let e = PromotionEntry::try_from(serde_json::from_value::<PromotionRow>(r.clone()).unwrap()).unwrap();
+        (e.promotion, e.codes)
+    }).collect();
+    import_promotions(&sql, &entries, "t", now()).unwrap();
+    let cart_v: Value = serde_json::from_str(&std::fs::read_to_string("/tmp/bench-cart.json").unwrap()).unwrap();
+    let cart = CartSnapshot::try_from(serde_json::from_value::<CartSnapshotRow>(cart_v).unwrap()).unwrap();
+    let mut keys: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    keys.insert("cart".into());
+    for l in cart.lines() { keys.insert(format!("sku:{}", l.sku)); let s = l.category.segments(); for n in 1..=s.len() { keys.insert(format!("cat:{}", s[..n].join("/"))); } }
+    let placeholders = (2..keys.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let mut params: Vec<crate::storage::SqlValue> = vec!["2026-11-23T09:00:00Z".into()];
+    params.extend(keys.iter().cloned().map(crate::storage::SqlValue::from));
+    let variants = [
+        format!("SELECT id, version, status, used, compiled FROM promotions WHERE +requires_code = 0 AND +status = 'active' AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1) AND id IN (SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders})) ORDER BY id"),
+        format!("SELECT id FROM promotions WHERE +requires_code = 0 AND +status = 'active' AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1) AND id IN (SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders})) ORDER BY id"),
+        format!("SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders}) AND ?1 IS NOT NULL"),
+        "SELECT 1 WHERE ?1 IS NOT NULL".to_string(),
+    ];
+    for (i, v) in variants.iter().enumerate() {
+        let p: &[crate::storage::SqlValue] = if i == 3 { &params[..1] } else { &params };
+        let t = Instant::now();
+        let mut n = 0;
+        for _ in 0..50 { n = sql.execute(v, p).unwrap().rows.len(); }
+        eprintln!("variant {i}: {:?} per query, {n} rows, {} keys", t.elapsed() / 50, keys.len());
+    }
+}

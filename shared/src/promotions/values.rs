@@ -204,6 +204,20 @@ impl Percent {
         Ok(Percent(value))
     }
 
+    /// A percentage from a stored mantissa and scale (the compact form of a
+    /// definition), checked like any other.
+    pub fn from_parts(mantissa: i64, scale: u32) -> Result<Percent, ValueError> {
+        let bad = || ValueError::BadPercent { raw: format!("{mantissa}e-{scale}") };
+        if scale > MAX_PERCENT_DP {
+            return Err(bad());
+        }
+        let value = Decimal::try_new(mantissa, scale).map_err(|_| bad())?.normalize();
+        if value <= Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+            return Err(bad());
+        }
+        Ok(Percent(value))
+    }
+
     pub fn get(self) -> Decimal {
         self.0
     }
