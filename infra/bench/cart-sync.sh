@@ -6,7 +6,7 @@
 # infra/bench/cart-sync.md.
 #
 # Usage: infra/bench/cart-sync.sh              (builds what it needs first)
-#   NO_BUILD=1 DURATION=10s CONNECTIONS=16 THREADS=2 PORT=3900 CARTS=16 infra/bench/cart-sync.sh
+#   NO_BUILD=1 DURATION=10s CONNECTIONS=16 THREADS=2 PORT=3900 CARTS=48 infra/bench/cart-sync.sh
 # Needs: wrk (apt-get install -y wrk), curl and python3. Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
 PORT="${PORT:-3900}"
-CARTS="${CARTS:-16}"
+CARTS="${CARTS:-48}"
 LINES=30
 BASE="http://127.0.0.1:$PORT"
 
@@ -75,9 +75,12 @@ lines=$(curl -fsS "$BASE/api/carts/$(head -1 "$WORK/carts.txt" | cut -d' ' -f1)"
   -H "authorization: Bearer $(head -1 "$WORK/carts.txt" | cut -d' ' -f2)" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["lines"]))')
 echo "== $CARTS carts of $lines lines each; $CONNECTIONS connections, $THREADS wrk threads, $DURATION per run"
 
-for mode in add read; do
+run() {
   echo
-  echo "== $mode ($([[ $mode == add ]] && echo 'POST /api/carts/{id}/lines' || echo 'GET /api/carts/{id}'))"
-  CART_BENCH_MODE=$mode CART_BENCH_CARTS="$WORK/carts.txt" \
+  echo "== $1"
+  CART_BENCH_MODE=$2 CART_BENCH_PREFER=$3 CART_BENCH_CARTS="$WORK/carts.txt" \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$ROOT/infra/bench/cart-sync.lua" "$BASE"
-done
+}
+run "add-line, answered with the whole priced cart (POST /api/carts/{id}/lines)" add ""
+run "add-line with Prefer: return=minimal (204 + ETag)" add minimal
+run "read-cart (GET /api/carts/{id})" read ""

@@ -12,6 +12,7 @@ use omni_shared::cart::{CartError, CartPolicy, CartStatus, expiry};
 use omni_shared::channel::Channel;
 use omni_shared::pipeline::Ctx;
 use omni_shared::storage::{Sql, in_transaction};
+use omni_shared::web::etag::etag;
 use omni_shared::web::{IfMatch, Problem};
 use spin_sdk::http::Response;
 
@@ -28,15 +29,24 @@ pub struct Change<'a> {
 }
 
 /// Runs `change` on the cart named by the path and answers 200 with the
-/// cart as it is afterwards (unchanged when the change was a no-op).
+/// cart as it is afterwards (unchanged when the change was a no-op), or,
+/// with `Prefer: return=minimal`, 204 with only the new ETag.
+///
+/// Why offer the minimal answer? Loading, pricing and rendering a whole cart
+/// is most of a change's cost; a device that keeps its own copy (or reads
+/// the cart once after a burst of edits) needs only the new version.
+///
+/// `change` returns whether it changed the cart; every change bumps the
+/// version exactly once, which is how the new ETag is known without a read.
 pub fn edit_cart(ctx: &Ctx<'_>, change: impl FnOnce(&Change<'_>) -> Result<bool, CartError>) -> Result<Response, Problem> {
     let id = request::cart_id(ctx)?;
     let shopper = Shopper::from_ctx(ctx)?;
     let if_match = IfMatch::from_request(ctx.req)?;
+    let minimal = prefers_minimal(ctx);
     let policy = request::policy(ctx)?;
     let now = ctx.now();
     let sql = ctx.sql()?;
-    let outcome = in_transaction(sql, |tx| -> Result<Result<Channel, CartError>, CartError> {
+    let outcome = in_transaction(sql, |tx| -> Result<Result<(Channel, i64), CartError>, CartError> {
         let header = store::header(tx, &id)?.ok_or(CartError::NotFound)?;
         authorize(&shopper.caller, shopper.secret(), &header, Intent::Edit)?;
         if expiry::expire_if_stale(tx, &header, &policy, now)? {
@@ -48,11 +58,24 @@ pub fn edit_cart(ctx: &Ctx<'_>, change: impl FnOnce(&Change<'_>) -> Result<bool,
             return Err(CartError::Stale { current_version: header.version });
         }
         let channel = shopper.channel_for(&header);
-        change(&Change { tx, header: &header, channel, policy: &policy, now })?;
-        Ok(Ok(channel))
+        let changed = change(&Change { tx, header: &header, channel, policy: &policy, now })?;
+        Ok(Ok((channel, header.version + i64::from(changed))))
     });
     match outcome {
-        Ok(Ok(channel)) => render::current_response(ctx, sql, &id, 200, Some(channel), &policy),
+        Ok(Ok((_, version))) if minimal => Ok(Response::builder()
+            .status(204)
+            .header("etag", etag(version))
+            .header("preference-applied", "return=minimal")
+            .build()),
+        Ok(Ok((channel, _))) => render::current_response(ctx, sql, &id, 200, Some(channel), &policy),
         Ok(Err(error)) | Err(error) => Err(render::refusal(ctx, sql, &id, shopper.channel, &policy, error)),
     }
+}
+
+/// Whether the request asked for `Prefer: return=minimal` (RFC 7240).
+fn prefers_minimal(ctx: &Ctx<'_>) -> bool {
+    ctx.req
+        .header("prefer")
+        .and_then(|v| v.as_str())
+        .is_some_and(|v| v.split([',', ';']).any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
 }

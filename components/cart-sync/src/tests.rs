@@ -454,6 +454,23 @@ fn a_stale_if_match_is_412_with_the_current_cart_and_a_fresh_one_applies() {
 }
 
 #[test]
+fn a_device_may_ask_for_only_the_new_etag() {
+    let t = shop();
+    let cart = customer_cart(&t, "C-1", "app");
+    let body = json!({"sku": "TEE-ORG-BLK-M", "quantity": 2});
+    let minimal = cart.send(&t.host, Method::Post, "/lines", Some(&body), &[("prefer", "return=minimal")]);
+    assert_eq!(status(&minimal), 204);
+    assert!(minimal.body().is_empty());
+    assert_eq!(header(&minimal, "etag"), Some("\"v2\""));
+    let unchanged = cart.send(&t.host, Method::Delete, "/lines/DRS-LIN-NAV-M", None, &[("prefer", "return=minimal")]);
+    assert_eq!(header(&unchanged, "etag"), Some("\"v2\""), "a no-op keeps the version");
+    let full = cart.send(&t.host, Method::Get, "", None, &[]);
+    assert_eq!(header(&full, "etag"), Some("\"v2\""));
+    assert_eq!(quantities(&body_json(&full)), [("TEE-ORG-BLK-M".to_owned(), 2)]);
+    problem(cart.send(&t.host, Method::Post, "/lines", Some(&json!({"sku": "NOPE", "quantity": 1})), &[("prefer", "return=minimal")]), 422);
+}
+
+#[test]
 fn a_retried_add_with_an_idempotency_key_counts_once() {
     let t = shop();
     let cart = customer_cart(&t, "C-1", "app");

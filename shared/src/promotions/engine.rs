@@ -191,22 +191,35 @@ impl RefusedCode {
 /// rendering an evaluation (hundreds of amounts for a large basket), and the
 /// integer form gives the same text: `"12.50"`, `"0.00"`, `"500"` for JPY.
 fn money_wire<S: Serializer>(money: &Money, s: S) -> Result<S::Ok, S::Error> {
+    let mut buffer = [0_u8; 32];
     let mut wire = s.serialize_struct("Money", 2)?;
-    wire.serialize_field("amount", &amount_text(money))?;
+    wire.serialize_field("amount", amount_text(money, &mut buffer))?;
     wire.serialize_field("currency", money.currency().code())?;
     wire.end()
 }
 
-fn amount_text(money: &Money) -> String {
+/// The amount's digits, written right to left into `buffer`.
+fn amount_text<'b>(money: &Money, buffer: &'b mut [u8; 32]) -> &'b str {
     let minor = money.to_minor_units();
     let places = money.currency().minor_units() as usize;
-    if places == 0 {
-        return minor.to_string();
+    let mut n = minor.unsigned_abs();
+    let mut at = buffer.len();
+    let mut written = 0;
+    while n > 0 || written <= places {
+        if places > 0 && written == places {
+            at -= 1;
+            buffer[at] = b'.';
+        }
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        written += 1;
     }
-    let digits = minor.unsigned_abs().to_string();
-    let padded = format!("{digits:0>width$}", width = places + 1);
-    let (whole, fraction) = padded.split_at(padded.len() - places);
-    format!("{}{whole}.{fraction}", if minor < 0 { "-" } else { "" })
+    if minor < 0 {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    std::str::from_utf8(&buffer[at..]).expect("ASCII digits")
 }
 
 /// Evaluates `cart` for `ctx` against `promotions` with the shopper's
@@ -255,42 +268,74 @@ pub fn evaluate(
             }
         }
     }
-    candidates.sort_by_key(|&i| {
-        let p = &promotions[i].promotion;
-        (Reverse(p.priority()), p.benefit().phase(), p.id().clone())
+    candidates.sort_by(|&a, &b| {
+        let (a, b) = (&promotions[a].promotion, &promotions[b].promotion);
+        (Reverse(a.priority()), a.benefit().phase(), a.id()).cmp(&(Reverse(b.priority()), b.benefit().phase(), b.id()))
     });
 
+    // The stack, applied line by line; each exclusive promotion measured
+    // alone on the original basket (its total is enough to rank it, so
+    // only the winner is spread over the lines).
     let stackable: Vec<usize> =
         candidates.iter().copied().filter(|&i| promotions[i].promotion.stacking() == Stacking::Stackable).collect();
-    let mut options = vec![Outcome::apply(cart, promotions, &stackable)];
-    for &i in candidates.iter().filter(|&&i| promotions[i].promotion.stacking() == Stacking::Exclusive) {
-        options.push(Outcome::apply(cart, promotions, &[i]));
-    }
-    let best = options
+    let stack = Outcome::apply(cart, promotions, &stackable);
+    let originals: Vec<i64> = cart.lines().iter().map(|l| l.total_minor()).collect();
+    let alone: Vec<(usize, Result<Effect, Refusal>)> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| promotions[i].promotion.stacking() == Stacking::Exclusive)
+        .map(|i| (i, apply_one(cart, &promotions[i].promotion, &originals, false)))
+        .collect();
+    // Ranked by discount, then free shipping, then priority; the stack is
+    // option 0 and wins remaining ties, then the earlier exclusive.
+    let stack_rank = (!stack.applied.is_empty())
+        .then(|| (stack.discount_minor(), stack.free_shipping(), stack.priority(promotions), Reverse(0_usize)));
+    let best_alone = alone
         .iter()
         .enumerate()
-        .filter(|(_, o)| !o.applied.is_empty())
-        .max_by_key(|(position, o)| (o.discount_minor(), o.free_shipping(), o.priority(promotions), Reverse(*position)))
-        .map_or(0, |(position, _)| position);
-    let chosen = &options[best];
+        .filter_map(|(position, (i, effect))| {
+            let effect = effect.as_ref().ok()?;
+            let priority = promotions[*i].promotion.priority().get();
+            Some(((effect.total, effect.free_shipping, priority, Reverse(position + 1)), *i))
+        })
+        .max_by_key(|(rank, _)| *rank);
+    let winner: Option<usize> = match (stack_rank, best_alone) {
+        (Some(stack_rank), Some((alone_rank, i))) if alone_rank > stack_rank => Some(i),
+        (None, Some((_, i))) => Some(i),
+        _ => None,
+    };
+    let chosen = match winner {
+        Some(i) => Outcome::apply(cart, promotions, &[i]),
+        None => stack,
+    };
     let winners: Vec<String> = chosen.applied.iter().map(|a| promotions[a.index].promotion.name().to_owned()).collect();
+    let won = |index: usize| chosen.applied.iter().any(|a| a.index == index);
 
-    for (option_index, option) in options.iter().enumerate() {
-        for &(index, ref refusal) in &option.refusals {
-            if let Some((position, code)) = code_for.get(&index) {
-                let id = Some(promotions[index].promotion.id().clone());
-                refused.push((*position, RefusedCode::new((*code).clone(), id, refusal.clone())));
-            }
+    let mut refuse = |index: usize, refusal: Refusal| {
+        if let Some((position, code)) = code_for.get(&index) {
+            let id = Some(promotions[index].promotion.id().clone());
+            refused.push((*position, RefusedCode::new((*code).clone(), id, refusal)));
         }
-        if option_index == best {
-            continue;
+    };
+    if winner.is_some() {
+        // The stack lost: its refusals stand, and what it applied lost.
+        let stack = Outcome::apply(cart, promotions, &stackable);
+        for (index, refusal) in stack.refusals {
+            refuse(index, refusal);
         }
-        for applied in &option.applied {
-            if let Some((position, code)) = code_for.get(&applied.index) {
-                let id = Some(promotions[applied.index].promotion.id().clone());
-                let refusal = Refusal::NotCombinable { with: winners.clone() };
-                refused.push((*position, RefusedCode::new((*code).clone(), id, refusal)));
-            }
+        for applied in &stack.applied {
+            refuse(applied.index, Refusal::NotCombinable { with: winners.clone() });
+        }
+    } else {
+        for (index, refusal) in chosen.refusals.iter().cloned() {
+            refuse(index, refusal);
+        }
+    }
+    for (index, effect) in alone {
+        match effect {
+            Err(refusal) => refuse(index, refusal),
+            Ok(_) if !won(index) => refuse(index, Refusal::NotCombinable { with: winners.clone() }),
+            Ok(_) => {}
         }
     }
     refused.sort_by_key(|(position, _)| *position);
@@ -409,8 +454,8 @@ impl Outcome {
             refusals: Vec::new(),
         };
         for &index in order {
-            match apply_one(cart, &promotions[index].promotion, &outcome.current) {
-                Ok((parts, free_shipping)) => {
+            match apply_one(cart, &promotions[index].promotion, &outcome.current, true) {
+                Ok(Effect { parts, free_shipping, .. }) => {
                     for (current, part) in outcome.current.iter_mut().zip(&parts) {
                         *current -= part;
                     }
@@ -503,9 +548,20 @@ impl Outcome {
     }
 }
 
+/// What one promotion takes off: its total, the part of each line (when
+/// asked for, or when computing the total needs them anyway) and whether
+/// shipping is free.
+struct Effect {
+    total: i64,
+    parts: Vec<i64>,
+    free_shipping: bool,
+}
+
 /// Applies one promotion to the lines' current amounts: the discount per
 /// line (never more than the line still costs) and whether shipping is free.
-fn apply_one(cart: &CartSnapshot, promotion: &Promotion, current: &[i64]) -> Result<(Vec<i64>, bool), Refusal> {
+/// Without `with_parts`, an order-level discount is not spread over the
+/// lines (ranking exclusive promotions needs only their totals).
+fn apply_one(cart: &CartSnapshot, promotion: &Promotion, current: &[i64], with_parts: bool) -> Result<Effect, Refusal> {
     let currency = cart.currency();
     let money = |minor: i64| Money::from_minor_units(minor, currency).expect("bounded by the cart");
     let eligible: Vec<usize> = cart
@@ -529,30 +585,41 @@ fn apply_one(cart: &CartSnapshot, promotion: &Promotion, current: &[i64]) -> Res
     {
         return Err(Refusal::MinimumItems { minimum, items, whole_cart });
     }
-    let mut parts = vec![0_i64; current.len()];
-    let spread = |total: i64, parts: &mut Vec<i64>| {
+    let spread = |total: i64| -> Vec<i64> {
+        if !with_parts {
+            return Vec::new();
+        }
+        let mut parts = vec![0_i64; current.len()];
         let weights: Vec<Money> = eligible.iter().map(|&i| money(current[i])).collect();
         let shares = allocate(money(total), &weights).expect("a discount never exceeds what the lines cost");
         for (&i, share) in eligible.iter().zip(shares) {
             parts[i] = share.to_minor_units();
         }
+        parts
     };
-    let mut free_shipping = false;
-    match promotion.benefit() {
+    let effect = |parts: Vec<i64>| Effect { total: parts.iter().sum(), parts, free_shipping: false };
+    let outcome = match promotion.benefit() {
         Benefit::PercentOff(percent) => {
             let total = money(basket).percentage_rounded(percent.get()).expect("a percentage of a bounded amount");
-            spread(total.to_minor_units(), &mut parts);
+            let total = total.to_minor_units();
+            Effect { total, parts: spread(total), free_shipping: false }
         }
-        Benefit::AmountOff(amount) => spread(amount.to_minor_units().min(basket), &mut parts),
+        Benefit::AmountOff(amount) => {
+            let total = amount.to_minor_units().min(basket);
+            Effect { total, parts: spread(total), free_shipping: false }
+        }
         Benefit::FixedPrice(price) => {
+            let mut parts = vec![0_i64; current.len()];
             for &i in &eligible {
                 let target = price.to_minor_units() * i64::from(cart.lines()[i].quantity.get());
                 parts[i] = (current[i] - target).max(0);
             }
+            effect(parts)
         }
         Benefit::BuyXGetY { buy, get, percent } => {
             // The cheapest units go free (or `percent` off): rank lines by
             // what one unit still costs, compared exactly by cross-multiplying.
+            let mut parts = vec![0_i64; current.len()];
             let mut by_unit_value = eligible.clone();
             let quantity = |i: usize| i128::from(cart.lines()[i].quantity.get());
             by_unit_value.sort_by(|&a, &b| {
@@ -567,13 +634,14 @@ fn apply_one(cart: &CartSnapshot, promotion: &Promotion, current: &[i64]) -> Res
                 free_units -= units;
                 parts[i] = share_half_up(current[i], i128::from(units), quantity(i), percent.get());
             }
+            effect(parts)
         }
-        Benefit::FreeShipping => free_shipping = true,
-    }
-    if parts.iter().all(|&p| p == 0) && !free_shipping {
+        Benefit::FreeShipping => Effect { total: 0, parts: vec![0; current.len()], free_shipping: true },
+    };
+    if outcome.total == 0 && !outcome.free_shipping {
         return Err(Refusal::NoDiscount);
     }
-    Ok((parts, free_shipping))
+    Ok(outcome)
 }
 
 /// `amount * units / quantity * percent / 100`, rounded half up to a minor
@@ -595,7 +663,7 @@ mod tests {
         for currency in Currency::ALL {
             for minor in [0_i64, 1, 5, 9, 10, 99, 100, 101, 1_050, 12_345_678, -1, -5, -100, -1_050, 99_999_999_999, -99_999_999_999] {
                 let money = Money::from_minor_units(minor, currency).unwrap();
-                assert_eq!(amount_text(&money), money.amount().to_string(), "{minor} {currency}");
+                assert_eq!(amount_text(&money, &mut [0; 32]), money.amount().to_string(), "{minor} {currency}");
             }
         }
     }
