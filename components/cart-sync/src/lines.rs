@@ -85,15 +85,18 @@ impl SetLine {
 /// A quantity from 1 to the line maximum; every other value is refused with
 /// its precise reason (zero, negative, fractional, too large, not a number).
 fn parse_quantity(raw: &Value, max: u32) -> Result<Quantity, Problem> {
-    let quantity = Quantity::parse_json(raw).or_else(|e| match e {
-        // `parse_json` caps at the shared default; re-read under this cart's cap.
-        QuantityError::AboveMax { .. } => raw.as_i64().map_or(Err(e), |n| Quantity::parse_with_max(n, max)),
-        other => Err(other),
-    });
-    match quantity {
+    match Quantity::parse_json(raw) {
         Ok(q) if q.get() <= max => Ok(q),
         Ok(_) => Err(quantity_problem(QuantityError::AboveMax { max })),
-        Err(e) => Err(quantity_problem(e)),
+        Err(QuantityError::AboveMax { .. }) => {
+            // `parse_json` caps at the shared default of 99; a deployment may
+            // allow more, so a whole number is read again under this cap.
+            let whole = raw.as_f64().filter(|f| f.fract() == 0.0 && *f <= f64::from(max));
+            whole
+                .map_or(Err(QuantityError::AboveMax { max }), |f| Quantity::parse_with_max(f as i64, max))
+                .map_err(quantity_problem)
+        }
+        Err(other) => Err(quantity_problem(other)),
     }
 }
 
@@ -190,6 +193,9 @@ mod tests {
     fn a_configured_line_maximum_applies_both_ways() {
         assert_eq!(reason(json!(21), 20).as_deref(), Some("above-max"));
         assert_eq!(parse_quantity(&json!(150), 200).unwrap().get(), 150);
+        assert_eq!(parse_quantity(&json!(150.0), 200).unwrap().get(), 150);
+        let refused = parse_quantity(&json!(250), 200).unwrap_err();
+        assert_eq!(refused.extension("max"), Some(&json!(200)), "the configured cap is the one reported");
         assert_eq!(reason(json!(201), 200).as_deref(), Some("above-max"));
     }
 }

@@ -81,46 +81,54 @@ fn health(_: &Ctx<'_>) -> Result<Response, Problem> {
     Ok(pipeline::health_response(COMPONENT, VERSION))
 }
 
-/// Deliveries at most per follow-up: a few for the request that queued
-/// them, a batch for the sweep (a larger backlog takes another sweep).
-const FIRST_ATTEMPTS_LIMIT: u32 = 20;
+/// Deliveries at most per follow-up: an order's own (a push per device and
+/// the gateway), or a batch for the sweep (a larger backlog takes another).
+const ORDER_LIMIT: u32 = 20;
 const SWEEP_LIMIT: u32 = 200;
 
 /// What the instance does once its response is out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowUp {
     Nothing,
-    /// First attempts of notifications never tried (a write just queued some).
-    FirstAttempts,
+    /// The first attempts of what a write just queued for this order.
+    Order(String),
     /// Every due notification, retries included (after the sweep).
     Sweep,
 }
 
 impl FollowUp {
-    /// Successful POSTs under `/api/orders` may have queued notifications.
-    pub fn after(method: &Method, path: &str, status: u16) -> FollowUp {
-        if *method != Method::Post || !(200..300).contains(&status) {
+    /// Successful POSTs under `/api/orders` may have queued notifications:
+    /// the sweep's are delivered as a batch, an order's (placed, moved,
+    /// scanned) right away; the order is the one the answer names.
+    pub fn after(method: &Method, path: &str, response: &Response) -> FollowUp {
+        if *method != Method::Post || !(200..300).contains(response.status()) {
             return FollowUp::Nothing;
         }
-        match path {
-            "/api/orders/sweep" => FollowUp::Sweep,
-            p if p == "/api/orders" || p.starts_with("/api/orders/") => FollowUp::FirstAttempts,
-            _ => FollowUp::Nothing,
+        if path == "/api/orders/sweep" {
+            return FollowUp::Sweep;
         }
+        if path != "/api/orders" && !path.starts_with("/api/orders/") {
+            return FollowUp::Nothing;
+        }
+        serde_json::from_slice::<serde_json::Value>(response.body())
+            .ok()
+            .and_then(|body| body.get("order_id").and_then(|id| id.as_str()).map(str::to_owned))
+            .map_or(FollowUp::Nothing, FollowUp::Order)
     }
 
     /// Delivers through `outbound`. Failures are logged: the rows stay in
     /// the outbox for the sweep.
     pub fn run(self, host: &dyn Host, outbound: &dyn Outbound) -> Option<DeliveryReport> {
-        let (scope, limit) = match self {
+        let (scope, limit) = match &self {
             FollowUp::Nothing => return None,
-            FollowUp::FirstAttempts => (Scope::FirstAttempts, FIRST_ATTEMPTS_LIMIT),
+            FollowUp::Order(order) => (Scope::NewFor(order), ORDER_LIMIT),
             FollowUp::Sweep => (Scope::Due, SWEEP_LIMIT),
         };
         let config = settings::delivery_config(host);
+        let cache = host.key_value().ok();
         let outcome = host
             .sql()
-            .and_then(|sql| deliver(sql, outbound, &config, scope, host.clock().now(), limit));
+            .and_then(|sql| deliver(sql, cache, outbound, &config, scope, host.clock().now(), limit));
         match outcome {
             Ok(report) => Some(report),
             Err(e) => {
@@ -147,7 +155,7 @@ async fn entry(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::Re
         Ok(req) => {
             let (method, path) = (req.method().clone(), req.path().to_owned());
             let response = handle(req, &host);
-            let follow_up = FollowUp::after(&method, &path, *response.status());
+            let follow_up = FollowUp::after(&method, &path, &response);
             (response, follow_up)
         }
         Err(e) => (Problem::bad_request(format!("unreadable request: {e}")).into_response(), FollowUp::Nothing),

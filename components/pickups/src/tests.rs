@@ -100,6 +100,10 @@ fn follow_up(t: &TestHost, at: DateTime<Utc>, kind: FollowUp, outbound: &Recordi
     kind.run(&host_at(t, at), outbound);
 }
 
+fn for_order(id: &str) -> FollowUp {
+    FollowUp::Order(id.to_owned())
+}
+
 fn reserve(t: &TestHost, who: &str, store: &str, sku: &str) -> String {
     let request = ReservationRequest {
         store: StoreId::parse(store).unwrap(),
@@ -195,11 +199,11 @@ fn golden_path_from_order_to_picked_up_tells_the_customer_when_it_is_ready() {
     assert_eq!(shelf(&t, "WAW-01", "TEE-ORG-BLK-M"), (10, 1));
 
     let outbound = RecordingOutbound::answering(201);
-    follow_up(&t, TestHost::start(), FollowUp::FirstAttempts, &outbound);
+    follow_up(&t, TestHost::start(), for_order(id), &outbound);
     assert_eq!(outbound.sent().len(), 2, "placed: one push, one webhook");
 
     ready(&t, id);
-    follow_up(&t, TestHost::start(), FollowUp::FirstAttempts, &outbound);
+    follow_up(&t, TestHost::start(), for_order(id), &outbound);
     let sent = outbound.sent();
     assert_eq!(sent.len(), 4, "accepted and picking notify nobody; ready notifies push and gateway");
     let push = &sent[2];
@@ -246,7 +250,7 @@ fn bad_input_is_a_problem_that_changes_nothing_and_sends_nothing() {
     let order = place(&t, "C-1");
     let id = order["order_id"].as_str().unwrap();
     let outbound = RecordingOutbound::answering(201);
-    follow_up(&t, TestHost::start(), FollowUp::FirstAttempts, &outbound);
+    follow_up(&t, TestHost::start(), for_order(id), &outbound);
     let queued_before = outbox(&t, id).len();
 
     let cases: Vec<(Response, u16, &str)> = vec![
@@ -322,7 +326,7 @@ fn bad_input_is_a_problem_that_changes_nothing_and_sends_nothing() {
     let stored = send(&t, Method::Get, &format!("/api/orders/{id}"), Some(&ops()), None);
     assert_eq!(body_json(&stored)["version"], 1, "nothing changed");
     assert_eq!(outbox(&t, id).len(), queued_before, "nothing queued");
-    follow_up(&t, TestHost::start(), FollowUp::FirstAttempts, &outbound);
+    follow_up(&t, TestHost::start(), for_order(id), &outbound);
     assert_eq!(outbound.sent().len(), 2, "nothing sent beyond the placed notices");
     let subscriptions = send(&t, Method::Get, "/api/notifications/push-subscriptions", Some(&customer("C-1")), None);
     assert_eq!(body_json(&subscriptions)["subscriptions"].as_array().unwrap().len(), 1);
@@ -335,7 +339,7 @@ fn a_failed_push_is_retried_by_the_sweep_with_backoff_and_delivered_once() {
     let order = place(&t, "C-1");
     let id = order["order_id"].as_str().unwrap();
     let down = RecordingOutbound::down();
-    follow_up(&t, TestHost::start(), FollowUp::FirstAttempts, &down);
+    follow_up(&t, TestHost::start(), for_order(id), &down);
     assert_eq!(down.sent().len(), 2);
     let pending: Vec<Value> = outbox(&t, id);
     assert!(pending.iter().all(|e| e["state"] == "pending" && e["attempts"] == 1), "{pending:?}");
@@ -347,7 +351,6 @@ fn a_failed_push_is_retried_by_the_sweep_with_backoff_and_delivered_once() {
     let sweep = send_at(&t, later, Method::Post, "/api/orders/sweep", Some(&ops()), None);
     assert_eq!(status(&sweep), 200);
     assert_eq!(body_json(&sweep)["notifications_due"], 2);
-    assert_eq!(FollowUp::after(&Method::Post, "/api/orders/sweep", 200), FollowUp::Sweep);
     let up = RecordingOutbound::answering(201);
     follow_up(&t, later, FollowUp::Sweep, &up);
     follow_up(&t, later + Duration::hours(1), FollowUp::Sweep, &up);
@@ -359,9 +362,10 @@ fn a_failed_push_is_retried_by_the_sweep_with_backoff_and_delivered_once() {
 fn a_push_service_saying_gone_removes_the_subscription() {
     let t = seeded();
     subscribe(&t, "C-1", PUSH_ENDPOINT);
-    place(&t, "C-1");
+    let order = place(&t, "C-1");
+    let id = order["order_id"].as_str().unwrap();
     let gone = RecordingOutbound::answering(200).then(Ok(OutboundResponse { status: 410 }));
-    follow_up(&t, TestHost::start(), FollowUp::FirstAttempts, &gone);
+    follow_up(&t, TestHost::start(), for_order(id), &gone);
     let subscriptions = send(&t, Method::Get, "/api/notifications/push-subscriptions", Some(&customer("C-1")), None);
     assert_eq!(body_json(&subscriptions)["subscriptions"], json!([]));
 }
@@ -591,10 +595,19 @@ fn the_vapid_public_key_is_served_when_web_push_is_configured() {
 
 #[test]
 fn follow_ups_run_only_after_successful_posts_under_orders() {
-    assert_eq!(FollowUp::after(&Method::Post, "/api/orders", 201), FollowUp::FirstAttempts);
-    assert_eq!(FollowUp::after(&Method::Post, "/api/orders/ORD-1/transitions", 200), FollowUp::FirstAttempts);
-    assert_eq!(FollowUp::after(&Method::Post, "/api/orders/sweep", 200), FollowUp::Sweep);
-    assert_eq!(FollowUp::after(&Method::Post, "/api/orders/ORD-1/transitions", 409), FollowUp::Nothing);
-    assert_eq!(FollowUp::after(&Method::Get, "/api/orders", 200), FollowUp::Nothing);
-    assert_eq!(FollowUp::after(&Method::Post, "/api/notifications/push-subscriptions", 201), FollowUp::Nothing);
+    let answer = |status: u16, body: Value| {
+        let mut response = Response::new(status, body.to_string());
+        response.set_header("content-type", "application/json");
+        response
+    };
+    let order = answer(200, json!({"order_id": "ORD-1", "status": "ready_for_pickup"}));
+    assert_eq!(FollowUp::after(&Method::Post, "/api/orders", &order), for_order("ORD-1"));
+    assert_eq!(FollowUp::after(&Method::Post, "/api/orders/ORD-1/transitions", &order), for_order("ORD-1"));
+    assert_eq!(FollowUp::after(&Method::Post, "/api/orders/pickup-scans", &order), for_order("ORD-1"));
+    assert_eq!(FollowUp::after(&Method::Post, "/api/orders/sweep", &answer(200, json!({}))), FollowUp::Sweep);
+    let refused = answer(409, json!({"type": "urn:omnichannel-edge:problem:illegal-transition"}));
+    assert_eq!(FollowUp::after(&Method::Post, "/api/orders/ORD-1/transitions", &refused), FollowUp::Nothing);
+    assert_eq!(FollowUp::after(&Method::Get, "/api/orders/ORD-1", &order), FollowUp::Nothing);
+    let subscribed = answer(201, json!({"subscription_id": "psub_1"}));
+    assert_eq!(FollowUp::after(&Method::Post, "/api/notifications/push-subscriptions", &subscribed), FollowUp::Nothing);
 }

@@ -25,7 +25,7 @@ use super::webhook::WebhookTarget;
 use super::webpush::{self, Vapid};
 use super::{parse_timestamp, timestamp};
 use crate::ids::{CustomerId, StoreId};
-use crate::storage::{Row, Sql, StorageError};
+use crate::storage::{KeyValue, Row, Sql, StorageError};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -47,11 +47,16 @@ pub fn backoff(failed_attempts: i64) -> Duration {
 }
 
 /// Which rows a delivery run takes.
+///
+/// Why does the run after a request take only that order's new rows? Its
+/// cost is then bounded by what the request itself queued (a push per
+/// device, a webhook call), so a backlog left by an outage never lands on
+/// the next till's request; the sweep owns backlogs and retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Rows never tried yet: the first attempt, right after the request
-    /// that queued them has answered.
-    FirstAttempts,
+pub enum Scope<'a> {
+    /// The never-tried rows of one order: the first attempt, right after
+    /// the request that queued them has answered.
+    NewFor(&'a str),
     /// Every row that is due, retries included: the sweep.
     Due,
 }
@@ -204,23 +209,33 @@ pub fn due_count(sql: &dyn Sql, now: DateTime<Utc>) -> Result<i64, StorageError>
 
 /// Delivers up to `limit` rows of `scope`, one at a time, with no
 /// transaction open while a receiver is called.
+///
+/// `cache` (the key-value store) keeps VAPID headers between runs; without
+/// it every push is signed afresh.
 pub fn deliver(
     sql: &dyn Sql,
+    cache: Option<&dyn KeyValue>,
     outbound: &dyn Outbound,
     config: &DeliveryConfig,
-    scope: Scope,
+    scope: Scope<'_>,
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<DeliveryReport, StorageError> {
-    let only_new = if scope == Scope::FirstAttempts { "AND attempts = 0" } else { "" };
-    let candidates = sql.execute(
-        &format!(
+    let candidates = match scope {
+        Scope::NewFor(order) => sql.execute(
             "SELECT id FROM notification_outbox
-             WHERE state = 'pending' AND next_attempt_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1) {only_new}
-             ORDER BY next_attempt_at, id LIMIT ?2"
-        ),
-        &[timestamp(now).into(), limit.into()],
-    )?;
+             WHERE order_id = ?3 AND state = 'pending' AND attempts = 0 AND next_attempt_at <= ?1
+               AND (claimed_until IS NULL OR claimed_until <= ?1)
+             ORDER BY id LIMIT ?2",
+            &[timestamp(now).into(), limit.into(), order.into()],
+        )?,
+        Scope::Due => sql.execute(
+            "SELECT id FROM notification_outbox
+             WHERE state = 'pending' AND next_attempt_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
+             ORDER BY next_attempt_at, id LIMIT ?2",
+            &[timestamp(now).into(), limit.into()],
+        )?,
+    };
     let mut report = DeliveryReport::default();
     for row in candidates.iter() {
         let id = row.integer("id")?;
@@ -228,7 +243,7 @@ pub fn deliver(
             continue; // another deliverer took it
         };
         report.attempted += 1;
-        let outcome = attempt(sql, outbound, config, &claim, now)?;
+        let outcome = attempt(sql, cache, outbound, config, &claim, now)?;
         match outcome {
             Outcome::Delivered(_) => report.delivered += 1,
             Outcome::Retry { .. } if claim.attempts >= MAX_ATTEMPTS => report.failed += 1,
@@ -285,6 +300,7 @@ fn claim(sql: &dyn Sql, id: i64, now: DateTime<Utc>) -> Result<Option<Claim>, St
 
 fn attempt(
     sql: &dyn Sql,
+    cache: Option<&dyn KeyValue>,
     outbound: &dyn Outbound,
     config: &DeliveryConfig,
     claim: &Claim,
@@ -304,7 +320,11 @@ fn attempt(
                 Err(e @ webpush::PushError::TooLong { .. }) => return Ok(Outcome::Fail(e.to_string())),
                 Err(e) => return Ok(Outcome::Retry { status: None, error: e.to_string() }),
             };
-            let authorization = match vapid.authorization(endpoint, now) {
+            let signed = match cache {
+                Some(cache) => vapid.authorization_cached(endpoint, now, cache),
+                None => vapid.authorization(endpoint, now),
+            };
+            let authorization = match signed {
                 Ok(header) => header,
                 Err(e) => return Ok(Outcome::Fail(e.to_string())),
             };
@@ -519,9 +539,9 @@ mod tests {
         subscribe(&f.sql, 1);
         enqueue(&f.sql, Event::ReadyForPickup);
         let outbound = RecordingOutbound::answering(201);
-        let report = deliver(&f.sql, &outbound, &config(), Scope::FirstAttempts, now(), 10).unwrap();
+        let report = deliver(&f.sql, None, &outbound, &config(), Scope::NewFor("ORD-1"), now(), 10).unwrap();
         assert_eq!((report.attempted, report.delivered), (2, 2));
-        let again = deliver(&f.sql, &outbound, &config(), Scope::Due, now() + Duration::hours(1), 10).unwrap();
+        let again = deliver(&f.sql, None, &outbound, &config(), Scope::Due, now() + Duration::hours(1), 10).unwrap();
         assert_eq!(again, DeliveryReport::default(), "nothing is sent twice");
         let sent = outbound.sent();
         let push = sent.iter().find(|r| r.url.starts_with("https://push.example.net")).unwrap();
@@ -543,19 +563,31 @@ mod tests {
         let notice = Notice { order_id: "ORD-1", event: Event::Shipped, locale: Locale::En, message: &message, data: json!({}) };
         enqueue_for_customer(&f.sql, &notice, &me(), &prefs(&f.sql), false, now()).unwrap();
         let down = RecordingOutbound::down();
-        let first = deliver(&f.sql, &down, &config(), Scope::FirstAttempts, now(), 10).unwrap();
+        let first = deliver(&f.sql, None, &down, &config(), Scope::NewFor("ORD-1"), now(), 10).unwrap();
         assert_eq!((first.attempted, first.retrying), (1, 1));
         assert_eq!(
-            deliver(&f.sql, &down, &config(), Scope::FirstAttempts, now() + Duration::hours(1), 10).unwrap().attempted,
+            deliver(&f.sql, None, &down, &config(), Scope::NewFor("ORD-1"), now() + Duration::hours(1), 10).unwrap().attempted,
             0,
             "retries belong to the sweep"
         );
-        assert_eq!(deliver(&f.sql, &down, &config(), Scope::Due, now() + Duration::seconds(29), 10).unwrap().attempted, 0);
+        assert_eq!(deliver(&f.sql, None, &down, &config(), Scope::Due, now() + Duration::seconds(29), 10).unwrap().attempted, 0);
         let up = RecordingOutbound::answering(201);
-        let retry = deliver(&f.sql, &up, &config(), Scope::Due, now() + Duration::seconds(30), 10).unwrap();
+        let retry = deliver(&f.sql, None, &up, &config(), Scope::Due, now() + Duration::seconds(30), 10).unwrap();
         assert_eq!((retry.attempted, retry.delivered), (1, 1));
         let row = &entries(&f.sql, Some("ORD-1"), 1).unwrap()[0];
         assert_eq!((row.state.as_str(), row.attempts), ("delivered", 2));
+        assert_eq!(enqueue_other_order(&f.sql), 1);
+        assert_eq!(
+            deliver(&f.sql, None, &up, &config(), Scope::NewFor("ORD-1"), now() + Duration::hours(1), 10).unwrap().attempted,
+            0,
+            "another order's new rows are not this request's"
+        );
+    }
+
+    fn enqueue_other_order(sql: &dyn Sql) -> u32 {
+        let message = Message { title: "t".into(), body: "b".into() };
+        let notice = Notice { order_id: "ORD-2", event: Event::Placed, locale: Locale::En, message: &message, data: json!({}) };
+        enqueue_for_customer(sql, &notice, &me(), &prefs(sql), false, now()).unwrap()
     }
 
     #[test]
@@ -573,12 +605,12 @@ mod tests {
         let down = RecordingOutbound::answering(500);
         let mut at = now();
         for _ in 0..MAX_ATTEMPTS {
-            deliver(&f.sql, &down, &config(), Scope::Due, at, 10).unwrap();
+            deliver(&f.sql, None, &down, &config(), Scope::Due, at, 10).unwrap();
             at += Duration::hours(7);
         }
         let states: Vec<String> = entries(&f.sql, Some("ORD-1"), 10).unwrap().into_iter().map(|e| e.state).collect();
         assert_eq!(states, vec!["failed", "failed"]);
-        assert_eq!(deliver(&f.sql, &down, &config(), Scope::Due, at, 10).unwrap().attempted, 0);
+        assert_eq!(deliver(&f.sql, None, &down, &config(), Scope::Due, at, 10).unwrap().attempted, 0);
     }
 
     #[test]
@@ -588,7 +620,7 @@ mod tests {
         enqueue(&f.sql, Event::Placed);
         enqueue(&f.sql, Event::Cancelled);
         let gone = RecordingOutbound::answering(200).then(Ok(OutboundResponse { status: 410 }));
-        let report = deliver(&f.sql, &gone, &config(), Scope::Due, now(), 1).unwrap();
+        let report = deliver(&f.sql, None, &gone, &config(), Scope::Due, now(), 1).unwrap();
         assert_eq!(report.dropped, 1);
         assert!(subscriptions::list(&f.sql, &me()).unwrap().is_empty());
         let pushes: Vec<String> = entries(&f.sql, Some("ORD-1"), 10)
@@ -611,8 +643,8 @@ mod tests {
         let held = claim(&f.sql, id, now()).unwrap().expect("first claim");
         assert!(claim(&f.sql, id, now()).unwrap().is_none(), "held by the first");
         let outbound = RecordingOutbound::answering(201);
-        assert_eq!(deliver(&f.sql, &outbound, &config(), Scope::Due, now() + Duration::seconds(59), 10).unwrap().attempted, 0);
-        assert_eq!(deliver(&f.sql, &outbound, &config(), Scope::Due, now() + LEASE, 10).unwrap().delivered, 1);
+        assert_eq!(deliver(&f.sql, None, &outbound, &config(), Scope::Due, now() + Duration::seconds(59), 10).unwrap().attempted, 0);
+        assert_eq!(deliver(&f.sql, None, &outbound, &config(), Scope::Due, now() + LEASE, 10).unwrap().delivered, 1);
         settle(&f.sql, &held, Outcome::Retry { status: None, error: "late".into() }, now() + LEASE).unwrap();
         assert_eq!(entries(&f.sql, Some("ORD-1"), 1).unwrap()[0].state, "delivered", "a lost lease writes nothing");
     }
@@ -623,7 +655,7 @@ mod tests {
         subscribe(&f.sql, 1);
         enqueue(&f.sql, Event::Placed);
         let outbound = RecordingOutbound::answering(201);
-        let report = deliver(&f.sql, &outbound, &DeliveryConfig::default(), Scope::Due, now(), 10).unwrap();
+        let report = deliver(&f.sql, None, &outbound, &DeliveryConfig::default(), Scope::Due, now(), 10).unwrap();
         assert_eq!(report.retrying, 2);
         assert!(outbound.sent().is_empty());
         assert!(entries(&f.sql, None, 10).unwrap().iter().all(|e| e.last_error.as_deref().unwrap().contains("configured")));

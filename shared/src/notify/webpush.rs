@@ -36,6 +36,7 @@ use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::DecodePrivateKey;
 use p256::{PublicKey, SecretKey};
+use crate::storage::KeyValue;
 use sha2::Sha256;
 use std::fmt;
 
@@ -205,19 +206,28 @@ impl fmt::Display for VapidError {
 impl std::error::Error for VapidError {}
 
 /// The application server's VAPID identity.
+///
+/// Why is the public key computed lazily and the JWT cached? Each is a
+/// P-256 scalar multiplication, which costs milliseconds in wasm; a push
+/// needs two more (the ephemeral key and ECDH) that cannot be saved, but a
+/// JWT for one push service is good for hours, so
+/// [`Vapid::authorization_cached`] signs one per audience and reuses it.
 #[derive(Clone)]
 pub struct Vapid {
-    key: SigningKey,
-    public: [u8; PUBLIC_KEY_LEN],
+    secret: SecretKey,
+    public: std::sync::OnceLock<[u8; PUBLIC_KEY_LEN]>,
     subject: String,
 }
 
 impl fmt::Debug for Vapid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The private key never reaches a log.
-        f.debug_struct("Vapid").field("public_key", &self.public_key()).field("subject", &self.subject).finish()
+        f.debug_struct("Vapid").field("subject", &self.subject).finish_non_exhaustive()
     }
 }
+
+/// A cached JWT is reused while it has at least this long left.
+const REUSE_MARGIN: Duration = Duration::hours(1);
 
 impl Vapid {
     /// Reads the private key (base64url raw scalar, or PKCS#8 / SEC1 PEM)
@@ -241,24 +251,71 @@ impl Vapid {
         if !valid_subject {
             return Err(VapidError::BadSubject);
         }
-        let public = secret.public_key().to_encoded_point(false);
-        let public: [u8; PUBLIC_KEY_LEN] = public.as_bytes().try_into().map_err(|_| VapidError::BadPrivateKey)?;
-        Ok(Vapid { key: SigningKey::from(secret), public, subject: subject.to_owned() })
+        Ok(Vapid { secret, public: std::sync::OnceLock::new(), subject: subject.to_owned() })
+    }
+
+    fn public_bytes(&self) -> &[u8; PUBLIC_KEY_LEN] {
+        self.public.get_or_init(|| {
+            let point = self.secret.public_key().to_encoded_point(false);
+            point.as_bytes().try_into().expect("an uncompressed P-256 point is 65 bytes")
+        })
     }
 
     /// The public key as the app passes it to `pushManager.subscribe` as
     /// `applicationServerKey` (base64url, no padding).
     pub fn public_key(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.public)
+        URL_SAFE_NO_PAD.encode(self.public_bytes())
     }
 
     pub fn subject(&self) -> &str {
         &self.subject
     }
 
-    /// The `Authorization` header for a message to `endpoint` at `now`.
+    /// The `Authorization` header for a message to `endpoint` at `now`,
+    /// freshly signed.
     pub fn authorization(&self, endpoint: &str, now: DateTime<Utc>) -> Result<String, VapidError> {
         let audience = origin(endpoint).ok_or(VapidError::BadEndpoint)?;
+        Ok(self.sign(&audience, now))
+    }
+
+    /// [`Vapid::authorization`], reusing a header signed earlier for the
+    /// same push service while it has over an hour to run. The cache may be
+    /// stale or lose entries (Spin's key-value store): either only costs a
+    /// fresh signature.
+    pub fn authorization_cached(
+        &self,
+        endpoint: &str,
+        now: DateTime<Utc>,
+        cache: &dyn KeyValue,
+    ) -> Result<String, VapidError> {
+        let audience = origin(endpoint).ok_or(VapidError::BadEndpoint)?;
+        let key = self.cache_key(&audience);
+        let cached = cache.get(&key).ok().flatten().and_then(|bytes| String::from_utf8(bytes).ok());
+        if let Some((exp, header)) = cached.as_deref().and_then(|text| text.split_once('\n'))
+            && exp.parse::<i64>().is_ok_and(|exp| exp - now.timestamp() > REUSE_MARGIN.num_seconds())
+            && exp.parse::<i64>().is_ok_and(|exp| exp <= (now + VAPID_LIFETIME).timestamp())
+        {
+            return Ok(header.to_owned());
+        }
+        let header = self.sign(&audience, now);
+        let entry = format!("{}\n{header}", (now + VAPID_LIFETIME).timestamp());
+        let _ = cache.set(&key, entry.as_bytes());
+        Ok(header)
+    }
+
+    /// One cache entry per key and push service; the name is a hash, so it
+    /// reveals neither the key nor the audience.
+    fn cache_key(&self, audience: &str) -> String {
+        use sha2::Digest;
+        let mut hash = Sha256::new();
+        hash.update(b"omnichannel-edge/vapid-jwt/v1\0");
+        hash.update(self.secret.to_bytes());
+        hash.update(audience.as_bytes());
+        let digest = hash.finalize();
+        format!("notify:vapid-jwt:{}", digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    fn sign(&self, audience: &str, now: DateTime<Utc>) -> String {
         let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
         let claims = serde_json::json!({
             "aud": audience,
@@ -267,9 +324,10 @@ impl Vapid {
         });
         let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
         let signing_input = format!("{header}.{claims}");
-        let signature: p256::ecdsa::Signature = self.key.sign(signing_input.as_bytes());
+        let key = SigningKey::from(&self.secret);
+        let signature: p256::ecdsa::Signature = key.sign(signing_input.as_bytes());
         let jwt = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()));
-        Ok(format!("vapid t={jwt}, k={}", self.public_key()))
+        format!("vapid t={jwt}, k={}", self.public_key())
     }
 }
 
@@ -400,6 +458,36 @@ mod tests {
         let key = VerifyingKey::from_sec1_bytes(&b64(k)).unwrap();
         let signature = Signature::from_slice(&b64(parts[2])).unwrap();
         assert!(key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).is_ok());
+    }
+
+    #[test]
+    fn a_vapid_header_is_reused_per_push_service_until_an_hour_before_it_expires() {
+        struct Memory(std::cell::RefCell<std::collections::HashMap<String, Vec<u8>>>);
+        impl KeyValue for Memory {
+            fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::storage::StorageError> {
+                Ok(self.0.borrow().get(key).cloned())
+            }
+            fn set(&self, key: &str, value: &[u8]) -> Result<(), crate::storage::StorageError> {
+                self.0.borrow_mut().insert(key.to_owned(), value.to_vec());
+                Ok(())
+            }
+            fn delete(&self, key: &str) -> Result<(), crate::storage::StorageError> {
+                self.0.borrow_mut().remove(key);
+                Ok(())
+            }
+        }
+        let cache = Memory(Default::default());
+        let vapid = Vapid::parse(AS_PRIVATE, "mailto:push@retailer.example").unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let first = vapid.authorization_cached("https://push.example.net/a", now, &cache).unwrap();
+        let same_service = vapid.authorization_cached("https://push.example.net/b", now + Duration::hours(10), &cache).unwrap();
+        assert_eq!(first, same_service, "one signature per push service");
+        let other_service = vapid.authorization_cached("https://fcm.example.com/a", now, &cache).unwrap();
+        assert_ne!(first, other_service);
+        let renewed = vapid.authorization_cached("https://push.example.net/a", now + Duration::hours(11), &cache).unwrap();
+        assert_ne!(first, renewed, "renewed with under an hour left");
+        assert_eq!(cache.0.borrow().len(), 2);
+        assert!(cache.0.borrow().keys().all(|k| !k.contains("push.example") && k.starts_with("notify:vapid-jwt:")));
     }
 
     #[test]

@@ -106,9 +106,30 @@ pub struct CartLineRow {
     pub sku: String,
     pub category: Vec<String>,
     pub quantity: Value,
-    pub unit_price: Value,
+    pub unit_price: PriceRow,
     #[serde(default)]
     pub already_discounted: bool,
+}
+
+/// `{"amount": "59.99", "currency": "PLN"}`, read field by field so a bad
+/// price is reported on its line. (A whole `Value` per price would cost a
+/// map per line on every validation.)
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceRow {
+    pub amount: Value,
+    pub currency: String,
+}
+
+impl PriceRow {
+    fn parse(&self) -> Result<Money, String> {
+        let currency = Currency::parse(&self.currency).map_err(|e| e.to_string())?;
+        match &self.amount {
+            Value::String(amount) => Money::parse_non_negative(amount, currency).map_err(|e| e.to_string()),
+            Value::Number(_) => Err("amount must be a JSON string like \"129.99\", not a number (numbers become floats and lose cents)".into()),
+            _ => Err("amount must be a JSON string like \"129.99\"".into()),
+        }
+    }
 }
 
 impl TryFrom<CartSnapshotRow> for CartSnapshot {
@@ -130,7 +151,7 @@ impl TryFrom<CartSnapshotRow> for CartSnapshot {
                 CategoryPath::parse(&line.category).map_err(|e| errors.push(FieldError::new(field("category"), e))).ok();
             let quantity =
                 Quantity::parse_json(&line.quantity).map_err(|e| errors.push(FieldError::new(field("quantity"), e))).ok();
-            let unit_price = match Money::deserialize(&line.unit_price) {
+            let unit_price = match line.unit_price.parse() {
                 Ok(price) => match currency.and_then(|c| price_problem(&price, c)) {
                     Some(reason) => {
                         errors.push(FieldError::new(field("unit_price"), reason));

@@ -253,6 +253,9 @@ pub fn evaluate(
     }
 
     let mut candidates = Vec::new();
+    // The lines each candidate may discount: its target minus exclusions.
+    // They do not change as promotions apply, so they are found once.
+    let mut eligible: Vec<Vec<usize>> = vec![Vec::new(); promotions.len()];
     for (index, active) in promotions.iter().enumerate() {
         let code = code_for.get(&index);
         if active.promotion.requires_code() && code.is_none() {
@@ -260,7 +263,10 @@ pub fn evaluate(
         }
         let code_state = code.and_then(|(_, c)| active.codes.iter().find(|s| s.code == **c));
         match precheck(active, code_state, cart, ctx) {
-            Ok(()) => candidates.push(index),
+            Ok(lines) => {
+                eligible[index] = lines;
+                candidates.push(index);
+            }
             Err(refusal) => {
                 if let Some((position, code)) = code {
                     refused.push((*position, RefusedCode::new((*code).clone(), Some(active.promotion.id().clone()), refusal)));
@@ -278,13 +284,13 @@ pub fn evaluate(
     // only the winner is spread over the lines).
     let stackable: Vec<usize> =
         candidates.iter().copied().filter(|&i| promotions[i].promotion.stacking() == Stacking::Stackable).collect();
-    let stack = Outcome::apply(cart, promotions, &stackable);
+    let stack = Outcome::apply(cart, promotions, &eligible, &stackable);
     let originals: Vec<i64> = cart.lines().iter().map(|l| l.total_minor()).collect();
     let alone: Vec<(usize, Result<Effect, Refusal>)> = candidates
         .iter()
         .copied()
         .filter(|&i| promotions[i].promotion.stacking() == Stacking::Exclusive)
-        .map(|i| (i, apply_one(cart, &promotions[i].promotion, &originals, false)))
+        .map(|i| (i, apply_one(cart, &promotions[i].promotion, &eligible[i], &originals, false)))
         .collect();
     // Ranked by discount, then free shipping, then priority; the stack is
     // option 0 and wins remaining ties, then the earlier exclusive.
@@ -304,9 +310,9 @@ pub fn evaluate(
         (None, Some((_, i))) => Some(i),
         _ => None,
     };
-    let chosen = match winner {
-        Some(i) => Outcome::apply(cart, promotions, &[i]),
-        None => stack,
+    let (chosen, losing_stack) = match winner {
+        Some(i) => (Outcome::apply(cart, promotions, &eligible, &[i]), Some(stack)),
+        None => (stack, None),
     };
     let winners: Vec<String> = chosen.applied.iter().map(|a| promotions[a.index].promotion.name().to_owned()).collect();
     let won = |index: usize| chosen.applied.iter().any(|a| a.index == index);
@@ -317,9 +323,8 @@ pub fn evaluate(
             refused.push((*position, RefusedCode::new((*code).clone(), id, refusal)));
         }
     };
-    if winner.is_some() {
+    if let Some(stack) = losing_stack {
         // The stack lost: its refusals stand, and what it applied lost.
-        let stack = Outcome::apply(cart, promotions, &stackable);
         for (index, refusal) in stack.refusals {
             refuse(index, refusal);
         }
@@ -343,13 +348,14 @@ pub fn evaluate(
     chosen.render(cart, promotions, &code_for, refused.into_iter().map(|(_, r)| r).collect())
 }
 
-/// The checks that do not depend on what other promotions took off.
+/// The checks that do not depend on what other promotions took off; the
+/// lines the promotion may discount when they pass.
 fn precheck(
     active: &ActivePromotion,
     code: Option<&CodeState>,
     cart: &CartSnapshot,
     ctx: &Context,
-) -> Result<(), Refusal> {
+) -> Result<Vec<usize>, Refusal> {
     let p = &active.promotion;
     let c = p.conditions();
     let facts = &ctx.customer;
@@ -424,10 +430,17 @@ fn precheck(
             return Err(Refusal::CustomerLimitReached { limit });
         }
     }
-    if !cart.lines().iter().any(|l| p.covers(&l.sku, &l.category, l.already_discounted)) {
+    let lines: Vec<usize> = cart
+        .lines()
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| p.covers(&l.sku, &l.category, l.already_discounted))
+        .map(|(i, _)| i)
+        .collect();
+    if lines.is_empty() {
         return Err(Refusal::NoQualifyingItems);
     }
-    Ok(())
+    Ok(lines)
 }
 
 /// One way to combine promotions (the stack, or one exclusive alone), applied
@@ -447,14 +460,14 @@ struct AppliedPart {
 }
 
 impl Outcome {
-    fn apply(cart: &CartSnapshot, promotions: &[ActivePromotion], order: &[usize]) -> Outcome {
+    fn apply(cart: &CartSnapshot, promotions: &[ActivePromotion], eligible: &[Vec<usize>], order: &[usize]) -> Outcome {
         let mut outcome = Outcome {
             current: cart.lines().iter().map(|l| l.total_minor()).collect(),
             applied: Vec::new(),
             refusals: Vec::new(),
         };
         for &index in order {
-            match apply_one(cart, &promotions[index].promotion, &outcome.current, true) {
+            match apply_one(cart, &promotions[index].promotion, &eligible[index], &outcome.current, true) {
                 Ok(Effect { parts, free_shipping, .. }) => {
                     for (current, part) in outcome.current.iter_mut().zip(&parts) {
                         *current -= part;
@@ -561,16 +574,15 @@ struct Effect {
 /// line (never more than the line still costs) and whether shipping is free.
 /// Without `with_parts`, an order-level discount is not spread over the
 /// lines (ranking exclusive promotions needs only their totals).
-fn apply_one(cart: &CartSnapshot, promotion: &Promotion, current: &[i64], with_parts: bool) -> Result<Effect, Refusal> {
+fn apply_one(
+    cart: &CartSnapshot,
+    promotion: &Promotion,
+    eligible: &[usize],
+    current: &[i64],
+    with_parts: bool,
+) -> Result<Effect, Refusal> {
     let currency = cart.currency();
     let money = |minor: i64| Money::from_minor_units(minor, currency).expect("bounded by the cart");
-    let eligible: Vec<usize> = cart
-        .lines()
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| promotion.covers(&l.sku, &l.category, l.already_discounted))
-        .map(|(i, _)| i)
-        .collect();
     let whole_cart = eligible.len() == cart.lines().len();
     let basket: i64 = eligible.iter().map(|&i| current[i]).sum();
     let items: u32 = eligible.iter().map(|&i| cart.lines()[i].quantity.get()).sum();
@@ -610,7 +622,7 @@ fn apply_one(cart: &CartSnapshot, promotion: &Promotion, current: &[i64], with_p
         }
         Benefit::FixedPrice(price) => {
             let mut parts = vec![0_i64; current.len()];
-            for &i in &eligible {
+            for &i in eligible {
                 let target = price.to_minor_units() * i64::from(cart.lines()[i].quantity.get());
                 parts[i] = (current[i] - target).max(0);
             }
@@ -620,7 +632,7 @@ fn apply_one(cart: &CartSnapshot, promotion: &Promotion, current: &[i64], with_p
             // The cheapest units go free (or `percent` off): rank lines by
             // what one unit still costs, compared exactly by cross-multiplying.
             let mut parts = vec![0_i64; current.len()];
-            let mut by_unit_value = eligible.clone();
+            let mut by_unit_value = eligible.to_vec();
             let quantity = |i: usize| i128::from(cart.lines()[i].quantity.get());
             by_unit_value.sort_by(|&a, &b| {
                 (i128::from(current[a]) * quantity(b)).cmp(&(i128::from(current[b]) * quantity(a))).then(a.cmp(&b))

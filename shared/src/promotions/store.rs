@@ -680,8 +680,3 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-
-#[cfg(test)]
-pub(super) fn decode_definition_for_tests(text: &str) -> Promotion {
-    decode_definition(text).unwrap()
-}

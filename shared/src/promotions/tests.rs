@@ -505,80 +505,94 @@ fn codes_are_matched_whatever_their_case_or_separators() {
     }
 }
 
-#[test]
-fn zz_temporary_profile() {
-    use std::time::Instant;
+/// A migrated database in a temporary directory.
+fn database() -> (tempfile::TempDir, crate::storage::native::NativeSql) {
     let dir = tempfile::tempdir().unwrap();
-    let sql = crate::storage::native::SqliteDb::at(dir.path().join("p.db")).connect().unwrap();
+    let sql = crate::storage::native::SqliteDb::at(dir.path().join("promotions.db")).connect().unwrap();
     crate::storage::migrations::apply(&sql).unwrap();
-    let text = std::fs::read_to_string("/tmp/bench-promotions.json").unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    let entries: Vec<(Promotion, Vec<CouponCode>)> = v["promotions"].as_array().unwrap().iter().map(|r| {
-        let e = PromotionEntry::try_from(serde_json::from_value::<PromotionRow>(r.clone()).unwrap()).unwrap();
-        (e.promotion, e.codes)
-    }).collect();
-    import_promotions(&sql, &entries, "t", now()).unwrap();
-    let cart_v: Value = serde_json::from_str(&std::fs::read_to_string("/tmp/bench-cart.json").unwrap()).unwrap();
-    let cart = CartSnapshot::try_from(serde_json::from_value::<CartSnapshotRow>(cart_v).unwrap()).unwrap();
-    for _ in 0..3 {
-        let t0 = Instant::now();
-        let rows = sql.execute("SELECT id, version, status, used, definition FROM promotions WHERE requires_code = 0", &[]).unwrap();
-        let t1 = Instant::now();
-        let active = load_for_cart(&sql, now(), &cart, &[]).unwrap();
-        let t2 = Instant::now();
-        let e = evaluate(&cart, &ctx(Channel::Web), &active, &[]);
-        let t3 = Instant::now();
-        let json = serde_json::to_vec(&e).unwrap();
-        let t4 = Instant::now();
-        let defs: Vec<String> = active.iter().map(|a| serde_json::to_string(&a.promotion.to_row()).unwrap()).collect();
-        let t5 = Instant::now();
-        let parsed: Vec<Promotion> = defs.iter().map(|d| super::store::decode_definition_for_tests(d)).collect();
-        let t6 = Instant::now();
-        let t7 = Instant::now();
-        let wire: Vec<PromotionRow> = defs.iter().map(|d| serde_json::from_str(d).unwrap()).collect();
-        let t8 = Instant::now();
-        let tz = crate::hours::TimeZone::parse("Europe/Warsaw").unwrap();
-        let local = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
-        for _ in 0..123 { std::hint::black_box(crate::hours::TimeZone::parse("Europe/Warsaw").unwrap().first_instant_at_or_after(local)); }
-        let t9 = Instant::now();
-        eprintln!("serde-only {:?} tz x123 {:?} {}", t8 - t7, t9 - t8, wire.len() + tz.name().len());
-        eprintln!("active {} parse-only {:?} ({} promos)", active.len(), t6 - t5, parsed.len());
-        eprintln!("rows {} sql {:?} load {:?} eval {:?} json {:?} ({} bytes, {} applied)", rows.rows.len(), t1 - t0, t2 - t1, t3 - t2, t4 - t3, json.len(), e.applied.len());
-    }
+    (dir, sql)
+}
+
+fn store_all(sql: &dyn Sql, definitions: &[Value]) {
+    let entries: Vec<(Promotion, Vec<CouponCode>)> = definitions
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            d["name"] = json!("Stored");
+            d["time_zone"] = json!("Europe/Warsaw");
+            let entry = PromotionEntry::try_from(serde_json::from_value::<PromotionRow>(d).unwrap()).unwrap();
+            (entry.promotion, entry.codes)
+        })
+        .collect();
+    import_promotions(sql, &entries, "ops:test", now()).unwrap();
+}
+
+fn ids(loaded: &[ActivePromotion]) -> Vec<&str> {
+    loaded.iter().map(|a| a.promotion.id().as_str()).collect()
 }
 
 #[test]
-fn zz_temporary_sql() {
-    use std::time::Instant;
-    let dir = tempfile::tempdir().unwrap();
-    let sql = crate::storage::native::SqliteDb::at(dir.path().join("p.db")).connect().unwrap();
-    crate::storage::migrations::apply(&sql).unwrap();
-    let text = std::fs::read_to_string("/tmp/bench-promotions.json").unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    let entries: Vec<(Promotion, Vec<CouponCode>)> = v["promotions"].as_array().unwrap().iter().map(|r| {
-        let e = PromotionEntry::try_from(serde_json::from_value::<PromotionRow>(r.clone()).unwrap()).unwrap();
-        (e.promotion, e.codes)
-    }).collect();
-    import_promotions(&sql, &entries, "t", now()).unwrap();
-    let cart_v: Value = serde_json::from_str(&std::fs::read_to_string("/tmp/bench-cart.json").unwrap()).unwrap();
-    let cart = CartSnapshot::try_from(serde_json::from_value::<CartSnapshotRow>(cart_v).unwrap()).unwrap();
-    let mut keys: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    keys.insert("cart".into());
-    for l in cart.lines() { keys.insert(format!("sku:{}", l.sku)); let s = l.category.segments(); for n in 1..=s.len() { keys.insert(format!("cat:{}", s[..n].join("/"))); } }
-    let placeholders = (2..keys.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-    let mut params: Vec<crate::storage::SqlValue> = vec!["2026-11-23T09:00:00Z".into()];
-    params.extend(keys.iter().cloned().map(crate::storage::SqlValue::from));
-    let variants = [
-        format!("SELECT id, version, status, used, compiled FROM promotions WHERE +requires_code = 0 AND +status = 'active' AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1) AND id IN (SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders})) ORDER BY id"),
-        format!("SELECT id FROM promotions WHERE +requires_code = 0 AND +status = 'active' AND (starts_at IS NULL OR starts_at <= ?1) AND (ends_at IS NULL OR ends_at > ?1) AND id IN (SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders})) ORDER BY id"),
-        format!("SELECT promotion_id FROM promotion_targets WHERE key IN ({placeholders}) AND ?1 IS NOT NULL"),
-        "SELECT 1 WHERE ?1 IS NOT NULL".to_string(),
-    ];
-    for (i, v) in variants.iter().enumerate() {
-        let p: &[crate::storage::SqlValue] = if i == 3 { &params[..1] } else { &params };
-        let t = Instant::now();
-        let mut n = 0;
-        for _ in 0..50 { n = sql.execute(v, p).unwrap().rows.len(); }
-        eprintln!("variant {i}: {:?} per query, {n} rows, {} keys", t.elapsed() / 50, keys.len());
-    }
+fn a_basket_loads_only_the_promotions_that_can_touch_it_and_gets_the_same_answer() {
+    let (_dir, sql) = database();
+    let percent = |id: &str, target: Value| json!({"id": id, "benefit": {"type": "percent_off", "percent": "10"}, "target": target, "stacking": "stackable"});
+    store_all(
+        &sql,
+        &[
+            percent("CART", json!({"type": "cart"})),
+            percent("TEE-SKU", json!({"type": "skus", "skus": ["TEE-ORG-BLK-M", "NOT-IN-BASKET"]})),
+            percent("MEN", json!({"type": "categories", "categories": [["men"]]})),
+            percent("MEN-TEES", json!({"type": "categories", "categories": [["men", "t-shirts"]]})),
+            percent("SHOES", json!({"type": "categories", "categories": [["shoes"]]})),
+            percent("OTHER-SKU", json!({"type": "skus", "skus": ["BAG-TOT-NAT"]})),
+            json!({"id": "CODED", "benefit": {"type": "percent_off", "percent": "5"}, "target": {"type": "categories", "categories": [["shoes"]]}, "codes": ["SHOES5"]}),
+        ],
+    );
+    let basket = cart(&[TEE, DRESS]);
+    let codes = [code("SHOES5")];
+    let narrow = load_for_cart(&sql, now(), &basket, &codes).unwrap();
+    assert_eq!(ids(&narrow), ["CART", "CODED", "MEN", "MEN-TEES", "TEE-SKU"]);
+    let everything = load_active(&sql, now(), &codes).unwrap();
+    assert_eq!(everything.len(), 7);
+    let context = ctx(Channel::Web);
+    assert_eq!(evaluate(&basket, &context, &narrow, &codes), evaluate(&basket, &context, &everything, &codes));
+}
+
+#[test]
+fn an_edit_moves_a_promotion_in_the_target_index() {
+    let (_dir, sql) = database();
+    let on = |category: &str| json!({"id": "MOVING", "benefit": {"type": "percent_off", "percent": "10"}, "target": {"type": "categories", "categories": [[category]]}});
+    store_all(&sql, &[on("shoes")]);
+    let basket = cart(&[TEE]);
+    assert!(load_for_cart(&sql, now(), &basket, &[]).unwrap().is_empty());
+    store_all(&sql, &[on("men")]);
+    assert_eq!(ids(&load_for_cart(&sql, now(), &basket, &[]).unwrap()), ["MOVING"]);
+    assert_eq!(load_promotion(&sql, &PromotionId::parse("MOVING").unwrap()).unwrap().unwrap().version, 2);
+}
+
+#[test]
+fn a_row_without_its_compact_form_is_read_from_its_json() {
+    let (_dir, sql) = database();
+    store_all(&sql, &[json!({"id": "OLD", "benefit": {"type": "percent_off", "percent": "10"}, "conditions": {"valid_until": "2026-12-31"}})]);
+    let compact = load_active(&sql, now(), &[]).unwrap();
+    sql.execute("UPDATE promotions SET compiled = NULL", &[]).unwrap();
+    assert_eq!(load_active(&sql, now(), &[]).unwrap(), compact);
+    sql.execute("UPDATE promotions SET compiled = x'7f00'", &[]).unwrap();
+    assert_eq!(load_active(&sql, now(), &[]).unwrap(), compact, "another layout version falls back to the JSON");
+}
+
+#[test]
+fn expired_automatic_promotions_are_not_loaded_but_a_code_still_finds_its_promotion() {
+    let (_dir, sql) = database();
+    store_all(
+        &sql,
+        &[
+            json!({"id": "OVER", "benefit": {"type": "percent_off", "percent": "10"}, "conditions": {"valid_until": "2026-11-01"}}),
+            json!({"id": "OVERCODE", "benefit": {"type": "percent_off", "percent": "10"}, "conditions": {"valid_until": "2026-11-01"}, "codes": ["GONE10"]}),
+        ],
+    );
+    assert!(load_active(&sql, now(), &[]).unwrap().is_empty());
+    let with_code = load_for_cart(&sql, now(), &cart(&[TEE]), &[code("gone10")]).unwrap();
+    assert_eq!(ids(&with_code), ["OVERCODE"]);
+    let e = evaluate(&cart(&[TEE]), &ctx(Channel::Web), &with_code, &[code("GONE10")]);
+    assert_eq!(reasons(&e), [("GONE10".into(), "expired on 2026-11-01".into())]);
 }

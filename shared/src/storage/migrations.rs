@@ -68,7 +68,26 @@ pub fn latest_version() -> i64 {
 }
 
 /// Brings the schema up to [`latest_version`]; a no-op when it already is.
+///
+/// Why retry on `Busy`? SQLite answers a journal-mode switch or a lock
+/// upgrade that would deadlock with `SQLITE_BUSY` at once, without waiting
+/// out the busy timeout; that happens only while several first requests
+/// race to migrate a fresh database, and a short pause settles it.
 pub fn apply(sql: &dyn Sql) -> Result<(), StorageError> {
+    const ATTEMPTS: u32 = 50;
+    let mut attempt = 1;
+    loop {
+        match apply_once(sql) {
+            Err(StorageError::Busy) if attempt < ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(10 * u64::from(attempt.min(10))));
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+fn apply_once(sql: &dyn Sql) -> Result<(), StorageError> {
     if current_version(sql)? >= latest_version() {
         return Ok(());
     }

@@ -6,4 +6,6 @@ mod carts;
 mod catalog;
 mod coupons;
 mod health;
+mod kiosk;
 mod pickups;
+mod returns;

@@ -1,0 +1,1 @@
+//! Return intake (issue 8) over HTTP: golden path 4, exchange, concurrent intakes.
