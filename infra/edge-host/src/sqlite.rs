@@ -18,8 +18,38 @@ use crate::state::HostState;
 
 /// An open database connection held by a guest. `None` only while a
 /// statement is running on the blocking pool.
+///
+/// Field order matters: on drop the connection goes back to the pool (rolling
+/// back an open transaction) before the write gate is released.
 pub struct SqlConnection {
     conn: Option<PooledConnection>,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    /// Held from `BEGIN IMMEDIATE` (or around a lone write) until the
+    /// connection is back in autocommit mode.
+    writing: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// How long a writer queues at the gate before it goes on to SQLite's own
+/// busy handling (which then decides, as without the gate). Bounds the wait
+/// of a guest that writes on a second connection while its first holds the
+/// gate.
+const GATE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether a statement takes SQLite's write lock when it starts: a
+/// `BEGIN IMMEDIATE`/`EXCLUSIVE`, or a lone INSERT/UPDATE/DELETE/REPLACE.
+fn starts_writing(statement: &str) -> bool {
+    let mut words = statement
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty());
+    let first = words.next().unwrap_or_default();
+    if first.eq_ignore_ascii_case("BEGIN") {
+        return words.next().is_some_and(|w| {
+            w.eq_ignore_ascii_case("IMMEDIATE") || w.eq_ignore_ascii_case("EXCLUSIVE")
+        });
+    }
+    ["INSERT", "UPDATE", "DELETE", "REPLACE"]
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k))
 }
 
 impl sqlite::Host for HostState {}
@@ -37,12 +67,17 @@ impl sqlite::HostConnection for HostState {
         let Some(db) = self.services().sqlite.clone() else {
             return Ok(Err(Error::NoSuchDatabase));
         };
+        let gate = db.writer();
         let conn = match tokio::task::spawn_blocking(move || db.checkout()).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(e)) => return Ok(Err(Error::Io(e.to_string()))),
             Err(e) => return Ok(Err(Error::Io(e.to_string()))),
         };
-        Ok(Ok(self.table().push(SqlConnection { conn: Some(conn) })?))
+        Ok(Ok(self.table().push(SqlConnection {
+            conn: Some(conn),
+            gate,
+            writing: None,
+        })?))
     }
 
     async fn execute(
@@ -51,6 +86,21 @@ impl sqlite::HostConnection for HostState {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
+        let handle = self.table().get_mut(&connection)?;
+        if handle.conn.is_none() {
+            return Ok(Err(Error::InvalidConnection));
+        }
+        if handle.writing.is_none()
+            && handle.conn.as_ref().is_some_and(|c| c.is_autocommit())
+            && starts_writing(&statement)
+        {
+            let gate = Arc::clone(&handle.gate);
+            // On timeout, go on without the gate: SQLite's lock still guards.
+            let guard = tokio::time::timeout(GATE_PATIENCE, gate.lock_owned())
+                .await
+                .ok();
+            self.table().get_mut(&connection)?.writing = guard;
+        }
         let Some(conn) = self.table().get_mut(&connection)?.conn.take() else {
             return Ok(Err(Error::InvalidConnection));
         };
@@ -63,7 +113,13 @@ impl sqlite::HostConnection for HostState {
             Ok(pair) => pair,
             Err(e) => return Ok(Err(Error::Io(e.to_string()))),
         };
-        self.table().get_mut(&connection)?.conn = Some(conn);
+        let handle = self.table().get_mut(&connection)?;
+        // Back in autocommit mode (COMMIT, ROLLBACK, a failed BEGIN, or a
+        // lone write done): the next writer's turn.
+        if conn.is_autocommit() {
+            handle.writing = None;
+        }
+        handle.conn = Some(conn);
         Ok(result.map_err(to_error))
     }
 
@@ -71,8 +127,12 @@ impl sqlite::HostConnection for HostState {
         let handle = self.table().delete(connection)?;
         // Giving the connection back may roll back an open transaction:
         // file I/O, so not on an executor thread.
+        let writing = handle.writing;
         if let Some(conn) = handle.conn {
-            tokio::task::spawn_blocking(move || drop(conn));
+            tokio::task::spawn_blocking(move || {
+                drop(conn);
+                drop(writing);
+            });
         }
         Ok(())
     }
@@ -132,4 +192,38 @@ pub const SCHEMA: &str = "";
 /// Opens the default database.
 pub fn open_default(path: &std::path::Path) -> Result<Arc<Database>, crate::db::DbError> {
     Database::open(path, SCHEMA)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_writing;
+
+    #[test]
+    fn immediate_and_exclusive_transactions_and_lone_writes_queue_at_the_gate() {
+        for statement in [
+            "BEGIN IMMEDIATE",
+            "begin exclusive transaction",
+            "  INSERT INTO t VALUES (1)",
+            "update t set a = 1",
+            "DELETE FROM t",
+            "REPLACE INTO t VALUES (1)",
+        ] {
+            assert!(starts_writing(statement), "{statement}");
+        }
+    }
+
+    #[test]
+    fn reads_and_deferred_transactions_do_not_queue() {
+        for statement in [
+            "SELECT 1",
+            "BEGIN",
+            "BEGIN DEFERRED",
+            "COMMIT",
+            "PRAGMA user_version",
+            "",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+        ] {
+            assert!(!starts_writing(statement), "{statement}");
+        }
+    }
 }

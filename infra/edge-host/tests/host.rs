@@ -421,8 +421,14 @@ fn spin_request_headers_carry_spin_values() {
 
     let captured = host.get("/probe/stores/s42/headers").json();
     assert_eq!(captured["headers"]["spin-path-match-store"], "s42");
-    assert_eq!(captured["headers"]["spin-matched-route"], "/probe/stores/:store/...");
-    assert_eq!(captured["headers"]["spin-component-route"], "/probe/stores/:store");
+    assert_eq!(
+        captured["headers"]["spin-matched-route"],
+        "/probe/stores/:store/..."
+    );
+    assert_eq!(
+        captured["headers"]["spin-component-route"],
+        "/probe/stores/:store"
+    );
     assert_eq!(captured["headers"]["spin-path-info"], "/headers");
 
     let exact = host.get("/probe/exact").json();
