@@ -18,6 +18,22 @@ if ! pkg-config --exists openssl 2>/dev/null; then
     apt-get update -qq && apt-get install -y -qq libssl-dev pkg-config
 fi
 
+# ---- kiosk browser tests (issue 9) ------------------------------------------
+# The kiosk page's end-to-end tests (tests/tests/api/kiosk.rs) drive Debian's
+# Chromium with playwright-core from npm; `npx playwright install` cannot
+# download a browser here, so the browser comes from apt. npm ci runs again
+# whenever package-lock.json is newer than what node_modules was built from.
+if [ ! -x /usr/bin/chromium ]; then
+    echo "== installing Debian's chromium (kiosk browser tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+if [ ! -f tests/kiosk/node_modules/.package-lock.json ] \
+    || [ tests/kiosk/package-lock.json -nt tests/kiosk/node_modules/.package-lock.json ]; then
+    echo "== installing the kiosk tests' npm packages (npm ci --prefix tests/kiosk)"
+    npm ci --prefix tests/kiosk --no-audit --no-fund
+fi
+# ---- end of kiosk browser tests ----------------------------------------------
+
 echo "== building the components (.wasm)"
 cargo build --target wasm32-wasip2 --release
 

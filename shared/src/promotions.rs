@@ -96,7 +96,7 @@ pub use customers::{CustomerProfile, CustomerProfileRow, cancel_order, load_cust
 pub use definition::{Benefit, Conditions, Exclusions, Promotion, PromotionEntry, PromotionRow, Stacking, Target};
 pub use engine::{
     ActivePromotion, Applied, CodeState, Context, CustomerFacts, Evaluation, LineDiscount, LineResult, PromotionStatus,
-    RefusedCode, evaluate,
+    RefusedCode, evaluate, offered_to,
 };
 pub use reason::Refusal;
 pub use redemption::{

@@ -60,6 +60,7 @@ pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Post, "/api/orders/sweep", sweep::run),
     Route::new(Method::Get, "/api/orders/sla", sweep::report),
     Route::new(Method::Post, "/api/orders/pickup-scans", pickup::scan),
+    Route::new(Method::Post, "/api/orders/pickup-lookups", pickup::lookup),
     Route::new(Method::Get, "/api/orders/{order_id}", orders::get),
     Route::new(Method::Get, "/api/orders/{order_id}/history", orders::history),
     Route::new(Method::Post, "/api/orders/{order_id}/transitions", transitions::apply),

@@ -4,7 +4,7 @@ use crate::orders::{actor, visible};
 use crate::{render, settings};
 use omni_shared::auth::Caller;
 use omni_shared::catalog::FieldError;
-use omni_shared::orders::pickup::{code_for, scan as hand_over};
+use omni_shared::orders::pickup::{code_for, look_up, scan as hand_over};
 use omni_shared::orders::{Actor, OrderError, Via, timestamp};
 use omni_shared::pipeline::Ctx;
 use omni_shared::web::{Problem, json_response, parse_json};
@@ -59,5 +59,24 @@ pub fn scan(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let settings = settings::order_settings(ctx)?;
     let now = ctx.now();
     let order = hand_over(ctx.sql()?, &body.code, &ctx.code_signing_secret()?, &device, via, settings, now)?;
+    Ok(render::order_response(200, &order, &device, now))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupBody {
+    code: String,
+}
+
+/// `POST /api/orders/pickup-lookups` `{code}`: what a scan of this code
+/// would hand over, changing nothing (the kiosk shows the order, then hands
+/// it over with `pickup-scans`). The same refusals as a scan.
+pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+    let caller = ctx.caller()?;
+    caller.require_store()?;
+    let device = Actor::of(&caller).ok_or(OrderError::Forbidden("only a store device scans pickup codes"))?;
+    let body: LookupBody = parse_json(ctx.req)?;
+    let now = ctx.now();
+    let order = look_up(ctx.sql()?, &body.code, &ctx.code_signing_secret()?, &device, now)?;
     Ok(render::order_response(200, &order, &device, now))
 }

@@ -1,9 +1,31 @@
-//! The `returns` component: one RMA system for every channel and store, with exact refunds.
+//! The `returns` component: one RMA system for every channel and store, with
+//! exact refunds, under `/api/returns` and `/api/return-policy`.
 //!
-//! A thin HTTP edge: parse the request, check the caller, call the domain in
-//! `omni_shared`, persist through the storage ports, render the response.
+//! A thin HTTP edge: each module is one resource with a single path
+//! parse -> check caller -> apply -> respond; the rules (the policy, the
+//! window, refunds from what was paid, the case statuses, return codes,
+//! restock and exchange reservations) live in `omni_shared::returns`.
 //! [`handle`] is plain Rust over spin-sdk's Request/Response values so it is
 //! tested natively; only [`entry`] is wasm-specific.
+//!
+//! Who may call what:
+//!
+//! | routes | caller |
+//! | --- | --- |
+//! | the policy (GET) | anyone; PUT: ops |
+//! | open a return | the customer for their own order or receipt; a store device (any order, any receipt); ops |
+//! | a case, the list | its customer; any store device (lists need a customer or order filter); ops |
+//! | the return code | the case's customer |
+//! | scan, intake, record a till receipt | a store device (the receipt: of its own store) |
+//! | inspect, refund, exchange, reject, close | the device of the store that received the goods, or ops |
+
+mod body;
+mod cases;
+mod codes;
+mod moves;
+mod policy;
+mod receipts;
+mod render;
 
 use omni_shared::host::Host;
 use omni_shared::pipeline::{self, Ctx, Handler};
@@ -14,7 +36,23 @@ use spin_sdk::http::{Method, Request, Response};
 pub const COMPONENT: &str = "returns";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub static ROUTES: &[Route<Handler>] = &[Route::new(Method::Get, "/api/returns/health", health)];
+pub static ROUTES: &[Route<Handler>] = &[
+    Route::new(Method::Get, "/api/returns/health", health),
+    Route::new(Method::Get, "/api/return-policy", policy::get),
+    Route::new(Method::Put, "/api/return-policy", policy::put),
+    Route::new(Method::Post, "/api/returns", cases::create),
+    Route::new(Method::Get, "/api/returns", cases::list),
+    Route::new(Method::Post, "/api/returns/scans", codes::scan),
+    Route::new(Method::Post, "/api/returns/intakes", codes::intake),
+    Route::new(Method::Post, "/api/returns/receipts", receipts::create),
+    Route::new(Method::Get, "/api/returns/{case_number}", cases::get),
+    Route::new(Method::Get, "/api/returns/{case_number}/return-code", codes::code),
+    Route::new(Method::Post, "/api/returns/{case_number}/inspect", moves::inspect),
+    Route::new(Method::Post, "/api/returns/{case_number}/refund", moves::refund),
+    Route::new(Method::Post, "/api/returns/{case_number}/exchange", moves::exchange),
+    Route::new(Method::Post, "/api/returns/{case_number}/reject", moves::reject),
+    Route::new(Method::Post, "/api/returns/{case_number}/close", moves::close),
+];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {
     pipeline::serve(COMPONENT, ROUTES, req, host)
@@ -32,3 +70,6 @@ fn health(_: &Ctx<'_>) -> Result<Response, Problem> {
 fn entry(req: Request) -> Response {
     handle(req, &omni_shared::host::SpinHost::default())
 }
+
+#[cfg(test)]
+mod tests;

@@ -24,8 +24,8 @@ use crate::state::HostState;
 pub struct SqlConnection {
     conn: Option<PooledConnection>,
     gate: Arc<tokio::sync::Mutex<()>>,
-    /// Held from `BEGIN IMMEDIATE` (or around a lone write) until the
-    /// connection is back in autocommit mode.
+    /// Held from `BEGIN IMMEDIATE` until the connection is back in
+    /// autocommit mode.
     writing: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
@@ -35,21 +35,21 @@ pub struct SqlConnection {
 /// gate.
 const GATE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Whether a statement takes SQLite's write lock when it starts: a
-/// `BEGIN IMMEDIATE`/`EXCLUSIVE`, or a lone INSERT/UPDATE/DELETE/REPLACE.
+/// Whether a statement opens a write transaction that will hold SQLite's
+/// lock across several calls: `BEGIN IMMEDIATE` or `BEGIN EXCLUSIVE`.
+///
+/// Lone writes do not queue at the gate: they hold the lock for one short
+/// statement, and a hand-over through the gate (a wake-up on the executor,
+/// then a blocking-pool hop) costs them more than the rare busy poll.
 fn starts_writing(statement: &str) -> bool {
     let mut words = statement
         .split(|c: char| c.is_whitespace() || c == ';')
         .filter(|w| !w.is_empty());
     let first = words.next().unwrap_or_default();
-    if first.eq_ignore_ascii_case("BEGIN") {
-        return words.next().is_some_and(|w| {
+    first.eq_ignore_ascii_case("BEGIN")
+        && words.next().is_some_and(|w| {
             w.eq_ignore_ascii_case("IMMEDIATE") || w.eq_ignore_ascii_case("EXCLUSIVE")
-        });
-    }
-    ["INSERT", "UPDATE", "DELETE", "REPLACE"]
-        .iter()
-        .any(|k| first.eq_ignore_ascii_case(k))
+        })
 }
 
 impl sqlite::Host for HostState {}
@@ -114,8 +114,8 @@ impl sqlite::HostConnection for HostState {
             Err(e) => return Ok(Err(Error::Io(e.to_string()))),
         };
         let handle = self.table().get_mut(&connection)?;
-        // Back in autocommit mode (COMMIT, ROLLBACK, a failed BEGIN, or a
-        // lone write done): the next writer's turn.
+        // Back in autocommit mode (COMMIT, ROLLBACK, a failed BEGIN): the
+        // next writer's turn.
         if conn.is_autocommit() {
             handle.writing = None;
         }
@@ -199,21 +199,18 @@ mod tests {
     use super::starts_writing;
 
     #[test]
-    fn immediate_and_exclusive_transactions_and_lone_writes_queue_at_the_gate() {
+    fn immediate_and_exclusive_transactions_queue_at_the_gate() {
         for statement in [
             "BEGIN IMMEDIATE",
             "begin exclusive transaction",
-            "  INSERT INTO t VALUES (1)",
-            "update t set a = 1",
-            "DELETE FROM t",
-            "REPLACE INTO t VALUES (1)",
+            "  BEGIN\nIMMEDIATE;",
         ] {
             assert!(starts_writing(statement), "{statement}");
         }
     }
 
     #[test]
-    fn reads_and_deferred_transactions_do_not_queue() {
+    fn reads_lone_writes_and_deferred_transactions_do_not_queue() {
         for statement in [
             "SELECT 1",
             "BEGIN",
@@ -221,7 +218,8 @@ mod tests {
             "COMMIT",
             "PRAGMA user_version",
             "",
-            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
         ] {
             assert!(!starts_writing(statement), "{statement}");
         }

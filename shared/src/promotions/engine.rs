@@ -14,7 +14,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::cart::CartSnapshot;
-use super::definition::{Benefit, Promotion, Stacking};
+use super::definition::{Benefit, Conditions, Promotion, Stacking};
 use super::reason::Refusal;
 use super::values::{CouponCode, Fulfilment, LoyaltyTier, PromotionId, Segment};
 use crate::channel::Channel;
@@ -388,30 +388,7 @@ fn precheck(
     {
         return Err(Refusal::WrongFulfilment { allowed: allowed.clone() });
     }
-    if let Some(segments) = &c.segments
-        && segments.is_disjoint(&facts.segments)
-    {
-        return Err(Refusal::SegmentOnly { segments: segments.clone() });
-    }
-    let tier_ok = match (&c.loyalty_tiers, &facts.loyalty_tier) {
-        (Some(tiers), Some(tier)) => tiers.contains(tier),
-        (Some(_), None) => false,
-        (None, tier) => !c.loyalty_members_only || tier.is_some(),
-    };
-    if !tier_ok {
-        return Err(Refusal::LoyaltyOnly { tiers: c.loyalty_tiers.clone() });
-    }
-    if let Some(first) = &c.first_order {
-        if facts.customer.is_none() {
-            return Err(Refusal::SignInRequired);
-        }
-        if facts.orders_in(&first.channels) > 0 {
-            return Err(Refusal::NotFirstOrder { channels: first.channels.clone() });
-        }
-        if !first.history_in.is_empty() && facts.orders_in(&first.history_in) == 0 {
-            return Err(Refusal::NoPriorPurchase { channels: first.history_in.clone() });
-        }
-    }
+    customer_conditions(c, facts)?;
     if let Some(limit) = c.global_limit
         && active.used >= limit
     {
@@ -441,6 +418,83 @@ fn precheck(
         return Err(Refusal::NoQualifyingItems);
     }
     Ok(lines)
+}
+
+/// Whether `facts` meet the promotion's conditions on who the customer is:
+/// segment, loyalty tier, first order in a channel. One function, so the
+/// engine and [`offered_to`] can never disagree about a customer.
+fn customer_conditions(c: &Conditions, facts: &CustomerFacts) -> Result<(), Refusal> {
+    if let Some(segments) = &c.segments
+        && segments.is_disjoint(&facts.segments)
+    {
+        return Err(Refusal::SegmentOnly { segments: segments.clone() });
+    }
+    let tier_ok = match (&c.loyalty_tiers, &facts.loyalty_tier) {
+        (Some(tiers), Some(tier)) => tiers.contains(tier),
+        (Some(_), None) => false,
+        (None, tier) => !c.loyalty_members_only || tier.is_some(),
+    };
+    if !tier_ok {
+        return Err(Refusal::LoyaltyOnly { tiers: c.loyalty_tiers.clone() });
+    }
+    if let Some(first) = &c.first_order {
+        if facts.customer.is_none() {
+            return Err(Refusal::SignInRequired);
+        }
+        if facts.orders_in(&first.channels) > 0 {
+            return Err(Refusal::NotFirstOrder { channels: first.channels.clone() });
+        }
+        if !first.history_in.is_empty() && facts.orders_in(&first.history_in) == 0 {
+            return Err(Refusal::NoPriorPurchase { channels: first.history_in.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// Whether `active` is on offer to this customer in `channel` at `now`
+/// before any basket exists: not paused, inside its window, open to the
+/// channel, the customer meets its segment / tier / first-order conditions,
+/// and neither its global nor its per-customer limit is used up. What a
+/// till shows as "coupons for this customer" when the app's identity code
+/// is scanned; basket conditions (minimum basket, target items, currency,
+/// fulfilment) are left to [`evaluate`] at checkout. Read-only.
+pub fn offered_to(active: &ActivePromotion, channel: Channel, facts: &CustomerFacts, now: DateTime<Utc>) -> Result<(), Refusal> {
+    let p = &active.promotion;
+    let c = p.conditions();
+    if active.status == PromotionStatus::Paused {
+        return Err(Refusal::Paused);
+    }
+    if let Some(start) = p.window().starts_at()
+        && now < start
+    {
+        return Err(Refusal::NotYetValid { from: p.window().from_text().unwrap_or_default() });
+    }
+    if let Some(end) = p.window().ends_at()
+        && now >= end
+    {
+        let on = p.window().last_day(p.time_zone()).expect("a window with an end has a last day");
+        return Err(Refusal::Expired { on });
+    }
+    if let Some(channels) = &c.channels
+        && !channels.contains(&channel)
+    {
+        return Err(Refusal::WrongChannel { allowed: channels.clone() });
+    }
+    customer_conditions(c, facts)?;
+    if let Some(limit) = c.global_limit
+        && active.used >= limit
+    {
+        return Err(Refusal::GlobalLimitReached { limit });
+    }
+    if let Some(limit) = c.per_customer_limit {
+        if facts.customer.is_none() {
+            return Err(Refusal::SignInRequired);
+        }
+        if facts.uses.get(p.id()).copied().unwrap_or(0) >= limit {
+            return Err(Refusal::CustomerLimitReached { limit });
+        }
+    }
+    Ok(())
 }
 
 /// One way to combine promotions (the stack, or one exclusive alone), applied

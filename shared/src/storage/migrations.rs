@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[&str] = &[
     crate::stock::SCHEMA,
     crate::promotions::SCHEMA,
     crate::orders::SCHEMA,
+    crate::returns::SCHEMA,
 ];
 
 /// HTTP conventions (idempotency) and catalog master data.

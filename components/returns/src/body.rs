@@ -1,0 +1,108 @@
+//! What every handler shares: the caller as an actor, the channel a request
+//! names, the case a path names, settings, and small parsing helpers.
+
+use omni_shared::catalog::FieldError;
+use omni_shared::orders::{Actor, Via};
+use omni_shared::pipeline::Ctx;
+use omni_shared::returns::cases::Settings;
+use omni_shared::returns::store::CaseRef;
+use omni_shared::returns::{CaseNumber, ReturnError};
+use omni_shared::ids::RmaId;
+use omni_shared::web::Problem;
+
+/// The caller as an actor; anonymous callers get 401.
+pub fn actor(ctx: &Ctx<'_>) -> Result<Actor, Problem> {
+    let caller = ctx.caller()?;
+    Actor::of(&caller).ok_or_else(|| Problem::unauthorized("sign in: returns need a customer, store or ops token"))
+}
+
+/// The channel a request names, or the caller's usual one.
+pub fn via(actor: &Actor, raw: Option<&str>) -> Result<Via, ReturnError> {
+    match raw {
+        None => Ok(Via::default_for(actor.kind())),
+        Some(raw) => Via::parse(raw).map_err(|why| ReturnError::Invalid(vec![FieldError::new("channel", why)])),
+    }
+}
+
+/// The case a path names: a case number (`RMA-1234-5678-6`) or an RMA id
+/// (`RET-...`). A malformed one names no case (404), but a case number
+/// with a wrong check digit says so, since that is a typo worth showing.
+pub fn case_ref(ctx: &Ctx<'_>) -> Result<CaseRef, Problem> {
+    let raw = ctx.param("case_number");
+    if raw.len() == 20 && raw.to_ascii_uppercase().starts_with("RET-") {
+        return RmaId::parse(&raw.to_ascii_uppercase())
+            .map(CaseRef::Id)
+            .map_err(|_| ReturnError::NotFound("return").into());
+    }
+    match CaseNumber::parse(raw) {
+        Ok(number) => Ok(CaseRef::Number(number)),
+        Err(omni_shared::returns::case_number::CaseNumberError::CheckDigit) => {
+            Err(Problem::not_found(format!("no such return: {}", omni_shared::returns::case_number::CaseNumberError::CheckDigit)))
+        }
+        Err(_) => Err(ReturnError::NotFound("return").into()),
+    }
+}
+
+/// Whether the gateway webhook is configured for this component too.
+pub fn settings(ctx: &Ctx<'_>) -> Settings {
+    let url = ctx.host.variable("notification_webhook_url").ok().flatten().unwrap_or_default();
+    Settings { webhook_configured: !url.trim().is_empty() }
+}
+
+/// A note on a change: printable, at most 500 characters.
+pub fn note(raw: Option<&str>) -> Result<Option<String>, ReturnError> {
+    omni_shared::orders::model::parse_note(raw).map_err(|e| ReturnError::Invalid(vec![e]))
+}
+
+/// Whether the request carries a body at all (commands take an optional one).
+pub fn has_body(ctx: &Ctx<'_>) -> bool {
+    !ctx.req.body().iter().all(u8::is_ascii_whitespace)
+}
+
+/// Query parameters, percent-decoded.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn of(raw: &str) -> Query {
+        Query(
+            raw.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(k), decode(v))
+                })
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+fn decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
