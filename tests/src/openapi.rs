@@ -24,7 +24,7 @@ struct Doc {
     root: Value,
 }
 
-pub const COMPONENTS: &[&str] = &["catalog", "cart-sync", "coupons", "availability", "pickups", "returns"];
+pub const COMPONENTS: &[&str] = &["catalog", "cart-sync", "coupons", "availability", "pickups", "returns", "kiosk"];
 
 pub fn specs() -> &'static Specs {
     static SPECS: OnceLock<Specs> = OnceLock::new();

@@ -25,7 +25,7 @@ const STORE: &str = "WAW-01";
 const OTHER_STORE: &str = "WAW-02";
 const SKU: &str = "TEE-ORG-BLK-M";
 /// The returned item: another SKU, so its shelf moves only by the return.
-const RETURNED: &str = "DRS-LIN-NAV-M";
+const RETURNED: &str = "DRS-LIN-SND-M";
 
 /// The browser and the npm packages, or a failure saying how to get them.
 fn browser_tooling() -> PathBuf {
