@@ -43,6 +43,7 @@ Demo tokens (valid 12 hours):
   operator (ops):           $(target/host/omni-demo token --role ops --sub back-office --ttl-secs 43200)
 
 Try:  curl $base/api/catalog/items/DRS-LIN-NAV-M
+Store kiosk: open $base/kiosk/ and paste the store device token above.
 Press Ctrl-C to stop.
 MSG
 wait $host_pid

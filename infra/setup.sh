@@ -40,8 +40,9 @@ cargo build --target wasm32-wasip2 --release
 echo "== building the edge host's test guest"
 cargo build --manifest-path tests/guest-probe/Cargo.toml --target wasm32-wasip2 --release
 
-# The whole workspace at once, so the native build has the same unified
-# features as the test run that follows and nothing (wasmtime above all) is
-# compiled twice.
+# The whole workspace with every target at once, so the native build has the
+# same unified features as the test run that follows (dev-dependencies count
+# only when tests are built) and nothing, wasmtime above all, is compiled
+# twice.
 echo "== building the edge host, the demo tools and the native test targets"
-cargo build --profile host --workspace
+cargo build --profile host --workspace --all-targets

@@ -13,5 +13,5 @@ else
     cargo test --profile host --workspace --no-fail-fast
 fi
 
-echo "== .wasm size budget (2 MB per component)"
+echo "== .wasm size budget (2 MiB per component)"
 infra/wasm-sizes.sh --check

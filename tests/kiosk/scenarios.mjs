@@ -225,6 +225,17 @@ try {
       assert.equal(await page.getAttribute('[data-field="status"]', 'data-status'), 'received');
       return seen;
     });
+
+    await scenario(page, 'a-received-return-is-refunded-from-the-kiosk', async () => {
+      await press(page, 'refund');
+      // The panel was already done (received): wait for the refund's answer.
+      await page.waitForSelector('[data-field="status"][data-status="refunded"]', { timeout: 15000 });
+      const seen = await panelState(page);
+      assert.equal(seen.kind, 'return', JSON.stringify(seen));
+      assert.equal(await page.getAttribute('[data-field="status"]', 'data-status'), 'refunded');
+      assert.ok(seen.text.includes(config.return.case_number), seen.text);
+      return seen;
+    });
   }
 
   await scenario(page, 'sign-out-returns-to-sign-in', async () => {
