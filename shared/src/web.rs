@@ -15,6 +15,7 @@ pub mod cors;
 pub mod etag;
 pub mod idempotency;
 pub mod problem;
+pub mod query;
 pub mod route;
 
 pub use body::{json_response, parse_json, parse_json_with_limit};

@@ -3,6 +3,7 @@
 
 use omni_shared::geo::{GeoPoint, Radius};
 use omni_shared::web::Problem;
+use omni_shared::web::query::form_decode;
 
 /// The parameters of one query string, consumed by name.
 pub struct Query {
@@ -14,9 +15,9 @@ impl Query {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = decode(name)
+            let name = form_decode(name)
                 .ok_or_else(|| Problem::bad_request("a parameter name is not valid percent-encoded UTF-8"))?;
-            let value = decode(value)
+            let value = form_decode(value)
                 .ok_or_else(|| Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8")))?;
             if pairs.iter().any(|(n, _)| *n == name) {
                 return Err(Problem::bad_request(format!("`{name}` is given twice")));
@@ -88,26 +89,3 @@ impl Query {
     }
 }
 
-fn decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}

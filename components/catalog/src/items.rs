@@ -6,6 +6,7 @@ use omni_shared::ids::Sku;
 use omni_shared::money::Money;
 use omni_shared::pipeline::Ctx;
 use omni_shared::storage::{Row, Sql, SqlValue, StorageError};
+use omni_shared::web::query::form_decode;
 use omni_shared::web::{Problem, json_response};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
@@ -92,7 +93,7 @@ impl ListQuery {
         let mut parsed = ListQuery { category: None, after: String::new(), limit: DEFAULT_PAGE };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(value).ok_or_else(|| Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8")))?;
+            let value = form_decode(value).ok_or_else(|| Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8")))?;
             match name {
                 "category" => {
                     let segments: Vec<&str> = value.split('/').collect();
@@ -115,30 +116,6 @@ impl ListQuery {
         }
         Ok(parsed)
     }
-}
-
-fn percent_decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The stored row as the wire form, with the authoritative assortment.

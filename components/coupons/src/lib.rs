@@ -22,7 +22,6 @@ mod customers;
 mod entropy;
 mod problems;
 mod promotions;
-mod query;
 mod redemptions;
 mod validate;
 

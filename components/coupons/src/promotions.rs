@@ -13,7 +13,7 @@ use spin_sdk::http::Response;
 
 use crate::customers::batch_problem;
 use crate::problems::{invalid, problem};
-use crate::query::Query;
+use omni_shared::web::query::Query;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -84,7 +84,7 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// `GET /api/promotions?status=active&after=ID&limit=50`: a page in id order.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ctx.caller()?.require_ops()?;
-    let query = Query::parse(ctx.req.query(), &["status", "after", "limit"])?;
+    let query = Query::parse(ctx.req.query())?.only(&["status", "after", "limit"])?;
     let status = query
         .get("status")
         .map(|s| PromotionStatus::parse(s).ok_or_else(|| Problem::bad_request("status must be active or paused")))

@@ -12,6 +12,7 @@ use omni_shared::orders::place::{NewOrder, place};
 use omni_shared::orders::store::{self, Filter, MAX_LIST};
 use omni_shared::orders::{Actor, ActorKind, DeliveryAddress, Fulfilment, Order, OrderError, OrderStatus};
 use omni_shared::pipeline::Ctx;
+use omni_shared::web::query::Query;
 use omni_shared::stock::{Basket, BasketLineRow, ReservationId};
 use omni_shared::web::idempotency::run_for_request;
 use omni_shared::web::{Problem, json_response, parse_json};
@@ -207,7 +208,7 @@ pub fn history(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// a customer's own orders, a store's orders, or (ops) any, newest first.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let actor = actor(ctx)?;
-    let query = Query::of(ctx.req.query());
+    let query = Query::parse(ctx.req.query())?;
     let mut filter = Filter::default();
     if let Some(raw) = query.get("status") {
         filter.status =
@@ -263,54 +264,3 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     Ok(json_response(200, &json!({ "orders": rendered })))
 }
 
-/// Query parameters, percent-decoded; the first of a repeated name wins.
-pub struct Query(Vec<(String, String)>);
-
-impl Query {
-    pub fn of(raw: &str) -> Query {
-        Query(
-            raw.split('&')
-                .filter(|p| !p.is_empty())
-                .map(|pair| {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    (decode(k), decode(v))
-                })
-                .collect(),
-        )
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-}
-
-fn decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}

@@ -1,7 +1,7 @@
 //! `GET /api/notifications/outbox?order_id=&limit=` (ops): what was queued
 //! for an order and how its delivery went, newest first.
 
-use crate::orders::Query;
+use omni_shared::web::query::Query;
 use omni_shared::ids::OrderId;
 use omni_shared::notify::outbox::entries;
 use omni_shared::orders::timestamp;
@@ -14,7 +14,7 @@ const MAX_LIMIT: u32 = 500;
 
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ctx.caller()?.require_ops()?;
-    let query = Query::of(ctx.req.query());
+    let query = Query::parse(ctx.req.query())?;
     let order = query
         .get("order_id")
         .map(OrderId::parse)

@@ -2,7 +2,8 @@
 //! notification retries follow the response) and `GET /api/orders/sla`,
 //! the per-store hit rate.
 
-use crate::orders::{Query, actor};
+use crate::orders::actor;
+use omni_shared::web::query::Query;
 use crate::settings;
 use chrono::Duration;
 use omni_shared::ids::StoreId;
@@ -42,7 +43,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// store device for its own. The window defaults to the last 30 days.
 pub fn report(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let actor = actor(ctx)?;
-    let query = Query::of(ctx.req.query());
+    let query = Query::parse(ctx.req.query())?;
     let named = query
         .get("store_id")
         .map(StoreId::parse)

@@ -1,7 +1,8 @@
 //! Opening a return (`POST /api/returns`, idempotent by key), reading one,
 //! listing them.
 
-use crate::body::{self, Query};
+use crate::body;
+use omni_shared::web::query::Query;
 use crate::render;
 use omni_shared::catalog::FieldError;
 use omni_shared::ids::CustomerId;
@@ -118,7 +119,7 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// own; a store device's for a named customer or order; ops all.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let actor = body::actor(ctx)?;
-    let query = Query::of(ctx.req.query());
+    let query = Query::parse(ctx.req.query())?;
     let mut errors = Vec::new();
     if let Some(unknown) = query.names().find(|n| !["order_id", "customer_id", "status", "limit"].contains(n)) {
         errors.push(FieldError::new(unknown, "is not a filter; use order_id, customer_id, status or limit"));
