@@ -18,54 +18,17 @@
 # Needs: wrk (apt-get install -y wrk), curl, awk. Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DURATION="${DURATION:-10s}"
-CONNECTIONS="${CONNECTIONS:-16}"
-THREADS="${THREADS:-2}"
 PORT="${PORT:-38190}"
 STORES="${STORES:-500}"
-BASE="http://127.0.0.1:$PORT"
-BENCH="$ROOT/infra/bench"
+# shellcheck source=infra/bench/prelude.bash
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.bash"
 
-for tool in wrk curl awk; do
-  command -v "$tool" >/dev/null || { echo "availability.sh: $tool is required (apt-get install -y $tool)" >&2; exit 1; }
-done
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-  (cd "$ROOT" && cargo build --target wasm32-wasip2 --release -p catalog -p availability \
-    && cargo build --profile host -p edge-host -p demo-tools)
-fi
-
-WORK="$(mktemp -d)"
-HOST_PID=""
-cleanup() {
-  if [[ -n "$HOST_PID" ]]; then kill -TERM "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-export SPIN_VARIABLE_JWT_HS256_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
-export SPIN_VARIABLE_CODE_SIGNING_SECRET="bench-code-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
-
-"$ROOT/target/host/edge-host" up --manifest "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" --state-dir "$WORK/state" \
-  --cache-dir "$ROOT/target/edge-host-cache" --quiet >"$WORK/host.log" 2>&1 &
-HOST_PID=$!
-for _ in $(seq 1 600); do
-  curl -fsS -o /dev/null "$BASE/api/availability/health" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/api/availability/health" || { echo "edge-host did not come up:" >&2; cat "$WORK/host.log" >&2; exit 1; }
-
-OPS="$("$ROOT/target/host/omni-demo" token --role ops --sub bench --ttl-secs 3600)"
-post() {
-  local path="$1" file="$2" status
-  status=$(curl -sS -o "$WORK/reply.json" -w '%{http_code}' -X POST "$BASE$path" \
-    -H "authorization: Bearer $OPS" -H 'content-type: application/json' --data-binary "@$file")
-  if [[ "$status" != 200 ]]; then echo "POST $path: $status $(cat "$WORK/reply.json")" >&2; exit 1; fi
-}
+bench_require wrk curl awk
+bench_build -p catalog -p availability
+bench_start_host /api/availability/health
 
 echo "== loading the demo items and $STORES stores within 50 km of central Warsaw"
-post /api/catalog/items "$ROOT/infra/demo/items.json"
+post_as_ops /api/catalog/items "$ROOT/infra/demo/items.json"
 # Stores on a spiral around (52.2297, 21.0122), 1 to 45 km out, in batches
 # of 50 (each batch body stays under the catalog's 64 KiB limit).
 awk -v n="$STORES" -v dir="$WORK" 'BEGIN {
@@ -88,7 +51,7 @@ awk -v n="$STORES" -v dir="$WORK" 'BEGIN {
     if (i % 50 == 0 || i == n) { printf "]}\n" > file; close(file) }
   }
 }'
-for f in "$WORK"/stores-*.json; do post /api/catalog/stores "$f"; done
+for f in "$WORK"/stores-*.json; do post_as_ops /api/catalog/stores "$f"; done
 
 echo "== loading stock: 21 SKUs in each store, some out of stock"
 SKUS="TEE-ORG-BLK-S TEE-ORG-BLK-M TEE-ORG-BLK-L TEE-ORG-WHT-M DRS-LIN-NAV-S DRS-LIN-NAV-M DRS-LIN-SND-M JNS-SLM-IND-30 JNS-SLM-IND-32 JNS-SLM-IND-34 SNK-CNV-WHT-40 SNK-CNV-WHT-41 SNK-CNV-WHT-42 JKT-RAN-OLV-M JKT-RAN-BLK-M SCF-WOL-RED SCF-WOL-GRY BAG-TOT-NAT SKT-PLT-BLK-S SKT-PLT-BLK-M KNT-MER-GRY-M"
@@ -106,7 +69,7 @@ awk -v n="$STORES" -v dir="$WORK" -v skus="$SKUS" 'BEGIN {
     if (i % 100 == 0 || i == n) { printf "]}\n" > file; close(file) }
   }
 }'
-for f in "$WORK"/stock-*.json; do post /api/availability/feed "$f"; done
+for f in "$WORK"/stock-*.json; do post_as_ops /api/availability/feed "$f"; done
 
 # Each load starts with one request checked by hand: wrk counts a fast 4xx
 # as a success, so the answer must be a 200 with the expected shape first.

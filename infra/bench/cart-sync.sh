@@ -10,49 +10,16 @@
 # Needs: wrk (apt-get install -y wrk), curl and python3. Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DURATION="${DURATION:-10s}"
-CONNECTIONS="${CONNECTIONS:-16}"
-THREADS="${THREADS:-2}"
 PORT="${PORT:-3900}"
 CARTS="${CARTS:-48}"
 LINES=30
-BASE="http://127.0.0.1:$PORT"
+# shellcheck source=infra/bench/prelude.bash
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.bash"
 
-for tool in wrk curl python3; do
-  command -v "$tool" >/dev/null || { echo "cart-sync.sh: $tool is required (apt-get install -y $tool)" >&2; exit 1; }
-done
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-  (cd "$ROOT" && cargo build --profile host -p edge-host -p demo-tools)
-  (cd "$ROOT" && cargo build --target wasm32-wasip2 --release -p catalog -p cart-sync -p coupons)
-fi
-
-WORK="$(mktemp -d)"
-HOST_PID=""
-cleanup() {
-  if [[ -n "$HOST_PID" ]]; then kill -TERM "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-export SPIN_VARIABLE_JWT_HS256_SECRET="bench-secret-that-is-at-least-32-bytes-long"
-export SPIN_VARIABLE_CODE_SIGNING_SECRET="bench-code-secret-at-least-32-bytes-long!"
-"$ROOT/target/host/edge-host" up --manifest "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" \
-  --state-dir "$WORK/state" --cache-dir "$ROOT/target/edge-host-cache" --quiet >"$WORK/host.log" 2>&1 &
-HOST_PID=$!
-for _ in $(seq 1 600); do
-  curl -fsS -o /dev/null "$BASE/api/carts/health" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/api/carts/health" || { echo "edge-host did not come up:" >&2; cat "$WORK/host.log" >&2; exit 1; }
-
-token() { "$ROOT/target/host/omni-demo" token "$@" --ttl-secs 3600; }
-OPS=$(token --role ops --sub bench)
-for batch in stores items prices; do
-  curl -fsS -o /dev/null -X POST "$BASE/api/catalog/$batch" -H "authorization: Bearer $OPS" \
-    -H 'content-type: application/json' --data-binary "@$ROOT/infra/demo/$batch.json"
-done
+bench_require wrk curl python3
+bench_build -p catalog -p cart-sync -p coupons
+bench_start_host /api/carts/health
+for batch in stores items prices; do post_as_ops "/api/catalog/$batch" "$ROOT/infra/demo/$batch.json"; done
 
 # CARTS customer carts in the app, each with the same 30 lines (SKUs sold in
 # every channel, quantity 1).

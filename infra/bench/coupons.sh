@@ -17,52 +17,15 @@
 # Needs: wrk (apt-get install -y wrk), curl, awk. Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DURATION="${DURATION:-10s}"
-CONNECTIONS="${CONNECTIONS:-16}"
-THREADS="${THREADS:-2}"
 PORT="${PORT:-38200}"
 PROMOTIONS="${PROMOTIONS:-1000}"
-BASE="http://127.0.0.1:$PORT"
-BENCH="$ROOT/infra/bench"
+# shellcheck source=infra/bench/prelude.bash
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.bash"
 
-for tool in wrk curl awk; do
-  command -v "$tool" >/dev/null || { echo "coupons.sh: $tool is required (apt-get install -y $tool)" >&2; exit 1; }
-done
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-  (cd "$ROOT" && cargo build --target wasm32-wasip2 --release -p coupons \
-    && cargo build --profile host -p edge-host -p demo-tools)
-fi
-
-WORK="$(mktemp -d)"
-HOST_PID=""
-cleanup() {
-  if [[ -n "$HOST_PID" ]]; then kill -TERM "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-export SPIN_VARIABLE_JWT_HS256_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
-export SPIN_VARIABLE_CODE_SIGNING_SECRET="bench-code-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
-
-"$ROOT/target/host/edge-host" up --manifest "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" --state-dir "$WORK/state" \
-  --cache-dir "$ROOT/target/edge-host-cache" --quiet >"$WORK/host.log" 2>&1 &
-HOST_PID=$!
-for _ in $(seq 1 600); do
-  curl -fsS -o /dev/null "$BASE/api/coupons/health" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/api/coupons/health" || { echo "edge-host did not come up:" >&2; cat "$WORK/host.log" >&2; exit 1; }
-
-OPS="$("$ROOT/target/host/omni-demo" token --role ops --sub bench --ttl-secs 3600)"
-SHOPPER="$("$ROOT/target/host/omni-demo" token --role customer --sub bench-shopper --ttl-secs 3600)"
-post() {
-  local path="$1" file="$2" status
-  status=$(curl -sS -o "$WORK/reply.json" -w '%{http_code}' -X POST "$BASE$path" \
-    -H "authorization: Bearer $OPS" -H 'content-type: application/json' --data-binary "@$file")
-  if [[ "$status" != 200 ]]; then echo "POST $path: $status $(head -c 2000 "$WORK/reply.json")" >&2; exit 1; fi
-}
+bench_require wrk curl awk
+bench_build -p coupons
+bench_start_host /api/coupons/health
+SHOPPER="$(token --role customer --sub bench-shopper)"
 
 echo "== importing $PROMOTIONS promotions"
 # A retailer's live promotions over a catalogue of 5,000 SKUs in 10
@@ -109,7 +72,7 @@ awk -v n="$PROMOTIONS" -v out="$WORK/promotions.json" 'BEGIN {
   printf "]}\n" > out
   close(out)
 }'
-post /api/promotions/import "$WORK/promotions.json"
+post_as_ops /api/promotions/import "$WORK/promotions.json"
 echo "   $(head -c 120 "$WORK/reply.json")..."
 
 # The basket: 30 lines spread over the catalogue (some of them marked down).

@@ -21,59 +21,21 @@
 # Needs: wrk (apt-get install -y wrk), curl, python3. Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DURATION="${DURATION:-10s}"
-CONNECTIONS="${CONNECTIONS:-16}"
-THREADS="${THREADS:-2}"
 ORDERS="${ORDERS:-8000}"
 PORT="${PORT:-38390}"
 STORES=20
-BASE="http://127.0.0.1:$PORT"
-BENCH="$ROOT/infra/bench"
+# shellcheck source=infra/bench/prelude.bash
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.bash"
 
-for tool in wrk curl python3; do
-  command -v "$tool" >/dev/null || { echo "pickups.sh: $tool is required (apt-get install -y $tool)" >&2; exit 1; }
-done
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-  (cd "$ROOT" && cargo build --target wasm32-wasip2 --release -p catalog -p availability -p pickups \
-    && cargo build --profile host -p edge-host -p demo-tools)
-fi
-
-WORK="$(mktemp -d)"
-HOST_PID=""
-cleanup() {
-  if [[ -n "$HOST_PID" ]]; then kill -TERM "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-export SPIN_VARIABLE_JWT_HS256_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
-export SPIN_VARIABLE_CODE_SIGNING_SECRET="bench-code-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
+bench_require wrk curl python3
+bench_build -p catalog -p availability -p pickups
 # A throwaway VAPID key (RFC 8291's example key), so pushes are queued.
 export SPIN_VARIABLE_VAPID_PRIVATE_KEY="yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw"
-
-"$ROOT/target/host/edge-host" up --manifest "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" --state-dir "$WORK/state" \
-  --cache-dir "$ROOT/target/edge-host-cache" --quiet >"$WORK/host.log" 2>&1 &
-HOST_PID=$!
-for _ in $(seq 1 600); do
-  curl -fsS -o /dev/null "$BASE/api/orders/health" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/api/orders/health" || { echo "edge-host did not come up:" >&2; cat "$WORK/host.log" >&2; exit 1; }
-
-token() { "$ROOT/target/host/omni-demo" token "$@" --ttl-secs 3600; }
-OPS=$(token --role ops --sub bench)
-post() {
-  local path="$1" file="$2" status
-  status=$(curl -sS -o "$WORK/reply.json" -w '%{http_code}' -X POST "$BASE$path" \
-    -H "authorization: Bearer $OPS" -H 'content-type: application/json' --data-binary "@$file")
-  if [[ "$status" != 200 ]]; then echo "POST $path: $status $(cat "$WORK/reply.json")" >&2; exit 1; fi
-}
+bench_start_host /api/orders/health
 
 echo "== loading the demo items and prices, $STORES bench stores and their stock"
-post /api/catalog/items "$ROOT/infra/demo/items.json"
-post /api/catalog/prices "$ROOT/infra/demo/prices.json"
+post_as_ops /api/catalog/items "$ROOT/infra/demo/items.json"
+post_as_ops /api/catalog/prices "$ROOT/infra/demo/prices.json"
 awk -v n="$STORES" -v dir="$WORK" 'BEGIN {
   d = "[\"00:00-23:59\"]"
   printf "{\"stores\": [" > dir "/stores.json"
@@ -93,8 +55,8 @@ awk -v n="$STORES" -v dir="$WORK" 'BEGIN {
   }
   printf "]}\n" > dir "/stock.json"
 }'
-post /api/catalog/stores "$WORK/stores.json"
-post /api/availability/feed "$WORK/stock.json"
+post_as_ops /api/catalog/stores "$WORK/stores.json"
+post_as_ops /api/availability/feed "$WORK/stock.json"
 
 echo "== creating $ORDERS click & collect orders (a reservation, then the order) for 50 customers"
 : >"$WORK/tokens.txt"

@@ -19,56 +19,18 @@
 # Needs: wrk (apt-get install -y wrk), curl, python3. Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DURATION="${DURATION:-10s}"
-CONNECTIONS="${CONNECTIONS:-16}"
-THREADS="${THREADS:-2}"
 RECEIPTS="${RECEIPTS:-2000}"
 PORT="${PORT:-38391}"
-BASE="http://127.0.0.1:$PORT"
-BENCH="$ROOT/infra/bench"
+# shellcheck source=infra/bench/prelude.bash
+source "$(dirname "${BASH_SOURCE[0]}")/prelude.bash"
 
-for tool in wrk curl python3; do
-  command -v "$tool" >/dev/null || { echo "returns.sh: $tool is required (apt-get install -y $tool)" >&2; exit 1; }
-done
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-  (cd "$ROOT" && cargo build --target wasm32-wasip2 --release -p catalog -p availability -p returns \
-    && cargo build --profile host -p edge-host -p demo-tools)
-fi
-
-WORK="$(mktemp -d)"
-HOST_PID=""
-cleanup() {
-  if [[ -n "$HOST_PID" ]]; then kill -TERM "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-export SPIN_VARIABLE_JWT_HS256_SECRET="bench-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
-export SPIN_VARIABLE_CODE_SIGNING_SECRET="bench-code-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
-
-"$ROOT/target/host/edge-host" up --manifest "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" --state-dir "$WORK/state" \
-  --cache-dir "$ROOT/target/edge-host-cache" --quiet >"$WORK/host.log" 2>&1 &
-HOST_PID=$!
-for _ in $(seq 1 600); do
-  curl -fsS -o /dev/null "$BASE/api/returns/health" 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/api/returns/health" || { echo "edge-host did not come up:" >&2; cat "$WORK/host.log" >&2; exit 1; }
-
-token() { "$ROOT/target/host/omni-demo" token "$@" --ttl-secs 3600; }
-OPS=$(token --role ops --sub bench)
-post() {
-  local path="$1" file="$2" status
-  status=$(curl -sS -o "$WORK/reply.json" -w '%{http_code}' -X POST "$BASE$path" \
-    -H "authorization: Bearer $OPS" -H 'content-type: application/json' --data-binary "@$file")
-  if [[ "$status" != 200 ]]; then echo "POST $path: $status $(cat "$WORK/reply.json")" >&2; exit 1; fi
-}
+bench_require wrk curl python3
+bench_build -p catalog -p availability -p returns
+bench_start_host /api/returns/health
 
 echo "== loading the demo retailer and its stock"
-for kind in stores items prices; do post "/api/catalog/$kind" "$ROOT/infra/demo/$kind.json"; done
-post /api/availability/feed "$ROOT/infra/demo/stock.json"
+for kind in stores items prices; do post_as_ops "/api/catalog/$kind" "$ROOT/infra/demo/$kind.json"; done
+post_as_ops /api/availability/feed "$ROOT/infra/demo/stock.json"
 
 echo "== recording $RECEIPTS till receipts for 50 customers"
 : >"$WORK/tokens.txt"
