@@ -23,14 +23,18 @@ fi
 # Chromium with playwright-core from npm; `npx playwright install` cannot
 # download a browser here, so the browser comes from apt. npm ci runs again
 # whenever package-lock.json is newer than what node_modules was built from.
-if [ ! -x /usr/bin/chromium ]; then
-    echo "== installing Debian's chromium (kiosk browser tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-fi
-if [ ! -f tests/kiosk/node_modules/.package-lock.json ] \
-    || [ tests/kiosk/package-lock.json -nt tests/kiosk/node_modules/.package-lock.json ]; then
-    echo "== installing the kiosk tests' npm packages (npm ci --prefix tests/kiosk)"
-    npm ci --prefix tests/kiosk --no-audit --no-fund
+# Only the test run asks for them (test-all.sh sets OMNI_SETUP_BROWSER=1):
+# running the app needs no browser on the machine.
+if [ "${OMNI_SETUP_BROWSER:-0}" = 1 ]; then
+    if [ ! -x /usr/bin/chromium ]; then
+        echo "== installing Debian's chromium (kiosk browser tests)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    fi
+    if [ ! -f tests/kiosk/node_modules/.package-lock.json ] \
+        || [ tests/kiosk/package-lock.json -nt tests/kiosk/node_modules/.package-lock.json ]; then
+        echo "== installing the kiosk tests' npm packages (npm ci --prefix tests/kiosk)"
+        npm ci --prefix tests/kiosk --no-audit --no-fund
+    fi
 fi
 # ---- end of kiosk browser tests ----------------------------------------------
 

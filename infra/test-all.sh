@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source infra/setup.sh
+OMNI_SETUP_BROWSER=1 source infra/setup.sh
 
 echo "== native tests (domain, components, edge host, black-box over HTTP)"
 if cargo nextest --version >/dev/null 2>&1; then
