@@ -26,6 +26,10 @@ fi
 # Only the test run asks for them (test-all.sh sets OMNI_SETUP_BROWSER=1):
 # running the app needs no browser on the machine.
 if [ "${OMNI_SETUP_BROWSER:-0}" = 1 ]; then
+    if ! command -v npm >/dev/null; then
+        echo "== installing Node.js and npm (kiosk browser tests)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+    fi
     if [ ! -x /usr/bin/chromium ]; then
         echo "== installing Debian's chromium (kiosk browser tests)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium

@@ -15,6 +15,7 @@
 //! BarcodeDetector scan.
 
 use omni_shared::web::Problem;
+use omni_shared::web::etag::none_match;
 use sha2::{Digest, Sha256};
 use spin_sdk::http::{Method, Request, Response};
 
@@ -96,10 +97,7 @@ pub fn etag(body: &[u8]) -> String {
 
 fn respond(req: &Request, asset: &Asset) -> Response {
     let tag = etag(asset.body);
-    let unchanged = req
-        .header("if-none-match")
-        .and_then(|v| v.as_str())
-        .is_some_and(|v| v.trim() == "*" || v.split(',').any(|t| t.trim().trim_start_matches("W/") == tag));
+    let unchanged = none_match(req, &tag);
     let (status, body) = match (unchanged, *req.method() == Method::Head) {
         (true, _) => (304, Vec::new()),
         (false, true) => (200, Vec::new()),

@@ -111,10 +111,14 @@ impl FollowUp {
         if path != "/api/orders" && !path.starts_with("/api/orders/") {
             return FollowUp::Nothing;
         }
-        serde_json::from_slice::<serde_json::Value>(response.body())
-            .ok()
-            .and_then(|body| body.get("order_id").and_then(|id| id.as_str()).map(str::to_owned))
-            .map_or(FollowUp::Nothing, FollowUp::Order)
+        // Only the id is read; serde skips the rest of the body unbuilt,
+        // since this runs before the response goes out.
+        #[derive(serde::Deserialize)]
+        struct Named {
+            order_id: String,
+        }
+        serde_json::from_slice::<Named>(response.body())
+            .map_or(FollowUp::Nothing, |named| FollowUp::Order(named.order_id))
     }
 
     /// Delivers through `outbound`. Failures are logged: the rows stay in

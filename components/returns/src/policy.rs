@@ -5,7 +5,7 @@ use omni_shared::returns::ReturnError;
 use omni_shared::returns::policy::{PolicyRow, ReturnPolicy};
 use omni_shared::returns::store::{load_policy, save_policy};
 use omni_shared::pipeline::Ctx;
-use omni_shared::web::etag::etag;
+use omni_shared::web::etag::{etag, none_match};
 use omni_shared::web::{IfMatch, Problem, json_response, parse_json, with_etag};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
@@ -29,11 +29,7 @@ fn document(policy: &ReturnPolicy, version: i64) -> Value {
 pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let (policy, version) = load_policy(ctx.sql()?)?;
     let tag = etag(version);
-    let unchanged = ctx
-        .req
-        .header("if-none-match")
-        .and_then(|v| v.as_str())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == tag));
+    let unchanged = none_match(ctx.req, &tag);
     let mut response = if unchanged {
         let mut r = Response::new(304, Vec::new());
         r.set_header("etag", tag.clone());

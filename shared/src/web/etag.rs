@@ -19,6 +19,16 @@ pub fn etag(version: i64) -> String {
     format!("\"v{version}\"")
 }
 
+/// Whether the request's `If-None-Match` already names `tag` (quotes
+/// included), so a GET may answer 304. RFC 9110 §13.1.2 evaluates it with
+/// the weak comparison (`W/"x"` matches `"x"`), and `*` matches any current
+/// representation.
+pub fn none_match(req: &Request, tag: &str) -> bool {
+    req.header("if-none-match")
+        .and_then(|v| v.as_str())
+        .is_some_and(|v| v.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == tag))
+}
+
 /// Sets the `ETag` header of a response to `version`'s tag.
 pub fn with_etag(mut response: Response, version: i64) -> Response {
     response.set_header("etag", etag(version));
@@ -177,6 +187,23 @@ mod tests {
             weak,
             opaque: opaque.into(),
         }
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_star_matches_anything() {
+        let get = |header: Option<&str>| {
+            let mut builder = Request::builder();
+            builder.method(spin_sdk::http::Method::Get).uri("/x");
+            if let Some(value) = header {
+                builder.header("if-none-match", value);
+            }
+            builder.build()
+        };
+        assert!(none_match(&get(Some("\"v3\"")), "\"v3\""));
+        assert!(none_match(&get(Some("\"v1\", W/\"v3\"")), "\"v3\""));
+        assert!(none_match(&get(Some("*")), "\"v3\""));
+        assert!(!none_match(&get(Some("\"v2\"")), "\"v3\""));
+        assert!(!none_match(&get(None), "\"v3\""));
     }
 
     #[test]
