@@ -34,6 +34,7 @@
 //! challenge; a valid token of the wrong role is 403 `forbidden` (the
 //! `require_*` helpers).
 
+pub mod channel_claim;
 pub mod jwt;
 pub mod signed_code;
 

@@ -132,6 +132,52 @@ pub const SCHEMA: &str = concat!(
     crate::notify::notify_tables!()
 );
 
+/// Migration: the endless aisle (an order shipped from the central
+/// warehouse, [`Fulfilment::EndlessAisle`]) joins the `fulfilment` check.
+/// SQLite cannot alter a CHECK, so the table is rebuilt as its docs
+/// prescribe: copy, drop, rename, re-index.
+pub const ENDLESS_AISLE: &str = "CREATE TABLE orders_v2 (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        fulfilment TEXT NOT NULL CHECK (fulfilment IN ('click_and_collect', 'ship_from_store', 'endless_aisle')),
+        store_id TEXT NOT NULL,
+        store_name TEXT NOT NULL,
+        store_address TEXT NOT NULL,
+        time_zone TEXT NOT NULL,
+        store_locale TEXT NOT NULL,
+        delivery_address TEXT,
+        status TEXT NOT NULL CHECK (status IN ('placed', 'accepted', 'picking', 'ready_for_pickup', 'picked_up',
+            'shipped', 'delivered', 'cancelled', 'expired')),
+        version INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        total_paid_minor INTEGER NOT NULL CHECK (total_paid_minor >= 0),
+        reservation_id TEXT UNIQUE,
+        checkout_id TEXT UNIQUE,
+        channel TEXT NOT NULL,
+        locale TEXT NOT NULL CHECK (locale IN ('pl', 'en')),
+        ready_by TEXT NOT NULL,
+        sla_at_risk_at TEXT NOT NULL,
+        sla_alerted_at TEXT,
+        sla_breached_at TEXT,
+        ready_at TEXT,
+        pickup_until TEXT,
+        collected_at TEXT,
+        collected_store TEXT,
+        collected_by TEXT,
+        tracking_carrier TEXT,
+        tracking_url TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO orders_v2 SELECT * FROM orders;
+    DROP TABLE orders;
+    ALTER TABLE orders_v2 RENAME TO orders;
+    CREATE INDEX orders_by_customer ON orders (customer_id, created_at);
+    CREATE INDEX orders_by_store ON orders (store_id, created_at);
+    CREATE INDEX orders_sla_open ON orders (sla_at_risk_at) WHERE status IN ('placed', 'accepted', 'picking');
+    CREATE INDEX orders_sla_due ON orders (ready_by) WHERE status IN ('placed', 'accepted', 'picking');
+    CREATE INDEX orders_uncollected ON orders (pickup_until) WHERE status = 'ready_for_pickup';";
+
 /// Why an order operation was refused. Each variant's doc names its HTTP
 /// status and problem `type`; [`From<OrderError> for Problem`] is the one
 /// place they are rendered.

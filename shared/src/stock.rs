@@ -67,7 +67,7 @@ pub use location::{load_store, load_stores};
 pub use picking::{PickingLoad, ready_by};
 pub use reservation::{
     HoldTtl, Reservation, ReservationId, ReservationRequest, ReservationState, ReservedLine, Shortfall, confirm,
-    confirm_in, fulfil, fulfil_in, load_reservation, release, release_in, reserve, reserve_in, restock, restock_in,
+    confirm_in, fulfil, fulfil_in, load_reservation, release, release_in, reserve, reserve_for_shipment_in, reserve_in, restock, restock_in,
     sweep_expired, sweep_expired_in,
 };
 pub use routing::{

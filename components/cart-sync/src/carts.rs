@@ -56,6 +56,7 @@ impl TryFrom<NewCartBody> for NewCart {
 pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let shopper = Shopper::from_ctx(ctx)?;
     let new = NewCart::try_from(parse_json::<NewCartBody>(ctx.req)?)?;
+    omni_shared::auth::channel_claim::check(&shopper.caller, new.channel)?;
     let policy = request::policy(ctx)?;
     let sql = ctx.sql()?;
     let now = ctx.now();

@@ -53,8 +53,8 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             }
             let cart = store::load(tx, &id)?.ok_or(CartError::NotFound)?;
             let channel = shopper.channel_for(&header);
-            let priced = pricing::price(tx, &cart, channel, now)?;
-            checkout::freeze(tx, &cart, priced, channel, now).map(Ok)
+            let detailed = pricing::price_with_evaluation(tx, &cart, channel, now)?;
+            checkout::freeze(tx, &cart, detailed, channel, now).map(Ok)
         });
         match outcome {
             Ok(Ok(checkout)) => {

@@ -16,8 +16,9 @@ const SWEEP_BATCH: u32 = 500;
 const DEFAULT_PAGE: i64 = 100;
 const MAX_PAGE: i64 = 1000;
 
-/// `POST /api/carts/expire`: expires up to 500 stale carts, oldest first;
-/// `more` says to call again.
+/// `POST /api/carts/expire`: expires up to 500 stale carts, oldest first,
+/// and gives back the coupon uses held by up to 500 checkouts that expired
+/// unpaid; `more` says to call again.
 pub fn expire(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ctx.caller()?.require_ops()?;
     request::only_query(ctx, &[])?;
@@ -28,6 +29,7 @@ pub fn expire(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         &json!({
             "expired": report.expired,
             "abandoned": report.abandoned,
+            "coupon_holds_released": report.coupon_holds_released,
             "more": report.more,
             "cutoff": expiry::cutoff(&policy, ctx.now()),
             "expiry_days": policy.expiry_days(),

@@ -9,11 +9,17 @@
 //! | `X-Cart-Secret` | the guest cart's secret, as returned at creation |
 //! | `X-Channel` | where the shopper is now (`web`, `app`, `kiosk`, `pos`, `call_center`); defaults to the channel the cart was created in |
 //!
+//! The channel is a claim checked against the credential
+//! ([`omni_shared::auth::channel_claim`]): a guest or customer may name only
+//! `web` or `app`, a store device only `pos` or `kiosk`. Any other claim is
+//! 403 `channel-not-allowed`, so a shopper cannot borrow the till's prices
+//! or the kiosk's store-only assortment.
+//!
 //! Why a channel header and not a field of each body? The channel matters
 //! on reads too (an app-only coupon shows as applied in the app and as "valid
 //! only in the app" on the web), and reads have no body.
 
-use omni_shared::auth::Caller;
+use omni_shared::auth::{Caller, channel_claim};
 use omni_shared::cart::CartPolicy;
 use omni_shared::cart::store::CartHeader;
 use omni_shared::channel::Channel;
@@ -38,7 +44,9 @@ impl Shopper {
             None => None,
             Some(value) => {
                 let text = value.as_str().ok_or_else(|| Problem::bad_request("X-Channel must be text"))?;
-                Some(Channel::parse(text.trim()).map_err(|e| Problem::bad_request(format!("X-Channel: {e}")))?)
+                let claimed = Channel::parse(text.trim()).map_err(|e| Problem::bad_request(format!("X-Channel: {e}")))?;
+                channel_claim::check(&caller, claimed)?;
+                Some(claimed)
             }
         };
         Ok(Shopper { caller, secret, channel })
@@ -47,7 +55,9 @@ impl Shopper {
     /// The channel a change or a price is for: the one the shopper named,
     /// else the one the cart started in.
     pub fn channel_for(&self, header: &CartHeader) -> Channel {
-        self.channel.unwrap_or(header.channel)
+        // The claim was checked in `from_ctx`; the cart's own channel only
+        // when this caller may act in it.
+        channel_claim::resolve(&self.caller, self.channel, Some(header.channel)).unwrap_or(header.channel)
     }
 
     pub fn secret(&self) -> Option<&str> {

@@ -1,7 +1,7 @@
 //! Orders: place (idempotent by key), list, read, history.
 
 use crate::{render, settings};
-use omni_shared::auth::Caller;
+use omni_shared::auth::{Caller, channel_claim};
 use omni_shared::cart::checkout::CheckoutId;
 use omni_shared::catalog::FieldError;
 use omni_shared::channel::Channel;
@@ -78,9 +78,10 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     let actor = Actor::of(&caller).ok_or_else(|| caller.require_customer().unwrap_err())?;
     let body: CreateBody = parse_json(ctx.req)?;
-    let new = new_order(body, &caller)?;
+    let (mut new, claimed) = new_order(body, &caller)?;
     let settings = settings::order_settings(ctx)?;
     let sql = ctx.sql()?;
+    new.channel = order_channel(sql, &caller, claimed, new.checkout.as_ref())?;
     let now = ctx.now();
     let scope = format!("{} POST /api/orders", caller.principal());
     Ok(run_for_request(sql, &scope, ctx.req, now, || match place(sql, &new, &actor, settings, now) {
@@ -93,12 +94,32 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     }))
 }
 
-fn new_order(body: CreateBody, caller: &Caller) -> Result<NewOrder, Problem> {
+/// The channel an order is placed in: the one its checkout was priced for,
+/// else the one the caller names, else the caller's usual channel; in every
+/// case one the caller may act in (403 `channel-not-allowed` otherwise).
+/// Naming another channel than the checkout's is refused by the placement
+/// (422): the checkout's prices belong to its channel.
+fn order_channel(
+    sql: &dyn omni_shared::storage::Sql,
+    caller: &Caller,
+    claimed: Option<Channel>,
+    checkout: Option<&CheckoutId>,
+) -> Result<Channel, Problem> {
+    let priced_for = match checkout {
+        Some(id) => omni_shared::cart::checkout::load(sql, id)?.map(|c| c.snapshot.channel),
+        None => None,
+    };
+    let channel = claimed.or(priced_for).unwrap_or_else(|| channel_claim::default_for(caller));
+    channel_claim::check(caller, channel)?;
+    Ok(channel)
+}
+
+fn new_order(body: CreateBody, caller: &Caller) -> Result<(NewOrder, Option<Channel>), Problem> {
     let mut errors = Vec::new();
     let mut field = |name: &str, e: &dyn std::fmt::Display| errors.push(FieldError::new(name, e));
     let fulfilment = Fulfilment::parse(&body.fulfilment);
     if fulfilment.is_none() {
-        field("fulfilment", &"must be click_and_collect or ship_from_store");
+        field("fulfilment", &"must be click_and_collect, ship_from_store or endless_aisle");
     }
     let named = body.customer_id.as_deref().map(CustomerId::parse).transpose().map_err(|e| field("customer_id", &e)).ok().flatten();
     let store = body.store_id.as_deref().map(StoreId::parse).transpose().map_err(|e| field("store_id", &e)).ok().flatten();
@@ -153,29 +174,35 @@ fn new_order(body: CreateBody, caller: &Caller) -> Result<NewOrder, Problem> {
     let Some(fulfilment) = fulfilment.filter(|_| errors.is_empty()) else {
         return Err(OrderError::Invalid(errors).into());
     };
-    let (customer, store, default_channel) = match caller {
+    let (customer, store) = match caller {
         Caller::Customer(me) => match named {
             Some(other) if other != *me => return Err(Problem::forbidden("a customer may place orders only for themself")),
-            _ => (me.clone(), store, Channel::App),
+            _ => (me.clone(), store),
         },
         Caller::StoreDevice { store: own, .. } => {
-            if store.as_ref().is_some_and(|s| s != own) {
-                return Err(OrderError::WrongStore { store: store.unwrap_or_else(|| own.clone()) }.into());
-            }
             let customer = named.ok_or_else(|| {
                 Problem::from(OrderError::Invalid(vec![FieldError::new("customer_id", "name the customer the order is for")]))
             })?;
-            (customer, Some(own.clone()), Channel::Pos)
+            if fulfilment == Fulfilment::EndlessAisle {
+                // The store orders from the central stock for its shopper:
+                // the source is the warehouse, not the device's store.
+                (customer, store)
+            } else {
+                if store.as_ref().is_some_and(|s| s != own) {
+                    return Err(OrderError::WrongStore { store: store.unwrap_or_else(|| own.clone()) }.into());
+                }
+                (customer, Some(own.clone()))
+            }
         }
         Caller::Ops { .. } => {
             let customer = named.ok_or_else(|| {
                 Problem::from(OrderError::Invalid(vec![FieldError::new("customer_id", "name the customer the order is for")]))
             })?;
-            (customer, store, Channel::CallCenter)
+            (customer, store)
         }
         Caller::Anonymous => return Err(caller.require_customer().unwrap_err()),
     };
-    Ok(NewOrder {
+    let new = NewOrder {
         customer,
         fulfilment,
         store,
@@ -185,8 +212,10 @@ fn new_order(body: CreateBody, caller: &Caller) -> Result<NewOrder, Problem> {
         currency,
         delivery_address,
         locale,
-        channel: channel.unwrap_or(default_channel),
-    })
+        // Settled by `order_channel` once the checkout is read.
+        channel: channel_claim::default_for(caller),
+    };
+    Ok((new, channel))
 }
 
 /// `GET /api/orders/{order_id}`.

@@ -26,13 +26,14 @@ use std::fmt;
 
 use super::expiry;
 use super::lines::after_purchase;
-use super::pricing::PricedCart;
+use super::pricing::{DetailedPrice, PricedCart, promotion_error};
 use super::secret::random_id;
 use super::store::{self, Cart, CartHeader};
 use super::{CartError, CartPolicy, CartStatus, parse_timestamp, timestamp};
 use crate::auth::signed_code::{self, CodeError};
 use crate::channel::Channel;
-use crate::ids::{CartId, CustomerId, Sku};
+use crate::ids::{CartId, CustomerId, OrderId, Sku};
+use crate::promotions::redemption;
 use crate::storage::{Row, Sql, StorageError};
 
 /// The purpose bound into every cart hand-off code.
@@ -147,13 +148,34 @@ pub fn verify_handoff(code: &str, secret: &[u8], now: DateTime<Utc>) -> Result<C
     }
 }
 
-/// Freezes `cart` (read in this transaction, `priced` for `channel`) into a
-/// new open checkout.
-pub fn freeze(tx: &dyn Sql, cart: &Cart, priced: PricedCart, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
+/// Freezes `cart` (read in this transaction, `detailed` priced for
+/// `channel` in it) into a new open checkout.
+///
+/// Coupon uses follow the money: the uses of every promotion the frozen
+/// price applies are reserved here, in the same transaction, with the
+/// limits checked atomically ([`redemption::hold_for_checkout_in`]); paying
+/// at a till commits them, placing an order from the checkout moves them to
+/// the order, and a checkout that expires or is superseded by a newer one
+/// of the same cart gives them back. An open checkout of the same cart is
+/// superseded at once (it can no longer be scanned), so a shopper who hands
+/// the cart over again does not hold a coupon twice.
+pub fn freeze(tx: &dyn Sql, cart: &Cart, detailed: DetailedPrice, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
     cart.header.ensure_active()?;
     if cart.lines.is_empty() {
         return Err(CartError::Empty);
     }
+    let superseded: Vec<String> = tx
+        .execute(
+            "UPDATE cart_checkouts SET expires_at = ?2 WHERE cart_id = ?1 AND status = 'open' AND expires_at > ?2
+             RETURNING id",
+            &[cart.header.id.as_str().into(), timestamp(now).into()],
+        )?
+        .iter()
+        .map(|r| r.text("id").map(str::to_owned))
+        .collect::<Result<_, _>>()?;
+    redemption::release_checkouts_in(tx, &superseded, now).map_err(promotion_error)?;
+    release_expired_holds_in(tx, now, RELEASE_ON_FREEZE)?;
+    let DetailedPrice { cart: priced, evaluation, promotions } = detailed;
     let snapshot = CheckoutSnapshot {
         checkout_id: CheckoutId::generate()?,
         cart_id: cart.header.id.clone(),
@@ -179,13 +201,37 @@ pub fn freeze(tx: &dyn Sql, cart: &Cart, priced: PricedCart, channel: Channel, n
             timestamp(snapshot.expires_at).into(),
         ],
     )?;
+    let holder = OrderId::parse(snapshot.checkout_id.as_str()).map_err(|e| StorageError::Decode(e.to_string()))?;
+    let hold = redemption::CheckoutHold { checkout: &holder, customer: snapshot.customer_id.as_ref(), channel };
+    redemption::hold_for_checkout_in(tx, &hold, &promotions, &evaluation, now).map_err(promotion_error)?;
     Ok(Checkout { snapshot, status: CheckoutStatus::Open, completion: None })
+}
+
+/// How many expired checkouts' coupon holds a freeze gives back on the way
+/// (the cart sweep gives back the rest).
+const RELEASE_ON_FREEZE: u32 = 16;
+
+/// Gives back the coupon uses held by open checkouts that expired unpaid,
+/// at most `limit` of them, oldest first; returns how many.
+pub fn release_expired_holds_in(tx: &dyn Sql, now: DateTime<Utc>, limit: u32) -> Result<u32, CartError> {
+    let due: Vec<String> = tx
+        .execute(
+            "SELECT c.id FROM redemptions r JOIN cart_checkouts c ON c.id = r.order_id
+             WHERE r.state = 'reserved' AND r.idempotency_key = 'checkout:' || c.id
+               AND c.status = 'open' AND c.expires_at <= ?1
+             ORDER BY c.expires_at LIMIT ?2",
+            &[timestamp(now).into(), limit.into()],
+        )?
+        .iter()
+        .map(|r| r.text("id").map(str::to_owned))
+        .collect::<Result<_, _>>()?;
+    redemption::release_checkouts_in(tx, &due, now).map_err(promotion_error)
 }
 
 /// The checkout, or `None` when there is no such checkout.
 pub fn load(sql: &dyn Sql, id: &CheckoutId) -> Result<Option<Checkout>, CartError> {
     let rows = sql.execute(
-        "SELECT snapshot, status, completed_at, completed_by, completed_channel FROM cart_checkouts WHERE id = ?1",
+        "SELECT snapshot, status, expires_at, completed_at, completed_by, completed_channel FROM cart_checkouts WHERE id = ?1",
         &[id.as_str().into()],
     )?;
     rows.first().map(checkout_from_row).transpose().map_err(CartError::from)
@@ -198,33 +244,39 @@ pub fn load(sql: &dyn Sql, id: &CheckoutId) -> Result<Option<Checkout>, CartErro
 /// completed checkout unchanged, so a till's retry is safe; by another is a
 /// conflict. An expired checkout cannot be completed.
 pub fn complete(sql: &dyn Sql, id: &CheckoutId, by: &str, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
-    crate::storage::in_transaction(sql, |tx| {
-        let checkout = load(tx, id)?.ok_or(CartError::CheckoutNotFound)?;
-        if let Some(done) = &checkout.completion {
-            return if done.completed_by == by { Ok(checkout) } else { Err(CartError::CheckoutCompletedElsewhere) };
-        }
-        if checkout.is_expired(now) {
-            return Err(CartError::HandoffCodeExpired);
-        }
-        let claimed = tx.execute(
-            "UPDATE cart_checkouts SET status = 'completed', completed_at = ?2, completed_by = ?3, completed_channel = ?4
-             WHERE id = ?1 AND status = 'open' RETURNING id",
-            &[id.as_str().into(), timestamp(now).into(), by.into(), channel.as_str().into()],
-        )?;
-        if claimed.is_empty() {
-            return Err(CartError::CheckoutCompletedElsewhere);
-        }
-        let snapshot = &checkout.snapshot;
-        if let Some(cart) = store::header(tx, &snapshot.cart_id)? {
-            let bought: BTreeMap<Sku, u32> = snapshot.priced.lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-            expiry::record_conversion(tx, &cart, id.as_str(), channel, &snapshot.priced.totals, now)?;
-            remove_bought(tx, &cart, &bought, channel, now)?;
-        }
-        Ok(Checkout {
-            snapshot: checkout.snapshot.clone(),
-            status: CheckoutStatus::Completed,
-            completion: Some(Completion { completed_at: now, completed_by: by.to_owned(), completed_channel: channel }),
-        })
+    crate::storage::in_transaction(sql, |tx| complete_in(tx, id, by, channel, now))
+}
+
+/// [`complete`] inside the caller's transaction (an order placed from the
+/// checkout commits with it). The coupon uses the checkout holds are
+/// committed with the completion.
+pub fn complete_in(tx: &dyn Sql, id: &CheckoutId, by: &str, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
+    let checkout = load(tx, id)?.ok_or(CartError::CheckoutNotFound)?;
+    if let Some(done) = &checkout.completion {
+        return if done.completed_by == by { Ok(checkout) } else { Err(CartError::CheckoutCompletedElsewhere) };
+    }
+    if checkout.is_expired(now) {
+        return Err(CartError::HandoffCodeExpired);
+    }
+    let claimed = tx.execute(
+        "UPDATE cart_checkouts SET status = 'completed', completed_at = ?2, completed_by = ?3, completed_channel = ?4
+         WHERE id = ?1 AND status = 'open' RETURNING id",
+        &[id.as_str().into(), timestamp(now).into(), by.into(), channel.as_str().into()],
+    )?;
+    if claimed.is_empty() {
+        return Err(CartError::CheckoutCompletedElsewhere);
+    }
+    redemption::commit_checkout_in(tx, id.as_str(), now).map_err(promotion_error)?;
+    let snapshot = &checkout.snapshot;
+    if let Some(cart) = store::header(tx, &snapshot.cart_id)? {
+        let bought: BTreeMap<Sku, u32> = snapshot.priced.lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
+        expiry::record_conversion(tx, &cart, id.as_str(), channel, &snapshot.priced.totals, now)?;
+        remove_bought(tx, &cart, &bought, channel, now)?;
+    }
+    Ok(Checkout {
+        snapshot: checkout.snapshot.clone(),
+        status: CheckoutStatus::Completed,
+        completion: Some(Completion { completed_at: now, completed_by: by.to_owned(), completed_channel: channel }),
     })
 }
 
@@ -268,8 +320,11 @@ fn remove_bought(tx: &dyn Sql, cart: &CartHeader, bought: &BTreeMap<Sku, u32>, c
 }
 
 fn checkout_from_row(row: Row<'_>) -> Result<Checkout, StorageError> {
-    let snapshot: CheckoutSnapshot =
+    let mut snapshot: CheckoutSnapshot =
         serde_json::from_str(row.text("snapshot")?).map_err(|e| StorageError::Decode(format!("checkout snapshot: {e}")))?;
+    // A newer checkout of the same cart ends this one early: the column,
+    // not the frozen JSON, says when it stops being scannable.
+    snapshot.expires_at = parse_timestamp(row.text("expires_at")?)?;
     let (status, completion) = match row.text("status")? {
         "open" => (CheckoutStatus::Open, None),
         "completed" => (

@@ -108,6 +108,8 @@ pub fn expire_if_stale(tx: &dyn Sql, header: &CartHeader, policy: &CartPolicy, n
 pub struct SweepReport {
     pub expired: u32,
     pub abandoned: u32,
+    /// Coupon holds of checkouts that expired unpaid, given back.
+    pub coupon_holds_released: u32,
     /// More stale carts remain than one sweep takes; call again.
     pub more: bool,
 }
@@ -136,6 +138,7 @@ pub fn expire_stale(sql: &dyn Sql, policy: &CartPolicy, now: DateTime<Utc>, limi
             &format!("UPDATE carts SET status = 'expired', version = version + 1 WHERE id IN ({batch}) RETURNING id"),
             &[cutoff.as_str().into(), (i64::from(limit)).into()],
         )?;
+        let coupon_holds_released = super::checkout::release_expired_holds_in(tx, now, limit)?;
         let more = tx.execute(
             "SELECT EXISTS (SELECT 1 FROM carts WHERE status = 'active' AND updated_at < ?1) AS more",
             &[cutoff.as_str().into()],
@@ -143,6 +146,7 @@ pub fn expire_stale(sql: &dyn Sql, policy: &CartPolicy, now: DateTime<Utc>, limi
         Ok(SweepReport {
             expired: expired.rows.len() as u32,
             abandoned: abandoned.rows.len() as u32,
+            coupon_holds_released,
             more: more.first().map(|r| r.integer("more")).transpose()?.unwrap_or(0) == 1,
         })
     })

@@ -101,8 +101,17 @@ pub fn price_cart(
     now: DateTime<Utc>,
     promotions: &[ActivePromotion],
 ) -> Result<PricedCart, CartError> {
+    let basket = snapshot_of(cart)?;
+    let codes: Vec<CouponCode> = cart.coupons.iter().filter_map(|c| CouponCode::parse(c).ok()).collect();
+    let context = Context { channel, fulfilment: None, customer, now };
+    let evaluation = evaluate(&basket, &context, promotions, &codes);
+    assemble(cart, &codes, evaluation)
+}
+
+/// The cart's lines as the engine takes them.
+fn snapshot_of(cart: &Cart) -> Result<CartSnapshot, CartError> {
     let currency = cart.header.currency;
-    let basket = CartSnapshot::new(
+    CartSnapshot::new(
         currency,
         cart.lines
             .iter()
@@ -118,11 +127,7 @@ pub fn price_cart(
     .map_err(|errors| {
         let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
         CartError::Storage(crate::storage::StorageError::Decode(format!("cart {}: {}", cart.header.id, reasons.join("; "))))
-    })?;
-    let codes: Vec<CouponCode> = cart.coupons.iter().filter_map(|c| CouponCode::parse(c).ok()).collect();
-    let context = Context { channel, fulfilment: None, customer, now };
-    let evaluation = evaluate(&basket, &context, promotions, &codes);
-    assemble(cart, &codes, evaluation)
+    })
 }
 
 /// Loads what [`price_cart`] needs (the customer's facts and the live
@@ -131,6 +136,19 @@ pub fn price_cart(
 /// The customer's facts are read only when some promotion could use them:
 /// with none live, the answer cannot depend on who is asking.
 pub fn price(sql: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -> Result<PricedCart, CartError> {
+    price_with_evaluation(sql, cart, channel, now).map(|detailed| detailed.cart)
+}
+
+/// A priced cart with what the engine decided it from: the evaluation and
+/// the live promotions, which a checkout needs to reserve its coupon uses.
+pub struct DetailedPrice {
+    pub cart: PricedCart,
+    pub evaluation: Evaluation,
+    pub promotions: Vec<ActivePromotion>,
+}
+
+/// [`price`], keeping the engine's evaluation and the promotions it read.
+pub fn price_with_evaluation(sql: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -> Result<DetailedPrice, CartError> {
     let codes: Vec<CouponCode> = cart.coupons.iter().filter_map(|c| CouponCode::parse(c).ok()).collect();
     let promotions = crate::promotions::load_active(sql, now, &codes).map_err(promotion_error)?;
     let facts = if promotions.is_empty() {
@@ -138,7 +156,11 @@ pub fn price(sql: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -
     } else {
         crate::promotions::load_customer_facts(sql, cart.header.customer()).map_err(promotion_error)?
     };
-    price_cart(cart, channel, facts, now, &promotions)
+    let basket = snapshot_of(cart)?;
+    let context = Context { channel, fulfilment: None, customer: facts, now };
+    let evaluation = evaluate(&basket, &context, &promotions, &codes);
+    let priced = assemble(cart, &codes, evaluation.clone())?;
+    Ok(DetailedPrice { cart: priced, evaluation, promotions })
 }
 
 /// Whether the promotion engine knows a live promotion with `code`.
@@ -147,8 +169,15 @@ pub fn code_exists(sql: &dyn Sql, code: &CouponCode, now: DateTime<Utc>) -> Resu
     Ok(promotions.iter().any(|p| p.codes.iter().any(|c| c.code == *code)))
 }
 
-fn promotion_error(err: crate::promotions::PromotionError) -> CartError {
-    CartError::Storage(crate::storage::StorageError::Other(format!("promotions: {err}")))
+pub(super) fn promotion_error(err: crate::promotions::PromotionError) -> CartError {
+    use crate::promotions::PromotionError;
+    match err {
+        // A concurrent writer moved a limit: 503 with Retry-After, and the
+        // retry prices the cart afresh.
+        PromotionError::Contention => CartError::Storage(crate::storage::StorageError::Busy),
+        PromotionError::Storage(inner) => CartError::Storage(inner),
+        other => CartError::Storage(crate::storage::StorageError::Other(format!("promotions: {other}"))),
+    }
 }
 
 fn assemble(cart: &Cart, codes: &[CouponCode], evaluation: Evaluation) -> Result<PricedCart, CartError> {

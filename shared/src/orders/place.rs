@@ -6,31 +6,37 @@
 //! | --- | --- | --- |
 //! | reservation + checkout | the checkout (the reservation must hold the same lines) | the reservation is confirmed for the order |
 //! | reservation | the reservation, priced from the one price list | confirmed |
-//! | checkout (ship from store) | the checkout | none locked here |
-//! | lines (ship from store) | the lines, priced from the price list | none locked here |
+//! | checkout (ship from store, endless aisle) | the checkout | reserved at the shipping location and confirmed |
+//! | lines (ship from store, endless aisle) | the lines, priced from the price list | reserved at the shipping location and confirmed |
 //!
 //! Click & collect always needs a reservation: the goods must be locked on
-//! the shelf before anyone promises them. Paid amounts are never taken from
+//! the shelf before anyone promises them. A delivered order locks its units
+//! at its source in the same transaction that inserts it (a shop offering
+//! ship from store, or a warehouse for the endless aisle), through the same
+//! guarded available-to-promise update as a pickup hold: no order is
+//! accepted without its units reserved, `shipped` takes them off the shelf
+//! once, and a cancellation puts them back. Paid amounts are never taken from
 //! the request: they come from the frozen checkout or the price list, so a
 //! client cannot make a return refund more than was paid.
 //!
 //! The order row, its lines, its first history entry, the reservation's
-//! confirmation and the "placed" notifications commit together. The
-//! checkout is completed right after the commit (its own transaction, and
-//! idempotent for the same finisher); `checkout_id` is UNIQUE among orders,
-//! so one checkout never becomes two orders even if that step is retried.
+//! confirmation, the checkout's completion with its coupon uses moved to
+//! the order, and the "placed" notifications commit together;
+//! `checkout_id` is UNIQUE among orders, so one checkout never becomes two
+//! orders. An order from a checkout is placed in the checkout's channel
+//! (the channel it was priced for).
 
 use super::model::{Actor, DeliveryAddress, Order, OrderLine, Via};
 use super::status::{Fulfilment, OrderStatus};
 use super::transition::{Settings, notify_customer};
 use super::{OrderError, new_order_id, store, timestamp};
 use crate::cart::checkout::{self, Checkout, CheckoutId};
-use crate::catalog::{FieldError, Service};
+use crate::catalog::{FieldError, Service, StoreKind};
 use crate::channel::Channel;
 use crate::ids::{CustomerId, OrderId, Sku, StoreId};
 use crate::money::{Currency, Money};
 use crate::notify::{Locale, preferences};
-use crate::stock::{self, BasketLine, ReservationId, StockError};
+use crate::stock::{self, Basket, BasketLine, BasketLineRow, HoldTtl, ReservationId, ReservationRequest, StockError};
 use crate::storage::{Sql, StorageError, in_transaction};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -64,19 +70,37 @@ pub fn place(
 ) -> Result<Order, OrderError> {
     check_shape(new)?;
     let id = new_order_id()?;
-    let checkout = match &new.checkout {
-        Some(checkout_id) => Some(open_checkout(sql, checkout_id, &new.customer, now)?),
-        None => None,
-    };
-    let order = in_transaction(sql, |tx| place_in(tx, &id, new, checkout.as_ref(), actor, settings, now))?;
-    if let Some(checkout_id) = &new.checkout
-        && let Err(e) = checkout::complete(sql, checkout_id, &format!("order:{id}"), new.channel, now)
-    {
-        // The order stands; the checkout stays open until retried or expired,
-        // and cannot become a second order (UNIQUE checkout_id).
-        eprintln!("pickups: completing checkout {checkout_id} for order {id}: {e}");
-    }
-    Ok(order)
+    in_transaction(sql, |tx| {
+        let checkout = match &new.checkout {
+            Some(checkout_id) => Some(open_checkout(tx, checkout_id, &new.customer, now)?),
+            None => None,
+        };
+        if let Some(checkout) = &checkout
+            && checkout.snapshot.channel != new.channel
+        {
+            return Err(OrderError::Invalid(vec![FieldError::new(
+                "channel",
+                format!(
+                    "the checkout was priced for the {} channel, so an order from it is placed in {}; check out again in {} for its prices",
+                    checkout.snapshot.channel, checkout.snapshot.channel, new.channel
+                ),
+            )]));
+        }
+        let order = place_in(tx, &id, new, checkout.as_ref(), actor, settings, now)?;
+        if let Some(checkout) = &checkout {
+            let checkout_id = &checkout.snapshot.checkout_id;
+            checkout::complete_in(tx, checkout_id, &format!("order:{id}"), new.channel, now).map_err(|e| match e {
+                crate::cart::CartError::Storage(inner) => OrderError::Storage(inner),
+                _ => OrderError::CheckoutNotOpen { why: "was completed meanwhile" },
+            })?;
+            crate::promotions::redemption::transfer_checkout_in(tx, checkout_id.as_str(), &id, None, now)
+                .map_err(|e| match e {
+                    crate::promotions::PromotionError::Storage(inner) => OrderError::Storage(inner),
+                    other => OrderError::Storage(StorageError::Other(other.to_string())),
+                })?;
+        }
+        Ok(order)
+    })
 }
 
 fn check_shape(new: &NewOrder) -> Result<(), OrderError> {
@@ -99,6 +123,23 @@ fn check_shape(new: &NewOrder) -> Result<(), OrderError> {
             }
             if new.reservation.is_none() && new.store.is_none() {
                 errors.push(FieldError::new("store_id", "name the store that ships the order"));
+            }
+        }
+        Fulfilment::EndlessAisle => {
+            if new.delivery_address.is_none() {
+                errors.push(FieldError::new("delivery_address", "an endless-aisle order is delivered: give the address"));
+            }
+            if new.reservation.is_some() {
+                errors.push(FieldError::new(
+                    "reservation_id",
+                    "an endless-aisle order is reserved at the warehouse when placed; leave the reservation out",
+                ));
+            }
+            if new.store.is_none() {
+                errors.push(FieldError::new(
+                    "store_id",
+                    "name the warehouse that ships the order (the location_id fulfilment-options offered)",
+                ));
             }
         }
     }
@@ -157,11 +198,13 @@ fn place_in(
         (None, None) => return Err(OrderError::Invalid(vec![FieldError::new("store_id", "name the store")])),
     };
     let store = stock::load_store(tx, &store_id)?;
-    let service = match new.fulfilment {
-        Fulfilment::ClickAndCollect => Service::ClickAndCollect,
-        Fulfilment::ShipFromStore => Service::ShipFromStore,
+    let offered = match new.fulfilment {
+        Fulfilment::ClickAndCollect => store.offers(Service::ClickAndCollect),
+        Fulfilment::ShipFromStore => store.kind() == StoreKind::Store && store.offers(Service::ShipFromStore),
+        // The central stock: whichever warehouse fulfilment-options offered.
+        Fulfilment::EndlessAisle => store.kind() == StoreKind::Warehouse,
     };
-    if !store.offers(service) {
+    if !offered {
         return Err(OrderError::NotOffered { store: store_id, fulfilment: new.fulfilment });
     }
 
@@ -200,11 +243,28 @@ fn place_in(
     let total = Money::sum(currency, lines.iter().map(|l| &l.paid))
         .map_err(|e| OrderError::Invalid(vec![FieldError::new("lines", e)]))?;
 
-    let ready_by = match &new.reservation {
-        Some(rid) => stock::confirm_in(tx, rid, id, now)?.ready_by,
-        None => stock::ready_by(tx, &store, now)?.map(|r| r.ready_by),
-    }
-    .ok_or_else(|| OrderError::Stock(StockError::NoPickupSlot(store_id.clone())))?;
+    // Every order's units are locked at its source before it is accepted.
+    let reservation_id = match &new.reservation {
+        Some(rid) => rid.clone(),
+        None => {
+            let wanted: Vec<BasketLineRow> = lines
+                .iter()
+                .map(|l| BasketLineRow { sku: l.sku.to_string(), quantity: serde_json::json!(l.quantity) })
+                .collect();
+            let basket = Basket::parse(&wanted).map_err(OrderError::Invalid)?;
+            let request = ReservationRequest {
+                store: store_id.clone(),
+                customer: new.customer.clone(),
+                basket,
+                hold: HoldTtl::default(),
+                requested_by: format!("order:{id}"),
+            };
+            stock::reserve_for_shipment_in(tx, &request, now)?.id
+        }
+    };
+    let ready_by = stock::confirm_in(tx, &reservation_id, id, now)?
+        .ready_by
+        .ok_or_else(|| OrderError::Stock(StockError::NoPickupSlot(store_id.clone())))?;
 
     let prefs = preferences::load(tx, &new.customer)?;
     let country = store.address().country();
@@ -228,7 +288,7 @@ fn place_in(
             new.delivery_address.as_ref().map(|_| address).into(),
             currency.code().into(),
             total.to_minor_units().into(),
-            new.reservation.as_ref().map(|r| r.as_str().to_owned()).into(),
+            reservation_id.as_str().into(),
             new.checkout.as_ref().map(|c| c.as_str().to_owned()).into(),
             new.channel.as_str().into(),
             locale.as_str().into(),

@@ -135,15 +135,19 @@ impl Serialize for OrderStatus {
 pub enum Fulfilment {
     ClickAndCollect,
     ShipFromStore,
+    /// Ordered in a store (or the app) for what the store lacks, shipped
+    /// from the central warehouse to the customer's home: the endless aisle.
+    EndlessAisle,
 }
 
 impl Fulfilment {
-    pub const ALL: [Fulfilment; 2] = [Fulfilment::ClickAndCollect, Fulfilment::ShipFromStore];
+    pub const ALL: [Fulfilment; 3] = [Fulfilment::ClickAndCollect, Fulfilment::ShipFromStore, Fulfilment::EndlessAisle];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Fulfilment::ClickAndCollect => "click_and_collect",
             Fulfilment::ShipFromStore => "ship_from_store",
+            Fulfilment::EndlessAisle => "endless_aisle",
         }
     }
 
@@ -155,8 +159,14 @@ impl Fulfilment {
     pub fn sla_target(self) -> OrderStatus {
         match self {
             Fulfilment::ClickAndCollect => OrderStatus::ReadyForPickup,
-            Fulfilment::ShipFromStore => OrderStatus::Shipped,
+            Fulfilment::ShipFromStore | Fulfilment::EndlessAisle => OrderStatus::Shipped,
         }
+    }
+
+    /// Whether the goods travel to the customer (a delivery address, a
+    /// carrier) rather than wait in a store.
+    pub fn is_delivered(self) -> bool {
+        !matches!(self, Fulfilment::ClickAndCollect)
     }
 }
 
@@ -235,8 +245,10 @@ const TABLE: &[Move] = &[
     Move { from: Shipped, to: Delivered, only: Some(Sfs), by: &[ActorKind::Ops, ActorKind::System] },
 ];
 
+/// `only: Some(Sfs)` stands for every delivered fulfilment (ship from
+/// store and the endless aisle share one status path).
 fn applies(m: &Move, from: OrderStatus, fulfilment: Fulfilment) -> bool {
-    m.from == from && m.only.is_none_or(|only| only == fulfilment)
+    m.from == from && m.only.is_none_or(|only| only == fulfilment || (only.is_delivered() && fulfilment.is_delivered()))
 }
 
 /// Every status that may follow `from` for this kind of order.
@@ -275,23 +287,27 @@ mod tests {
 
     /// The table written out independently, one line per allowed move:
     /// `from -> to : fulfilments : actors` (c = click & collect, s = ship
-    /// from store; C customer, S store device, O ops, Y system).
+    /// from store, e = endless aisle; C customer, S store device, O ops, Y system).
     const EXPECTED: &str = "
-        placed -> accepted : cs : SO
-        placed -> cancelled : cs : CSO
-        accepted -> picking : cs : SO
-        accepted -> cancelled : cs : CSO
+        placed -> accepted : cse : SO
+        placed -> cancelled : cse : CSO
+        accepted -> picking : cse : SO
+        accepted -> cancelled : cse : CSO
         picking -> ready_for_pickup : c : SO
-        picking -> shipped : s : SO
-        picking -> cancelled : cs : SO
+        picking -> shipped : se : SO
+        picking -> cancelled : cse : SO
         ready_for_pickup -> picked_up : c : SO
         ready_for_pickup -> expired : c : OY
         ready_for_pickup -> cancelled : c : SO
-        shipped -> delivered : s : OY
+        shipped -> delivered : se : OY
     ";
 
     fn expected(from: OrderStatus, to: OrderStatus, fulfilment: Fulfilment, actor: ActorKind) -> (bool, bool) {
-        let f = if fulfilment == Fulfilment::ClickAndCollect { 'c' } else { 's' };
+        let f = match fulfilment {
+            Fulfilment::ClickAndCollect => 'c',
+            Fulfilment::ShipFromStore => 's',
+            Fulfilment::EndlessAisle => 'e',
+        };
         let a = match actor {
             ActorKind::Customer => 'C',
             ActorKind::StoreDevice => 'S',
@@ -334,7 +350,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 36, "every allowed (move, kind, actor) combination was checked");
+        assert_eq!(legal, 52, "every allowed (move, kind, actor) combination was checked");
     }
 
     #[test]
@@ -342,7 +358,7 @@ mod tests {
         for status in OrderStatus::ALL {
             let ways_out = Fulfilment::ALL.map(|fulfilment| next(status, fulfilment).len());
             if status.is_final() {
-                assert_eq!(ways_out, [0, 0], "{status}");
+                assert_eq!(ways_out, [0, 0, 0], "{status}");
             } else {
                 assert!(ways_out.iter().any(|n| *n > 0), "{status} is a dead end");
             }
@@ -368,6 +384,18 @@ mod tests {
         assert_eq!(next(Picking, Sfs), vec![Shipped, Cancelled]);
         assert_eq!(Cc.sla_target(), ReadyForPickup);
         assert_eq!(Sfs.sla_target(), Shipped);
+    }
+
+    #[test]
+    fn an_endless_aisle_order_follows_the_delivery_path() {
+        let ea = Fulfilment::EndlessAisle;
+        assert_eq!(next(Placed, ea), vec![Accepted, Cancelled]);
+        assert_eq!(next(Picking, ea), vec![Shipped, Cancelled]);
+        assert_eq!(next(Shipped, ea), vec![Delivered]);
+        assert_eq!(next(ReadyForPickup, ea), Vec::<OrderStatus>::new());
+        assert_eq!(ea.sla_target(), Shipped);
+        assert_eq!(Fulfilment::parse("endless_aisle"), Some(ea));
+        assert!(ea.is_delivered() && Sfs.is_delivered() && !Cc.is_delivered());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! | move to | also |
 //! | --- | --- |
 //! | `ready_for_pickup` | the SLA result (`ready_at`), the pickup window (`pickup_until`) |
-//! | `shipped` | the carrier and tracking link (required); the SLA result |
+//! | `shipped` | the carrier and tracking link (required); the SLA result; the reservation is fulfilled (`on_hand` and `reserved` fall together at the shipping location) |
 //! | `picked_up` | the reservation is fulfilled: `on_hand` and `reserved` fall together; where and when it was collected |
 //! | `cancelled`, `expired` | the reservation is released: its units are back on sale; a coupon redemption is given back after commit |
 //!
@@ -135,7 +135,8 @@ pub(crate) fn apply_in(
         .ok_or(OrderError::Stale { current_version: order.version + 1 })?;
     if let Some(reservation) = &order.reservation {
         match change.to {
-            OrderStatus::PickedUp => {
+            // The goods leave the source: handed over, or given to the carrier.
+            OrderStatus::PickedUp | OrderStatus::Shipped => {
                 stock::fulfil_in(tx, reservation, now)?;
             }
             OrderStatus::Cancelled | OrderStatus::Expired => {

@@ -49,6 +49,29 @@ use crate::ids::{CustomerId, OrderId, StoreId};
 use crate::money::Money;
 use crate::storage::{Row, Sql, StorageError, in_transaction};
 
+/// Who holds a reservation's uses: an order (through the coupons API) or a
+/// cart checkout (frozen for a till or an order). The `order_id` column
+/// holds either id; a checkout's uses move to the order placed from it.
+struct Holder<'a> {
+    key: &'a str,
+    order: &'a OrderId,
+    customer: Option<&'a CustomerId>,
+    store: Option<&'a StoreId>,
+    channel: Channel,
+}
+
+impl ReserveRequest {
+    fn holder(&self) -> Holder<'_> {
+        Holder {
+            key: &self.key,
+            order: &self.order,
+            customer: self.customer.as_ref(),
+            store: self.store.as_ref(),
+            channel: self.channel,
+        }
+    }
+}
+
 /// How often a reservation is evaluated again after a guard failed before
 /// the caller is told to retry.
 const ATTEMPTS: usize = 4;
@@ -173,8 +196,9 @@ pub fn reserve(sql: &dyn Sql, request: &ReserveRequest, now: DateTime<Utc>) -> R
                     reservation: row.text("id")?.to_owned(),
                 }));
             }
-            count_uses(tx, request, &promotions, &evaluation)?;
-            let reservation = insert(tx, request, &fingerprint, evaluation.clone(), now)?;
+            let holder = request.holder();
+            count_uses(tx, &holder, &promotions, &evaluation)?;
+            let reservation = insert(tx, &holder, &fingerprint, evaluation.clone(), now)?;
             if let Some(customer) = &request.customer {
                 record_order(tx, customer, &request.order, request.channel, request.fulfilment, now)?;
             }
@@ -207,7 +231,12 @@ pub fn commit(sql: &dyn Sql, reservation_id: &str, now: DateTime<Utc>) -> Result
 /// Gives a reservation's uses back (the order was cancelled). Releasing
 /// twice is harmless: the second changes nothing.
 pub fn release(sql: &dyn Sql, reservation_id: &str, now: DateTime<Utc>) -> Result<Reservation, PromotionError> {
-    in_transaction(sql, |tx| {
+    in_transaction(sql, |tx| release_in(tx, reservation_id, now))
+}
+
+/// [`release`] inside the caller's transaction.
+pub fn release_in(tx: &dyn Sql, reservation_id: &str, now: DateTime<Utc>) -> Result<Reservation, PromotionError> {
+    {
         let rows = tx.execute(
             "UPDATE redemptions SET state = 'released', released_at = ?2
              WHERE id = ?1 AND state <> 'released' RETURNING order_id",
@@ -231,7 +260,111 @@ pub fn release(sql: &dyn Sql, reservation_id: &str, now: DateTime<Utc>) -> Resul
             cancel_order(tx, &order, now)?;
         }
         load_reservation(tx, reservation_id)?.ok_or_else(|| PromotionError::UnknownReservation(reservation_id.to_owned()))
-    })
+    }
+}
+
+/// The key a checkout's hold is stored under.
+fn checkout_key(checkout: &str) -> String {
+    format!("checkout:{checkout}")
+}
+
+/// What a cart checkout holds: the uses of every limited promotion its
+/// frozen price applies.
+pub struct CheckoutHold<'a> {
+    pub checkout: &'a OrderId,
+    pub customer: Option<&'a CustomerId>,
+    pub channel: Channel,
+}
+
+/// Reserves the uses of every promotion `evaluation` applies for a checkout
+/// being frozen, inside the caller's transaction (the one that priced the
+/// cart and inserts the checkout), so the till or the order that finishes
+/// the checkout needs no second call to count them.
+///
+/// The guards are the ones [`reserve`] takes. The evaluation was made in
+/// the same write transaction, so a guard can fail only when another
+/// writer slipped in between; the caller then gets
+/// [`PromotionError::Contention`] and the shopper tries again.
+pub fn hold_for_checkout_in(
+    tx: &dyn Sql,
+    hold: &CheckoutHold<'_>,
+    promotions: &[super::engine::ActivePromotion],
+    evaluation: &Evaluation,
+    now: DateTime<Utc>,
+) -> Result<(), PromotionError> {
+    if evaluation.applied.is_empty() {
+        return Ok(());
+    }
+    let key = checkout_key(hold.checkout.as_str());
+    let holder = Holder {
+        key: &key,
+        order: hold.checkout,
+        customer: hold.customer,
+        store: None,
+        channel: hold.channel,
+    };
+    let outcome = count_uses(tx, &holder, promotions, evaluation)
+        .and_then(|()| insert(tx, &holder, "checkout", evaluation.clone(), now).map(drop));
+    match outcome {
+        Ok(()) => {}
+        Err(Attempt::Retry) => return Err(PromotionError::Contention),
+        Err(Attempt::Fail(e)) => return Err(e),
+    }
+    if let Some(customer) = hold.customer {
+        record_order(tx, customer, hold.checkout, hold.channel, None, now)?;
+    }
+    Ok(())
+}
+
+/// Commits the uses a checkout holds: it was paid at a till. Nothing to
+/// do for a checkout without discounts.
+pub fn commit_checkout_in(tx: &dyn Sql, checkout: &str, now: DateTime<Utc>) -> Result<(), PromotionError> {
+    tx.execute(
+        "UPDATE redemptions SET state = 'committed', committed_at = COALESCE(committed_at, ?2)
+         WHERE idempotency_key = ?1 AND state = 'reserved'",
+        &[checkout_key(checkout).into(), timestamp(now).into()],
+    )?;
+    Ok(())
+}
+
+/// Moves the uses a checkout holds to the order placed from it, committed
+/// (the order is paid): from then on the order's cancellation gives them
+/// back and a return refunds against them.
+pub fn transfer_checkout_in(
+    tx: &dyn Sql,
+    checkout: &str,
+    order: &OrderId,
+    fulfilment: Option<Fulfilment>,
+    now: DateTime<Utc>,
+) -> Result<(), PromotionError> {
+    tx.execute(
+        "UPDATE redemptions SET order_id = ?2, state = 'committed', committed_at = COALESCE(committed_at, ?3)
+         WHERE idempotency_key = ?1 AND state <> 'released'",
+        &[checkout_key(checkout).into(), order.as_str().into(), timestamp(now).into()],
+    )?;
+    tx.execute(
+        "UPDATE customer_orders SET order_id = ?2, fulfilment = ?3 WHERE order_id = ?1",
+        &[checkout.into(), order.as_str().into(), fulfilment.map(|f| f.as_str().to_owned()).into()],
+    )?;
+    Ok(())
+}
+
+/// Gives back the uses held by checkouts that ended unpaid (expired, or
+/// superseded by a newer checkout of the same cart), at most `limit` of
+/// them; returns how many holds were released.
+pub fn release_checkouts_in(tx: &dyn Sql, checkouts: &[String], now: DateTime<Utc>) -> Result<u32, PromotionError> {
+    let mut released = 0;
+    for checkout in checkouts {
+        let rows = tx.execute(
+            "SELECT id FROM redemptions WHERE idempotency_key = ?1 AND state = 'reserved'",
+            &[checkout_key(checkout).into()],
+        )?;
+        for row in rows.iter() {
+            release_in(tx, row.text("id")?, now)?;
+            released += 1;
+        }
+    }
+    Ok(released)
 }
 
 pub fn load_reservation(sql: &dyn Sql, reservation_id: &str) -> Result<Option<Reservation>, PromotionError> {
@@ -274,7 +407,7 @@ impl From<PromotionError> for Attempt {
 /// Takes each use under its guard; any failure is a retry.
 fn count_uses(
     sql: &dyn Sql,
-    request: &ReserveRequest,
+    request: &Holder<'_>,
     promotions: &[super::engine::ActivePromotion],
     evaluation: &Evaluation,
 ) -> Result<(), Attempt> {
@@ -302,7 +435,7 @@ fn count_uses(
             .find(|p| p.promotion.id() == &applied.promotion_id)
             .expect("an applied promotion was loaded");
         let conditions = promotion.promotion.conditions();
-        if let (Some(limit), Some(customer)) = (conditions.per_customer_limit, &request.customer) {
+        if let (Some(limit), Some(customer)) = (conditions.per_customer_limit, request.customer) {
             let uses = sql.execute(
                 "SELECT count(*) AS n FROM redemption_uses WHERE customer_id = ?1 AND promotion_id = ?2 AND released = 0",
                 &[customer.as_str().into(), applied.promotion_id.as_str().into()],
@@ -312,7 +445,7 @@ fn count_uses(
                 return Err(Attempt::Retry);
             }
         }
-        if let (Some(first), Some(customer)) = (&conditions.first_order, &request.customer) {
+        if let (Some(first), Some(customer)) = (&conditions.first_order, request.customer) {
             // The evaluation read the orders before the lock; a first order
             // placed since by the same customer must not pass twice.
             let channels: Vec<String> = first.channels.iter().map(|c| format!("'{}'", c.as_str())).collect();
@@ -334,7 +467,7 @@ fn count_uses(
 
 fn insert(
     sql: &dyn Sql,
-    request: &ReserveRequest,
+    request: &Holder<'_>,
     fingerprint: &str,
     evaluation: Evaluation,
     now: DateTime<Utc>,
@@ -347,7 +480,7 @@ fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reserved', ?8, ?9, ?10, ?11)",
         &[
             id.as_str().into(),
-            request.key.as_str().into(),
+            request.key.into(),
             fingerprint.into(),
             request.order.as_str().into(),
             request.customer.as_ref().map(|c| c.to_string()).into(),
@@ -383,8 +516,8 @@ fn insert(
         order_id: request.order.clone(),
         state: RedemptionState::Reserved,
         channel: request.channel,
-        customer_id: request.customer.clone(),
-        store_id: request.store.clone(),
+        customer_id: request.customer.cloned(),
+        store_id: request.store.cloned(),
         uses,
         evaluation,
         created_at: timestamp(now),

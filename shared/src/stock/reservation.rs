@@ -28,7 +28,7 @@ use super::picking::{self, parse_date};
 use super::settings::StockSettings;
 use super::shelf::level_at;
 use super::{StockError, StockLevel, parse_timestamp, timestamp};
-use crate::catalog::{Service, StoreKind};
+use crate::catalog::{Service, Store, StoreKind};
 use crate::channel::Channel;
 use crate::ids::{CustomerId, OrderId, Sku, StoreId};
 use crate::quantity::{Quantity, StockQuantity};
@@ -231,8 +231,37 @@ pub fn reserve_in(tx: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>
             return Err(StockError::NotSoldHere { sku, refusal });
         }
     }
+    hold_at(tx, &store, request, now)
+}
+
+/// [`reserve_in`] for goods that leave by courier (ship from store, the
+/// endless aisle from a warehouse): the same guarded lock on
+/// available-to-promise, so a shipment can no more oversell a shelf than a
+/// pickup can. The caller has checked that the location offers the service;
+/// here the lines must be items that ship to a home (store-only items do
+/// not). Placing an order confirms the hold at once, in the same
+/// transaction.
+pub fn reserve_for_shipment_in(
+    tx: &dyn Sql,
+    request: &ReservationRequest,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
+    let store = load_store(tx, &request.store)?;
+    for (sku, assortment) in assortments(tx, &request.basket)? {
+        if !assortment.ships_to_home()
+            && let Err(refusal) = assortment.sold_in(Channel::Web)
+        {
+            return Err(StockError::NotSoldHere { sku, refusal });
+        }
+    }
+    hold_at(tx, &store, request, now)
+}
+
+/// Locks every line at `store` or none: a savepoint undoes every line's
+/// lock if any line fails, even if the caller then commits its own work.
+fn hold_at(tx: &dyn Sql, store: &Store, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Reservation, StockError> {
     sweep_expired_in(tx, now, SWEEP_ON_RESERVE)?;
-    let estimate = picking::ready_by(tx, &store, now)?;
+    let estimate = picking::ready_by(tx, store, now)?;
     tx.execute("SAVEPOINT stock_reserve", &[])?;
     let outcome = lock_and_record(tx, request, estimate.map(|e| (e.picking_date, e.ready_by)), now);
     if outcome.is_err() {

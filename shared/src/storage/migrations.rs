@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[&str] = &[
     crate::promotions::SCHEMA,
     crate::orders::SCHEMA,
     crate::returns::SCHEMA,
+    crate::orders::ENDLESS_AISLE,
 ];
 
 /// HTTP conventions (idempotency) and catalog master data.
