@@ -15,7 +15,7 @@
 use omni_shared::auth::Caller;
 use omni_shared::cart::access::{Intent, authorize};
 use omni_shared::cart::checkout::{self, Checkout, CheckoutId, CheckoutStatus};
-use omni_shared::cart::{CartError, CartStatus, expiry, pricing, store};
+use omni_shared::cart::{CartError, CartStatus, expiry, store};
 use omni_shared::channel::Channel;
 use omni_shared::pipeline::Ctx;
 use omni_shared::storage::in_transaction;
@@ -53,8 +53,7 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             }
             let cart = store::load(tx, &id)?.ok_or(CartError::NotFound)?;
             let channel = shopper.channel_for(&header);
-            let detailed = pricing::price_with_evaluation(tx, &cart, channel, now)?;
-            checkout::freeze(tx, &cart, detailed, channel, now).map(Ok)
+            checkout::freeze(tx, &cart, channel, now).map(Ok)
         });
         match outcome {
             Ok(Ok(checkout)) => {

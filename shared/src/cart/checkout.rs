@@ -26,7 +26,7 @@ use std::fmt;
 
 use super::expiry;
 use super::lines::after_purchase;
-use super::pricing::{DetailedPrice, PricedCart, promotion_error};
+use super::pricing::{DetailedPrice, PricedCart, price_with_evaluation, promotion_error};
 use super::secret::random_id;
 use super::store::{self, Cart, CartHeader};
 use super::{CartError, CartPolicy, CartStatus, parse_timestamp, timestamp};
@@ -148,8 +148,8 @@ pub fn verify_handoff(code: &str, secret: &[u8], now: DateTime<Utc>) -> Result<C
     }
 }
 
-/// Freezes `cart` (read in this transaction, `detailed` priced for
-/// `channel` in it) into a new open checkout.
+/// Freezes `cart` (read in this transaction), priced for `channel` now,
+/// into a new open checkout.
 ///
 /// Coupon uses follow the money: the uses of every promotion the frozen
 /// price applies are reserved here, in the same transaction, with the
@@ -159,7 +159,7 @@ pub fn verify_handoff(code: &str, secret: &[u8], now: DateTime<Utc>) -> Result<C
 /// of the same cart gives them back. An open checkout of the same cart is
 /// superseded at once (it can no longer be scanned), so a shopper who hands
 /// the cart over again does not hold a coupon twice.
-pub fn freeze(tx: &dyn Sql, cart: &Cart, detailed: DetailedPrice, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
+pub fn freeze(tx: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
     cart.header.ensure_active()?;
     if cart.lines.is_empty() {
         return Err(CartError::Empty);
@@ -175,7 +175,9 @@ pub fn freeze(tx: &dyn Sql, cart: &Cart, detailed: DetailedPrice, channel: Chann
         .collect::<Result<_, _>>()?;
     redemption::release_checkouts_in(tx, &superseded, now).map_err(promotion_error)?;
     release_expired_holds_in(tx, now, RELEASE_ON_FREEZE)?;
-    let DetailedPrice { cart: priced, evaluation, promotions } = detailed;
+    // Priced after the superseded checkouts gave their uses back, so a
+    // shopper handing the same cart over again keeps their coupon.
+    let DetailedPrice { cart: priced, evaluation, promotions } = price_with_evaluation(tx, cart, channel, now)?;
     let snapshot = CheckoutSnapshot {
         checkout_id: CheckoutId::generate()?,
         cart_id: cart.header.id.clone(),

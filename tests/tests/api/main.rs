@@ -9,3 +9,4 @@ mod health;
 mod kiosk;
 mod pickups;
 mod returns;
+mod seams;
