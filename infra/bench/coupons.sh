@@ -88,6 +88,25 @@ awk -v out="$WORK/cart.json" 'BEGIN {
   printf "]}" > out
   close(out)
 }'
+# The engine prices lines from the catalogue (a snapshot price that differs
+# is refused), so the basket's 30 SKUs are loaded with the same categories
+# and prices.
+awk -v items="$WORK/items.json" -v prices="$WORK/prices.json" 'BEGIN {
+  printf "{\"items\": [" > items
+  printf "{\"prices\": [" > prices
+  for (k = 0; k < 30; k++) {
+    leaf = (k * 13) % 200
+    sku = sprintf("BENCH-SKU-%04d", (k * 167) % 5000)
+    printf "%s{\"sku\": \"%s\", \"product_id\": \"%s\", \"name\": \"Bench item %d\", \"category\": [\"dept-%d\", \"cat-%03d\"]}", \
+      (k > 0 ? "," : ""), sku, sku, k, int(leaf / 20), leaf > items
+    printf "%s{\"sku\": \"%s\", \"amount\": \"%d.%02d\", \"currency\": \"PLN\"}", \
+      (k > 0 ? "," : ""), sku, 20 + (k * 37) % 300, (k * 7) % 100 > prices
+  }
+  printf "]}\n" > items
+  printf "]}\n" > prices
+}'
+post_as_ops /api/catalog/items "$WORK/items.json"
+post_as_ops /api/catalog/prices "$WORK/prices.json"
 printf '{"channel": "web", "cart": %s}\n' "$(cat "$WORK/cart.json")" >"$WORK/validate-web.json"
 printf '{"channel": "app", "cart": %s, "codes": ["BENCH10"]}\n' "$(cat "$WORK/cart.json")" >"$WORK/validate-app.json"
 

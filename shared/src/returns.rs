@@ -30,6 +30,13 @@
 //! - Sellable units received restock the receiving store through
 //!   [`crate::stock::restock_in`] in the intake's transaction; damaged
 //!   units are recorded on the case only.
+//! - An exchange keeps the discount: what was paid for the returned units
+//!   pays for the replacements, and the price difference is the list-price
+//!   difference per unit (replacement - returned item, both from the one
+//!   price list at the moment of the exchange). Another size of the same
+//!   product at the same list price costs nothing and refunds nothing; a
+//!   dearer or cheaper one costs or refunds exactly the difference, a refund
+//!   never exceeding what was paid for the units replaced.
 
 pub mod case_number;
 pub mod cases;

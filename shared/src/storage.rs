@@ -176,6 +176,12 @@ impl std::error::Error for StorageError {}
 /// `BEGIN ... COMMIT` across several calls is meaningful.
 pub trait Sql {
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, StorageError>;
+
+    /// How many [`in_transaction`] units are open on this connection: with
+    /// one open, a further unit is a savepoint inside it, so an outer unit
+    /// (an idempotent request storing its answer) commits or rolls back
+    /// everything its handler did as one.
+    fn open_units(&self) -> &std::cell::Cell<u32>;
 }
 
 /// A key-value store (Spin's `default` store in production).
@@ -188,6 +194,10 @@ pub trait KeyValue {
 /// Runs `work` inside one `BEGIN IMMEDIATE` transaction: the write lock is
 /// taken up front so two requests can never interleave a read and a write of
 /// the same rows, and any error rolls the whole unit back.
+///
+/// Inside a unit already open on the connection (see [`Sql::open_units`])
+/// the work runs in a savepoint instead: an error undoes just this work, and
+/// the outer unit decides whether any of it is committed.
 pub fn in_transaction<T, E>(
     sql: &dyn Sql,
     work: impl FnOnce(&dyn Sql) -> Result<T, E>,
@@ -195,17 +205,34 @@ pub fn in_transaction<T, E>(
 where
     E: From<StorageError>,
 {
-    sql.execute("BEGIN IMMEDIATE", &[])?;
-    match work(sql) {
+    let nested = sql.open_units().get() > 0;
+    let (begin, commit, rollback): (&str, &[&str], &[&str]) = if nested {
+        ("SAVEPOINT unit", &["RELEASE unit"], &["ROLLBACK TO unit", "RELEASE unit"])
+    } else {
+        ("BEGIN IMMEDIATE", &["COMMIT"], &["ROLLBACK"])
+    };
+    sql.execute(begin, &[])?;
+    let units = sql.open_units();
+    units.set(units.get() + 1);
+    let outcome = work(sql);
+    units.set(units.get() - 1);
+    let undo = || {
+        for statement in rollback {
+            let _ = sql.execute(statement, &[]);
+        }
+    };
+    match outcome {
         Ok(value) => {
-            if let Err(e) = sql.execute("COMMIT", &[]) {
-                let _ = sql.execute("ROLLBACK", &[]);
-                return Err(e.into());
+            for statement in commit {
+                if let Err(e) = sql.execute(statement, &[]) {
+                    undo();
+                    return Err(e.into());
+                }
             }
             Ok(value)
         }
         Err(e) => {
-            let _ = sql.execute("ROLLBACK", &[]);
+            undo();
             Err(e)
         }
     }

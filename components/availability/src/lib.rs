@@ -13,11 +13,16 @@
 //!
 //! | routes | caller |
 //! | --- | --- |
-//! | lookups (`nearby`, `basket`, `fulfilment-options`, store details) | anyone |
+//! | lookups (`nearby`, `basket`, `fulfilment-options`, store details) | anyone (`fulfilment-options`: in a channel the caller may act in, see `omni_shared::auth::channel_claim`) |
 //! | `POST /api/reservations` | the customer, or a store device for a customer in its own store |
 //! | a reservation's read and release | its customer, a device of its store, ops |
 //! | stock feed, sweep, settings changes | ops |
 //! | a shelf's full numbers, settings reads | ops, or a device of that store |
+//!
+//! One SKU, store and channel get one answer: `nearby`, `basket`,
+//! `fulfilment-options` and a reservation all refuse a pickup of an item
+//! not sold on a shop floor (`Assortment::sold_in(Channel::Pos)`), with the
+//! same reason.
 
 mod basket;
 mod feed;

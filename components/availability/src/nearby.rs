@@ -2,10 +2,22 @@
 //! first, each with what it can promise and when it would be ready.
 //!
 //! `GET /api/availability/nearby?sku=TEE-ORG-BLK-M&lat=52.23&lon=21.01&radius_km=25&limit=20&quantity=1`
+//!
+//! Whether a store can hand the item over is the same question the basket
+//! lookup, the fulfilment options and a reservation answer, with the same
+//! rules in the same words (see [`crate::basket::Pickup`]): the item must be
+//! sold on a shop floor (an online-only item is never handed over in a
+//! store, wherever it is stocked), the store must offer click & collect,
+//! hold enough units and have a pickup slot ahead. A store that cannot has
+//! `can_pick_up: false`, `ready_by: null` and `reasons` in plain words; the
+//! top-level `collectable` says whether the item can be picked up in any
+//! store at all.
 
+use crate::basket::Pickup;
 use crate::query::Query;
 use crate::render;
-use omni_shared::catalog::Service;
+use omni_shared::catalog::Assortment;
+use omni_shared::channel::Channel;
 use omni_shared::ids::Sku;
 use omni_shared::pipeline::Ctx;
 use omni_shared::quantity::Quantity;
@@ -34,7 +46,11 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let item = sql.execute("SELECT assortment FROM catalog_items WHERE sku = ?1", &[sku.as_str().into()])?;
     let assortment =
         item.first().ok_or_else(|| Problem::not_found(format!("the catalog has no item with SKU {sku}")))?;
-    let assortment = assortment.text("assortment")?.to_owned();
+    let assortment = Assortment::parse(assortment.text("assortment")?)
+        .map_err(|e| omni_shared::storage::StorageError::Decode(e.to_string()))?;
+    // Handed over on a shop floor: the assortment rule of a till, as for a
+    // reservation.
+    let collectable = assortment.sold_in(Channel::Pos);
     let now = ctx.now();
     let shelves = shelves_near(sql, &sku, origin, radius, limit as usize, now)?;
     let ids: Vec<_> = shelves.iter().map(|s| s.store.id()).collect();
@@ -43,7 +59,10 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     for shelf in &shelves {
         let store = &shelf.store;
         let enough = shelf.level.covers(quantity);
-        let promise = (enough && store.offers(Service::ClickAndCollect)).then(|| load.ready_by(store, now)).flatten();
+        let mut pickup = Pickup::at(store);
+        pickup.line(&sku, quantity, &shelf.level, collectable.as_ref().err());
+        let promise = if pickup.possible() { load.ready_by(store, now) } else { None };
+        let reasons = pickup.finish(store, promise.is_some());
         let mut entry = render::store_summary(store);
         merge(&mut entry, render::availability(&shelf.level, shelf.low_stock_threshold));
         merge(
@@ -51,8 +70,10 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             json!({
                 "distance_km": render::km(shelf.distance_km),
                 "enough": enough,
+                "can_pick_up": promise.is_some(),
                 "ready_by": promise.map(|p| timestamp(p.ready_by)),
                 "picking_date": promise.map(|p| p.picking_date.to_string()),
+                "reasons": reasons,
             }),
         );
         found.push(entry);
@@ -61,7 +82,8 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         200,
         &json!({
             "sku": sku,
-            "assortment": assortment,
+            "assortment": assortment.as_str(),
+            "collectable": collectable.is_ok(),
             "quantity": quantity,
             "origin": origin,
             "radius_km": radius.km(),

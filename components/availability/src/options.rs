@@ -11,11 +11,19 @@
 //! shipped (no delivery); each refusal is listed with its reason under
 //! `unavailable`, never silently dropped. The routing score is documented in
 //! `omni_shared::stock::routing`.
+//!
+//! The channel is a claim the caller's credential must allow
+//! (`omni_shared::auth::channel_claim`): a guest or a customer asks as
+//! `web` or `app`, a store device as `pos` or `kiosk`, ops as any. The
+//! in-store channels open the endless aisle and the kiosk's assortment, so
+//! a guest claiming `kiosk` is 403 `channel-not-allowed`, checked after the
+//! body is valid.
 
 use crate::basket::field_problem;
 use crate::nearby::merge;
 use crate::render;
 use chrono::{DateTime, Utc};
+use omni_shared::auth::channel_claim;
 use omni_shared::catalog::{FieldError, GeoRow, Service, Store, StoreKind};
 use omni_shared::channel::Channel;
 use omni_shared::geo::{GeoPoint, Radius};
@@ -99,8 +107,11 @@ impl TryFrom<OptionsBody> for Request {
 }
 
 pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+    // A bad token is 401 before the body is read; no token is a guest.
+    let caller = ctx.caller()?;
     let body: OptionsBody = parse_json(ctx.req)?;
     let request = Request::try_from(body).map_err(field_problem)?;
+    channel_claim::check(&caller, request.channel)?;
     let sql = ctx.sql()?;
     let now = ctx.now();
     let kinds = assortments(sql, &request.basket)?;

@@ -514,3 +514,109 @@ fn bad_fulfilment_requests_are_422() {
         assert_eq!(status(&response), 422, "{body}: {}", body_json(&response));
     }
 }
+
+#[test]
+fn nearby_basket_options_and_reservations_give_one_answer_for_an_online_only_item() {
+    let t = seeded();
+    // A returned online-only knit sits on WAW-01's shelf: stock, but not
+    // something a store hands over.
+    assert_eq!(status(&stock_feed(&t, "WAW-01", 2, json!([{"sku": "KNT-MER-GRY-M", "on_hand": 6}]))), 200);
+    let body = nearby(&t, "KNT-MER-GRY-M");
+    assert_eq!(body["collectable"], false, "{body}");
+    assert_eq!(body["assortment"], "online_only");
+    let here = &body["stores"][0];
+    assert_eq!(here["store_id"], "WAW-01");
+    assert_eq!((here["available"].as_u64(), here["enough"].as_bool()), (Some(5), Some(true)), "{here}");
+    assert_eq!(here["can_pick_up"], false);
+    assert_eq!(here["ready_by"], Value::Null);
+    assert_eq!(here["picking_date"], Value::Null);
+    let reason = here["reasons"][0].as_str().unwrap().to_owned();
+    assert!(reason.contains("sold online only"), "{reason}");
+    for store in body["stores"].as_array().unwrap() {
+        assert_eq!((store["can_pick_up"].as_bool(), store["ready_by"].is_null()), (Some(false), true), "{store}");
+    }
+
+    // The basket lookup says the same, in the same words.
+    let lines = json!([{"sku": "KNT-MER-GRY-M", "quantity": 1}]);
+    let basket = body_json(&post(&t, "/api/availability/basket", &customer("C-1"), json!({"store_id": "WAW-01", "lines": lines})));
+    assert_eq!((basket["can_pick_up"].as_bool(), basket["ready_by"].is_null()), (Some(false), true), "{basket}");
+    assert_eq!(basket["reasons"], json!([reason]));
+    // A reservation is refused with that reason, and locks nothing.
+    let refused = reserve(&t, &customer("C-1"), "WAW-01", lines.clone());
+    assert_eq!(status(&refused), 422, "{}", body_json(&refused));
+    assert_eq!(body_json(&refused)["type"], "urn:omnichannel-edge:problem:not-sold-in-channel");
+    assert_eq!(body_json(&refused)["detail"], reason.as_str());
+    assert_eq!(atp(&t, "WAW-01", "KNT-MER-GRY-M"), 5);
+    // The fulfilment options offer no pickup anywhere.
+    let asked = json!({"channel": "app", "lines": lines, "location": {"lat": WARSAW.0, "lon": WARSAW.1}});
+    let options = body_json(&post(&t, "/api/availability/fulfilment-options", &customer("C-1"), asked));
+    assert!(options["options"].as_array().unwrap().iter().all(|o| o["method"] != "pickup"), "{options}");
+    assert!(options["unavailable"].as_array().unwrap().iter().any(|u| u["method"] == "pickup"), "{options}");
+
+    // An item sold everywhere: nearby promises what the basket promises.
+    let tee = nearby(&t, "TEE-ORG-BLK-M");
+    assert_eq!(tee["collectable"], true);
+    let first = &tee["stores"][0];
+    assert_eq!((first["can_pick_up"].as_bool(), first["reasons"].clone()), (Some(true), json!([])), "{first}");
+    let lines = json!([{"sku": "TEE-ORG-BLK-M", "quantity": 1}]);
+    let basket = body_json(&post(&t, "/api/availability/basket", &customer("C-1"), json!({"store_id": "WAW-01", "lines": lines})));
+    assert_eq!(basket["ready_by"], first["ready_by"]);
+    assert_eq!(basket["picking_date"], first["picking_date"]);
+    // Out of stock: no promise, and the reason says how many are available.
+    let out = nearby(&t, "DRS-LIN-NAV-M");
+    assert_eq!(out["stores"][0]["can_pick_up"], false);
+    assert_eq!(out["stores"][0]["reasons"], json!(["DRS-LIN-NAV-M: 1 wanted, 0 available"]));
+}
+
+/// Each caller's allowed channels, for fulfilment options.
+fn fulfilment_by(t: &TestHost, caller: Option<&Caller>, channel: &str) -> Response {
+    let body = json!({
+        "channel": channel,
+        "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}],
+        "location": {"lat": WARSAW.0, "lon": WARSAW.1},
+        "store_id": "WAW-01"
+    });
+    send(t, Method::Post, "/api/availability/fulfilment-options", caller, Some(body))
+}
+
+#[test]
+fn fulfilment_options_are_asked_only_in_a_channel_the_caller_may_act_in() {
+    let t = seeded();
+    let till = store_device("WAW-01");
+    let shopper = customer("C-1");
+    let staff = ops();
+    let callers: [(&str, Option<&Caller>, &[&str]); 4] = [
+        ("guest", None, &["web", "app"]),
+        ("customer", Some(&shopper), &["web", "app"]),
+        ("store device", Some(&till), &["kiosk", "pos"]),
+        ("ops", Some(&staff), &["web", "app", "kiosk", "pos", "call_center"]),
+    ];
+    for (who, caller, allowed) in callers {
+        for channel in ["web", "app", "kiosk", "pos", "call_center"] {
+            let response = fulfilment_by(&t, caller, channel);
+            let body = body_json(&response);
+            if allowed.contains(&channel) {
+                assert_eq!(status(&response), 200, "{who} in {channel}: {body}");
+                assert_eq!(body["channel"], channel);
+            } else {
+                assert_eq!(status(&response), 403, "{who} in {channel}: {body}");
+                assert_eq!(body["type"], "urn:omnichannel-edge:problem:channel-not-allowed", "{who} in {channel}");
+                assert!(body["detail"].as_str().unwrap().contains(channel), "{body}");
+            }
+        }
+    }
+    // A guest claiming the kiosk is refused; an invalid body is still 422
+    // first, and a forged token is 401, never a guest.
+    let kiosk = fulfilment_by(&t, None, "kiosk");
+    assert_eq!(body_json(&kiosk)["allowed_channels"], json!(["web", "app"]));
+    let mut forged = spin_sdk::http::Request::builder();
+    forged
+        .method(Method::Post)
+        .uri("/api/availability/fulfilment-options")
+        .header("authorization", "Bearer not-a-token")
+        .header("content-type", "application/json")
+        .body(json!({"channel": "web", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}], "location": {"lat": 52, "lon": 21}}).to_string());
+    assert_eq!(status(&handle(forged.build(), &t.host.another_request())), 401);
+    // Nothing any of it asked changed a shelf.
+    assert_eq!(atp(&t, "WAW-01", "TEE-ORG-BLK-M"), 11);
+}

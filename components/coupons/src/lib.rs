@@ -11,10 +11,20 @@
 //!
 //! Who may call what:
 //! - validate: anyone (storefront, app, store devices, ops); only a customer
-//!   token or a store device may name a customer, and the till and kiosk
-//!   channels are spoken by store devices only;
+//!   token or a store device may name a customer;
 //! - redemptions: the customer of the order, or a store device of its store;
 //! - `/api/promotions/...` administration: the ops role.
+//!
+//! The channel a basket names is a claim the caller's credential must
+//! allow, by the one rule every component applies
+//! (`omni_shared::auth::channel_claim`): a guest or a customer acts in `web`
+//! or `app`, a store device in `pos` or `kiosk`, ops in any channel; any
+//! other claim is 403 `channel-not-allowed` and evaluates or counts nothing.
+//!
+//! Prices are never taken from the caller: validation and redemption price
+//! the basket's SKUs from the catalog (see [`validate`] and
+//! `omni_shared::promotions::cart`), so the engine's answer is computed on
+//! the one base price every channel shares.
 
 mod batches;
 mod codes;

@@ -3,6 +3,8 @@
 //! | error | status | `type` slug |
 //! | --- | --- | --- |
 //! | bad fields in a body | 422 | `invalid-body` (with `errors: [{field, reason}]`) |
+//! | a cart line's price or category not the catalog's, an unknown or unpriced SKU | 422 | `invalid-body` (`cart.lines[i].<field>`, the catalog's value in words) |
+//! | a channel the caller may not act in | 403 | `channel-not-allowed` (with `allowed_channels`; from `auth::channel_claim`) |
 //! | unknown promotion, reservation or batch | 404 | `not-found` |
 //! | a code no promotion has | 422 | `unknown-coupon-code` (with `codes`) |
 //! | a code that does not apply at redemption | 409 | `coupon-refused` (with `refused`) |

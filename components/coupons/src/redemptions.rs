@@ -1,6 +1,9 @@
 //! Redemptions: reserve at order placement, commit on payment, release on
 //! cancel (the rules are in `omni_shared::promotions::redemption`).
 //!
+//! The basket is read as validation reads it ([`crate::validate`]): priced
+//! from the catalog, in a channel the caller may act in.
+//!
 //! Only the order's customer, or a store device of the order's store, may
 //! act on a reservation. Another customer gets 404 (a reservation id must
 //! not confirm that someone else's order exists); a device of another store
@@ -72,6 +75,7 @@ pub fn reserve(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         return Err(invalid(errors));
     };
     let customer = basket.customer_for(&caller)?;
+    let sql = ctx.sql()?;
     let store = match &caller {
         Caller::StoreDevice { store: own, .. } => {
             if let Some(named) = &store
@@ -88,10 +92,11 @@ pub fn reserve(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     {
         return Err(invalid(vec![FieldError::new("expected_discount", "must be in the cart's currency")]));
     }
+    let cart = basket.priced(sql)?;
     let request = ReserveRequest {
         key: format!("{} {}", caller.principal(), key.as_str()),
         order,
-        cart: basket.cart,
+        cart,
         channel: basket.channel,
         fulfilment: basket.fulfilment,
         customer,
@@ -99,7 +104,7 @@ pub fn reserve(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         codes: basket.codes,
         expected_discount: body.expected_discount,
     };
-    let (reservation, replayed) = match promotions::reserve(ctx.sql()?, &request, ctx.now()).map_err(problem)? {
+    let (reservation, replayed) = match promotions::reserve(sql, &request, ctx.now()).map_err(problem)? {
         Reserved::Created(r) => (r, false),
         Reserved::Replayed(r) => (r, true),
     };

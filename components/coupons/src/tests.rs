@@ -2,11 +2,60 @@
 
 use super::handle;
 use omni_shared::auth::Caller;
+use omni_shared::host::Host;
 use omni_shared::testing::{TestHost, body_json, customer, header, json_request, ops, request, status, store_device};
 use serde_json::{Value, json};
 use spin_sdk::http::{Method, Request, Response};
 
 const DEMO_PROMOTIONS: &str = include_str!("../../../infra/demo/promotions.json");
+const DEMO_ITEMS: &str = include_str!("../../../infra/demo/items.json");
+const DEMO_PRICES: &str = include_str!("../../../infra/demo/prices.json");
+
+/// Minor units of a decimal amount like "249.99".
+fn minor(amount: &str) -> i64 {
+    let (whole, fraction) = amount.split_once('.').unwrap_or((amount, "0"));
+    whole.parse::<i64>().unwrap() * 100 + format!("{fraction:0<2}").parse::<i64>().unwrap()
+}
+
+fn add_item(t: &TestHost, sku: &str, category: &[&str], assortment: &str, prices: &[(&str, &str)]) {
+    let sql = t.host.sql().unwrap();
+    let data = json!({"sku": sku, "product_id": sku, "name": format!("Item {sku}"), "category": category});
+    sql.execute(
+        "INSERT INTO catalog_items (sku, product_id, category, assortment, data, updated_at) VALUES (?1, ?1, ?2, ?3, ?4, 'now')",
+        &[sku.into(), category.join("/").into(), assortment.into(), data.to_string().into()],
+    )
+    .unwrap();
+    for (currency, amount) in prices {
+        sql.execute(
+            "INSERT INTO prices (sku, currency, amount_minor, updated_at) VALUES (?1, ?2, ?3, 'now')",
+            &[sku.into(), (*currency).into(), minor(amount).into()],
+        )
+        .unwrap();
+    }
+}
+
+/// A host whose catalog holds the demo items and prices (as the catalog
+/// component stores them), plus DRS-WRP-GRN-M, a dress at 200.00 PLN with
+/// no EUR price.
+fn shop() -> TestHost {
+    let t = TestHost::new();
+    let items: Value = serde_json::from_str(DEMO_ITEMS).unwrap();
+    let prices: Value = serde_json::from_str(DEMO_PRICES).unwrap();
+    for item in items["items"].as_array().unwrap() {
+        let sku = item["sku"].as_str().unwrap();
+        let category: Vec<&str> = item["category"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let own: Vec<(&str, &str)> = prices["prices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["sku"] == sku)
+            .map(|p| (p["currency"].as_str().unwrap(), p["amount"].as_str().unwrap()))
+            .collect();
+        add_item(&t, sku, &category, item["assortment"].as_str().unwrap(), &own);
+    }
+    add_item(&t, "DRS-WRP-GRN-M", &["women", "dresses"], "both", &[("PLN", "200.00")]);
+    t
+}
 
 fn send(t: &TestHost, req: Request) -> Response {
     handle(req, &t.host.another_request())
@@ -89,7 +138,7 @@ fn health_names_the_component() {
 
 #[test]
 fn the_same_basket_gets_the_same_discounts_at_the_till_and_on_the_web() {
-    let t = TestHost::new();
+    let t = shop();
     let response = post(&t, "/api/promotions/import", Some(&ops()), serde_json::from_str(DEMO_PROMOTIONS).unwrap());
     assert_eq!(status(&response), 200, "{}", body_json(&response));
     created(&t, with(percent("SPRING15", "15"), "codes", json!(["SPRING15"])));
@@ -104,7 +153,7 @@ fn the_same_basket_gets_the_same_discounts_at_the_till_and_on_the_web() {
 
 #[test]
 fn an_app_only_code_is_refused_at_the_till_with_its_reason() {
-    let t = TestHost::new();
+    let t = shop();
     let app_only = with(with(percent("APPONLY", "5"), "codes", json!(["APPONLY"])), "conditions", json!({"channels": ["app"]}));
     created(&t, app_only);
     let response = validate(&t, Some(&store_device("WAW-01")), "pos", &["APPONLY"]);
@@ -119,7 +168,7 @@ fn an_app_only_code_is_refused_at_the_till_with_its_reason() {
 
 #[test]
 fn unknown_codes_and_malformed_baskets_are_4xx_problems() {
-    let t = TestHost::new();
+    let t = shop();
     let unknown = validate(&t, None, "web", &["NOSUCHCODE"]);
     assert_eq!(status(&unknown), 422);
     assert_eq!(body_json(&unknown)["type"], "urn:omnichannel-edge:problem:unknown-coupon-code");
@@ -151,7 +200,7 @@ fn unknown_codes_and_malformed_baskets_are_4xx_problems() {
 
 #[test]
 fn channels_and_customers_are_checked_against_the_caller() {
-    let t = TestHost::new();
+    let t = shop();
     let named = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": basket(), "customer_id": "C-1"}));
     assert_eq!(status(&named), 401);
     let other = post(&t, "/api/coupons/validate", Some(&customer("C-2")), json!({"channel": "web", "cart": basket(), "customer_id": "C-1"}));
@@ -164,7 +213,7 @@ fn channels_and_customers_are_checked_against_the_caller() {
 
 #[test]
 fn operators_create_version_pause_and_read_promotions() {
-    let t = TestHost::new();
+    let t = shop();
     let response = create(&t, with(percent("SALE", "10"), "codes", json!(["SALE10"])));
     assert_eq!(status(&response), 201);
     assert_eq!(header(&response, "etag"), Some("\"v1\""));
@@ -208,7 +257,7 @@ fn operators_create_version_pause_and_read_promotions() {
 
 #[test]
 fn contradictory_definitions_are_refused_by_field() {
-    let t = TestHost::new();
+    let t = shop();
     let bad = json!({"id": "BAD", "name": "Bad", "time_zone": "Europe/Warsaw",
         "benefit": {"type": "fixed_price", "price": {"amount": "10.00", "currency": "PLN"}},
         "conditions": {"valid_from": "2026-12-01", "valid_until": "2026-11-01", "per_customer_limit": 5, "global_limit": 2}});
@@ -224,7 +273,7 @@ fn contradictory_definitions_are_refused_by_field() {
 
 #[test]
 fn code_batches_are_bounded_unique_and_single_use() {
-    let t = TestHost::new();
+    let t = shop();
     created(&t, with(percent("XMAS", "10"), "requires_code", json!(true)));
     let huge = post(&t, "/api/promotions/XMAS/code-batches", Some(&ops()), json!({"count": 10_000_000}));
     assert_eq!(status(&huge), 422);
@@ -255,7 +304,7 @@ fn code_batches_are_bounded_unique_and_single_use() {
 
 #[test]
 fn a_retried_redemption_with_the_same_key_counts_once() {
-    let t = TestHost::new();
+    let t = shop();
     created(&t, with(percent("ONCE", "10"), "codes", json!(["ONCE"])));
     let body = reserve_body("O-1", "app", &["ONCE"]);
     let first = reserve(&t, &customer("C-1"), "place-O-1", &body);
@@ -277,7 +326,7 @@ fn a_retried_redemption_with_the_same_key_counts_once() {
 
 #[test]
 fn a_global_limit_holds_under_concurrent_redemptions() {
-    let t = TestHost::new();
+    let t = shop();
     created(&t, with(with(percent("TWENTY", "10"), "codes", json!(["TWENTY"])), "conditions", json!({"global_limit": 20})));
     let token = t.token(&customer("C-1"));
     let handles: Vec<_> = (0..60)
@@ -302,7 +351,7 @@ fn a_global_limit_holds_under_concurrent_redemptions() {
 
 #[test]
 fn a_per_customer_limit_holds_across_channels() {
-    let t = TestHost::new();
+    let t = shop();
     created(&t, with(with(percent("ONEEACH", "10"), "codes", json!(["ONEEACH"])), "conditions", json!({"per_customer_limit": 1})));
     let in_app = reserve(&t, &customer("C-1"), "k1", &reserve_body("O-1", "app", &["ONEEACH"]));
     assert_eq!(status(&in_app), 201, "{}", body_json(&in_app));
@@ -320,7 +369,7 @@ fn a_per_customer_limit_holds_across_channels() {
 
 #[test]
 fn release_gives_the_use_back_and_commit_after_release_is_refused() {
-    let t = TestHost::new();
+    let t = shop();
     created(&t, with(with(percent("ONE", "10"), "codes", json!(["ONE"])), "conditions", json!({"global_limit": 1})));
     let first = body_json(&reserve(&t, &customer("C-1"), "k1", &reserve_body("O-1", "web", &["ONE"])));
     let id = first["reservation_id"].as_str().unwrap().to_owned();
@@ -343,7 +392,7 @@ fn release_gives_the_use_back_and_commit_after_release_is_refused() {
 
 #[test]
 fn only_the_orders_customer_or_store_may_act_on_a_reservation() {
-    let t = TestHost::new();
+    let t = shop();
     let mut till = reserve_body("O-9", "pos", &[]);
     till["store_id"] = json!("WAW-01");
     let made = reserve(&t, &store_device("WAW-01"), "k", &till);
@@ -365,13 +414,13 @@ fn only_the_orders_customer_or_store_may_act_on_a_reservation() {
 
 #[test]
 fn an_offline_shoppers_first_app_click_and_collect_order_gets_the_demo_offer() {
-    let t = TestHost::new();
+    let t = shop();
     assert_eq!(status(&post(&t, "/api/promotions/import", Some(&ops()), serde_json::from_str(DEMO_PROMOTIONS).unwrap())), 200);
     let feed = json!({"customers": [{"customer_id": "C-OFF", "segments": ["offline-frequent"], "loyalty_tier": "member", "order_history": {"pos": 9}}]});
     assert_eq!(status(&post(&t, "/api/promotions/customers", Some(&ops()), feed)), 200);
     let mut body = reserve_body("O-APP-1", "app", &[]);
     body["fulfilment"] = json!("click_and_collect");
-    body["cart"] = json!({"currency": "PLN", "lines": [line("DRS-LIN-NAV-M", &["women", "dresses"], 1, "200.00")]});
+    body["cart"] = json!({"currency": "PLN", "lines": [line("DRS-WRP-GRN-M", &["women", "dresses"], 1, "200.00")]});
     let first = reserve(&t, &customer("C-OFF"), "k1", &body);
     assert_eq!(status(&first), 201, "{}", body_json(&first));
     let applied: Vec<String> = body_json(&first)["evaluation"]["applied"].as_array().unwrap().iter()
@@ -390,7 +439,7 @@ fn an_offline_shoppers_first_app_click_and_collect_order_gets_the_demo_offer() {
 
 #[test]
 fn an_expired_code_says_on_which_local_day() {
-    let t = TestHost::new();
+    let t = shop();
     let dated = with(with(percent("NOV", "10"), "codes", json!(["NOV10"])), "conditions", json!({"valid_until": "2026-11-30"}));
     created(&t, dated);
     assert_eq!(body_json(&validate(&t, None, "web", &["NOV10"]))["total_discount"]["amount"], "43.00");
@@ -401,10 +450,130 @@ fn an_expired_code_says_on_which_local_day() {
 
 #[test]
 fn customer_feeds_are_validated_all_or_nothing() {
-    let t = TestHost::new();
+    let t = shop();
     let feed = json!({"customers": [{"customer_id": "C-1"}, {"customer_id": "C-2", "loyalty_tier": "Gold"}]});
     let response = post(&t, "/api/promotions/customers", Some(&ops()), feed);
     assert_eq!(status(&response), 422);
     assert_eq!(body_json(&response)["errors"][0]["row"], 1);
     assert_eq!(status(&post(&t, "/api/promotions/customers", Some(&customer("C-1")), json!({"customers": []}))), 403);
+}
+
+fn errors_of(response: &Response) -> Vec<(String, String)> {
+    body_json(response)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["reason"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_basket_is_priced_from_the_catalog_and_a_price_that_disagrees_is_refused() {
+    let t = shop();
+    created(&t, with(percent("TENOFF", "10"), "codes", json!(["TENOFF"])));
+    // A scarf claimed at 1.00: refused, naming the field and the catalog price.
+    let cheap = json!({"currency": "PLN", "lines": [line("SCF-WOL-RED", &["accessories", "scarves"], 1, "1.00")]});
+    let response = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": cheap, "codes": ["TENOFF"]}));
+    assert_eq!(status(&response), 422, "{}", body_json(&response));
+    assert_eq!(body_json(&response)["type"], "urn:omnichannel-edge:problem:invalid-body");
+    let errors = errors_of(&response);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "cart.lines[0].unit_price");
+    assert!(errors[0].1.contains("the catalog price of SCF-WOL-RED is 89.90 PLN"), "{}", errors[0].1);
+    assert!(body_json(&response)["detail"].as_str().unwrap().contains("89.90 PLN"));
+    // SKUs and quantities are enough: the catalog gives price and category.
+    let bare = json!({"currency": "PLN", "lines": [{"sku": "SCF-WOL-RED", "quantity": 2}, {"sku": "tee-org-blk-m", "quantity": 1}]});
+    let answer = body_json(&post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": bare, "codes": ["TENOFF"]})));
+    assert_eq!(answer["lines"][0]["unit_price"], json!({"amount": "89.90", "currency": "PLN"}), "{answer}");
+    assert_eq!(answer["subtotal"]["amount"], "239.79");
+    assert_eq!(answer["total_discount"]["amount"], "23.98");
+    // The right price, sent, is accepted and gives the same answer.
+    let shown = json!({"currency": "PLN", "lines": [
+        line("SCF-WOL-RED", &["accessories", "scarves"], 2, "89.90"),
+        line("TEE-ORG-BLK-M", &["men", "t-shirts"], 1, "59.99"),
+    ]});
+    let same = body_json(&post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": shown, "codes": ["TENOFF"]})));
+    assert_eq!(same, answer);
+    // A wrong category, an unknown SKU, a SKU without a price in the cart's
+    // currency: each refused on its line.
+    let wrong = json!({"currency": "PLN", "lines": [
+        line("SCF-WOL-RED", &["men", "t-shirts"], 1, "89.90"),
+        {"sku": "NOPE-1", "quantity": 1},
+    ]});
+    let response = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": wrong}));
+    assert_eq!(status(&response), 422);
+    let fields: Vec<String> = errors_of(&response).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["cart.lines[0].category", "cart.lines[1].sku"]);
+    let in_euro = json!({"currency": "EUR", "lines": [{"sku": "SCF-WOL-RED", "quantity": 1}, {"sku": "DRS-WRP-GRN-M", "quantity": 1}]});
+    let response = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": in_euro}));
+    assert_eq!(status(&response), 422);
+    let errors = errors_of(&response);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "cart.lines[1].sku");
+    assert!(errors[0].1.contains("no price in EUR"), "{}", errors[0].1);
+    // A redemption priced by the caller is refused the same way and counts nothing.
+    let mut order = reserve_body("O-CHEAP", "app", &["TENOFF"]);
+    order["cart"] = json!({"currency": "PLN", "lines": [line("SCF-WOL-RED", &["accessories", "scarves"], 1, "1.00")]});
+    let refused = reserve(&t, &customer("C-1"), "k-cheap", &order);
+    assert_eq!(status(&refused), 422, "{}", body_json(&refused));
+    assert_eq!(errors_of(&refused)[0].0, "cart.lines[0].unit_price");
+    assert_eq!(used(&t, "TENOFF"), 0);
+}
+
+#[test]
+fn a_line_marked_down_keeps_its_flag_and_the_catalog_price() {
+    let t = shop();
+    let full_price_only = with(with(percent("FULL10", "10"), "codes", json!(["FULL10"])), "exclusions", json!({"discounted_lines": true}));
+    created(&t, full_price_only);
+    let cart = json!({"currency": "PLN", "lines": [
+        {"sku": "SCF-WOL-RED", "quantity": 1, "already_discounted": true},
+        {"sku": "TEE-ORG-BLK-M", "quantity": 1},
+    ]});
+    let answer = body_json(&post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": cart, "codes": ["FULL10"]})));
+    assert_eq!(answer["lines"][0]["unit_price"]["amount"], "89.90", "{answer}");
+    assert_eq!(answer["lines"][0]["discount"]["amount"], "0.00", "the marked-down line is left alone");
+    assert_eq!(answer["lines"][1]["discount"]["amount"], "6.00");
+}
+
+#[test]
+fn each_caller_validates_and_redeems_only_in_the_channels_it_may_act_in() {
+    let t = shop();
+    created(&t, with(with(percent("LIMITED", "10"), "codes", json!(["LIMITED"])), "conditions", json!({"global_limit": 100})));
+    let (shopper, till, staff) = (customer("C-1"), store_device("WAW-01"), ops());
+    let callers: [(&str, Option<&Caller>, &[&str]); 4] = [
+        ("guest", None, &["web", "app"]),
+        ("customer", Some(&shopper), &["web", "app"]),
+        ("store device", Some(&till), &["pos", "kiosk"]),
+        ("ops", Some(&staff), &["web", "app", "kiosk", "pos", "call_center"]),
+    ];
+    let mut n = 0;
+    for (who, caller, allowed) in callers {
+        for channel in ["web", "app", "kiosk", "pos", "call_center"] {
+            let response = validate(&t, caller, channel, &["LIMITED"]);
+            let body = body_json(&response);
+            if allowed.contains(&channel) {
+                assert_eq!(status(&response), 200, "{who} validating in {channel}: {body}");
+                assert_eq!(body["applied"][0]["promotion_id"], "LIMITED");
+            } else {
+                assert_eq!(status(&response), 403, "{who} validating in {channel}: {body}");
+                assert_eq!(body["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+                assert_eq!(body["allowed_channels"], json!(allowed));
+            }
+            // Redemptions: the order's customer or a store device.
+            let Some(caller) = caller.filter(|c| matches!(c, Caller::Customer(_) | Caller::StoreDevice { .. })) else {
+                continue;
+            };
+            n += 1;
+            let response = reserve(&t, caller, &format!("k-{n}"), &reserve_body(&format!("O-{n}"), channel, &["LIMITED"]));
+            if allowed.contains(&channel) {
+                assert_eq!(status(&response), 201, "{who} redeeming in {channel}: {}", body_json(&response));
+            } else {
+                assert_eq!(status(&response), 403, "{who} redeeming in {channel}: {}", body_json(&response));
+                assert_eq!(body_json(&response)["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+            }
+        }
+    }
+    // Two channels each for the customer and the till were redeemed; every
+    // refused claim counted nothing.
+    assert_eq!(used(&t, "LIMITED"), 4);
 }

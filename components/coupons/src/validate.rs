@@ -1,13 +1,25 @@
 //! `POST /api/coupons/validate`: which promotions apply to a basket, the
 //! discount per line and in total, and why each code that does not apply
-//! does not. Open to every channel; nothing is counted.
+//! does not. Open to every caller, each in the channels its credential
+//! allows; nothing is counted.
+//!
+//! The basket is priced from the catalog: the caller's snapshot supplies
+//! SKUs and quantities, and each line's unit price and category are the
+//! catalog's (one base price per SKU and currency, the same in every
+//! channel). A `unit_price` or `category` the caller sends is checked, never
+//! used: if it differs from the catalog's the request is 422 naming the
+//! field (`cart.lines[i].unit_price`) and the catalog's price in words, and
+//! a SKU the catalog lacks or has no price for in the cart's currency is
+//! 422 on its line. See `omni_shared::promotions::cart`.
 
-use omni_shared::auth::Caller;
+use omni_shared::auth::{Caller, channel_claim};
 use omni_shared::catalog::FieldError;
 use omni_shared::channel::Channel;
 use omni_shared::ids::CustomerId;
 use omni_shared::pipeline::Ctx;
-use omni_shared::promotions::{self, CartSnapshot, CartSnapshotRow, CouponCode, Fulfilment};
+use omni_shared::promotions::cart::CartRequest;
+use omni_shared::promotions::{self, CartSnapshot, CartSnapshotRow, CouponCode, Fulfilment, PromotionError};
+use omni_shared::storage::Sql;
 use omni_shared::web::{Problem, parse_json};
 use serde::Deserialize;
 use spin_sdk::http::Response;
@@ -35,9 +47,11 @@ pub fn validate(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let body: ValidateBody = parse_json(ctx.req)?;
     let basket = Basket::parse(body.channel, body.cart, body.codes, body.customer_id, body.fulfilment).map_err(invalid)?;
     let customer = basket.customer_for(&caller)?;
+    let sql = ctx.sql()?;
+    let cart = basket.priced(sql)?;
     let evaluation = promotions::validate(
-        ctx.sql()?,
-        &basket.cart,
+        sql,
+        &cart,
         basket.channel,
         basket.fulfilment,
         customer.as_ref(),
@@ -69,7 +83,8 @@ fn evaluation_response(evaluation: &promotions::Evaluation) -> Response {
 /// What validation and redemption share: a basket, where it is, who it is
 /// for and the codes typed or scanned.
 pub struct Basket {
-    pub cart: CartSnapshot,
+    /// What the caller asks about; [`Basket::priced`] prices it.
+    pub cart: CartRequest,
     pub channel: Channel,
     pub fulfilment: Option<Fulfilment>,
     pub codes: Vec<CouponCode>,
@@ -87,9 +102,7 @@ impl Basket {
     ) -> Result<Basket, Vec<FieldError>> {
         let mut errors = Vec::new();
         let channel = Channel::parse(&channel).map_err(|e| errors.push(FieldError::new("channel", e))).ok();
-        let cart = CartSnapshot::try_from(cart)
-            .map_err(|e| errors.extend(e.into_iter().map(|e| FieldError::new(format!("cart.{}", e.field), e.reason))))
-            .ok();
+        let cart = CartRequest::try_from(cart).map_err(|e| errors.extend(in_cart(e))).ok();
         let mut parsed_codes = Vec::new();
         if codes.len() > MAX_CODES {
             errors.push(FieldError::new("codes", format!("at most {MAX_CODES} codes per basket")));
@@ -121,45 +134,47 @@ impl Basket {
     /// caller: a shopper is who their token says (naming someone else is
     /// 403), a store device names the customer whose app code it scanned,
     /// and an anonymous storefront names nobody (401: a guest basket has no
-    /// customer facts, and guessing ids must not reveal anyone's). Till and
-    /// kiosk channels are spoken only by store devices (and ops), so a
-    /// shopper cannot dodge or borrow an in-store rule, nor a till an
-    /// app-only one.
+    /// customer facts, and guessing ids must not reveal anyone's). The
+    /// channel is a claim the credential must allow
+    /// ([`channel_claim::check`]: guests and customers `web` and `app`,
+    /// store devices `pos` and `kiosk`, ops any; else 403
+    /// `channel-not-allowed`), so a shopper cannot dodge or borrow an
+    /// in-store rule, nor a till an app-only one.
     pub fn customer_for(&self, caller: &Caller) -> Result<Option<CustomerId>, Problem> {
-        match caller {
+        let customer = match caller {
             Caller::Anonymous => {
                 if self.customer.is_some() {
                     return Err(Problem::unauthorized(
                         "naming a customer needs that customer's token or a store device that scanned their code",
                     ));
                 }
-                self.remote_channel()?;
-                Ok(None)
+                None
             }
             Caller::Customer(id) => {
                 if self.customer.as_ref().is_some_and(|named| named != id) {
                     return Err(Problem::forbidden("a customer may validate only their own basket"));
                 }
-                self.remote_channel()?;
-                Ok(Some(id.clone()))
+                Some(id.clone())
             }
-            Caller::StoreDevice { .. } => {
-                if !self.channel.is_in_store() {
-                    return Err(Problem::forbidden(format!(
-                        "a store device speaks for the till or the kiosk, not the {} channel",
-                        self.channel
-                    )));
-                }
-                Ok(self.customer.clone())
-            }
-            Caller::Ops { .. } => Ok(self.customer.clone()),
-        }
+            Caller::StoreDevice { .. } | Caller::Ops { .. } => self.customer.clone(),
+        };
+        channel_claim::check(caller, self.channel)?;
+        Ok(customer)
     }
 
-    fn remote_channel(&self) -> Result<(), Problem> {
-        if self.channel.is_in_store() {
-            return Err(Problem::forbidden(format!("the {} channel is spoken only by store devices", self.channel)));
-        }
-        Ok(())
+    /// The snapshot the engine evaluates: the caller's SKUs and quantities
+    /// priced from the catalog; a price or category that disagrees with it,
+    /// an unknown SKU or one without a price in the cart's currency is 422
+    /// naming `cart.lines[i].<field>`.
+    pub fn priced(&self, sql: &dyn Sql) -> Result<CartSnapshot, Problem> {
+        self.cart.price(sql).map_err(|err| match err {
+            PromotionError::Invalid(errors) => invalid(in_cart(errors)),
+            other => problem(other),
+        })
     }
+}
+
+/// Field errors of the cart, named as the body names them (`cart.<field>`).
+fn in_cart(errors: Vec<FieldError>) -> Vec<FieldError> {
+    errors.into_iter().map(|e| FieldError::new(format!("cart.{}", e.field), e.reason)).collect()
 }

@@ -1,6 +1,7 @@
 //! What every handler shares: the caller as an actor, the channel a request
 //! names, the case a path names, settings, and small parsing helpers.
 
+use omni_shared::auth::{Caller, channel_claim};
 use omni_shared::catalog::FieldError;
 use omni_shared::orders::{Actor, Via};
 use omni_shared::pipeline::Ctx;
@@ -12,16 +13,48 @@ use omni_shared::web::Problem;
 
 /// The caller as an actor; anonymous callers get 401.
 pub fn actor(ctx: &Ctx<'_>) -> Result<Actor, Problem> {
-    let caller = ctx.caller()?;
-    Actor::of(&caller).ok_or_else(|| Problem::unauthorized("sign in: returns need a customer, store or ops token"))
+    caller(ctx).map(|(_, actor)| actor)
 }
 
-/// The channel a request names, or the caller's usual one.
-pub fn via(actor: &Actor, raw: Option<&str>) -> Result<Via, ReturnError> {
-    match raw {
-        None => Ok(Via::default_for(actor.kind())),
-        Some(raw) => Via::parse(raw).map_err(|why| ReturnError::Invalid(vec![FieldError::new("channel", why)])),
+/// The verified caller and the actor it is; anonymous callers get 401.
+pub fn caller(ctx: &Ctx<'_>) -> Result<(Caller, Actor), Problem> {
+    let caller = ctx.caller()?;
+    let actor =
+        Actor::of(&caller).ok_or_else(|| Problem::unauthorized("sign in: returns need a customer, store or ops token"))?;
+    Ok((caller, actor))
+}
+
+/// The channel a request names, or the caller's usual one
+/// ([`Via::default_for`]: a customer the app, a store device its till, ops
+/// the back office).
+///
+/// A named channel is a claim the caller's credential must allow, by the
+/// rule every component applies ([`channel_claim`]): a customer acts in
+/// `web` or `app`, a store device in `pos` or `kiosk`, ops in any channel;
+/// `back_office` is the operators' alone. Another claim is 403
+/// `channel-not-allowed`, before anything is read or changed, so a case's
+/// history never records a channel its actor could not have used.
+pub fn via(caller: &Caller, actor: &Actor, raw: Option<&str>) -> Result<Via, Problem> {
+    let Some(raw) = raw else {
+        return Ok(Via::default_for(actor.kind()));
+    };
+    let via = Via::parse(raw).map_err(|why| ReturnError::Invalid(vec![FieldError::new("channel", why)]))?;
+    match via {
+        Via::Channel(channel) => channel_claim::check(caller, channel)?,
+        Via::BackOffice | Via::System if !matches!(caller, Caller::Ops { .. }) => {
+            // The same problem as a sales channel refused, naming what the
+            // caller may use instead.
+            let allowed: Vec<&str> = channel_claim::allowed(caller).iter().map(|c| c.as_str()).collect();
+            return Err(Problem::new(403, "channel-not-allowed", "Channel not allowed for this caller")
+                .with_detail(format!(
+                    "{via} is the operators' channel; this caller may act only in the {} channels",
+                    allowed.join(" and ")
+                ))
+                .with_extension("allowed_channels", serde_json::json!(allowed)));
+        }
+        Via::BackOffice | Via::System => {}
     }
+    Ok(via)
 }
 
 /// The case a path names: a case number (`RMA-1234-5678-6`) or an RMA id

@@ -85,9 +85,9 @@ fn new_return(body: CreateBody, via: omni_shared::orders::Via) -> Result<NewRetu
 /// `POST /api/returns`: 201 with the case; opened by a customer (online) it
 /// carries the return code and its QR.
 pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
-    let actor = body::actor(ctx)?;
+    let (caller, actor) = body::caller(ctx)?;
     let body: CreateBody = parse_json(ctx.req)?;
-    let via = body::via(&actor, body.channel.as_deref())?;
+    let via = body::via(&caller, &actor, body.channel.as_deref())?;
     let new = new_return(body, via)?;
     let sql = ctx.sql()?;
     let (policy, _) = load_policy(sql)?;

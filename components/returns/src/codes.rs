@@ -111,11 +111,10 @@ fn intake_lines(rows: &[IntakeLineBody]) -> Result<Vec<IntakeLine>, ReturnError>
 /// `POST /api/returns/intakes` `{code, lines?}`: the device's store
 /// receives the goods; 200 with the received case. The code works once.
 pub fn intake(ctx: &Ctx<'_>) -> Result<Response, Problem> {
-    let caller = ctx.caller()?;
+    let (caller, actor) = body::caller(ctx)?;
     caller.require_store()?;
-    let actor = body::actor(ctx)?;
     let body: IntakeBody = parse_json(ctx.req)?;
-    let via = body::via(&actor, body.channel.as_deref())?;
+    let via = body::via(&caller, &actor, body.channel.as_deref())?;
     let lines = body.lines.as_deref().map(intake_lines).transpose()?;
     let sql = ctx.sql()?;
     let (policy, _) = load_policy(sql)?;

@@ -18,6 +18,12 @@
 //! | the return code | the case's customer |
 //! | scan, intake, record a till receipt | a store device (the receipt: of its own store) |
 //! | inspect, refund, exchange, reject, close | the device of the store that received the goods, or ops |
+//!
+//! The `channel` a request names is a claim its caller must be allowed
+//! (`omni_shared::auth::channel_claim`): customers `web`/`app`, store
+//! devices `pos`/`kiosk`, ops any channel and `back_office`; another is 403
+//! `channel-not-allowed` before anything changes. Without one, the caller's
+//! usual channel is recorded (app, pos, back_office).
 
 mod body;
 mod cases;

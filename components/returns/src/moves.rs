@@ -44,8 +44,8 @@ struct SwapBody {
 }
 
 fn run(ctx: &Ctx<'_>, change: Move, note: Option<String>, channel: Option<String>) -> Result<Response, Problem> {
-    let actor = body::actor(ctx)?;
-    let via = body::via(&actor, channel.as_deref())?;
+    let (caller, actor) = body::caller(ctx)?;
+    let via = body::via(&caller, &actor, channel.as_deref())?;
     let note = body::note(note.as_deref())?;
     let if_match = IfMatch::from_request(ctx.req)?;
     let reference = body::case_ref(ctx)?;

@@ -361,3 +361,115 @@ fn a_till_receipt_with_order_discounts_is_returned_at_the_till_for_exactly_what_
     );
     assert_eq!(body_json(&second)["refund_total"]["amount"], "46.89", "the two units add up to the line exactly");
 }
+
+const CHANNELS: [&str; 6] = ["web", "app", "kiosk", "pos", "call_center", "back_office"];
+
+#[test]
+fn a_return_names_only_a_channel_its_caller_may_act_in_and_a_refused_claim_changes_nothing() {
+    let t = seeded();
+    let order = collected_order(&t, "C-1", &[("TEE-ORG-BLK-M", 4), ("TEE-ORG-BLK-L", 6)]);
+    let (shopper, till, staff) = (customer("C-1"), store_device("WAW-01"), ops());
+    let callers: [(&str, &Caller, &str, &[&str]); 3] = [
+        ("customer", &shopper, "TEE-ORG-BLK-M", &["web", "app"]),
+        ("store device", &till, "TEE-ORG-BLK-M", &["pos", "kiosk"]),
+        ("ops", &staff, "TEE-ORG-BLK-L", &CHANNELS),
+    ];
+    let mut opened = 0;
+    for (who, caller, sku, allowed) in callers {
+        for channel in CHANNELS {
+            let body = json!({"order_id": order, "lines": [{"sku": sku, "quantity": 1}], "channel": channel});
+            let response = send(&t, Method::Post, "/api/returns", Some(caller), Some(body));
+            let answer = body_json(&response);
+            if allowed.contains(&channel) {
+                assert_eq!(status(&response), 201, "{who} in {channel}: {answer}");
+                assert_eq!(answer["opened_channel"], channel);
+                assert_eq!(answer["history"][0]["channel"], channel);
+                opened += 1;
+            } else {
+                assert_eq!(status(&response), 403, "{who} in {channel}: {answer}");
+                assert_eq!(answer["type"], "urn:omnichannel-edge:problem:channel-not-allowed", "{who} in {channel}");
+            }
+        }
+    }
+    let listed = body_json(&send(&t, Method::Get, &format!("/api/returns?order_id={order}"), Some(&ops()), None));
+    assert_eq!(listed["count"], opened, "a refused claim opened nothing");
+    assert_eq!(opened, 10);
+
+    // The intake and the staff's moves check the claim before anything changes.
+    let second = collected_order(&t, "C-2", &[("TEE-ORG-BLK-M", 1)]);
+    let rma = body_json(&open(&t, "C-2", &second, json!([{"sku": "TEE-ORG-BLK-M", "quantity": 1}])));
+    assert_eq!(rma["opened_channel"], "app", "a customer's usual channel");
+    let case = rma["case_number"].as_str().unwrap().to_owned();
+    let code = rma["return_code"]["code"].clone();
+    let kiosk = store_device("WAW-02");
+    let before = on_hand(&t, "WAW-02", "TEE-ORG-BLK-M");
+    for channel in ["web", "app", "call_center", "back_office"] {
+        let refused = send(&t, Method::Post, "/api/returns/intakes", Some(&kiosk), Some(json!({"code": code, "channel": channel})));
+        assert_eq!(status(&refused), 403, "intake in {channel}: {}", body_json(&refused));
+        assert_eq!(body_json(&refused)["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+    }
+    assert_eq!(on_hand(&t, "WAW-02", "TEE-ORG-BLK-M"), before, "nothing restocked");
+    let still = body_json(&send(&t, Method::Get, &format!("/api/returns/{case}"), Some(&ops()), None));
+    assert_eq!((still["status"].as_str(), still["version"].as_i64()), (Some("opened"), Some(1)));
+    let received = send(&t, Method::Post, "/api/returns/intakes", Some(&kiosk), Some(json!({"code": code, "channel": "kiosk"})));
+    assert_eq!(status(&received), 200, "{}", body_json(&received));
+    assert_eq!(on_hand(&t, "WAW-02", "TEE-ORG-BLK-M"), before + 1);
+    let refund = format!("/api/returns/{case}/refund");
+    let as_office = send(&t, Method::Post, &refund, Some(&kiosk), Some(json!({"channel": "back_office"})));
+    assert_eq!(status(&as_office), 403, "{}", body_json(&as_office));
+    assert_eq!(body_json(&as_office)["allowed_channels"], json!(["pos", "kiosk"]));
+    let online = send(&t, Method::Post, &refund, Some(&kiosk), Some(json!({"channel": "web"})));
+    assert_eq!(status(&online), 403);
+    let still = body_json(&send(&t, Method::Get, &format!("/api/returns/{case}"), Some(&ops()), None));
+    assert_eq!((still["status"].as_str(), still["refunded"].is_null()), (Some("received"), true), "{still}");
+    let refunded = send(&t, Method::Post, &refund, Some(&ops()), Some(json!({"channel": "back_office"})));
+    assert_eq!(status(&refunded), 200, "{}", body_json(&refunded));
+    let steps: Vec<(String, String)> = body_json(&refunded)["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["status"].as_str().unwrap().to_owned(), h["channel"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        steps,
+        [("opened".into(), "app".into()), ("received".into(), "kiosk".into()), ("refunded".into(), "back_office".into())]
+    );
+}
+
+#[test]
+fn an_exchange_on_a_discounted_sale_keeps_the_discount() {
+    let t = seeded();
+    let till = store_device("WAW-01");
+    // Two tees at 59.99 with 5.92 off the sale: each paid 57.03.
+    let receipt = send(
+        &t,
+        Method::Post,
+        "/api/returns/receipts",
+        Some(&till),
+        Some(json!({"currency": "PLN", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 2, "unit_price": "59.99"}], "order_discounts": ["5.92"]})),
+    );
+    assert_eq!(status(&receipt), 201, "{}", body_json(&receipt));
+    let id = body_json(&receipt)["receipt_id"].as_str().unwrap().to_owned();
+    let opened = send(&t, Method::Post, "/api/returns", Some(&till), Some(json!({"order_id": id, "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]})));
+    assert_eq!(status(&opened), 201, "{}", body_json(&opened));
+    let opened = body_json(&opened);
+    assert_eq!(opened["refund_total"]["amount"], "57.03");
+    let case = opened["case_number"].as_str().unwrap().to_owned();
+    let code = opened["return_code"]["code"].clone();
+    assert_eq!(status(&send(&t, Method::Post, "/api/returns/intakes", Some(&till), Some(json!({"code": code})))), 200);
+    let swapped = send(
+        &t,
+        Method::Post,
+        &format!("/api/returns/{case}/exchange"),
+        Some(&till),
+        Some(json!({"lines": [{"sku": "TEE-ORG-BLK-M", "replacement_sku": "TEE-ORG-BLK-L", "quantity": 1}]})),
+    );
+    assert_eq!(status(&swapped), 200, "{}", body_json(&swapped));
+    let swapped = body_json(&swapped);
+    let exchange = &swapped["exchange"];
+    assert_eq!(exchange["price_difference"], json!({"amount": "0.00", "currency": "PLN"}), "{exchange}");
+    assert_eq!(exchange["settlement"], "none");
+    assert_eq!(exchange["lines"][0]["returned_value"]["amount"], "57.03");
+    assert_eq!(exchange["lines"][0]["returned_unit_price"]["amount"], "59.99");
+    assert_eq!(swapped["refunded"]["amount"]["amount"], "0.00");
+}

@@ -3,6 +3,12 @@
 //! (inspect, refund, exchange, reject, close). Each is one `BEGIN
 //! IMMEDIATE` transaction with its guarded UPDATE, history row, stock effect
 //! and notifications (see the area docs).
+//!
+//! An exchange is priced by list prices, not by what the returned unit
+//! happened to cost after a discount: the customer pays (or gets back) the
+//! replacement's list price minus the returned item's list price per unit,
+//! and keeps the discount they had, so swapping a size at the same list
+//! price settles at 0.00 (see `exchange_in`).
 
 use super::eligibility::window_ends_at;
 use super::model::{Exchange, ExchangeLine, Rma, Source};
@@ -579,6 +585,18 @@ pub fn transition(
 
 /// Reserves the replacements and prices the difference; returns the refund
 /// due (units not exchanged, plus a negative difference) and the record.
+///
+/// The difference is the list-price difference, per unit: (the
+/// replacement's list price - the returned unit's list price) x units, both
+/// read from the one price list (`prices`, the case's currency) at the
+/// moment of the exchange. The returned units' paid value (their refund
+/// shares) moves to the replacements whole, so the customer keeps the
+/// discount they had: another size of the same product at the same list
+/// price costs nothing and refunds nothing, a dearer one costs exactly the
+/// list-price difference, a cheaper one refunds it, never more than was paid
+/// for the units it replaces (refunds come only from paid amounts). The
+/// swaps' differences net out; a positive total is charged, a negative one
+/// added to the refund.
 fn exchange_in(
     tx: &dyn Sql,
     rma: &Rma,
@@ -595,7 +613,7 @@ fn exchange_in(
     let mut used: HashMap<Sku, u32> = HashMap::new();
     let mut records = Vec::new();
     let mut exchanged_value = 0_i64;
-    let mut replacements = 0_i64;
+    let mut differences = 0_i64;
     let mut errors = Vec::new();
     for (i, swap) in lines.iter().enumerate() {
         let product = |sku: &Sku| -> Result<Option<String>, StorageError> {
@@ -611,12 +629,18 @@ fn exchange_in(
             (_, None) => return Err(refuse("the catalog has no such replacement")),
             _ => return Err(refuse("an exchange is another size or colour of the same product")),
         }
-        let price = tx.execute(
-            "SELECT amount_minor FROM prices WHERE sku = ?1 AND currency = ?2",
-            &[swap.replacement.as_str().into(), rma.currency.code().into()],
-        )?;
-        let Some(unit_price) = price.first().map(|r| r.integer("amount_minor")).transpose()? else {
+        let list_price = |sku: &Sku| -> Result<Option<i64>, StorageError> {
+            let price = tx.execute(
+                "SELECT amount_minor FROM prices WHERE sku = ?1 AND currency = ?2",
+                &[sku.as_str().into(), rma.currency.code().into()],
+            )?;
+            price.first().map(|r| r.integer("amount_minor")).transpose()
+        };
+        let Some(unit_price) = list_price(&swap.replacement)? else {
             return Err(refuse("the replacement has no price in the return's currency"));
+        };
+        let Some(returned_price) = list_price(&swap.sku)? else {
+            return Err(refuse("the returned item has no price in the return's currency"));
         };
         // The returned units' value: their refund shares, line by line.
         let already = used.get(&swap.sku).copied().unwrap_or(0);
@@ -642,15 +666,20 @@ fn exchange_in(
             continue;
         }
         used.insert(swap.sku.clone(), already + swap.quantity.get());
-        let cost = unit_price * i64::from(swap.quantity.get());
+        // The list-price difference per unit: the customer keeps the
+        // discount the returned units had. A cheaper replacement never
+        // refunds more than was paid for the units it replaces.
+        let difference = ((unit_price - returned_price) * i64::from(swap.quantity.get())).max(-value);
         exchanged_value += value;
-        replacements += cost;
+        differences += difference;
         records.push(ExchangeLine {
             sku: swap.sku.as_str().to_owned(),
             replacement_sku: swap.replacement.as_str().to_owned(),
             quantity: swap.quantity.get(),
             unit_price_minor: unit_price,
             returned_value_minor: value,
+            returned_unit_price_minor: Some(returned_price),
+            difference_minor: Some(difference),
         });
     }
     if !errors.is_empty() {
@@ -672,7 +701,7 @@ fn exchange_in(
         requested_by: format!("returns:{}", rma.case_number),
     };
     let reservation = stock::reserve_in(tx, &request, now)?;
-    let difference = replacements - exchanged_value;
+    let difference = differences;
     let refund_minor = rma.refund_total().to_minor_units() - exchanged_value + (-difference).max(0);
     let refund = Money::from_minor_units(refund_minor, rma.currency).map_err(|e| StorageError::Other(e.to_string()))?;
     Ok((
@@ -685,4 +714,148 @@ fn exchange_in(
             difference_minor: difference,
         },
     ))
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::auth::Caller;
+    use crate::channel::Channel;
+    use crate::returns::receipts::{NewReceipt, SaleLine, record};
+    use crate::stock::test_support::{Db, db, insert_item};
+    use chrono::TimeZone;
+
+    const SECRET: &[u8] = b"code-secret-that-is-at-least-32-bytes-long";
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    fn pln(amount: &str) -> Money {
+        Money::parse_non_negative(amount, Currency::Pln).unwrap()
+    }
+
+    fn sku(raw: &str) -> Sku {
+        Sku::parse(raw).unwrap()
+    }
+
+    fn till() -> Actor {
+        Actor::of(&Caller::StoreDevice { store: StoreId::parse("S1").unwrap(), device: "till-1".into() }).unwrap()
+    }
+
+    /// The stock test database (stores S1, S2; items A and B of product P)
+    /// with list prices A and B 100.00, DEAR 120.00, CHEAP 80.00, TINY
+    /// 10.00 PLN, all of product P, and 10 of each at S1.
+    fn shop() -> Db {
+        let db = db();
+        let sql = db.connect();
+        for extra in ["DEAR", "CHEAP", "TINY"] {
+            insert_item(&sql, extra, "both");
+        }
+        for (item, minor) in [("A", 10_000_i64), ("B", 10_000), ("DEAR", 12_000), ("CHEAP", 8_000), ("TINY", 1_000)] {
+            sql.execute(
+                "INSERT INTO prices (sku, currency, amount_minor, updated_at) VALUES (?1, 'PLN', ?2, 'x')",
+                &[item.into(), minor.into()],
+            )
+            .unwrap();
+            sql.execute(
+                "INSERT INTO stock (store, sku, on_hand, reserved, display_min, updated_at) VALUES ('S1', ?1, 10, 0, 1, 'x')",
+                &[item.into()],
+            )
+            .unwrap();
+        }
+        db
+    }
+
+    /// A till sale of `units` x A at 100.00 with `discount` off the order,
+    /// one unit of it returned and received at S1: the received case.
+    fn received_case(sql: &dyn Sql, units: u32, discount: &str) -> Rma {
+        let receipt = record(
+            sql,
+            &NewReceipt {
+                store: StoreId::parse("S1").unwrap(),
+                customer: None,
+                currency: Currency::Pln,
+                lines: vec![SaleLine { sku: sku("A"), quantity: units, unit_price: pln("100.00"), line_discount: pln("0.00") }],
+                order_discounts: vec![pln(discount)],
+                sold_at: now(),
+            },
+            "store:S1:till-1",
+            now(),
+        )
+        .unwrap();
+        let policy = ReturnPolicy::default();
+        let new = NewReturn {
+            source_id: receipt.id,
+            lines: vec![RequestedLine { sku: sku("A"), quantity: Quantity::parse(1).unwrap(), reason: None }],
+            refund_method: RefundMethod::OriginalPayment,
+            via: Via::Channel(Channel::Pos),
+        };
+        let opened = open(sql, &new, &till(), &policy, Settings::default(), now()).unwrap();
+        let code = code_for(&opened, SECRET, now()).unwrap();
+        intake(sql, &code.code, SECRET, &till(), Via::Channel(Channel::Pos), None, &policy, Settings::default(), now())
+            .unwrap()
+    }
+
+    fn exchange(sql: &dyn Sql, rma: &Rma, replacement: &str) -> Rma {
+        let swap = ExchangeRequest { sku: sku("A"), replacement: sku(replacement), quantity: Quantity::parse(1).unwrap() };
+        transition(
+            sql,
+            &CaseRef::Id(rma.id.clone()),
+            &Move::Exchange { lines: vec![swap], store: None },
+            &till(),
+            Via::Channel(Channel::Pos),
+            None,
+            |_| true,
+            &ReturnPolicy::default(),
+            Settings::default(),
+            now(),
+        )
+        .unwrap()
+    }
+
+    /// (price difference, refunded) of an exchanged case, in minor units.
+    fn settled(rma: &Rma) -> (i64, i64) {
+        let exchange = rma.exchange.as_ref().expect("an exchange");
+        (exchange.difference_minor, rma.refunded.as_ref().expect("settled").0.to_minor_units())
+    }
+
+    #[test]
+    fn another_size_at_the_same_list_price_costs_nothing_on_a_discounted_order() {
+        let db = shop();
+        let sql = db.connect();
+        // Two units at 100.00 with 11.84 off the order: each paid 94.08.
+        let rma = received_case(&sql, 2, "11.84");
+        assert_eq!(rma.refund_total(), pln("94.08"));
+        let swapped = exchange(&sql, &rma, "B");
+        assert_eq!(swapped.status, RmaStatus::Exchanged);
+        // Not 100.00 - 94.08 = 5.92: the customer keeps the discount.
+        assert_eq!(settled(&swapped), (0, 0));
+        let line = &swapped.exchange.as_ref().unwrap().lines[0];
+        assert_eq!(
+            (line.unit_price_minor, line.returned_unit_price_minor, line.returned_value_minor, line.difference_minor),
+            (10_000, Some(10_000), 9_408, Some(0))
+        );
+    }
+
+    #[test]
+    fn a_dearer_or_cheaper_replacement_settles_exactly_the_list_price_difference() {
+        let db = shop();
+        let sql = db.connect();
+        let dearer = exchange(&sql, &received_case(&sql, 2, "11.84"), "DEAR");
+        assert_eq!(settled(&dearer), (2_000, 0), "120.00 - 100.00 is charged, whatever the discount");
+        let cheaper = exchange(&sql, &received_case(&sql, 2, "11.84"), "CHEAP");
+        assert_eq!(settled(&cheaper), (-2_000, 2_000), "100.00 - 80.00 is refunded");
+    }
+
+    #[test]
+    fn a_cheaper_replacement_never_refunds_more_than_was_paid() {
+        let db = shop();
+        let sql = db.connect();
+        // One unit at 100.00 with 60.00 off: it paid 40.00. Swapped for a
+        // 10.00 variant, the list difference (90.00) is capped at 40.00.
+        let rma = received_case(&sql, 1, "60.00");
+        assert_eq!(rma.refund_total(), pln("40.00"));
+        assert_eq!(settled(&exchange(&sql, &rma, "TINY")), (-4_000, 4_000));
+    }
 }

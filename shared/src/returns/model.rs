@@ -73,8 +73,17 @@ pub struct ExchangeLine {
     pub quantity: u32,
     /// The replacement's price list unit price, minor units.
     pub unit_price_minor: i64,
-    /// The returned units' refund share, minor units.
+    /// The returned units' refund share (what was paid for them), minor
+    /// units: it pays for the replacements, so the discount is kept.
     pub returned_value_minor: i64,
+    /// The returned item's price list unit price, minor units (absent on
+    /// exchanges recorded before the list-price rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned_unit_price_minor: Option<i64>,
+    /// (replacement - returned) list price x units, never below minus the
+    /// returned value; minor units (absent on older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difference_minor: Option<i64>,
 }
 
 /// The outcome of an exchange: the replacement reserved, the difference.
@@ -84,8 +93,9 @@ pub struct Exchange {
     pub store_id: String,
     pub hold_until: String,
     pub lines: Vec<ExchangeLine>,
-    /// Replacements minus the exchanged units' value, minor units: positive
-    /// is charged to the customer, negative refunded.
+    /// The sum of the lines' list-price differences, minor units: positive
+    /// is charged to the customer, negative refunded (see
+    /// `cases::exchange_in` for the rule).
     pub difference_minor: i64,
 }
 

@@ -24,14 +24,18 @@ impl SqliteDb {
         conn.busy_timeout(Duration::from_secs(5)).map_err(from_rusqlite)?;
         conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
             .map_err(from_rusqlite)?;
-        Ok(NativeSql(conn))
+        Ok(NativeSql(conn, std::cell::Cell::new(0)))
     }
 }
 
 /// One rusqlite connection behind the [`Sql`] port.
-pub struct NativeSql(rusqlite::Connection);
+pub struct NativeSql(rusqlite::Connection, std::cell::Cell<u32>);
 
 impl Sql for NativeSql {
+    fn open_units(&self) -> &std::cell::Cell<u32> {
+        &self.1
+    }
+
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
         let mut stmt = self.0.prepare(statement).map_err(from_rusqlite)?;
         let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();

@@ -6,15 +6,19 @@
 use super::{KeyValue, Rows, Sql, SqlValue, StorageError};
 use spin_sdk::{key_value, sqlite};
 
-pub struct SpinSql(sqlite::Connection);
+pub struct SpinSql(sqlite::Connection, std::cell::Cell<u32>);
 
 impl SpinSql {
     pub fn open_default() -> Result<Self, StorageError> {
-        sqlite::Connection::open_default().map(SpinSql).map_err(from_sqlite)
+        sqlite::Connection::open_default().map(|c| SpinSql(c, std::cell::Cell::new(0))).map_err(from_sqlite)
     }
 }
 
 impl Sql for SpinSql {
+    fn open_units(&self) -> &std::cell::Cell<u32> {
+        &self.1
+    }
+
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
         let params: Vec<sqlite::Value> = params.iter().map(to_spin_value).collect();
         let result = self.0.execute(statement, &params).map_err(from_sqlite)?;

@@ -14,11 +14,14 @@ use spin_sdk::http::{Method, Request, Response};
 
 /// Methods a browser may use cross-origin.
 pub const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-/// Request headers a browser may send cross-origin.
-pub const ALLOW_HEADERS: &str =
-    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key";
+/// Request headers a browser may send cross-origin: every header the API
+/// defines (a black-box test checks each OpenAPI document's header
+/// parameters against this list), so a browser storefront can use guest
+/// carts (`X-Cart-Secret`), the minimal answer (`Prefer`) and the rest.
+pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer, \
+     X-Cart-Secret, X-Channel, X-Handoff-Code, Accept-Language";
 /// Response headers a browser script may read.
-pub const EXPOSE_HEADERS: &str = "ETag, Location, Retry-After, Idempotent-Replayed";
+pub const EXPOSE_HEADERS: &str = "ETag, Location, Retry-After, Idempotent-Replayed, Preference-Applied, WWW-Authenticate";
 /// How long a browser may cache a preflight, in seconds.
 pub const MAX_AGE_SECONDS: u32 = 3600;
 

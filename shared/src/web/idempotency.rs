@@ -2,20 +2,31 @@
 //!
 //! A till on a flaky store network or an app losing signal retries "place
 //! order" and "reserve stock"; without this, a retry is a second order. With
-//! it, the first request with a key claims `(scope, key)` in SQL with one
-//! atomic `INSERT ... ON CONFLICT DO NOTHING`, runs, and stores its answer;
-//! every retry with the same key and the same body gets that stored answer
-//! (with `Idempotent-Replayed: true`) and never runs the handler again.
+//! it, the look-up of `(scope, key)`, the handler's every effect and the
+//! stored answer are **one SQLite transaction**: the request either happened
+//! with its answer recorded, or did not happen at all. A process killed at
+//! any instant leaves no half state, so a retry with the same key either
+//! replays the original answer or runs for the first time; never both, and
+//! never "still being processed" for an effect that was committed.
 //!
 //! | situation | answer |
 //! | --- | --- |
 //! | no `Idempotency-Key` | the handler runs, nothing is stored |
 //! | key empty, over 255 characters, or not printable ASCII | 400 `bad-request` |
-//! | first use | the handler runs; a non-5xx answer is stored |
-//! | same key, same body, finished | the stored status, selected headers and body |
+//! | first use | the handler runs; a non-5xx answer is stored with its effects |
+//! | same key, same body | the stored status, selected headers and body, `Idempotent-Replayed: true` |
 //! | same key, different body | 422 `idempotency-key-reused` |
-//! | same key while the first is still running | 409 `conflict`, `Retry-After: 1` |
-//! | the first answered 5xx | the claim is released, so a retry runs again |
+//! | same key at the same time | the second waits for the first's transaction, then replays its answer |
+//! | the handler answered 5xx | its effects are rolled back and nothing is stored: a retry runs afresh |
+//!
+//! How? The request opens `BEGIN IMMEDIATE` and marks a unit open on the
+//! connection ([`crate::storage::Sql::open_units`]); every
+//! [`crate::storage::in_transaction`] of the handler then runs as a
+//! savepoint inside it, and the answer is inserted before the one `COMMIT`.
+//! Concurrent duplicates queue on the write lock, so the second sees the
+//! first's stored answer. The cost is that the write lock spans the whole
+//! handler, which on these handlers is a few milliseconds of SQL and no
+//! network I/O (notifications go out after the response).
 //!
 //! Why store 4xx but not 5xx? A 4xx is the request's own fault and the same
 //! request gets the same answer; a 5xx is ours (a busy database, a bug), and a
@@ -23,11 +34,8 @@
 //! component passes caller + route (e.g. `customer:C-1 POST /api/orders`) so
 //! two customers, or one customer on two routes, never share a key space.
 //!
-//! A claim whose request died mid-flight (a trapped instance never releases
-//! it) is taken over after [`IN_FLIGHT_TIMEOUT`]; a stored answer is kept for
-//! [`RETENTION`], after which the key may be reused ([`purge_expired`] deletes
-//! old rows). Both takeovers are compare-and-swap on `created_at`, which also
-//! serves as the claim's ownership token when the answer is stored.
+//! A stored answer is kept for [`RETENTION`], after which the key may be
+//! reused ([`purge_expired`] deletes old rows).
 
 use super::problem::Problem;
 use crate::storage::{Row, Sql, SqlValue, StorageError};
@@ -37,10 +45,6 @@ use spin_sdk::http::{Request, Response};
 
 /// The longest key accepted, as the draft suggests for interoperability.
 pub const MAX_KEY_LEN: usize = 255;
-
-/// How long a claim may stay in flight before another request may take it
-/// over. Far longer than any edge request may run.
-pub const IN_FLIGHT_TIMEOUT: Duration = Duration::seconds(60);
 
 /// How long a stored answer is replayed.
 pub const RETENTION: Duration = Duration::hours(24);
@@ -104,19 +108,51 @@ pub fn run_idempotent(
         Err(problem) => return problem.into_response(),
     };
     let fingerprint = fingerprint(request_body);
-    let claimed_at = match claim(sql, scope, key.as_str(), &fingerprint, now) {
-        Ok(Claim::Won { claimed_at }) => claimed_at,
-        Ok(Claim::Replay(response)) => return response,
-        Ok(Claim::Refused(problem)) => return problem.into_response(),
-        Err(err) => return Problem::from(err).into_response(),
-    };
-    let response = handle();
-    if let Err(err) = settle(sql, scope, key.as_str(), &claimed_at, &response) {
-        // The answer was produced, so it still goes out. The claim stays in
-        // flight until IN_FLIGHT_TIMEOUT, after which a retry runs again.
-        eprintln!("idempotency: storing the answer for scope {scope:?} failed: {err}");
+    if let Err(err) = sql.execute("BEGIN IMMEDIATE", &[]) {
+        return Problem::from(err).into_response();
     }
-    response
+    let units = sql.open_units();
+    units.set(units.get() + 1);
+    let outcome = (|| -> Result<Outcome, StorageError> {
+        match look_up(sql, scope, key.as_str(), &fingerprint, now)? {
+            Found::Replay(response) => return Ok(Outcome::Keep(response)),
+            Found::Refused(problem) => return Ok(Outcome::Keep(problem.into_response())),
+            Found::Absent => {}
+        }
+        let response = handle();
+        if *response.status() >= 500 {
+            return Ok(Outcome::Undo(response));
+        }
+        store(sql, scope, key.as_str(), &fingerprint, now, &response)?;
+        Ok(Outcome::Keep(response))
+    })();
+    units.set(units.get() - 1);
+    match outcome {
+        Ok(Outcome::Keep(response)) => match sql.execute("COMMIT", &[]) {
+            Ok(_) => response,
+            Err(err) => {
+                // Nothing happened: the answer must not claim otherwise.
+                let _ = sql.execute("ROLLBACK", &[]);
+                Problem::from(err).into_response()
+            }
+        },
+        Ok(Outcome::Undo(response)) => {
+            let _ = sql.execute("ROLLBACK", &[]);
+            response
+        }
+        Err(err) => {
+            let _ = sql.execute("ROLLBACK", &[]);
+            Problem::from(err).into_response()
+        }
+    }
+}
+
+/// What the one transaction of an idempotent request ends with.
+enum Outcome {
+    /// Commit: a replay, a refusal, or a new answer stored with its effects.
+    Keep(Response),
+    /// Roll back the handler's effects (it answered 5xx).
+    Undo(Response),
 }
 
 /// [`run_idempotent`] with the key and body taken from the request; a key
@@ -146,123 +182,63 @@ pub fn purge_expired(sql: &dyn Sql, now: DateTime<Utc>) -> Result<(), StorageErr
     .map(drop)
 }
 
-enum Claim {
-    Won { claimed_at: String },
+enum Found {
+    Absent,
     Replay(Response),
     Refused(Problem),
 }
 
-fn claim(
+/// The stored answer under `(scope, key)`, inside the request's
+/// transaction. An answer past [`RETENTION`], or a row an earlier version
+/// left without an answer, no longer counts and is removed.
+fn look_up(sql: &dyn Sql, scope: &str, key: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<Found, StorageError> {
+    let rows = sql.execute(
+        "SELECT request_hash, status, response_headers, response_body, created_at
+         FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+        &[scope.into(), key.into()],
+    )?;
+    let Some(row) = rows.first() else {
+        return Ok(Found::Absent);
+    };
+    let created_at = DateTime::parse_from_rfc3339(row.text("created_at")?)
+        .map_err(|e| StorageError::Decode(format!("idempotency_keys.created_at: {e}")))?
+        .with_timezone(&Utc);
+    let status = row.opt_integer("status")?;
+    if created_at + RETENTION <= now || status.is_none() {
+        sql.execute("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", &[scope.into(), key.into()])?;
+        return Ok(Found::Absent);
+    }
+    if row.text("request_hash")? != fingerprint {
+        return Ok(Found::Refused(Problem::idempotency_key_reused()));
+    }
+    Ok(Found::Replay(replay(&row, status.unwrap_or_default())?))
+}
+
+/// Records the answer; it commits with the handler's effects.
+fn store(
     sql: &dyn Sql,
     scope: &str,
     key: &str,
     fingerprint: &str,
     now: DateTime<Utc>,
-) -> Result<Claim, StorageError> {
-    let claimed_at = timestamp(now);
-    // A claim released between our INSERT and SELECT (a 5xx) is retried; a
-    // few rounds settle any realistic race, after which the answer is 409.
-    for _ in 0..3 {
-        let inserted = sql.execute(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (scope, key) DO NOTHING
-             RETURNING key",
-            &[
-                scope.into(),
-                key.into(),
-                fingerprint.into(),
-                claimed_at.as_str().into(),
-            ],
-        )?;
-        if !inserted.is_empty() {
-            return Ok(Claim::Won { claimed_at });
-        }
-        let rows = sql.execute(
-            "SELECT request_hash, status, response_headers, response_body, created_at
-             FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
-            &[scope.into(), key.into()],
-        )?;
-        let Some(row) = rows.first() else {
-            continue;
-        };
-        let created_text = row.text("created_at")?;
-        let created_at = DateTime::parse_from_rfc3339(created_text)
-            .map_err(|e| StorageError::Decode(format!("idempotency_keys.created_at: {e}")))?
-            .with_timezone(&Utc);
-        if created_at + RETENTION <= now {
-            if take_over(sql, scope, key, fingerprint, created_text, &claimed_at)? {
-                return Ok(Claim::Won { claimed_at });
-            }
-            continue;
-        }
-        if row.text("request_hash")? != fingerprint {
-            return Ok(Claim::Refused(Problem::idempotency_key_reused()));
-        }
-        match row.opt_integer("status")? {
-            Some(status) => return Ok(Claim::Replay(replay(&row, status)?)),
-            None if created_at + IN_FLIGHT_TIMEOUT <= now => {
-                if take_over(sql, scope, key, fingerprint, created_text, &claimed_at)? {
-                    return Ok(Claim::Won { claimed_at });
-                }
-            }
-            None => return Ok(Claim::Refused(in_flight())),
-        }
-    }
-    Ok(Claim::Refused(in_flight()))
-}
-
-/// Compare-and-swap on `created_at`: of several requests taking over the
-/// same stale row, exactly one wins.
-fn take_over(
-    sql: &dyn Sql,
-    scope: &str,
-    key: &str,
-    fingerprint: &str,
-    seen_created_at: &str,
-    claimed_at: &str,
-) -> Result<bool, StorageError> {
-    let rows = sql.execute(
-        "UPDATE idempotency_keys
-         SET request_hash = ?1, status = NULL, response_headers = NULL, response_body = NULL, created_at = ?2
-         WHERE scope = ?3 AND key = ?4 AND created_at = ?5
-         RETURNING key",
-        &[fingerprint.into(), claimed_at.into(), scope.into(), key.into(), seen_created_at.into()],
-    )?;
-    Ok(!rows.is_empty())
-}
-
-fn settle(
-    sql: &dyn Sql,
-    scope: &str,
-    key: &str,
-    claimed_at: &str,
     response: &Response,
 ) -> Result<(), StorageError> {
-    let status = *response.status();
-    if status >= 500 {
-        sql.execute(
-            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND created_at = ?3 AND status IS NULL",
-            &[scope.into(), key.into(), claimed_at.into()],
-        )?;
-        return Ok(());
-    }
     let headers: Vec<(&str, &str)> = STORED_HEADERS
         .iter()
         .filter_map(|name| Some((*name, response.header(name)?.as_str()?)))
         .collect();
-    let headers =
-        serde_json::to_string(&headers).map_err(|e| StorageError::Other(e.to_string()))?;
+    let headers = serde_json::to_string(&headers).map_err(|e| StorageError::Other(e.to_string()))?;
     sql.execute(
-        "UPDATE idempotency_keys SET status = ?1, response_headers = ?2, response_body = ?3
-         WHERE scope = ?4 AND key = ?5 AND created_at = ?6 AND status IS NULL",
+        "INSERT INTO idempotency_keys (scope, key, request_hash, status, response_headers, response_body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         &[
-            SqlValue::Integer(i64::from(status)),
-            headers.into(),
-            SqlValue::Blob(response.body().to_vec()),
             scope.into(),
             key.into(),
-            claimed_at.into(),
+            fingerprint.into(),
+            SqlValue::Integer(i64::from(*response.status())),
+            headers.into(),
+            SqlValue::Blob(response.body().to_vec()),
+            timestamp(now).into(),
         ],
     )?;
     Ok(())
@@ -289,11 +265,6 @@ fn replay(row: &Row<'_>, status: i64) -> Result<Response, StorageError> {
     }
     response.set_header("idempotent-replayed", "true");
     Ok(response)
-}
-
-fn in_flight() -> Problem {
-    Problem::conflict("a request with this Idempotency-Key is still being processed; retry shortly")
-        .with_header("retry-after", "1")
 }
 
 fn bad_key(reason: &str) -> Problem {
@@ -431,23 +402,83 @@ mod tests {
         );
     }
 
+    fn effects(sql: &dyn Sql) -> i64 {
+        sql.execute("CREATE TABLE IF NOT EXISTS effects (id INTEGER PRIMARY KEY)", &[]).unwrap();
+        sql.execute("SELECT count(*) AS n FROM effects", &[]).unwrap().first().unwrap().integer("n").unwrap()
+    }
+
+    /// The handler's effect, in its own unit as every handler writes.
+    fn effect(sql: &dyn Sql) {
+        crate::storage::in_transaction(sql, |tx| tx.execute("INSERT INTO effects DEFAULT VALUES", &[]).map(drop))
+            .unwrap();
+    }
+
     #[test]
-    fn a_request_with_a_key_still_in_flight_is_409() {
+    fn a_concurrent_duplicate_waits_for_the_first_and_replays_its_answer() {
         let f = fixture();
-        let other_connection = f.db.connect().unwrap();
-        let outer = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || {
-            let inner = run_idempotent(&other_connection, "s", Some("k"), b"{}", t0(), || {
-                panic!("must not run")
+        assert_eq!(effects(&f.sql), 0);
+        let db = f.db.clone();
+        let (started, wait) = std::sync::mpsc::channel();
+        let first = std::thread::spawn(move || {
+            let sql = db.connect().unwrap();
+            let response = run_idempotent(&sql, "s", Some("k"), b"{}", t0(), || {
+                effect(&sql);
+                started.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                created("o-1")
             });
-            assert_eq!(*inner.status(), 409);
-            assert_eq!(
-                problem_type(&inner),
-                "urn:omnichannel-edge:problem:conflict"
-            );
-            assert_eq!(text(&inner, "retry-after").as_deref(), Some("1"));
+            String::from_utf8(response.body().to_vec()).unwrap()
+        });
+        wait.recv().unwrap();
+        let other = f.db.connect().unwrap();
+        let second = run_idempotent(&other, "s", Some("k"), b"{}", t0(), || {
+            effect(&other);
+            created("o-2")
+        });
+        let first = first.join().unwrap();
+        assert_eq!(text(&second, "idempotent-replayed").as_deref(), Some("true"));
+        assert_eq!(String::from_utf8(second.body().to_vec()).unwrap(), first);
+        assert_eq!(effects(&f.sql), 1, "one effect for two concurrent requests");
+    }
+
+    #[test]
+    fn a_crash_before_the_commit_leaves_no_effect_and_no_key_so_the_retry_runs_once() {
+        let f = fixture();
+        assert_eq!(effects(&f.sql), 0);
+        {
+            // The process dies inside the handler, after its own unit
+            // "committed": the connection goes away with the transaction.
+            let doomed = f.db.connect().unwrap();
+            let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_idempotent(&doomed, "s", Some("k"), b"{}", t0(), || {
+                    effect(&doomed);
+                    panic!("killed");
+                })
+            }));
+            assert!(crashed.is_err());
+        }
+        assert_eq!(effects(&f.sql), 0, "nothing of the dead request is visible");
+        let retried = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || {
+            effect(&f.sql);
             created("o-1")
         });
-        assert_eq!(*outer.status(), 201);
+        assert_eq!(*retried.status(), 201);
+        assert_eq!(text(&retried, "idempotent-replayed"), None, "the retry ran for the first time");
+        let again = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || panic!("stored"));
+        assert_eq!(again.body(), retried.body());
+        assert_eq!(effects(&f.sql), 1);
+    }
+
+    #[test]
+    fn a_5xx_answer_rolls_back_the_handlers_effects() {
+        let f = fixture();
+        assert_eq!(effects(&f.sql), 0);
+        let failed = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || {
+            effect(&f.sql);
+            Response::new(500, "bug")
+        });
+        assert_eq!(*failed.status(), 500);
+        assert_eq!(effects(&f.sql), 0);
     }
 
     #[test]
@@ -566,41 +597,6 @@ mod tests {
             });
         }
         assert_eq!(runs.get(), 1);
-    }
-
-    #[test]
-    fn a_claim_abandoned_mid_flight_is_taken_over_after_the_timeout() {
-        let f = fixture();
-        // A request that claimed the key and then died never settles it.
-        let claimed = claim(&f.sql, "s", "k", &fingerprint(b"{}"), t0()).unwrap();
-        assert!(matches!(claimed, Claim::Won { .. }));
-        let early = run_idempotent(
-            &f.sql,
-            "s",
-            Some("k"),
-            b"{}",
-            t0() + Duration::seconds(10),
-            || panic!("in flight"),
-        );
-        assert_eq!(*early.status(), 409);
-        let late = run_idempotent(
-            &f.sql,
-            "s",
-            Some("k"),
-            b"{}",
-            t0() + IN_FLIGHT_TIMEOUT,
-            || created("o-2"),
-        );
-        assert_eq!(*late.status(), 201);
-        let replay = run_idempotent(
-            &f.sql,
-            "s",
-            Some("k"),
-            b"{}",
-            t0() + IN_FLIGHT_TIMEOUT,
-            || panic!("stored"),
-        );
-        assert_eq!(replay.body(), late.body());
     }
 
     #[test]

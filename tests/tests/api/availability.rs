@@ -281,3 +281,75 @@ fn a_store_only_shopper_gets_the_endless_aisle_when_the_size_is_not_in_store() {
     assert_eq!(endless["location_id"], "WH-CENTRAL");
     assert!(endless["delivery_date"].is_string());
 }
+
+#[test]
+fn an_online_only_item_on_a_store_shelf_gets_one_answer_from_nearby_basket_and_reservation() {
+    let app = stocked_app();
+    // A returned online-only knit restocked at WAW-02.
+    assert_eq!(feed(&app, "WAW-02", fresh_sequence(), json!([{"sku": "KNT-MER-GRY-L", "on_hand": 4}])).status, 200);
+    let path = format!("/api/availability/nearby?sku=KNT-MER-GRY-L&lat={}&lon={}&radius_km=10", WARSAW.0, WARSAW.1);
+    let nearby = app.get(&path, None);
+    assert_eq!(nearby.status, 200, "{}", nearby.text());
+    let nearby = nearby.json();
+    assert_eq!(nearby["collectable"], false, "{nearby}");
+    let stores = nearby["stores"].as_array().unwrap();
+    let waw02 = stores.iter().find(|s| s["store_id"] == "WAW-02").unwrap_or_else(|| panic!("{nearby}"));
+    assert_eq!(waw02["available"], 3, "{waw02}");
+    for store in stores {
+        assert_eq!(store["can_pick_up"], false, "{store}");
+        assert!(store["ready_by"].is_null() && store["picking_date"].is_null(), "{store}");
+    }
+    let reason = waw02["reasons"][0].as_str().unwrap().to_owned();
+    assert!(reason.contains("sold online only"), "{reason}");
+    // The basket lookup at that store: the same answer, the same words.
+    let lines = json!([{"sku": "KNT-MER-GRY-L", "quantity": 1}]);
+    let basket = app.post("/api/availability/basket", None, &json!({"store_id": "WAW-02", "lines": lines})).json();
+    assert_eq!(basket["can_pick_up"], false, "{basket}");
+    assert!(basket["ready_by"].is_null());
+    assert_eq!(basket["reasons"], json!([reason]));
+    // A reservation is refused with it and locks nothing.
+    let shopper = token(&customer(&blackbox_tests::unique("C")));
+    let refused = app.post("/api/reservations", Some(&shopper), &json!({"store_id": "WAW-02", "lines": lines})).problem(422);
+    assert_eq!(refused["type"], "urn:omnichannel-edge:problem:not-sold-in-channel");
+    assert_eq!(refused["detail"], reason.as_str());
+    assert_eq!(atp(&app, "WAW-02", "KNT-MER-GRY-L"), 3);
+    // The fulfilment options offer no pickup either.
+    let asked = json!({"channel": "web", "lines": lines, "location": {"lat": WARSAW.0, "lon": WARSAW.1}});
+    let options = app.post("/api/availability/fulfilment-options", None, &asked).json();
+    assert!(options["options"].as_array().unwrap().iter().all(|o| o["method"] != "pickup"), "{options}");
+}
+
+#[test]
+fn fulfilment_options_accept_only_the_channels_a_caller_may_act_in() {
+    let app = stocked_app();
+    let body = |channel: &str| {
+        json!({"channel": channel, "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}],
+            "location": {"lat": WARSAW.0, "lon": WARSAW.1}, "store_id": "WAW-01"})
+    };
+    let shopper = token(&customer(&blackbox_tests::unique("C")));
+    let till = token(&store_device("WAW-01"));
+    let staff = token(&ops());
+    let callers: [(&str, Option<&str>, &[&str]); 4] = [
+        ("guest", None, &["web", "app"]),
+        ("customer", Some(&shopper), &["web", "app"]),
+        ("store device", Some(&till), &["kiosk", "pos"]),
+        ("ops", Some(&staff), &["web", "app", "kiosk", "pos", "call_center"]),
+    ];
+    let before = shelf(&app, "WAW-01", "TEE-ORG-BLK-M");
+    for (who, caller, allowed) in callers {
+        for channel in ["web", "app", "kiosk", "pos", "call_center"] {
+            let reply = app.post("/api/availability/fulfilment-options", caller, &body(channel));
+            if allowed.contains(&channel) {
+                assert_eq!(reply.status, 200, "{who} in {channel}: {}", reply.text());
+                assert_eq!(reply.json()["channel"], channel);
+            } else {
+                let problem = reply.problem(403);
+                assert_eq!(problem["type"], "urn:omnichannel-edge:problem:channel-not-allowed", "{who} in {channel}");
+            }
+        }
+    }
+    // A guest claiming the kiosk is told which channels it may use.
+    let kiosk = app.post("/api/availability/fulfilment-options", None, &body("kiosk")).problem(403);
+    assert_eq!(kiosk["allowed_channels"], json!(["web", "app"]));
+    assert_eq!(shelf(&app, "WAW-01", "TEE-ORG-BLK-M"), before, "a refused claim changes nothing");
+}

@@ -1,7 +1,8 @@
 //! Coupons over HTTP: the till and the web get the same answer, channel-only
 //! codes are refused with their reason, limits hold under concurrency and
-//! across channels, retries count once, and bad input is a problem that
-//! counts nothing.
+//! across channels, retries count once, bad input is a problem that counts
+//! nothing, the basket is priced from the catalog (a price the caller makes
+//! up is refused), and each caller acts only in the channels it may.
 
 use blackbox_tests::{AppOptions, TestApp, customer, ops, private_app, seeded_app, store_device, token, token_at, unique};
 use chrono::{DateTime, Duration, Utc};
@@ -307,6 +308,9 @@ fn a_promotion_ends_at_the_retailers_local_midnight() {
     let Some(app) = private_app(AppOptions { test_clock: true, ..Default::default() }) else {
         return;
     };
+    // The basket is priced from the catalog, so the catalog is loaded first
+    // (at real time, which the seeding token is valid for).
+    app.seed_demo();
     let at = |text: &str| -> DateTime<Utc> { DateTime::parse_from_rfc3339(text).unwrap().into() };
     app.set_clock(at("2026-11-30T12:00:00Z"));
     let ops = token_at(&ops(), at("2026-11-30T12:00:00Z"), Duration::hours(1));
@@ -320,4 +324,97 @@ fn a_promotion_ends_at_the_retailers_local_midnight() {
     assert_eq!(ask()["refused"][0]["message"], "expired on 2026-11-30");
     app.set_clock(at("2026-10-31T22:59:59Z"));
     assert_eq!(ask()["refused"][0]["message"], "valid from 2026-11-01");
+}
+
+/// The field and reason of every error of a 422 problem.
+fn errors(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["reason"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_made_up_price_is_refused_and_the_catalog_prices_the_basket() {
+    let app = seeded_app();
+    let (code, body) = promotion("10", json!({"global_limit": 5}));
+    create(&app, &body);
+    // An 89.90 scarf sent at 1.00: refused, naming the line and the catalog price.
+    let cheap = json!({"currency": "PLN", "lines": [line("SCF-WOL-RED", &["accessories", "scarves"], 1, "1.00")]});
+    let refused = app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": cheap, "codes": [code]})).problem(422);
+    assert_eq!(refused["type"], "urn:omnichannel-edge:problem:invalid-body");
+    let found = errors(&refused);
+    assert_eq!(found.len(), 1, "{refused}");
+    assert_eq!(found[0].0, "cart.lines[0].unit_price");
+    assert!(found[0].1.contains("the catalog price of SCF-WOL-RED is 89.90 PLN"), "{}", found[0].1);
+    // The same at redemption: nothing is counted.
+    let shopper = token(&customer(&unique("C")));
+    let order = json!({"order_id": unique("O"), "channel": "web", "cart": cheap, "codes": [code]});
+    let refused = reserve(&app, &shopper, &unique("k"), &order).problem(422);
+    assert_eq!(errors(&refused)[0].0, "cart.lines[0].unit_price");
+    assert_eq!(used(&app, &code), 0);
+    // SKUs and quantities are enough; the answer is the one the right prices get.
+    let bare = json!({"currency": "PLN", "lines": [
+        {"sku": "DRS-LIN-NAV-M", "quantity": 1}, {"sku": "TEE-ORG-BLK-M", "quantity": 2}, {"sku": "TEE-ORG-WHT-L", "quantity": 1}]});
+    let from_catalog = validate(&app, None, json!({"channel": "web", "cart": bare, "codes": [code]}));
+    let priced = validate(&app, None, json!({"channel": "web", "cart": basket(), "codes": [code]}));
+    assert_eq!(from_catalog, priced);
+    assert_eq!(from_catalog["lines"][0]["unit_price"], json!({"amount": "249.99", "currency": "PLN"}));
+    assert_eq!(from_catalog["total_discount"]["amount"], "43.00");
+    // A wrong category, an unknown SKU, one without a price in the cart's currency.
+    let wrong = json!({"currency": "PLN", "lines": [
+        {"sku": "SCF-WOL-RED", "quantity": 1, "category": ["men", "t-shirts"]},
+        {"sku": "NO-SUCH-SKU", "quantity": 1}]});
+    let refused = app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": wrong})).problem(422);
+    let fields: Vec<String> = errors(&refused).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["cart.lines[0].category", "cart.lines[1].sku"]);
+    // The demo prices every item in PLN and EUR only: a GBP cart of it is refused on its line.
+    let in_pounds = json!({"currency": "GBP", "lines": [{"sku": "SCF-WOL-RED", "quantity": 1}]});
+    let refused = app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": in_pounds})).problem(422);
+    let found = errors(&refused);
+    assert_eq!(found.len(), 1, "{refused}");
+    assert_eq!(found[0].0, "cart.lines[0].sku");
+    assert!(found[0].1.contains("no price in GBP"), "{}", found[0].1);
+}
+
+#[test]
+fn each_caller_acts_only_in_its_channels_and_a_refused_claim_counts_nothing() {
+    let app = seeded_app();
+    let (code, body) = promotion("10", json!({"global_limit": 50}));
+    create(&app, &body);
+    let shopper = token(&customer(&unique("C")));
+    let till = token(&store_device("WAW-01"));
+    let staff = token(&ops());
+    let callers: [(&str, Option<&str>, &[&str]); 4] = [
+        ("guest", None, &["web", "app"]),
+        ("customer", Some(&shopper), &["web", "app"]),
+        ("store device", Some(&till), &["pos", "kiosk"]),
+        ("ops", Some(&staff), &["web", "app", "kiosk", "pos", "call_center"]),
+    ];
+    let mut redeemed = 0;
+    for (who, caller, allowed) in callers {
+        for channel in ["web", "app", "kiosk", "pos", "call_center"] {
+            let reply = app.post("/api/coupons/validate", caller, &json!({"channel": channel, "cart": basket(), "codes": [code]}));
+            if allowed.contains(&channel) {
+                assert_eq!(reply.status, 200, "{who} validating in {channel}: {}", reply.text());
+            } else {
+                let problem = reply.problem(403);
+                assert_eq!(problem["type"], "urn:omnichannel-edge:problem:channel-not-allowed", "{who} in {channel}");
+                assert_eq!(problem["allowed_channels"], json!(allowed), "{who} in {channel}");
+            }
+            // Redemptions are made by the order's customer or a store device.
+            let Some(caller) = caller.filter(|_| matches!(who, "customer" | "store device")) else { continue };
+            let reply = reserve(&app, caller, &unique("k"), &order(&code, channel));
+            if allowed.contains(&channel) {
+                assert_eq!(reply.status, 201, "{who} redeeming in {channel}: {}", reply.text());
+                redeemed += 1;
+            } else {
+                assert_eq!(reply.problem(403)["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+            }
+        }
+    }
+    assert_eq!(used(&app, &code), redeemed, "only the allowed redemptions counted");
+    assert_eq!(redeemed, 4);
 }

@@ -159,3 +159,87 @@ fn ten_concurrent_intakes_of_one_qr_make_one_rma_received_and_restock_once() {
     let listed = app.get(&format!("/api/returns?order_id={order}"), Some(&token(&ops()))).json();
     assert_eq!(listed["count"], 1);
 }
+
+#[test]
+fn an_exchange_for_another_size_at_the_same_list_price_keeps_the_sales_discount() {
+    let app = stocked_app();
+    let till = token(&store_device("WAW-01"));
+    // Two pairs of jeans at 199.00 with 11.84 off the sale: each paid 193.08.
+    let sale = json!({"currency": "PLN", "lines": [{"sku": "JNS-SLM-IND-30", "quantity": 2, "unit_price": "199.00"}], "order_discounts": ["11.84"]});
+    let receipt = app.post("/api/returns/receipts", Some(&till), &sale);
+    assert_eq!(receipt.status, 201, "{}", receipt.text());
+    let receipt = receipt.json()["receipt_id"].as_str().unwrap().to_owned();
+    let opened = app.post("/api/returns", Some(&till), &json!({"order_id": receipt, "lines": [{"sku": "JNS-SLM-IND-30", "quantity": 1}], "channel": "pos"}));
+    assert_eq!(opened.status, 201, "{}", opened.text());
+    let rma = opened.json();
+    assert_eq!(rma["refund_total"]["amount"], "193.08");
+    let case = rma["case_number"].as_str().unwrap().to_owned();
+    let received = app.post("/api/returns/intakes", Some(&till), &json!({"code": rma["return_code"]["code"]}));
+    assert_eq!(received.status, 200, "{}", received.text());
+    let body = json!({"lines": [{"sku": "JNS-SLM-IND-30", "replacement_sku": "JNS-SLM-IND-34", "quantity": 1}]});
+    let swapped = app.post(&format!("/api/returns/{case}/exchange"), Some(&till), &body);
+    assert_eq!(swapped.status, 200, "{}", swapped.text());
+    let swapped = swapped.json();
+    let exchange = &swapped["exchange"];
+    // Not 199.00 - 193.08 = 5.92: the same list price costs nothing.
+    assert_eq!(exchange["price_difference"], json!({"amount": "0.00", "currency": "PLN"}), "{exchange}");
+    assert_eq!(exchange["settlement"], "none");
+    assert_eq!(exchange["lines"][0]["returned_value"]["amount"], "193.08");
+    assert_eq!(swapped["refunded"]["amount"]["amount"], "0.00");
+}
+
+#[test]
+fn a_return_names_only_a_channel_its_caller_may_act_in_and_a_refused_claim_changes_nothing() {
+    let app = stocked_app();
+    let who = blackbox_tests::unique("C");
+    let order = collected_order(&app, &who, "TEE-ORG-BLK-L", 6);
+    let shopper = token(&customer(&who));
+    let till = token(&store_device("WAW-01"));
+    let staff = token(&ops());
+    let channels = ["web", "app", "kiosk", "pos", "call_center", "back_office"];
+    let callers: [(&str, &str, &[&str]); 3] = [
+        ("customer", &shopper, &["web", "app"]),
+        ("store device", &till, &["pos", "kiosk"]),
+        ("ops", &staff, &["app", "back_office"]),
+    ];
+    let mut opened = 0;
+    for (name, caller, allowed) in callers {
+        for channel in channels {
+            // Ops may use every channel; two are enough to show it, and the
+            // order has six units.
+            if name == "ops" && !allowed.contains(&channel) {
+                continue;
+            }
+            let body = json!({"order_id": order, "lines": [{"sku": "TEE-ORG-BLK-L", "quantity": 1}], "channel": channel});
+            let reply = app.post("/api/returns", Some(caller), &body);
+            if allowed.contains(&channel) {
+                assert_eq!(reply.status, 201, "{name} in {channel}: {}", reply.text());
+                assert_eq!(reply.json()["opened_channel"], channel);
+                opened += 1;
+            } else {
+                let problem = reply.problem(403);
+                assert_eq!(problem["type"], "urn:omnichannel-edge:problem:channel-not-allowed", "{name} in {channel}");
+            }
+        }
+    }
+    let listed = app.get(&format!("/api/returns?order_id={order}"), Some(&staff)).json();
+    assert_eq!(listed["count"], opened, "the refused claims opened nothing");
+    // An intake claiming a remote channel is refused before the code is used.
+    let second = collected_order(&app, &who, "TEE-ORG-BLK-M", 1);
+    let rma = open(&app, &who, &second, "TEE-ORG-BLK-M", 1);
+    let case = rma["case_number"].as_str().unwrap().to_owned();
+    let kiosk = token(&store_device("WAW-02"));
+    let before = on_hand(&app, "WAW-02", "TEE-ORG-BLK-M");
+    let refused = app.post("/api/returns/intakes", Some(&kiosk), &json!({"code": rma["return_code"]["code"], "channel": "web"}));
+    assert_eq!(refused.problem(403)["allowed_channels"], json!(["pos", "kiosk"]));
+    assert_eq!(on_hand(&app, "WAW-02", "TEE-ORG-BLK-M"), before, "nothing restocked");
+    let seen = app.get(&format!("/api/returns/{case}"), Some(&staff)).json();
+    assert_eq!(seen["status"], "opened");
+    let received = app.post("/api/returns/intakes", Some(&kiosk), &json!({"code": rma["return_code"]["code"], "channel": "kiosk"}));
+    assert_eq!(received.status, 200, "{}", received.text());
+    // A staff move in the back office's channel is the operators' alone.
+    app.post(&format!("/api/returns/{case}/refund"), Some(&kiosk), &json!({"channel": "back_office"})).problem(403);
+    assert_eq!(app.get(&format!("/api/returns/{case}"), Some(&staff)).json()["status"], "received");
+    let refunded = app.post(&format!("/api/returns/{case}/refund"), Some(&staff), &json!({"channel": "back_office"}));
+    assert_eq!(refunded.status, 200, "{}", refunded.text());
+}
