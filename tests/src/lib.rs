@@ -214,8 +214,30 @@ impl TestApp {
         line[9..12].parse().unwrap_or_else(|_| panic!("bad status line {line:?}"))
     }
 
+    /// Stops a private app at once with SIGKILL, as a crash would: no
+    /// drain, no shutdown hook, whoever else is still talking to it.
+    pub fn kill_now(&self) {
+        if let Some(host) = &self.host {
+            let killed = Command::new("kill").args(["-KILL", &host.child.id().to_string()]).status();
+            assert!(killed.is_ok_and(|s| s.success()), "kill -KILL the edge host");
+        }
+    }
+
     /// Sends a request; `body` is sent as JSON when present.
     pub fn send(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+        self.try_send(method, path, token, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// [`TestApp::send`] that reports a transport failure (the app died
+    /// mid-request) instead of panicking.
+    pub fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Reply, String> {
         let mut builder = ureq::http::Request::builder().method(method).uri(self.url(path));
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
@@ -228,7 +250,7 @@ impl TestApp {
             builder = builder.header("content-type", "application/json");
         }
         let request = builder.body(body.map(<[u8]>::to_vec).unwrap_or_default()).expect("a valid request");
-        let mut response = self.agent.run(request).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut response = self.agent.run(request).map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -240,10 +262,10 @@ impl TestApp {
             .with_config()
             .limit(16 * 1024 * 1024)
             .read_to_vec()
-            .unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"));
+            .map_err(|e| format!("reading the body: {e}"))?;
         let reply = Reply { status, headers, body };
         openapi::specs().check(method, path, reply.status, reply.header("content-type"), &reply.body);
-        reply
+        Ok(reply)
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Reply {

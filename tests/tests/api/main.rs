@@ -5,6 +5,7 @@ mod availability;
 mod carts;
 mod catalog;
 mod coupons;
+mod crash;
 mod health;
 mod kiosk;
 mod pickups;
