@@ -142,9 +142,21 @@ fn the_policy_is_public_with_a_schema_org_view_and_ops_edit_it_with_if_match() {
     let mut stale = testing::json_request(Method::Put, "/api/return-policy", &edited, Some(&t.token(&ops())));
     stale.set_header("if-match", "\"v0\"");
     assert_eq!(status(&handle(stale, &t.host.another_request())), 412);
+    // Edited again and again, each time with the tag just read.
+    for (version, days) in [(1, 21), (2, 28), (3, 35)] {
+        edited["window_days"] = json!(days);
+        let mut req = testing::json_request(Method::Put, "/api/return-policy", &edited, Some(&t.token(&ops())));
+        req.set_header("if-match", format!("\"v{version}\""));
+        let saved = handle(req, &t.host.another_request());
+        assert_eq!(status(&saved), 200, "edit {version}: {}", body_json(&saved));
+        assert_eq!(testing::header(&saved, "etag").map(str::to_owned), Some(format!("\"v{}\"", version + 1)));
+        let mut stale = testing::json_request(Method::Put, "/api/return-policy", &edited, Some(&t.token(&ops())));
+        stale.set_header("if-match", format!("\"v{version}\""));
+        assert_eq!(status(&handle(stale, &t.host.another_request())), 412, "v{version} is stale now");
+    }
     edited["window_days"] = json!(0);
     assert_eq!(status(&send(&t, Method::Put, "/api/return-policy", Some(&ops()), Some(edited))), 422);
-    assert_eq!(body_json(&send(&t, Method::Get, "/api/return-policy", None, None))["window_days"], 14);
+    assert_eq!(body_json(&send(&t, Method::Get, "/api/return-policy", None, None))["window_days"], 35);
 }
 
 #[test]

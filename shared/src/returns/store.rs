@@ -137,19 +137,35 @@ pub fn save_policy(
     now: DateTime<Utc>,
 ) -> Result<Result<i64, i64>, StorageError> {
     let data = serde_json::to_string(&policy.to_row()).map_err(|e| StorageError::Other(e.to_string()))?;
-    let rows = sql.execute(
-        "INSERT INTO return_policy (id, data, version, updated_by, updated_at)
-         SELECT 1, ?1, 1, ?3, ?4 WHERE ?2 IS NULL OR ?2 = 0
-         ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = return_policy.version + 1,
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at
-         WHERE ?2 IS NULL OR return_policy.version = ?2
-         RETURNING version",
-        &[data.into(), expected.into(), by.into(), timestamp(now).into()],
-    )?;
-    match rows.first() {
-        Some(row) => Ok(Ok(row.integer("version")?)),
-        None => Ok(Err(load_policy(sql)?.1)),
+    // Twice at most: an unconditional save that loses the race to create
+    // the first row updates the row the winner made.
+    for _ in 0..2 {
+        let updated = sql.execute(
+            "UPDATE return_policy SET data = ?1, version = version + 1, updated_by = ?3, updated_at = ?4
+             WHERE id = 1 AND (?2 IS NULL OR version = ?2)
+             RETURNING version",
+            &[data.as_str().into(), expected.into(), by.into(), timestamp(now).into()],
+        )?;
+        if let Some(row) = updated.first() {
+            return Ok(Ok(row.integer("version")?));
+        }
+        if expected.is_some_and(|v| v != 0) {
+            break;
+        }
+        // No row yet: the default (version 0) is in force.
+        let inserted = sql.execute(
+            "INSERT INTO return_policy (id, data, version, updated_by, updated_at) VALUES (1, ?1, 1, ?2, ?3)
+             ON CONFLICT (id) DO NOTHING RETURNING version",
+            &[data.as_str().into(), by.into(), timestamp(now).into()],
+        )?;
+        if let Some(row) = inserted.first() {
+            return Ok(Ok(row.integer("version")?));
+        }
+        if expected.is_some() {
+            break;
+        }
     }
+    Ok(Err(load_policy(sql)?.1))
 }
 
 fn history(sql: &dyn Sql, id: &str) -> Result<Vec<HistoryEntry>, StorageError> {
