@@ -24,6 +24,8 @@ pub struct Ctx<'r> {
     pub host: &'r dyn Host,
     pub params: Params<'r>,
     component: &'static str,
+    /// The caller, verified once per request.
+    caller: std::cell::OnceCell<Result<Caller, Problem>>,
 }
 
 impl<'r> Ctx<'r> {
@@ -47,8 +49,12 @@ impl<'r> Ctx<'r> {
     /// The verified caller. A missing `Authorization` header is `Anonymous`;
     /// a present but bad one is 401, never silently anonymous.
     pub fn caller(&self) -> Result<Caller, Problem> {
-        let config = self.auth_config()?;
-        Caller::from_request(self.req, &config, self.now()).map_err(Problem::from)
+        self.caller
+            .get_or_init(|| {
+                let config = self.auth_config()?;
+                Caller::from_request(self.req, &config, self.now()).map_err(Problem::from)
+            })
+            .clone()
     }
 
     /// A Spin variable the manifest must provide; its absence is a deployment
@@ -89,8 +95,16 @@ pub fn serve(component: &'static str, routes: &[Route<Handler>], req: Request, h
     let path = req.path().to_owned();
     let mut response = match route::find(routes, req.method(), &path) {
         Ok(found) => {
-            let ctx = Ctx { req: &req, host, params: found.params, component };
-            (found.handler)(&ctx).unwrap_or_else(Problem::into_response)
+            let ctx = Ctx { req: &req, host, params: found.params, component, caller: std::cell::OnceCell::new() };
+            // A token that is presented must verify on every route, public
+            // reads included: a client with an expired or tampered token
+            // learns so (401 with WWW-Authenticate) instead of silently
+            // getting the anonymous answer. No header means anonymous.
+            let presented = req.header("authorization").is_some();
+            match presented.then(|| ctx.caller()).transpose() {
+                Err(problem) => problem.into_response(),
+                Ok(_) => (found.handler)(&ctx).unwrap_or_else(Problem::into_response),
+            }
         }
         Err(problem) => problem.into_response(),
     };

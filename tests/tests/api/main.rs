@@ -3,6 +3,7 @@
 
 mod availability;
 mod carts;
+mod contract;
 mod catalog;
 mod coupons;
 mod crash;
