@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod problem;
 pub mod query;
 pub mod route;
+pub mod strict_json;
 
 pub use body::{json_response, parse_json, parse_json_with_limit};
 pub use cors::Cors;

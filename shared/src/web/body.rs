@@ -9,7 +9,10 @@
 //! - an empty body or text that is not JSON is 400 `malformed-json`, with the
 //!   line and column as `line`/`column` members;
 //! - JSON of the wrong shape (wrong types, missing fields, values a domain
-//!   type's `parse` refuses, unknown fields) is 422 `invalid-body`.
+//!   type's `parse` refuses, unknown fields, an array or a scalar where an
+//!   object is documented, at any depth) is 422 `invalid-body`, with the
+//!   path of the offending value as `field` and a message in JSON's words
+//!   ([`super::strict_json`]).
 //!
 //! Why reject unknown fields? A misspelt optional field (`"quantiy": 3`)
 //! would otherwise be silently ignored and the default applied: at a till
@@ -48,16 +51,14 @@ pub fn parse_json_with_limit<T: DeserializeOwned>(
             "the request body is empty; a JSON document is required",
         ));
     }
-    serde_json::from_slice(body).map_err(|err| {
-        let located = |problem: Problem| {
-            problem
-                .with_extension("line", Value::from(err.line()))
-                .with_extension("column", Value::from(err.column()))
-        };
-        match err.classify() {
-            serde_json::error::Category::Data => located(Problem::invalid_body(err.to_string())),
-            _ => located(Problem::malformed_json(err.to_string())),
-        }
+    let document: Value = serde_json::from_slice(body).map_err(|err| {
+        Problem::malformed_json(err.to_string())
+            .with_extension("line", Value::from(err.line()))
+            .with_extension("column", Value::from(err.column()))
+    })?;
+    super::strict_json::from_value(&document).map_err(|err| {
+        let problem = Problem::invalid_body(err.to_string());
+        if err.path.is_empty() { problem } else { problem.with_extension("field", Value::from(err.path)) }
     })
 }
 

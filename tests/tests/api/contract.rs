@@ -115,3 +115,114 @@ fn a_browser_on_an_allowed_origin_may_send_every_documented_header_and_read_the_
     assert_eq!(foreign.status, 403);
     assert!(foreign.header("access-control-allow-origin").is_none());
 }
+
+/// A received return case, a placed order and a guest cart to aim the bad
+/// bodies at, so that a body refused too late would have something to change.
+struct Fixture {
+    who: String,
+    order: String,
+    placed: String,
+    case: String,
+    cart: String,
+    secret: String,
+}
+
+fn fixture(app: &blackbox_tests::TestApp) -> Fixture {
+    use blackbox_tests::{ops, store_device, unique};
+    let stock = std::fs::read(workspace_root().join("infra/demo/stock.json")).unwrap();
+    assert_eq!(app.send("POST", "/api/availability/feed", Some(&token(&ops())), &[], Some(&stock)).status, 200);
+    let who = unique("C");
+    let shopper = token(&customer(&who));
+    let place = || {
+        let held = app.post("/api/reservations", Some(&shopper), &json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}));
+        assert_eq!(held.status, 201, "{}", held.text());
+        let body = json!({"fulfilment": "click_and_collect", "reservation_id": held.json()["reservation_id"], "channel": "app"});
+        let placed = app.post("/api/orders", Some(&shopper), &body);
+        assert_eq!(placed.status, 201, "{}", placed.text());
+        placed.json()["order_id"].as_str().unwrap().to_owned()
+    };
+    let order = place();
+    let till = token(&store_device("WAW-01"));
+    for status in ["accepted", "picking", "ready_for_pickup"] {
+        assert_eq!(app.post(&format!("/api/orders/{order}/transitions"), Some(&till), &json!({"status": status})).status, 200);
+    }
+    let code = app.get(&format!("/api/orders/{order}/pickup-code"), Some(&shopper)).json();
+    assert_eq!(app.post("/api/orders/pickup-scans", Some(&till), &json!({"code": code["code"]})).status, 200);
+    let rma = app.post("/api/returns", Some(&shopper), &json!({"order_id": order, "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1, "reason": "too_small"}], "refund_method": "original_payment"}));
+    assert_eq!(rma.status, 201, "{}", rma.text());
+    let rma = rma.json();
+    let received = app.post("/api/returns/intakes", Some(&token(&store_device("WAW-02"))), &json!({"code": rma["return_code"]["code"]}));
+    assert_eq!(received.status, 200, "{}", received.text());
+    let guest = app.post("/api/carts", None, &json!({"channel": "web"})).json();
+    Fixture {
+        who,
+        order,
+        placed: place(),
+        case: rma["case_number"].as_str().unwrap().to_owned(),
+        cart: guest["cart_id"].as_str().unwrap().to_owned(),
+        secret: guest["secret"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// What the bad bodies must not have changed.
+fn snapshot(app: &blackbox_tests::TestApp, f: &Fixture) -> Value {
+    use blackbox_tests::ops;
+    let ops = token(&ops());
+    json!({
+        "case": app.get(&format!("/api/returns/{}", f.case), Some(&ops)).json()["status"],
+        "order": app.get(&format!("/api/orders/{}", f.order), Some(&ops)).json()["version"],
+        "placed": app.get(&format!("/api/orders/{}", f.placed), Some(&ops)).json()["version"],
+        "cart": app.send("GET", &format!("/api/carts/{}", f.cart), None, &[("x-cart-secret", &f.secret)], None).json()["version"],
+        "policy": app.get("/api/return-policy", None).header("etag").map(str::to_owned),
+        "shelf": app.get("/api/stores/WAW-01/stock/TEE-ORG-BLK-M", Some(&ops)).json(),
+        "promotions": app.get("/api/promotions", Some(&ops)).text().len(),
+    })
+}
+
+#[test]
+fn an_array_a_scalar_or_null_where_an_object_is_documented_is_a_4xx_on_every_json_operation_and_changes_nothing() {
+    use blackbox_tests::{ops, store_device};
+    let app = seeded_app();
+    let f = fixture(&app);
+    let before = snapshot(&app, &f);
+    let callers = [None, Some(token(&customer(&f.who))), Some(token(&store_device("WAW-02"))), Some(token(&ops()))];
+    let bad: [&[u8]; 6] = [b"[]", b"[\"by array\", \"pos\"]", b"[[\"TEE-ORG-BLK-M\", 1]]", b"\"text\"", b"null", b"42"];
+    let mut tried = 0;
+    for component in COMPONENTS {
+        let path = workspace_root().join("components").join(component).join("openapi.yaml");
+        let doc: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (template, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                if operation.get("requestBody").is_none() {
+                    continue;
+                }
+                let concrete = template
+                    .replace("{cart_id}", &f.cart)
+                    .replace("{order_id}", &f.placed)
+                    .replace("{case_number}", &f.case)
+                    .replace("{store_id}", "WAW-02")
+                    .replace("{sku}", "TEE-ORG-BLK-M")
+                    .replace("{id}", "WELCOME10");
+                for caller in &callers {
+                    for body in bad {
+                        let reply = app.send(&method.to_ascii_uppercase(), &concrete, caller.as_deref(), &[("x-cart-secret", &f.secret)], Some(body));
+                        tried += 1;
+                        assert!(
+                            (400..500).contains(&reply.status),
+                            "{method} {concrete} with {}: {} {}",
+                            String::from_utf8_lossy(body),
+                            reply.status,
+                            reply.text()
+                        );
+                        let detail = reply.json()["detail"].as_str().unwrap_or_default().to_owned();
+                        for rust in ["struct ", "u32", "i64", "sequence", "Body"] {
+                            assert!(!detail.contains(rust), "{method} {concrete}: {detail:?} leaks {rust:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(tried > 800, "{tried} requests");
+    assert_eq!(snapshot(&app, &f), before, "no bad body changed anything");
+}
