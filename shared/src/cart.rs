@@ -423,7 +423,7 @@ impl From<CartError> for Problem {
 /// Instants are stored as RFC 3339 UTC text with millisecond precision and a
 /// `Z`, one fixed width, so SQL compares them as text correctly.
 pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::clock::wire(at)
 }
 
 /// Reads an instant written by [`timestamp`].

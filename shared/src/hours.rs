@@ -592,7 +592,9 @@ impl PickingRules {
 pub struct ReadyBy {
     /// The store-local date whose picking capacity the order uses.
     pub picking_date: NaiveDate,
+    #[serde(with = "crate::clock::wire_format")]
     pub picking_starts_at: DateTime<Utc>,
+    #[serde(with = "crate::clock::wire_format")]
     pub ready_by: DateTime<Utc>,
 }
 

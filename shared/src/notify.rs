@@ -225,7 +225,7 @@ fn fill_random(bytes: &mut [u8]) -> Result<(), String> {
 /// Instants as stored: RFC 3339 UTC, milliseconds, `Z`, so text order is
 /// time order in SQL.
 pub(crate) fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::clock::wire(at)
 }
 
 pub(crate) fn parse_timestamp(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, StorageError> {

@@ -384,7 +384,7 @@ pub fn new_order_id() -> Result<OrderId, StorageError> {
 
 /// Instants as stored and shown: RFC 3339 UTC with milliseconds and `Z`.
 pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::clock::wire(at)
 }
 
 pub(crate) fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, StorageError> {

@@ -34,8 +34,9 @@ impl<'r> Ctx<'r> {
         &self.params[name]
     }
 
+    /// Now, to the millisecond every stored and served instant keeps.
     pub fn now(&self) -> DateTime<Utc> {
-        self.host.clock().now()
+        crate::clock::to_millis(self.host.clock().now())
     }
 
     pub fn sql(&self) -> Result<&dyn Sql, Problem> {

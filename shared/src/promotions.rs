@@ -110,7 +110,7 @@ pub use store::{
 };
 pub use values::{CouponCode, Fulfilment, LoyaltyTier, Percent, Priority, PromotionId, Segment};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use std::fmt;
 
 use crate::channel::Channel;
@@ -331,5 +331,5 @@ pub fn validate(
 /// Instants in SQL: RFC 3339 UTC to the second with `Z`, one fixed width so
 /// that text order is time order.
 pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    crate::clock::wire(at)
 }

@@ -328,7 +328,7 @@ impl From<ReturnError> for Problem {
 
 /// Instants as stored and shown: RFC 3339 UTC with milliseconds and `Z`.
 pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    crate::clock::wire(at)
 }
 
 pub(crate) fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, StorageError> {

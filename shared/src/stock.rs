@@ -81,7 +81,7 @@ use crate::catalog::NotSoldIn;
 use crate::ids::{Sku, StoreId};
 use crate::storage::StorageError;
 use crate::web::Problem;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::fmt;
 
@@ -282,7 +282,7 @@ impl From<StockError> for Problem {
 /// `Z`), so comparing them as text in SQL (`held_until <= ?now`) is
 /// comparing instants.
 pub fn timestamp(instant: DateTime<Utc>) -> String {
-    instant.to_rfc3339_opts(SecondsFormat::Millis, true)
+    crate::clock::wire(instant)
 }
 
 fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, StorageError> {

@@ -265,6 +265,7 @@ impl TestApp {
             .map_err(|e| format!("reading the body: {e}"))?;
         let reply = Reply { status, headers, body };
         openapi::specs().check(method, path, reply.status, reply.header("content-type"), &reply.body);
+        check_instants(method, path, &reply.body);
         Ok(reply)
     }
 
@@ -300,6 +301,38 @@ impl TestApp {
             assert_eq!(reply.status, 200, "seeding {kind}: {}", reply.text());
         }
     }
+}
+
+/// Every instant in a JSON answer has the one wire format: RFC 3339 in UTC
+/// with exactly three fractional digits (`2026-12-04T13:43:31.120Z`), so a
+/// first answer, a replay and a later read agree byte for byte.
+fn check_instants(method: &str, path: &str, body: &[u8]) {
+    fn walk(value: &Value, at: &str, bad: &mut Vec<String>) {
+        match value {
+            Value::String(text) => {
+                let b = text.as_bytes();
+                let looks_like_instant = b.len() >= 11 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[10] == b'T';
+                let fixed = b.len() == 24
+                    && text.ends_with('Z')
+                    && b[19] == b'.'
+                    && b[20..23].iter().all(u8::is_ascii_digit)
+                    && chrono::DateTime::parse_from_rfc3339(text).is_ok();
+                // A store's wall clock (`2026-12-04T15:03`, no zone) is a
+                // local time, not an instant.
+                let local_minute = b.len() == 16 && chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").is_ok();
+                if looks_like_instant && !fixed && !local_minute {
+                    bad.push(format!("{at}: {text:?}"));
+                }
+            }
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{at}[{i}]"), bad)),
+            Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, &format!("{at}.{k}"), bad)),
+            _ => {}
+        }
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else { return };
+    let mut bad = Vec::new();
+    walk(&value, "", &mut bad);
+    assert!(bad.is_empty(), "{method} {path}: instants not in the wire format (RFC 3339 UTC, milliseconds, Z): {bad:?}");
 }
 
 /// A bearer token for `caller`, valid for an hour of real time.

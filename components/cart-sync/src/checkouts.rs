@@ -132,7 +132,7 @@ fn owner_view(checkout: &Checkout, secret: &[u8], now: chrono::DateTime<chrono::
     body["handoff"] = if open {
         let code = checkout::handoff_code(&checkout.snapshot, secret);
         let qr = omni_shared::qr::svg(&code).ok();
-        json!({ "code": code, "expires_at": checkout.snapshot.expires_at, "qr_svg": qr })
+        json!({ "code": code, "expires_at": omni_shared::clock::wire(checkout.snapshot.expires_at), "qr_svg": qr })
     } else {
         Value::Null
     };

@@ -39,8 +39,11 @@ pub struct CartView<'a> {
     coupons: &'a [CouponResult],
     promotions: &'a [Applied],
     totals: &'a Totals,
+    #[serde(with = "omni_shared::clock::wire_format")]
     created_at: DateTime<Utc>,
+    #[serde(with = "omni_shared::clock::wire_format")]
     updated_at: DateTime<Utc>,
+    #[serde(with = "omni_shared::clock::wire_format::option")]
     expires_at: Option<DateTime<Utc>>,
     /// Only in the answer that created a guest cart: its one key.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -93,7 +93,9 @@ pub struct CheckoutSnapshot {
     pub cart_channel: Channel,
     #[serde(flatten)]
     pub priced: PricedCart,
+    #[serde(with = "crate::clock::wire_format")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::clock::wire_format")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -108,6 +110,7 @@ pub enum CheckoutStatus {
 /// Who finished a checkout, where and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Completion {
+    #[serde(with = "crate::clock::wire_format")]
     pub completed_at: DateTime<Utc>,
     /// The store id of the till, or the principal of another finisher.
     pub completed_by: String,

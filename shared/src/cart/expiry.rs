@@ -71,6 +71,7 @@ pub struct CartEvent {
     /// What the items were worth at base prices (abandoned, merged) or what
     /// the checkout's total was (converted).
     pub value: Money,
+    #[serde(with = "crate::clock::wire_format")]
     pub occurred_at: DateTime<Utc>,
 }
 

@@ -412,10 +412,13 @@ pub struct Entry {
     pub recipient: String,
     pub state: String,
     pub attempts: i64,
+    #[serde(with = "crate::clock::wire_format")]
     pub next_attempt_at: DateTime<Utc>,
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
+    #[serde(with = "crate::clock::wire_format")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::clock::wire_format::option")]
     pub delivered_at: Option<DateTime<Utc>>,
     pub payload: Value,
 }

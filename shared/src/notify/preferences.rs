@@ -25,6 +25,7 @@ pub struct Preferences {
     pub marketing_consent: bool,
     /// 0 until the customer first saves; the ETag afterwards.
     pub version: i64,
+    #[serde(with = "crate::clock::wire_format::option")]
     pub updated_at: Option<DateTime<Utc>>,
 }
 

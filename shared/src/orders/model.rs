@@ -113,6 +113,7 @@ impl Tracking {
 /// The hand-over of a click & collect order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Collection {
+    #[serde(with = "crate::clock::wire_format")]
     pub at: DateTime<Utc>,
     pub store_id: StoreId,
 }
@@ -290,6 +291,7 @@ pub struct HistoryEntry {
     pub seq: i64,
     pub from: Option<OrderStatus>,
     pub to: OrderStatus,
+    #[serde(with = "crate::clock::wire_format")]
     pub at: DateTime<Utc>,
     pub actor: ActorKind,
     /// The device or operator; hidden from customers by the component.

@@ -30,6 +30,7 @@ pub const PURPOSE: &str = "pickup";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PickupCode {
     pub code: String,
+    #[serde(with = "crate::clock::wire_format")]
     pub expires_at: DateTime<Utc>,
 }
 

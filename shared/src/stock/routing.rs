@@ -70,6 +70,7 @@ pub struct DeliveryQuote {
     #[serde(serialize_with = "kind_name")]
     pub kind: StoreKind,
     pub distance_km: f64,
+    #[serde(with = "crate::clock::wire_format")]
     pub dispatch_by: DateTime<Utc>,
     pub delivery_date: NaiveDate,
     /// D+n: calendar days from the location's today to delivery.

@@ -129,6 +129,8 @@ fn golden_path_2_app_to_web_to_till_by_qr_keeps_the_prices_and_the_coupon_result
     let paid = ok(app.send("POST", &format!("/api/carts/handoff/{handoff}/complete"), Some(&till), &[("x-channel", "pos")], None));
     assert_eq!(paid["status"], "completed");
     assert_eq!(used(), 1, "the till counted it once, with no second call");
+    let retried = ok(app.send("POST", &format!("/api/carts/handoff/{handoff}/complete"), Some(&till), &[("x-channel", "pos")], None));
+    assert_eq!(retried["completed_at"], paid["completed_at"], "one instant, one text: in the answer, a retry and a later read");
     let after = on_web.get(&app);
     assert_eq!(after["status"], "converted");
     let events = ok(app.get("/api/carts/events?kind=converted&limit=1000", Some(&token(&ops()))));

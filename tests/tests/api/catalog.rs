@@ -68,7 +68,11 @@ fn every_bad_input_class_is_a_4xx_problem_and_changes_nothing() {
     let body = json!({"prices": [{"sku": sku, "amount": "1.00", "currency": "PLN"}]});
     app.post("/api/catalog/prices", Some(&ops), &body).problem(422);
     // forged, expired and wrong-role tokens
-    let forged = format!("{}A", &ops[..ops.len() - 1]);
+    // A signature character changed in the middle (the last one may carry
+    // only padding bits, and may already be the replacement).
+    let at = ops.len() - 5;
+    let swapped = if &ops[at..at + 1] == "A" { "B" } else { "A" };
+    let forged = format!("{}{swapped}{}", &ops[..at], &ops[at + 1..]);
     app.post("/api/catalog/items", Some(&forged), &json!({"items": [item(&sku)]})).problem(401);
     let expired = token_at(&blackbox_tests::ops(), Utc::now() - Duration::hours(2), Duration::hours(1));
     app.post("/api/catalog/items", Some(&expired), &json!({"items": [item(&sku)]})).problem(401);
