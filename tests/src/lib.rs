@@ -84,6 +84,9 @@ pub struct AppOptions {
     pub test_clock: bool,
     pub state_dir: Option<PathBuf>,
     pub extra_args: Vec<String>,
+    /// Extra environment (Spin variables as `SPIN_VARIABLE_<NAME>`), set
+    /// after the test defaults so they override them.
+    pub env: Vec<(String, String)>,
 }
 
 /// The app a test talks to: a private edge host with fresh state, stopped
@@ -160,6 +163,7 @@ pub fn spawn_app(options: AppOptions) -> Result<TestApp, String> {
         .env("SPIN_VARIABLE_JWT_AUDIENCE", testing::AUDIENCE)
         .env("SPIN_VARIABLE_CODE_SIGNING_SECRET", testing::CODE_SECRET)
         .env("SPIN_VARIABLE_CORS_ORIGINS", "https://shop.example")
+        .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if options.test_clock {

@@ -12,3 +12,4 @@ mod kiosk;
 mod pickups;
 mod returns;
 mod seams;
+mod storefront;
