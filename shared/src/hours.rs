@@ -25,10 +25,11 @@
 //! "00:00-02:00" on the next; the two touch and count as one stretch of open
 //! time. That keeps "which day's limit and cut-off apply" unambiguous.
 
-use chrono::{
-    DateTime, Datelike, Duration, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc, Weekday,
-};
-use chrono_tz::Tz;
+mod posix_tz;
+mod zone_rules;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
+use posix_tz::PosixTz;
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -83,7 +84,10 @@ impl fmt::Display for HoursError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HoursError::UnknownTimeZone { name } => {
-                write!(f, "{name:?} is not an IANA time zone name like \"Europe/Warsaw\"")
+                write!(
+                    f,
+                    "{name:?} is not a time zone of the IANA tz database; give its Area/Location name as the database spells it, like \"Europe/Warsaw\", \"Asia/Tokyo\", \"America/Sao_Paulo\" or \"UTC\""
+                )
             }
             HoursError::BadTime { raw } => write!(f, "{raw:?} is not a time like \"09:00\""),
             HoursError::BadInterval { raw } => write!(f, "{raw:?} is not an interval like \"09:00-21:00\""),
@@ -116,36 +120,68 @@ impl fmt::Display for HoursError {
 
 impl std::error::Error for HoursError {}
 
-/// An IANA time zone (`Europe/Warsaw`, `Europe/Berlin`). Names are matched
-/// exactly, as the tz database spells them.
+/// An IANA time zone (`Europe/Warsaw`, `Asia/Tokyo`, `America/Sao_Paulo`):
+/// any of the tz database's names, matched exactly as it spells them.
+///
+/// Each zone carries the rule in force there as a POSIX TZ string
+/// ([`zone_rules`], generated from the tz database), not the zone's whole
+/// history: ready-by times, validity windows and return windows are about
+/// now and the weeks ahead, and the rules make every zone of the world fit
+/// in a few kilobytes of each component instead of hundreds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TimeZone(Tz);
+pub struct TimeZone {
+    /// Index into [`zone_rules::ZONES`].
+    index: u16,
+    rule: PosixTz,
+    /// Transitions the rule cannot express, `(utc, offset)` in seconds,
+    /// oldest first; the rule applies after the last.
+    listed: &'static [(i64, i64)],
+}
 
 impl TimeZone {
     pub fn parse(raw: &str) -> Result<TimeZone, HoursError> {
-        raw.trim()
-            .parse::<Tz>()
-            .map(TimeZone)
-            .map_err(|_| HoursError::UnknownTimeZone { name: raw.chars().take(64).collect() })
+        let name = raw.trim();
+        let unknown = || HoursError::UnknownTimeZone { name: raw.chars().take(64).collect() };
+        let index = zone_rules::ZONES.binary_search_by(|(zone, _, _)| (*zone).cmp(name)).map_err(|_| unknown())?;
+        let (_, rule, listed) = zone_rules::ZONES[index];
+        let rule = PosixTz::parse(rule).ok_or_else(unknown)?;
+        Ok(TimeZone { index: index as u16, rule, listed })
     }
 
     pub fn name(&self) -> &'static str {
-        self.0.name()
+        zone_rules::ZONES[usize::from(self.index)].0
+    }
+
+    /// Seconds east of UTC at `utc` (seconds since the epoch).
+    fn offset_at(&self, utc: i64) -> i64 {
+        match self.listed.last() {
+            Some((last, _)) if utc < *last => match self.listed.partition_point(|(at, _)| *at <= utc) {
+                0 => self.listed[0].1,
+                n => self.listed[n - 1].1,
+            },
+            _ => self.rule.offset_at(utc),
+        }
     }
 
     /// The wall-clock time at `instant` in this zone.
     pub fn local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
-        instant.with_timezone(&self.0).naive_local()
+        (instant + chrono::Duration::seconds(self.offset_at(instant.timestamp()))).naive_utc()
     }
 
     /// The first instant at which this zone's wall clock reads `local` or
     /// later (see the module notes for why).
     pub fn first_instant_at_or_after(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        match self.0.from_local_datetime(&local) {
-            MappedLocalTime::Single(t) => t.with_timezone(&Utc),
-            MappedLocalTime::Ambiguous(earliest, _) => earliest.with_timezone(&Utc),
-            MappedLocalTime::None => self.end_of_gap(local),
-        }
+        // Each offset the zone uses gives a candidate; it is real when the
+        // zone uses that offset then. Two real ones: the clock went back
+        // (take the earlier); none: `local` is in a spring-forward gap.
+        let as_utc = local.and_utc();
+        self.rule
+            .offsets()
+            .chain(self.listed.iter().map(|(_, offset)| *offset))
+            .map(|offset| as_utc - chrono::Duration::seconds(offset))
+            .filter(|candidate| self.local(*candidate) == local)
+            .min()
+            .unwrap_or_else(|| self.end_of_gap(local))
     }
 
     /// `local` fell into a spring-forward gap: find the transition by

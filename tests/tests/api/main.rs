@@ -13,3 +13,4 @@ mod pickups;
 mod returns;
 mod seams;
 mod storefront;
+mod zones;
