@@ -34,11 +34,15 @@ if [ "${OMNI_SETUP_BROWSER:-0}" = 1 ]; then
         echo "== installing Debian's chromium (kiosk browser tests)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
     fi
-    if [ ! -f tests/kiosk/node_modules/.package-lock.json ] \
-        || [ tests/kiosk/package-lock.json -nt tests/kiosk/node_modules/.package-lock.json ]; then
-        echo "== installing the kiosk tests' npm packages (npm ci --prefix tests/kiosk)"
-        npm ci --prefix tests/kiosk --no-audit --no-fund
-    fi
+    # The kiosk and storefront browser tests (playwright-core) and the
+    # OpenAPI lint (@redocly/cli).
+    for dir in tests/kiosk tests/openapi; do
+        if [ ! -f "$dir/node_modules/.package-lock.json" ] \
+            || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+            echo "== installing the npm packages of $dir (npm ci --prefix $dir)"
+            npm ci --prefix "$dir" --no-audit --no-fund
+        fi
+    done
 fi
 # ---- end of kiosk browser tests ----------------------------------------------
 

@@ -13,5 +13,8 @@ else
     cargo test --profile host --workspace --no-fail-fast
 fi
 
+echo "== OpenAPI documents: Redocly's recommended rules, zero errors"
+(cd tests/openapi && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --config redocly.yaml ../../components/*/openapi.yaml)
+
 echo "== .wasm size budget (2 MiB per component)"
 infra/wasm-sizes.sh --check

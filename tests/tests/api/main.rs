@@ -9,6 +9,7 @@ mod coupons;
 mod crash;
 mod health;
 mod kiosk;
+mod openapi_documents;
 mod pickups;
 mod returns;
 mod seams;
