@@ -56,6 +56,7 @@ pub fn scan(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         None => Via::default_for(device.kind()),
         Some(raw) => Via::parse(raw).map_err(|why| OrderError::Invalid(vec![FieldError::new("channel", why)]))?,
     };
+    via.check_claim(&caller)?;
     let settings = settings::order_settings(ctx)?;
     let now = ctx.now();
     let order = hand_over(ctx.sql()?, &body.code, &ctx.code_signing_secret()?, &device, via, settings, now)?;

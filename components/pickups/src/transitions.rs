@@ -65,6 +65,9 @@ pub fn apply(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let Some(to) = to.filter(|_| errors.is_empty()) else {
         return Err(OrderError::Invalid(errors).into());
     };
+    if body.channel.is_some() {
+        via.check_claim(&ctx.caller()?)?;
+    }
     let settings = settings::order_settings(ctx)?;
     let change = Move { to, via, note, tracking };
     let now = ctx.now();

@@ -1,7 +1,7 @@
 //! What every handler shares: the caller as an actor, the channel a request
 //! names, the case a path names, settings, and small parsing helpers.
 
-use omni_shared::auth::{Caller, channel_claim};
+use omni_shared::auth::Caller;
 use omni_shared::catalog::FieldError;
 use omni_shared::orders::{Actor, Via};
 use omni_shared::pipeline::Ctx;
@@ -29,7 +29,7 @@ pub fn caller(ctx: &Ctx<'_>) -> Result<(Caller, Actor), Problem> {
 /// the back office).
 ///
 /// A named channel is a claim the caller's credential must allow, by the
-/// rule every component applies ([`channel_claim`]): a customer acts in
+/// rule every component applies ([`Via::check_claim`]): a customer acts in
 /// `web` or `app`, a store device in `pos` or `kiosk`, ops in any channel;
 /// `back_office` is the operators' alone. Another claim is 403
 /// `channel-not-allowed`, before anything is read or changed, so a case's
@@ -39,21 +39,7 @@ pub fn via(caller: &Caller, actor: &Actor, raw: Option<&str>) -> Result<Via, Pro
         return Ok(Via::default_for(actor.kind()));
     };
     let via = Via::parse(raw).map_err(|why| ReturnError::Invalid(vec![FieldError::new("channel", why)]))?;
-    match via {
-        Via::Channel(channel) => channel_claim::check(caller, channel)?,
-        Via::BackOffice | Via::System if !matches!(caller, Caller::Ops { .. }) => {
-            // The same problem as a sales channel refused, naming what the
-            // caller may use instead.
-            let allowed: Vec<&str> = channel_claim::allowed(caller).iter().map(|c| c.as_str()).collect();
-            return Err(Problem::new(403, "channel-not-allowed", "Channel not allowed for this caller")
-                .with_detail(format!(
-                    "{via} is the operators' channel; this caller may act only in the {} channels",
-                    allowed.join(" and ")
-                ))
-                .with_extension("allowed_channels", serde_json::json!(allowed)));
-        }
-        Via::BackOffice | Via::System => {}
-    }
+    via.check_claim(caller)?;
     Ok(via)
 }
 

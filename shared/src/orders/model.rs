@@ -210,6 +210,29 @@ impl Via {
             ActorKind::System => Via::System,
         }
     }
+
+    /// Whether `caller` may record a step as made through `self`: a sales
+    /// channel by the rule every component applies
+    /// ([`crate::auth::channel_claim`]), the back office and the system
+    /// for operators alone. Refused: 403 `channel-not-allowed`, naming what
+    /// the caller may use, before anything is read or changed, so a
+    /// history never records a channel its actor could not have used.
+    pub fn check_claim(self, caller: &Caller) -> Result<(), crate::web::Problem> {
+        use crate::auth::channel_claim;
+        match self {
+            Via::Channel(channel) => channel_claim::check(caller, channel),
+            Via::BackOffice | Via::System if !matches!(caller, Caller::Ops { .. }) => {
+                let allowed: Vec<&str> = channel_claim::allowed(caller).iter().map(|c| c.as_str()).collect();
+                Err(crate::web::Problem::new(403, "channel-not-allowed", "Channel not allowed for this caller")
+                    .with_detail(format!(
+                        "{self} is the operators' channel; this caller may act only in the {} channels",
+                        allowed.join(" and ")
+                    ))
+                    .with_extension("allowed_channels", serde_json::json!(allowed)))
+            }
+            Via::BackOffice | Via::System => Ok(()),
+        }
+    }
 }
 
 impl fmt::Display for Via {

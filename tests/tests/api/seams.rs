@@ -297,6 +297,17 @@ fn a_shopper_cannot_claim_the_tills_channel_in_any_component_and_a_refused_claim
             }
         }
     }
+    // A status move records the channel it was made through: the same rule.
+    let placed = app.post("/api/orders", Some(&token(&customer(&who))), &json!({"fulfilment": "ship_from_store", "store_id": "WAW-01",
+        "lines": [{"sku": sku, "quantity": 1}], "delivery_address": address()})).json();
+    let moves = format!("/api/orders/{}/transitions", placed["order_id"].as_str().unwrap());
+    let refused = app.post(&moves, Some(&token(&customer(&who))), &json!({"status": "cancelled", "channel": "pos"}));
+    assert_eq!(refused.problem(403)["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+    let refused = app.post(&moves, Some(&token(&store_device("WAW-01"))), &json!({"status": "accepted", "channel": "web"}));
+    assert_eq!(refused.problem(403)["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+    let seen = app.get(&format!("/api/orders/{}", placed["order_id"].as_str().unwrap()), Some(&ops)).json();
+    assert_eq!(seen["status"], "placed", "a refused claim moved nothing");
+    assert_eq!(app.post(&moves, Some(&token(&store_device("WAW-01"))), &json!({"status": "accepted", "channel": "kiosk"})).status, 200);
     // A store device of WAW-01 cannot ship from WAW-02.
     let body = json!({"fulfilment": "ship_from_store", "store_id": "WAW-02", "customer_id": who, "lines": [{"sku": sku, "quantity": 1}], "delivery_address": address()});
     app.post("/api/orders", Some(&token(&store_device("WAW-01"))), &body).problem(403);
