@@ -63,7 +63,7 @@ use serde_json::json;
 use std::fmt;
 
 pub use message::{Event, Locale, Message, MessageFacts};
-pub use outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
+pub use outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse, Timeouts};
 pub use outbox::{DeliveryConfig, DeliveryReport, Scope};
 pub use preferences::Preferences;
 pub use subscriptions::{PushSubscription, SubscriptionId};

@@ -72,7 +72,12 @@ pub fn vapid(host: &dyn Host) -> Result<Option<Vapid>, Problem> {
 /// The senders for a delivery run; a misconfigured one is logged (by
 /// [`Problem::internal`]) and left out, so its rows wait with the reason.
 pub fn delivery_config(host: &dyn Host) -> DeliveryConfig {
-    DeliveryConfig { vapid: vapid(host).ok().flatten(), webhook: webhook(host).ok().flatten() }
+    let total = variable(host, "notification_timeout_ms")
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .filter(|ms| (100..=60_000).contains(ms))
+        .map(std::time::Duration::from_millis);
+    let timeouts = total.map_or_else(omni_shared::notify::Timeouts::default, |total| omni_shared::notify::Timeouts { connect: total / 2, total });
+    DeliveryConfig { vapid: vapid(host).ok().flatten(), webhook: webhook(host).ok().flatten(), timeouts }
 }
 
 /// Whether `http://` push endpoints are accepted: only where a test

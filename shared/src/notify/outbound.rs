@@ -50,9 +50,36 @@ impl fmt::Display for OutboundError {
 
 impl std::error::Error for OutboundError {}
 
-/// Sends one request and waits for the answer's status.
+/// How long an outbound call may take: connecting, and then the whole
+/// answer. A receiver that accepts and never answers costs one of these, not
+/// the rest of the sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: std::time::Duration,
+    pub total: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: std::time::Duration::from_secs(2), total: std::time::Duration::from_secs(4) }
+    }
+}
+
+/// Sends requests and waits for the answers' statuses.
+///
+/// Every request is sent whole with its `Content-Length` (never chunked:
+/// push services read exactly the declared length), within `timeouts`.
 pub trait Outbound {
     fn send(&self, request: &OutboundRequest) -> Result<OutboundResponse, OutboundError>;
+
+    /// Sends `requests` at once (independent receivers, so one slow one
+    /// delays none of the others) and returns one answer per request, in
+    /// order; an unanswered one is [`OutboundError::Transport`] once
+    /// `timeouts.total` has passed. The default sends them one by one.
+    fn send_all(&self, requests: &[OutboundRequest], timeouts: Timeouts) -> Vec<Result<OutboundResponse, OutboundError>> {
+        let _ = timeouts;
+        requests.iter().map(|r| self.send(r)).collect()
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -18,7 +18,7 @@
 //! lease (it ran past it) cannot overwrite the next owner's result.
 
 use super::message::{Event, Locale, Message};
-use super::outbound::{Outbound, OutboundError, OutboundRequest};
+use super::outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse, Timeouts};
 use super::preferences::Preferences;
 use super::subscriptions;
 use super::webhook::WebhookTarget;
@@ -67,7 +67,16 @@ pub enum Scope<'a> {
 pub struct DeliveryConfig {
     pub vapid: Option<Vapid>,
     pub webhook: Option<WebhookTarget>,
+    /// Per call: connecting, and the whole answer.
+    pub timeouts: Timeouts,
 }
+
+/// How many calls one delivery run has in flight at once.
+pub const CONCURRENCY: usize = 8;
+
+/// How long one delivery run may go on starting calls: well under any edge
+/// runtime's request deadline, so the run always records what it did.
+pub const RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(12);
 
 /// What one delivery run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -237,23 +246,86 @@ pub fn deliver(
         )?,
     };
     let mut report = DeliveryReport::default();
+    // Claim every candidate first (each claim counts its attempt before any
+    // call, so a run killed mid-call still moves the row towards its
+    // limit), prepare what needs no call, then send the rest in batches.
+    let mut to_send: Vec<(Claim, OutboundRequest)> = Vec::new();
     for row in candidates.iter() {
         let id = row.integer("id")?;
+        if give_up(sql, id, now)? {
+            report.failed += 1;
+            continue;
+        }
         let Some(claim) = claim(sql, id, now)? else {
             continue; // another deliverer took it
         };
         report.attempted += 1;
-        let outcome = attempt(sql, cache, outbound, config, &claim, now)?;
-        match outcome {
-            Outcome::Delivered(_) => report.delivered += 1,
-            Outcome::Retry { .. } if claim.attempts >= MAX_ATTEMPTS => report.failed += 1,
-            Outcome::Retry { .. } => report.retrying += 1,
-            Outcome::Fail(_) => report.failed += 1,
-            Outcome::Drop { .. } => report.dropped += 1,
+        match prepare(sql, cache, config, &claim, now)? {
+            Prepared::Send(request) => to_send.push((claim, request)),
+            Prepared::Settled(outcome) => {
+                report.count(&outcome, claim.attempts);
+                settle(sql, &claim, outcome, now)?;
+            }
         }
-        settle(sql, &claim, outcome, now)?;
+    }
+    let started = std::time::Instant::now();
+    let mut batches = to_send.chunks(CONCURRENCY);
+    for batch in batches.by_ref() {
+        let requests: Vec<OutboundRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
+        let answers = outbound.send_all(&requests, config.timeouts);
+        for ((claim, _), answer) in batch.iter().zip(answers) {
+            let outcome = interpret(sql, claim, answer)?;
+            report.count(&outcome, claim.attempts);
+            settle(sql, claim, outcome, now)?;
+        }
+        if started.elapsed() + config.timeouts.total > RUN_BUDGET {
+            break;
+        }
+    }
+    // Out of budget: the rest were not tried; their attempts do not count.
+    for batch in batches {
+        for (claim, _) in batch {
+            report.attempted -= 1;
+            unclaim(sql, claim)?;
+        }
     }
     Ok(report)
+}
+
+impl DeliveryReport {
+    fn count(&mut self, outcome: &Outcome, attempts: i64) {
+        match outcome {
+            Outcome::Delivered(_) => self.delivered += 1,
+            Outcome::Retry { .. } if attempts >= MAX_ATTEMPTS => self.failed += 1,
+            Outcome::Retry { .. } => self.retrying += 1,
+            Outcome::Fail(_) => self.failed += 1,
+            Outcome::Drop { .. } => self.dropped += 1,
+        }
+    }
+}
+
+/// A row whose every attempt so far died unfinished (the instance was
+/// killed mid-call, so no attempt was ever settled) stops at the limit too:
+/// `failed`, and no further call.
+fn give_up(sql: &dyn Sql, id: i64, now: DateTime<Utc>) -> Result<bool, StorageError> {
+    let rows = sql.execute(
+        "UPDATE notification_outbox SET state = 'failed', claimed_until = NULL,
+             last_error = COALESCE(last_error, 'no attempt finished') || ' (gave up after ' || attempts || ' attempts)'
+         WHERE id = ?1 AND state = 'pending' AND attempts >= ?2 AND (claimed_until IS NULL OR claimed_until <= ?3)
+         RETURNING id",
+        &[id.into(), MAX_ATTEMPTS.into(), timestamp(now).into()],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// Gives a claimed row back untried: its attempt is not counted.
+fn unclaim(sql: &dyn Sql, claim: &Claim) -> Result<(), StorageError> {
+    sql.execute(
+        "UPDATE notification_outbox SET claimed_until = NULL, attempts = attempts - 1
+         WHERE id = ?1 AND claimed_until = ?2",
+        &[claim.id.into(), claim.lease.as_str().into()],
+    )
+    .map(drop)
 }
 
 struct Claim {
@@ -298,27 +370,33 @@ fn claim(sql: &dyn Sql, id: i64, now: DateTime<Utc>) -> Result<Option<Claim>, St
         .transpose()
 }
 
-fn attempt(
+/// A claimed row: a request to send, or an outcome known without a call.
+enum Prepared {
+    Send(OutboundRequest),
+    Settled(Outcome),
+}
+
+fn prepare(
     sql: &dyn Sql,
     cache: Option<&dyn KeyValue>,
-    outbound: &dyn Outbound,
     config: &DeliveryConfig,
     claim: &Claim,
     now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
+) -> Result<Prepared, StorageError> {
+    let settled = |outcome: Outcome| Ok(Prepared::Settled(outcome));
     let request = match claim.channel.as_str() {
         "web_push" => {
             let Some(stored) = subscriptions::load(sql, &claim.recipient)? else {
-                return Ok(Outcome::Drop { status: None, error: "the subscription was removed".into() });
+                return settled(Outcome::Drop { status: None, error: "the subscription was removed".into() });
             };
             let Some(vapid) = &config.vapid else {
-                return Ok(Outcome::Retry { status: None, error: "Web Push is not configured (vapid_private_key)".into() });
+                return settled(Outcome::Retry { status: None, error: "Web Push is not configured (vapid_private_key)".into() });
             };
             let endpoint = stored.subscription.endpoint();
             let body = match webpush::encrypt(claim.payload.as_bytes(), stored.subscription.keys()) {
                 Ok(body) => body,
-                Err(e @ webpush::PushError::TooLong { .. }) => return Ok(Outcome::Fail(e.to_string())),
-                Err(e) => return Ok(Outcome::Retry { status: None, error: e.to_string() }),
+                Err(e @ webpush::PushError::TooLong { .. }) => return settled(Outcome::Fail(e.to_string())),
+                Err(e) => return settled(Outcome::Retry { status: None, error: e.to_string() }),
             };
             let signed = match cache {
                 Some(cache) => vapid.authorization_cached(endpoint, now, cache),
@@ -326,7 +404,7 @@ fn attempt(
             };
             let authorization = match signed {
                 Ok(header) => header,
-                Err(e) => return Ok(Outcome::Fail(e.to_string())),
+                Err(e) => return settled(Outcome::Fail(e.to_string())),
             };
             let urgency = if claim.event == Event::ReadyForPickup.as_str() { "high" } else { "normal" };
             OutboundRequest {
@@ -344,7 +422,7 @@ fn attempt(
         }
         "webhook" => {
             let Some(target) = &config.webhook else {
-                return Ok(Outcome::Retry { status: None, error: "the webhook is not configured".into() });
+                return settled(Outcome::Retry { status: None, error: "the webhook is not configured".into() });
             };
             let body = claim.payload.as_bytes().to_vec();
             OutboundRequest {
@@ -353,9 +431,18 @@ fn attempt(
                 body,
             }
         }
-        other => return Ok(Outcome::Fail(format!("unknown channel {other:?}"))),
+        other => return settled(Outcome::Fail(format!("unknown channel {other:?}"))),
     };
-    Ok(match outbound.send(&request) {
+    Ok(Prepared::Send(request))
+}
+
+/// What a receiver's answer means for the row.
+fn interpret(
+    sql: &dyn Sql,
+    claim: &Claim,
+    answer: Result<OutboundResponse, OutboundError>,
+) -> Result<Outcome, StorageError> {
+    Ok(match answer {
         Ok(response) if (200..300).contains(&response.status) => Outcome::Delivered(response.status),
         Ok(response) if claim.channel == "web_push" && matches!(response.status, 404 | 410) => {
             // RFC 8030 §7.3: the subscription has expired or was removed.
@@ -381,7 +468,7 @@ fn settle(sql: &dyn Sql, claim: &Claim, outcome: Outcome, now: DateTime<Utc>) ->
     sql.execute(
         "UPDATE notification_outbox SET state = ?3, next_attempt_at = ?4, last_status = ?5, last_error = ?6,
              delivered_at = ?7, claimed_until = NULL
-         WHERE id = ?1 AND claimed_until = ?2",
+         WHERE id = ?1 AND (claimed_until = ?2 OR (?3 = 'dropped' AND state = 'dropped' AND claimed_until IS NULL))",
         &[
             claim.id.into(),
             claim.lease.as_str().into(),
@@ -496,6 +583,7 @@ mod tests {
         DeliveryConfig {
             vapid: Some(Vapid::parse(VAPID_KEY, "mailto:push@retailer.example").unwrap()),
             webhook: Some(WebhookTarget::new("https://gateway.example/hooks", HOOK_SECRET).unwrap()),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -633,6 +721,33 @@ mod tests {
             .map(|e| e.state)
             .collect();
         assert_eq!(pushes, vec!["dropped", "dropped"]);
+        let answered: Vec<Option<i64>> = entries(&f.sql, Some("ORD-1"), 10)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.channel == "web_push" && e.attempts > 0)
+            .map(|e| e.last_status)
+            .collect();
+        assert_eq!(answered, vec![Some(410)], "the push service's 410 is recorded on the row it answered");
+    }
+
+    #[test]
+    fn a_row_whose_every_call_died_unfinished_still_stops_at_the_limit() {
+        let f = fixture();
+        subscribe(&f.sql, 1);
+        enqueue(&f.sql, Event::Placed);
+        let id = entries(&f.sql, Some("ORD-1"), 10).unwrap().into_iter().find(|e| e.channel == "web_push").unwrap().id;
+        // Each run claims the row and is killed in the call: nothing settles.
+        let mut at = now();
+        for _ in 0..MAX_ATTEMPTS {
+            assert!(claim(&f.sql, id, at).unwrap().is_some());
+            at += LEASE + Duration::seconds(1);
+        }
+        let sender = RecordingOutbound::answering(201);
+        let report = deliver(&f.sql, None, &sender, &config(), Scope::Due, at, 10).unwrap();
+        let row = entries(&f.sql, Some("ORD-1"), 10).unwrap().into_iter().find(|e| e.id == id).unwrap();
+        assert_eq!((row.state.as_str(), row.attempts), ("failed", MAX_ATTEMPTS));
+        assert!(report.failed >= 1);
+        assert!(sender.sent().iter().all(|r| r.url.contains("gateway")), "no further push call for it");
     }
 
     #[test]

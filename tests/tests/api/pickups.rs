@@ -114,7 +114,7 @@ impl Drop for Receiver {
     }
 }
 
-/// Reads one request (Content-Length or chunked body) and answers 201.
+/// Reads one request (its Content-Length body) and answers 201.
 fn serve(stream: TcpStream) -> Option<Received> {
     stream.set_nonblocking(false).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
@@ -134,24 +134,16 @@ fn serve(stream: TcpStream) -> Option<Received> {
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
     }
     let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-    let mut body = Vec::new();
-    if let Some(length) = find("content-length") {
-        body.resize(length.parse().ok()?, 0);
-        reader.read_exact(&mut body).ok()?;
-    } else if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).ok()?;
-            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).ok()?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    }
+    // As a push service does: exactly the declared length is the body. A
+    // request without Content-Length (chunked) is refused with 411 and not
+    // recorded, so every push test proves the header is sent.
     let mut stream = stream;
+    let Some(length) = find("content-length") else {
+        let _ = stream.write_all(b"HTTP/1.1 411 Length Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        return None;
+    };
+    let mut body = vec![0; length.parse().ok()?];
+    reader.read_exact(&mut body).ok()?;
     stream.write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").ok()?;
     Some(Received { path, headers, body })
 }
@@ -160,6 +152,11 @@ fn serve(stream: TcpStream) -> Option<Received> {
 /// reach 127.0.0.1 and accepts http push endpoints, with the test's VAPID
 /// key and `gateway` as the webhook; the guest clock is movable.
 fn push_app(gateway: &Receiver) -> Option<(tempfile::TempDir, TestApp)> {
+    push_app_with(gateway, &[])
+}
+
+/// [`push_app`] with more Spin variables.
+fn push_app_with(gateway: &Receiver, variables: &[(&str, &str)]) -> Option<(tempfile::TempDir, TestApp)> {
     let root = workspace_root();
     let manifest = std::fs::read_to_string(root.join("spin.toml")).expect("spin.toml");
     let target = format!("source = \"{}/target/", root.display());
@@ -178,6 +175,9 @@ fn push_app(gateway: &Receiver) -> Option<(tempfile::TempDir, TestApp)> {
         variable(format!("notification_webhook_secret={HOOK_SECRET}")),
         variable("push_allow_http_endpoints=true".to_owned()),
     ]
+    .into_iter()
+    .chain(variables.iter().map(|(name, value)| variable(format!("{name}={value}"))))
+    .collect::<Vec<_>>()
     .concat();
     let app = private_app(AppOptions { manifest: Some(path), test_clock: true, extra_args, ..Default::default() })?;
     Some((dir, app))
@@ -297,7 +297,7 @@ fn make_ready(app: &TestApp, order: &str) {
 }
 
 fn outbox(app: &TestApp, order: &str) -> Vec<Value> {
-    let reply = app.get(&format!("/api/notifications/outbox?order_id={order}"), Some(&token(&ops())));
+    let reply = app.get(&format!("/api/notifications/outbox?order_id={order}"), Some(&blackbox_tests::token_at(&ops(), chrono::Utc::now(), chrono::Duration::days(10))));
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.json()["entries"].as_array().unwrap().clone()
 }
@@ -486,4 +486,101 @@ fn bad_input_is_refused_with_a_problem_and_changes_nothing() {
     assert_eq!(subscriptions["subscriptions"], json!([]));
     let queued = outbox(&app, &order);
     assert!(queued.iter().all(|e| e["event"] == "placed"), "nothing was queued by refused requests: {queued:?}");
+}
+
+/// A push service that accepts connections and never answers.
+struct Hanging {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl Hanging {
+    fn start() -> Hanging {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let halt = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !halt.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Hanging { addr, stop }
+    }
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn one_push_service_that_never_answers_holds_up_no_other_customer_and_reaches_its_attempt_limit() {
+    let gateway = Receiver::start();
+    let Some((_manifest, app)) = push_app_with(&gateway, &[("notification_timeout_ms", "1000")]) else { return };
+    seed(&app);
+    let restock = json!({"feeds": [{"store_id": "WAW-01", "sequence": 1_000_000, "lines": [{"sku": "TEE-ORG-BLK-M", "on_hand": 100}]}]});
+    assert_eq!(app.post("/api/availability/feed", Some(&token(&ops())), &restock).status, 200);
+    let hanging = Hanging::start();
+    // The healthy push service is down while the orders are placed.
+    let down = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let customers: Vec<String> = (0..20).map(|i| format!("C-HANG-{i}")).collect();
+    let browsers: Vec<Browser> = customers.iter().map(|c| Browser::new(format!("http://{down}/wpush/{c}"))).collect();
+    for (customer, browser) in customers.iter().zip(&browsers) {
+        browser.subscribe(&app, customer);
+    }
+    Browser::new(format!("http://{}/wpush/stuck", hanging.addr)).subscribe(&app, "C-HANG-STUCK");
+    let orders: Vec<String> = customers.iter().map(|c| place(&app, c)).collect();
+    let stuck = place(&app, "C-HANG-STUCK");
+    // Every first attempt has ended (refused, or timed out after 1 s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let pending: usize = orders.iter().chain([&stuck]).map(|o| {
+            outbox(&app, o).into_iter().filter(|e| e["channel"] == "web_push" && e["attempts"] == 1 && e["last_error"].is_string()).count()
+        }).sum();
+        if pending == 21 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "first attempts did not end: {pending} of 21");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let push_service = Receiver::at(down);
+    // The guest clock travels days ahead: one token valid the whole way.
+    let ops_token = blackbox_tests::token_at(&ops(), chrono::Utc::now(), chrono::Duration::days(10));
+    assert_eq!(app.post("/_edge/clock", None, &json!({"offset_seconds": 600})).status, 200);
+    let started = Instant::now();
+    let sweep = app.post("/api/orders/sweep", Some(&ops_token), &json!({}));
+    assert_eq!(sweep.status, 200, "{}", sweep.text());
+    let pushes = push_service.wait_for(20);
+    let took = started.elapsed();
+    assert_eq!(pushes.len(), 20, "every healthy customer's notice in the next sweep");
+    assert!(took < Duration::from_secs(10), "the sweep delivered within its budget: {took:?}");
+    for push in &pushes {
+        let who = push.path.rsplit('/').next().unwrap();
+        let browser = &browsers[customers.iter().position(|c| c == who).unwrap()];
+        assert_eq!(browser.read(push)["event"], "placed");
+    }
+
+    // The stuck row: each sweep counts an attempt, until the limit.
+    let mut offset = 600;
+    let last = loop {
+        let row = outbox(&app, &stuck).into_iter().find(|e| e["channel"] == "web_push").unwrap();
+        if row["state"] != "pending" || offset > 600 + 20 * 25_200 {
+            break row;
+        }
+        offset += 25_200;
+        assert_eq!(app.post("/_edge/clock", None, &json!({"offset_seconds": offset})).status, 200);
+        assert_eq!(app.post("/api/orders/sweep", Some(&ops_token), &json!({})).status, 200);
+        std::thread::sleep(Duration::from_millis(1300));
+    };
+    assert_eq!(last["state"], "failed", "{last}");
+    assert_eq!(last["attempts"], 8, "{last}");
+    eprintln!("hanging push service: 20 of 20 healthy notices in {took:?}; the stuck one failed after {} attempts", last["attempts"]);
 }
