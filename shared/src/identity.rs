@@ -120,6 +120,7 @@ pub fn at_store(
         store: Some(store.clone()),
         status: Some(OrderStatus::ReadyForPickup),
         at_risk_at: None,
+        queue: false,
     };
     let orders_ready_here = list(sql, &filter, MAX_LIST)?;
     let facts = promotions::load_customer_facts(sql, Some(customer))?;

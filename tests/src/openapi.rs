@@ -134,6 +134,16 @@ impl Specs {
         );
     }
 
+    /// Checks a JSON document against the schema at `pointer` (a JSON
+    /// pointer into `component`'s document, e.g. the request body of one of
+    /// its `webhooks`); panics with the reasons when it does not conform.
+    pub fn check_schema(&self, component: &str, pointer: &str, instance: &Value) {
+        let index = self.docs.iter().position(|d| d.component == component).unwrap_or_else(|| panic!("no document for {component}"));
+        let validator = self.validator(index, pointer);
+        let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errors.is_empty(), "OpenAPI ({component}): {instance} does not match {pointer}:\n  {}", errors.join("\n  "));
+    }
+
     /// A validator whose root is the whole document, so `#/components/...`
     /// references resolve, with `$ref` pointing at the schema to apply.
     fn validator(&self, index: usize, pointer: &str) -> Arc<jsonschema::Validator> {

@@ -233,8 +233,10 @@ pub fn history(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     Ok(json_response(200, &render::history(&order, &entries, &actor)))
 }
 
-/// `GET /api/orders?status=&store_id=&customer_id=&at_risk=true&limit=`:
-/// a customer's own orders, a store's orders, or (ops) any, newest first.
+/// `GET /api/orders?status=&store_id=&customer_id=&at_risk=true&queue=true&limit=`:
+/// a customer's own orders, a store's orders, or (ops) any, newest first;
+/// `queue=true` is a store's work queue: the orders still to prepare, the
+/// one due first at the top, each with its SLA state.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let actor = actor(ctx)?;
     let query = Query::parse(ctx.req.query())?;
@@ -278,6 +280,11 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         None | Some("false") => {}
         Some("true") => filter.at_risk_at = Some(ctx.now()),
         Some(other) => return Err(Problem::bad_request(format!("at_risk: expected true or false, not {other:?}"))),
+    }
+    match query.get("queue") {
+        None | Some("false") => {}
+        Some("true") => filter.queue = true,
+        Some(other) => return Err(Problem::bad_request(format!("queue: expected true or false, not {other:?}"))),
     }
     let limit = match query.get("limit") {
         None => 50,

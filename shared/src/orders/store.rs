@@ -37,12 +37,16 @@ pub struct Filter {
     pub status: Option<OrderStatus>,
     /// Only open orders whose SLA alert time has passed.
     pub at_risk_at: Option<DateTime<Utc>>,
+    /// The work queue: only orders still to prepare (placed, accepted,
+    /// picking), the one due first at the top.
+    pub queue: bool,
 }
 
 /// The most orders one list answer holds.
 pub const MAX_LIST: u32 = 100;
 
-/// Orders matching `filter`, newest first, at most `limit`.
+/// Orders matching `filter`, newest first (a queue: soonest due first), at
+/// most `limit`.
 pub fn list(sql: &dyn Sql, filter: &Filter, limit: u32) -> Result<Vec<Order>, StorageError> {
     let at_risk = filter.at_risk_at.map(timestamp);
     let rows = sql.execute(
@@ -50,7 +54,8 @@ pub fn list(sql: &dyn Sql, filter: &Filter, limit: u32) -> Result<Vec<Order>, St
             "SELECT {COLUMNS} FROM orders
              WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR store_id = ?2) AND (?3 IS NULL OR status = ?3)
                AND (?4 IS NULL OR (status IN ('placed', 'accepted', 'picking') AND sla_at_risk_at <= ?4))
-             ORDER BY created_at DESC, id DESC LIMIT ?5"
+               AND (?6 = 0 OR status IN ('placed', 'accepted', 'picking'))
+             ORDER BY CASE WHEN ?6 = 1 THEN ready_by END ASC, created_at DESC, id DESC LIMIT ?5"
         ),
         &[
             filter.customer.as_ref().map(CustomerId::as_str).into(),
@@ -58,6 +63,7 @@ pub fn list(sql: &dyn Sql, filter: &Filter, limit: u32) -> Result<Vec<Order>, St
             filter.status.map(OrderStatus::as_str).into(),
             at_risk.into(),
             limit.min(MAX_LIST).into(),
+            i64::from(filter.queue).into(),
         ],
     )?;
     rows.iter()

@@ -270,7 +270,14 @@ fn verify_webhook(call: &Received) -> Value {
     let expected: String = signer.sign_to_vec().unwrap().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(signature, format!("v1={expected}"), "the webhook signature verifies");
     assert!(call.header("webhook-id").is_some());
-    serde_json::from_slice(&call.body).unwrap()
+    let body: Value = serde_json::from_slice(&call.body).unwrap();
+    // The contract the pickups document publishes under `webhooks`.
+    blackbox_tests::openapi::specs().check_schema(
+        "pickups",
+        "/webhooks/notification/post/requestBody/content/application~1json/schema",
+        &body,
+    );
+    body
 }
 
 fn reserve(app: &TestApp, who: &str) -> String {
@@ -583,4 +590,27 @@ fn one_push_service_that_never_answers_holds_up_no_other_customer_and_reaches_it
     assert_eq!(last["state"], "failed", "{last}");
     assert_eq!(last["attempts"], 8, "{last}");
     eprintln!("hanging push service: 20 of 20 healthy notices in {took:?}; the stuck one failed after {} attempts", last["attempts"]);
+}
+
+#[test]
+fn a_store_device_sees_its_work_queue_soonest_due_first_with_the_sla_of_each_order() {
+    let gateway = Receiver::start();
+    let Some((_manifest, app)) = push_app(&gateway) else { return };
+    seed(&app);
+    let first = place(&app, "C-QUEUE-1");
+    assert_eq!(app.post("/_edge/clock", None, &json!({"offset_seconds": 3600})).status, 200);
+    let later = place(&app, "C-QUEUE-2");
+    let ready = place(&app, "C-QUEUE-3");
+    make_ready(&app, &ready);
+    let till = blackbox_tests::token_at(&store_device("WAW-01"), chrono::Utc::now(), chrono::Duration::days(1));
+    let reply = app.get("/api/orders?queue=true", Some(&till));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let queue: Vec<Value> = reply.json()["orders"].as_array().unwrap().clone();
+    let ids: Vec<&str> = queue.iter().map(|o| o["order_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&first.as_str()) && ids.contains(&later.as_str()), "{ids:?}");
+    assert!(!ids.contains(&ready.as_str()), "a ready order is no longer to prepare");
+    let due: Vec<&str> = queue.iter().map(|o| o["ready_by"].as_str().unwrap()).collect();
+    assert!(due.windows(2).all(|w| w[0] <= w[1]), "soonest due first: {due:?}");
+    assert!(queue.iter().all(|o| o["sla"]["state"].is_string() && o["store"]["store_id"] == "WAW-01"), "{queue:?}");
+    app.get("/api/orders?queue=maybe", Some(&till)).problem(400);
 }
