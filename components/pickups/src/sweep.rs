@@ -26,6 +26,8 @@ pub fn run(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let sql = ctx.sql()?;
     let now = ctx.now();
     let report = sweep(sql, settings, now, BATCH)?;
+    // Housekeeping on the same schedule: stored answers past retention.
+    omni_shared::web::idempotency::purge_expired(sql, now)?;
     let due = due_count(sql, now)?;
     Ok(json_response(
         200,

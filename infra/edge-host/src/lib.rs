@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod outbound;
 pub mod problem;
 pub mod routes;
+pub mod schedule;
 pub mod runtime;
 pub mod server;
 pub mod sqlite;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
-use edge_host::manifest;
+use edge_host::{manifest, schedule};
 use edge_host::runtime::{self, CacheOutcome, EngineOptions, StateOptions};
 use edge_host::server::{EdgeServer, ServeOptions};
 use edge_host::variables;
@@ -81,6 +81,13 @@ struct UpArgs {
     /// Reset whole keep-resident regions instead of only dirtied pages.
     #[arg(long)]
     no_pagemap_scan: bool,
+    /// Do not run the manifest's schedule (`[application.tool.edge-host]`).
+    #[arg(long)]
+    no_schedule: bool,
+    /// Run every scheduled call this often instead of its own interval
+    /// (tests and demos).
+    #[arg(long, value_name = "SECONDS")]
+    schedule_every_secs: Option<u64>,
 }
 
 /// Why `edge-host up` could not serve.
@@ -234,11 +241,35 @@ fn up(args: UpArgs) -> Result<(), UpError> {
             "edge-host: ready in {:.0} ms",
             started.elapsed().as_secs_f64() * 1e3
         );
+        start_schedule(&app, &args, addr, &server);
         println!("edge-host listening on http://{addr}");
         server.serve(listener, shutdown_signal()).await;
         println!("edge-host stopped");
         Ok(())
     })
+}
+
+/// Starts the manifest's schedule, unless `--no-schedule` or there is
+/// nothing to sign its ops token with (said on stderr).
+fn start_schedule(app: &manifest::App, args: &UpArgs, addr: SocketAddr, server: &Arc<EdgeServer>) {
+    if args.no_schedule || app.schedule.is_empty() {
+        return;
+    }
+    let variable = |name: &str| app.variables.get(name).filter(|v| !v.is_empty()).cloned();
+    let (Some(issuer), Some(audience), Some(secret)) =
+        (variable("jwt_issuer"), variable("jwt_audience"), variable("jwt_hs256_secret"))
+    else {
+        eprintln!("edge-host: schedule off: the app has no jwt_issuer, jwt_audience and jwt_hs256_secret to sign its calls with");
+        return;
+    };
+    let signer = schedule::Signer { issuer, audience, secret: secret.into_bytes() };
+    let every = args.schedule_every_secs.map(Duration::from_secs);
+    let clock = Arc::clone(server);
+    schedule::spawn(addr, &app.schedule, signer, every, move || clock.guest_now());
+    for call in &app.schedule {
+        let secs = args.schedule_every_secs.unwrap_or(call.every_seconds);
+        println!("Scheduled: POST {} every {secs} s", call.route);
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

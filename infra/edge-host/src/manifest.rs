@@ -37,6 +37,28 @@ pub struct App {
     pub components: Vec<ComponentConfig>,
     /// `[[trigger.http]]` entries in manifest order (private routes left out).
     pub routes: Vec<(RoutePattern, String)>,
+    /// `[application.tool.edge-host] schedule`: the routes this host calls
+    /// on a timer (Spin keeps `tool` tables for tools and ignores them).
+    pub schedule: Vec<ScheduledCall>,
+    /// The application variables, resolved (the scheduler signs its ops
+    /// token with the JWT settings the components verify with).
+    pub variables: BTreeMap<String, String>,
+}
+
+/// One entry of the schedule: `POST route` every `every_seconds`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledCall {
+    pub route: String,
+    pub every_seconds: u64,
+}
+
+/// `[application.tool.edge-host]`: only `schedule`, unknown keys refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEdgeHostTool {
+    #[serde(default)]
+    schedule: Vec<ScheduledCall>,
 }
 
 /// One `[component.<id>]` table, checked and with variables resolved.
@@ -152,6 +174,9 @@ pub enum Problem {
     /// A required variable with no value in the environment.
     #[error("required variable has no value (set {0})")]
     MissingValue(String),
+    /// A schedule entry that is not a path called at least every second.
+    #[error("schedule entry {0:?}: the route must be a path (\"/api/...\") and every_seconds at least 1")]
+    Schedule(String),
     /// Both `default` and `required = true`.
     #[error("a variable cannot have both a default and `required = true`")]
     DefaultAndRequired,
@@ -215,6 +240,7 @@ pub fn parse(
     }
 
     let app_values = resolve_application_variables(&raw.variables, env)?;
+    let schedule = schedule(raw.application.tool.as_ref())?;
 
     let mut components = Vec::new();
     for (id, rc) in &raw.component {
@@ -285,7 +311,25 @@ pub fn parse(
         dir: dir.to_owned(),
         components,
         routes,
+        schedule,
+        variables: app_values,
     })
+}
+
+/// The edge host's schedule from `[application.tool.edge-host]`, checked:
+/// each route a path, each interval at least a second.
+fn schedule(tool: Option<&toml::Value>) -> Result<Vec<ScheduledCall>, ManifestError> {
+    let err = |problem| ManifestError::Application { key: "tool.edge-host", problem };
+    let Some(ours) = tool.and_then(|t| t.get("edge-host")) else {
+        return Ok(Vec::new());
+    };
+    let parsed: RawEdgeHostTool = ours.clone().try_into().map_err(|e| err(Problem::Shape(Box::new(e))))?;
+    for call in &parsed.schedule {
+        if !call.route.starts_with('/') || call.every_seconds == 0 {
+            return Err(err(Problem::Schedule(call.route.clone())));
+        }
+    }
+    Ok(parsed.schedule)
 }
 
 fn resolve_application_variables(

@@ -157,6 +157,11 @@ fn push_app(gateway: &Receiver) -> Option<(tempfile::TempDir, TestApp)> {
 
 /// [`push_app`] with more Spin variables.
 fn push_app_with(gateway: &Receiver, variables: &[(&str, &str)]) -> Option<(tempfile::TempDir, TestApp)> {
+    push_app_full(gateway, variables, &[])
+}
+
+/// [`push_app`] with more Spin variables and edge-host arguments.
+fn push_app_full(gateway: &Receiver, variables: &[(&str, &str)], args: &[&str]) -> Option<(tempfile::TempDir, TestApp)> {
     let root = workspace_root();
     let manifest = std::fs::read_to_string(root.join("spin.toml")).expect("spin.toml");
     let target = format!("source = \"{}/target/", root.display());
@@ -177,8 +182,9 @@ fn push_app_with(gateway: &Receiver, variables: &[(&str, &str)]) -> Option<(temp
     ]
     .into_iter()
     .chain(variables.iter().map(|(name, value)| variable(format!("{name}={value}"))))
-    .collect::<Vec<_>>()
-    .concat();
+    .flatten()
+    .chain(args.iter().map(|a| (*a).to_owned()))
+    .collect::<Vec<String>>();
     let app = private_app(AppOptions { manifest: Some(path), test_clock: true, extra_args, ..Default::default() })?;
     Some((dir, app))
 }
@@ -613,4 +619,31 @@ fn a_store_device_sees_its_work_queue_soonest_due_first_with_the_sla_of_each_ord
     assert!(due.windows(2).all(|w| w[0] <= w[1]), "soonest due first: {due:?}");
     assert!(queue.iter().all(|o| o["sla"]["state"].is_string() && o["store"]["store_id"] == "WAW-01"), "{queue:?}");
     app.get("/api/orders?queue=maybe", Some(&till)).problem(400);
+}
+
+#[test]
+fn with_the_schedule_on_promises_keep_themselves_with_no_call_to_any_sweep_route() {
+    let gateway = Receiver::start();
+    let Some((_manifest, app)) = push_app_full(&gateway, &[], &["--schedule-every-secs", "1"]) else { return };
+    seed(&app);
+    let placed = place(&app, "C-SCHED-1");
+    let uncollected = place(&app, "C-SCHED-2");
+    make_ready(&app, &uncollected);
+    let ops_token = blackbox_tests::token_at(&ops(), chrono::Utc::now(), chrono::Duration::days(30));
+    let order = |id: &str| app.get(&format!("/api/orders/{id}"), Some(&ops_token)).json();
+    assert!(order(&placed)["sla"]["alerted_at"].is_null());
+    // Past the SLA alert time of the placed order and the pickup window of
+    // the ready one: the host's schedule runs the sweep, nobody else does.
+    assert_eq!(app.post("/_edge/clock", None, &json!({"offset_seconds": 15 * 86_400})).status, 200);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (alerted, expired) = (order(&placed), order(&uncollected));
+        if !alerted["sla"]["alerted_at"].is_null() && expired["status"] == "expired" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not swept by the schedule: {alerted} {expired}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let history = app.get(&format!("/api/orders/{uncollected}/history"), Some(&ops_token)).text();
+    assert!(history.contains("\"system\""), "the expiry was the system's: {history}");
 }
