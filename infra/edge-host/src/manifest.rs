@@ -413,7 +413,22 @@ fn check_component(
             return Err(err(key, Problem::UnknownLabel(label.clone())));
         }
     }
-    let allowed_outbound_hosts = OutboundPolicy::parse(&rc.allowed_outbound_hosts)
+    // Entries may name application variables, as in Spin
+    // (`"{{ notification_gateway_origin }}"`); an empty rendering allows
+    // nothing.
+    let mut rendered_hosts = Vec::with_capacity(rc.allowed_outbound_hosts.len());
+    for text in &rc.allowed_outbound_hosts {
+        let key = "allowed_outbound_hosts";
+        let template = Template::parse(text).map_err(|e| err(key, Problem::Template(e)))?;
+        if let Some(unknown) = template.references().find(|r| !declared.contains_key(*r)) {
+            return Err(err(key, Problem::UnknownVariable(unknown.to_owned())));
+        }
+        let host = template.render(app_values).expect("every declared variable has a value once resolution succeeded");
+        if !host.trim().is_empty() {
+            rendered_hosts.push(host);
+        }
+    }
+    let allowed_outbound_hosts = OutboundPolicy::parse(&rendered_hosts)
         .map_err(|e| err("allowed_outbound_hosts", Problem::OutboundHost(e)))?;
 
     let mut values = BTreeMap::new();
@@ -753,6 +768,46 @@ variables = { r = "{{ region }}" }
             &[],
             "component \"a\": allowed_outbound_hosts: `example.com` has no scheme: write it as `https://example.com` (or `http://`, `*://`)",
         );
+    }
+
+    #[test]
+    fn an_outbound_host_may_name_an_application_variable_as_in_spin() {
+        let text = r#"
+[variables]
+gateway = { default = "http://127.0.0.1:3100" }
+off = { default = "" }
+[component.a]
+source = "a.wasm"
+allowed_outbound_hosts = ["{{ gateway }}", "{{ off }}"]
+"#;
+        let app = Fixture::new().parse(&manifest(text), &[]).unwrap();
+        assert!(app.components[0].allowed_outbound_hosts.allows("http", "127.0.0.1", Some(3100)));
+        assert!(!app.components[0].allowed_outbound_hosts.allows("http", "127.0.0.1", Some(3101)));
+        let moved = Fixture::new().parse(&manifest(text), &[("SPIN_VARIABLE_GATEWAY", "https://gw.example.com")]).unwrap();
+        assert!(moved.components[0].allowed_outbound_hosts.allows("https", "gw.example.com", None));
+        check_error(
+            "[component.a]\nsource = \"a.wasm\"\nallowed_outbound_hosts = [\"{{ nope }}\"]\n",
+            &[],
+            "component \"a\": allowed_outbound_hosts: unknown application variable \"nope\"",
+        );
+    }
+
+    #[test]
+    fn a_schedule_is_read_from_the_edge_host_tool_table_and_checked() {
+        let app = Fixture::new()
+            .parse(
+                &manifest("[application.tool.edge-host]\nschedule = [{ route = \"/api/x/sweep\", every_seconds = 30 }]\n[component.a]\nsource = \"a.wasm\"\n"),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(app.schedule, vec![ScheduledCall { route: "/api/x/sweep".into(), every_seconds: 30 }]);
+        for bad in ["schedule = [{ route = \"api\", every_seconds = 30 }]", "schedule = [{ route = \"/a\", every_seconds = 0 }]", "scedule = []"] {
+            let err = Fixture::new()
+                .parse(&manifest(&format!("[application.tool.edge-host]\n{bad}\n[component.a]\nsource = \"a.wasm\"\n")), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("application: tool.edge-host:"), "{bad}: {err}");
+        }
     }
 
     #[test]

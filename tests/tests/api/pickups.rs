@@ -167,8 +167,9 @@ fn push_app_full(gateway: &Receiver, variables: &[(&str, &str)], args: &[&str]) 
     let target = format!("source = \"{}/target/", root.display());
     let mut rewritten = manifest.replace("source = \"target/", &target);
     let pickups = rewritten.find("[component.pickups]").expect("a pickups component");
-    let grant = rewritten[pickups..].find("allowed_outbound_hosts = []").expect("pickups' outbound hosts") + pickups;
-    rewritten.replace_range(grant..grant + "allowed_outbound_hosts = []".len(), r#"allowed_outbound_hosts = ["http://127.0.0.1:*"]"#);
+    let grant = rewritten[pickups..].find("allowed_outbound_hosts = [").expect("pickups' outbound hosts") + pickups;
+    let end = rewritten[grant..].find(']').expect("the list's end") + grant + 1;
+    rewritten.replace_range(grant..end, r#"allowed_outbound_hosts = ["http://127.0.0.1:*"]"#);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pickups-push.spin.toml");
     std::fs::write(&path, rewritten).unwrap();
