@@ -58,14 +58,20 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
-        Receiver::on(TcpListener::bind("127.0.0.1:0").expect("bind a receiver"))
+        Receiver::on(TcpListener::bind("127.0.0.1:0").expect("bind a receiver"), 201)
+    }
+
+    /// A receiver answering every request with `status` (410: a push
+    /// service whose subscription is gone).
+    fn answering(status: u16) -> Receiver {
+        Receiver::on(TcpListener::bind("127.0.0.1:0").expect("bind a receiver"), status)
     }
 
     fn at(addr: SocketAddr) -> Receiver {
-        Receiver::on(TcpListener::bind(addr).expect("rebind the receiver's port"))
+        Receiver::on(TcpListener::bind(addr).expect("rebind the receiver's port"), 201)
     }
 
-    fn on(listener: TcpListener) -> Receiver {
+    fn on(listener: TcpListener, status: u16) -> Receiver {
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -75,7 +81,7 @@ impl Receiver {
             while !halt.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        if let Some(request) = serve(stream) {
+                        if let Some(request) = serve(stream, status) {
                             log.lock().unwrap().push(request);
                         }
                     }
@@ -115,7 +121,7 @@ impl Drop for Receiver {
 }
 
 /// Reads one request (its Content-Length body) and answers 201.
-fn serve(stream: TcpStream) -> Option<Received> {
+fn serve(stream: TcpStream, status: u16) -> Option<Received> {
     stream.set_nonblocking(false).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
@@ -144,7 +150,7 @@ fn serve(stream: TcpStream) -> Option<Received> {
     };
     let mut body = vec![0; length.parse().ok()?];
     reader.read_exact(&mut body).ok()?;
-    stream.write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").ok()?;
+    stream.write_all(format!("HTTP/1.1 {status} Answer\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes()).ok()?;
     Some(Received { path, headers, body })
 }
 
@@ -647,4 +653,27 @@ fn with_the_schedule_on_promises_keep_themselves_with_no_call_to_any_sweep_route
     }
     let history = app.get(&format!("/api/orders/{uncollected}/history"), Some(&ops_token)).text();
     assert!(history.contains("\"system\""), "the expiry was the system's: {history}");
+}
+
+#[test]
+fn a_410_from_the_push_service_is_recorded_on_its_row_and_forgets_the_subscription() {
+    let gateway = Receiver::start();
+    let Some((_manifest, app)) = push_app(&gateway) else { return };
+    seed(&app);
+    let gone = Receiver::answering(410);
+    Browser::new(gone.url("/wpush/gone")).subscribe(&app, "C-GONE-1");
+    let order = place(&app, "C-GONE-1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let row = loop {
+        let row = outbox(&app, &order).into_iter().find(|e| e["channel"] == "web_push").expect("a push row");
+        if row["state"] != "pending" {
+            break row;
+        }
+        assert!(Instant::now() < deadline, "not settled: {row}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!((row["state"].as_str(), row["last_status"].as_i64()), (Some("dropped"), Some(410)), "{row}");
+    let subscriptions = app.get("/api/notifications/push-subscriptions", Some(&token(&customer("C-GONE-1"))));
+    assert_eq!(subscriptions.status, 200, "{}", subscriptions.text());
+    assert_eq!(subscriptions.json()["subscriptions"], json!([]), "the subscription is forgotten");
 }
