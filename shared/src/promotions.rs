@@ -222,6 +222,12 @@ pub const SCHEMA: &str = "CREATE TABLE promotions (
     );
     CREATE INDEX redemption_uses_by_customer ON redemption_uses (customer_id, promotion_id, released)";
 
+/// Migration: checkout holds. The uses a cart checkout holds are found by
+/// its key, and the ones that lapsed unpaid by state, at every freeze and
+/// cart sweep: a partial index keeps that look-up to the live holds.
+pub const CHECKOUT_HOLDS: &str =
+    "CREATE INDEX redemptions_reserved ON redemptions (order_id) WHERE state = 'reserved'";
+
 /// Why a promotions operation was refused. The HTTP mapping (status and
 /// problem `type`) is named on each variant and done in one place, in the
 /// coupons component.

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[&str] = &[
     crate::orders::SCHEMA,
     crate::returns::SCHEMA,
     crate::orders::ENDLESS_AISLE,
+    crate::promotions::CHECKOUT_HOLDS,
 ];
 
 /// HTTP conventions (idempotency) and catalog master data.
