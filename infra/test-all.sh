@@ -14,6 +14,8 @@ else
 fi
 
 echo "== OpenAPI documents: Redocly's recommended rules, zero errors"
+node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major > 20 || (major === 20 && minor >= 19) ? 0 : 1)' \
+    || { echo "the OpenAPI lint (@redocly/cli) needs Node.js 20.19 or newer; this machine has $(node --version)" >&2; exit 1; }
 (cd tests/openapi && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --config redocly.yaml ../../components/*/openapi.yaml)
 
 echo "== .wasm size budget (2 MiB per component)"

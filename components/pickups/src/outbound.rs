@@ -19,14 +19,24 @@ pub struct SpinOutbound;
 
 impl Outbound for SpinOutbound {
     fn send(&self, request: &OutboundRequest) -> Result<OutboundResponse, OutboundError> {
-        self.send_all(std::slice::from_ref(request), Timeouts::default()).pop().unwrap_or_else(|| {
-            Err(OutboundError::Transport("no answer".into()))
-        })
+        self.send_all(std::slice::from_ref(request), Timeouts::default())
+            .pop()
+            .unwrap_or_else(|| Err(OutboundError::Transport("no answer".into())))
     }
 
-    #[cfg(target_arch = "wasm32")]
     fn send_all(&self, requests: &[OutboundRequest], timeouts: Timeouts) -> Vec<Result<OutboundResponse, OutboundError>> {
-        wasi_http::send_all(requests, timeouts)
+        #[cfg(target_arch = "wasm32")]
+        return wasi_http::send_all(requests, timeouts);
+        // Natively there is no wasi:http to send through (tests use
+        // RecordingOutbound); say so rather than pretend.
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let _ = timeouts;
+            requests
+                .iter()
+                .map(|r| Err(OutboundError::Transport(format!("{}: outbound HTTP needs a Spin runtime", host_of(&r.url)))))
+                .collect()
+        }
     }
 }
 

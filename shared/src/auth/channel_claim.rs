@@ -62,6 +62,13 @@ pub fn check(caller: &Caller, channel: Channel) -> Result<(), Problem> {
     if may_use(caller, channel) {
         return Ok(());
     }
+    Err(refused(caller, channel.as_str(), "its prices and assortment are not granted"))
+}
+
+/// The 403 `channel-not-allowed` for `caller` naming `claimed` (a sales
+/// channel, or another way of acting such as the back office), saying what
+/// the caller may use instead and, in `why`, what was refused.
+pub fn refused(caller: &Caller, claimed: &str, why: &str) -> Problem {
     let who = match caller {
         Caller::Anonymous => "a guest",
         Caller::Customer(_) => "a customer",
@@ -69,11 +76,9 @@ pub fn check(caller: &Caller, channel: Channel) -> Result<(), Problem> {
         Caller::Ops { .. } => "an operator",
     };
     let allowed: Vec<&str> = allowed(caller).iter().map(|c| c.as_str()).collect();
-    Err(Problem::new(403, "channel-not-allowed", "Channel not allowed for this caller").with_detail(format!(
-        "{who} may act only in the {} channels, not {channel}; the {channel} channel's prices and assortment are not granted",
-        allowed.join(" and ")
-    ))
-    .with_extension("allowed_channels", serde_json::json!(allowed)))
+    Problem::new(403, "channel-not-allowed", "Channel not allowed for this caller")
+        .with_detail(format!("{who} may act only in the {} channels, not {claimed}; {why}", allowed.join(" and ")))
+        .with_extension("allowed_channels", serde_json::json!(allowed))
 }
 
 #[cfg(test)]

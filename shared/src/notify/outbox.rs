@@ -232,14 +232,14 @@ pub fn deliver(
 ) -> Result<DeliveryReport, StorageError> {
     let candidates = match scope {
         Scope::NewFor(order) => sql.execute(
-            "SELECT id FROM notification_outbox
+            "SELECT id, attempts FROM notification_outbox
              WHERE order_id = ?3 AND state = 'pending' AND attempts = 0 AND next_attempt_at <= ?1
                AND (claimed_until IS NULL OR claimed_until <= ?1)
              ORDER BY id LIMIT ?2",
             &[timestamp(now).into(), limit.into(), order.into()],
         )?,
         Scope::Due => sql.execute(
-            "SELECT id FROM notification_outbox
+            "SELECT id, attempts FROM notification_outbox
              WHERE state = 'pending' AND next_attempt_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
              ORDER BY next_attempt_at, id LIMIT ?2",
             &[timestamp(now).into(), limit.into()],
@@ -252,8 +252,10 @@ pub fn deliver(
     let mut to_send: Vec<(Claim, OutboundRequest)> = Vec::new();
     for row in candidates.iter() {
         let id = row.integer("id")?;
-        if give_up(sql, id, now)? {
-            report.failed += 1;
+        if row.integer("attempts")? >= MAX_ATTEMPTS {
+            if give_up(sql, id, now)? {
+                report.failed += 1;
+            }
             continue;
         }
         let Some(claim) = claim(sql, id, now)? else {
@@ -351,8 +353,9 @@ fn claim(sql: &dyn Sql, id: i64, now: DateTime<Utc>) -> Result<Option<Claim>, St
     let rows = sql.execute(
         "UPDATE notification_outbox SET claimed_until = ?2, attempts = attempts + 1
          WHERE id = ?1 AND state = 'pending' AND next_attempt_at <= ?3 AND (claimed_until IS NULL OR claimed_until <= ?3)
+           AND attempts < ?4
          RETURNING id, order_id, event, channel, recipient, payload, attempts",
-        &[id.into(), lease.as_str().into(), timestamp(now).into()],
+        &[id.into(), lease.as_str().into(), timestamp(now).into(), MAX_ATTEMPTS.into()],
     )?;
     rows.first()
         .map(|r| {

@@ -222,13 +222,7 @@ impl Via {
         match self {
             Via::Channel(channel) => channel_claim::check(caller, channel),
             Via::BackOffice | Via::System if !matches!(caller, Caller::Ops { .. }) => {
-                let allowed: Vec<&str> = channel_claim::allowed(caller).iter().map(|c| c.as_str()).collect();
-                Err(crate::web::Problem::new(403, "channel-not-allowed", "Channel not allowed for this caller")
-                    .with_detail(format!(
-                        "{self} is the operators' channel; this caller may act only in the {} channels",
-                        allowed.join(" and ")
-                    ))
-                    .with_extension("allowed_channels", serde_json::json!(allowed)))
+                Err(channel_claim::refused(caller, self.as_str(), "that is the operators' channel"))
             }
             Via::BackOffice | Via::System => Ok(()),
         }
