@@ -13,6 +13,25 @@ else
     cargo test --profile host --workspace --no-fail-fast
 fi
 
+# The same black-box suite again under the runtime users deploy on: the real
+# Spin CLI (the kit's, unpacked by infra/spin-cli.sh, or $SPIN_BIN). Each test
+# starts its own `spin up`; the few that need the edge host's test clock or
+# flags stay on the edge host and say so in their output.
+spin_bin="$(infra/spin-cli.sh)"
+if [ -n "$spin_bin" ]; then
+    echo "== black-box tests under real Spin ($("$spin_bin" --version))"
+    if cargo nextest --version >/dev/null 2>&1; then
+        SPIN_BIN="$spin_bin" cargo nextest run --cargo-profile host -p blackbox-tests --no-fail-fast
+    else
+        SPIN_BIN="$spin_bin" cargo test --profile host -p blackbox-tests --no-fail-fast
+    fi
+elif [ -n "${CI:-}" ]; then
+    echo "CI needs a Spin CLI for the black-box suite: the kit's ../shared/tools/spin-4.0.2-linux-x86_64.xz or SPIN_BIN" >&2
+    exit 1
+else
+    echo "== black-box tests under real Spin: skipped (no Spin CLI: set SPIN_BIN, see tests/README.md)"
+fi
+
 echo "== OpenAPI documents: Redocly's recommended rules, zero errors"
 node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major > 20 || (major === 20 && minor >= 19) ? 0 : 1)' \
     || { echo "the OpenAPI lint (@redocly/cli) needs Node.js 20.19 or newer; this machine has $(node --version)" >&2; exit 1; }

@@ -125,3 +125,87 @@ pub fn health_response(component: &str, version: &str) -> Response {
         .body(body.to_string())
         .build()
 }
+
+/// The largest request body a component reads, whatever its route: the
+/// bulk loads' own limits sit below it, every other route's 64 KiB limit
+/// well below.
+///
+/// Why does the component enforce it, not the runtime? Spin hands every
+/// body to the component whatever its size; a component that buffered the
+/// whole body before its route's limit applied could be made to hold
+/// gigabytes. So the entry point refuses a declared length over the ceiling
+/// without reading a byte, and stops reading an undeclared (chunked) body
+/// at the ceiling.
+pub const BODY_CEILING: usize = 1024 * 1024;
+
+#[cfg(target_arch = "wasm32")]
+pub use spin_entry::{read_request, respond};
+
+#[cfg(target_arch = "wasm32")]
+mod spin_entry {
+    use super::*;
+    use spin_sdk::http::{IncomingRequest, OutgoingResponse, ResponseOutparam};
+
+    /// The request as a [`Request`] with its whole body, or the answer when
+    /// the body is over [`BODY_CEILING`] (413, with CORS headers so a
+    /// storefront can read it) or unreadable (400).
+    pub fn read_request(incoming: IncomingRequest, host: &dyn Host) -> Result<Request, Response> {
+        let head = Request::builder()
+            .method(incoming.method())
+            .uri(incoming.uri())
+            .headers(incoming.headers())
+            .build();
+        let declared = head.header("content-length").and_then(|v| v.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|length| length > BODY_CEILING as u64) {
+            return Err(refuse(&head, host, Problem::payload_too_large(BODY_CEILING)));
+        }
+        let body = match read_body(&incoming) {
+            Ok(body) => body,
+            Err(problem) => return Err(refuse(&head, host, problem)),
+        };
+        let mut request = head;
+        *request.body_mut() = body;
+        Ok(request)
+    }
+
+    /// Reads the body in chunks, stopping past the ceiling.
+    fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, Problem> {
+        use wasi::io::streams::StreamError;
+        let unreadable = || Problem::bad_request("the request body could not be read");
+        let Ok(body) = incoming.consume() else { return Ok(Vec::new()) };
+        let stream = body.stream().map_err(|()| unreadable())?;
+        let mut bytes = Vec::new();
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() > BODY_CEILING {
+                        return Err(Problem::payload_too_large(BODY_CEILING));
+                    }
+                }
+                Err(StreamError::Closed) => return Ok(bytes),
+                Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
+            }
+        }
+    }
+
+    fn refuse(head: &Request, host: &dyn Host, problem: Problem) -> Response {
+        let mut response = problem.into_response();
+        let cors = Cors::from_list(&host.variable("cors_origins").ok().flatten().unwrap_or_default());
+        cors.apply(head, &mut response);
+        response
+    }
+
+    /// Sends `response` whole through the outparam.
+    pub async fn respond(out: ResponseOutparam, mut response: Response) {
+        let body = std::mem::take(response.body_mut());
+        match OutgoingResponse::try_from(response) {
+            Ok(outgoing) => {
+                if let Err(e) = out.set_with_body(outgoing, body).await {
+                    eprintln!("sending the response: {e}");
+                }
+            }
+            Err(e) => eprintln!("converting the response: {e}"),
+        }
+    }
+}

@@ -1,9 +1,14 @@
 //! Black-box test support: start the app, talk HTTP to it.
 //!
-//! [`spawn_app`] starts the local edge host (`target/host/edge-host`, built
-//! beforehand by the test command; `EDGE_HOST_BIN` overrides) on a free port
-//! with a fresh state directory and the test variables, and returns a
-//! [`TestApp`] with request helpers. With `EDGE_BASE_URL` set, the tests talk
+//! [`spawn_app`] starts the app on a free port with a fresh state directory
+//! and the test variables, and returns a [`TestApp`] with request helpers.
+//! The runtime is the local edge host (`target/host/edge-host`, built
+//! beforehand by the test command; `EDGE_HOST_BIN` overrides), or the real
+//! Spin CLI when `SPIN_BIN` names one: then every app a test starts is a
+//! `spin up` of the same `spin.toml` in its own process group, except the
+//! apps that need what only the edge host has (the test clock, its
+//! scheduler flags), which stay on the edge host and say so in the test's
+//! output (see [`Runtime`]). With `EDGE_BASE_URL` set, the tests talk
 //! to that app instead (for example a `spin up` started with the same
 //! secrets: `SPIN_VARIABLE_JWT_HS256_SECRET` = [`testing::JWT_SECRET`] and
 //! `SPIN_VARIABLE_JWT_ISSUER` = [`testing::ISSUER`]), and tests that need a
@@ -20,23 +25,51 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration as StdDuration;
 
-/// A running app: either a private edge host this process started, or the
-/// app at `EDGE_BASE_URL`.
+/// A running app: either a private app this process started, or the app at
+/// `EDGE_BASE_URL`.
 pub struct TestApp {
     pub base_url: String,
     agent: ureq::Agent,
     host: Option<HostProcess>,
 }
 
+/// Which runtime serves a private app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// The project's local edge host (wasmtime), `infra/edge-host`.
+    EdgeHost,
+    /// The real Spin CLI named by `SPIN_BIN` (`spin up`).
+    Spin,
+}
+
+/// The runtime the suite targets: Spin when `SPIN_BIN` is set.
+pub fn suite_runtime() -> Runtime {
+    if std::env::var_os("SPIN_BIN").is_some_and(|v| !v.is_empty()) { Runtime::Spin } else { Runtime::EdgeHost }
+}
+
 struct HostProcess {
     child: Child,
+    runtime: Runtime,
     /// Kept so the state directory lives as long as the host.
     state: tempfile::TempDir,
 }
 
+impl HostProcess {
+    /// SIGKILL to the whole process: `spin up` forks a `spin trigger http`
+    /// child that keeps serving when only its parent dies, so a Spin app
+    /// runs in its own process group and the group is killed.
+    fn kill(&self) -> bool {
+        let target = match self.runtime {
+            Runtime::EdgeHost => self.child.id().to_string(),
+            Runtime::Spin => format!("-{}", self.child.id()),
+        };
+        Command::new("kill").args(["-KILL", "--", &target]).status().is_ok_and(|s| s.success())
+    }
+}
+
 impl Drop for HostProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        self.kill();
         let _ = self.child.wait();
     }
 }
@@ -83,6 +116,8 @@ pub struct AppOptions {
     pub manifest: Option<PathBuf>,
     pub test_clock: bool,
     pub state_dir: Option<PathBuf>,
+    /// Extra edge host flags (`--no-schedule`, ...): such an app runs on the
+    /// edge host whatever the suite's runtime.
     pub extra_args: Vec<String>,
     /// Extra environment (Spin variables as `SPIN_VARIABLE_<NAME>`), set
     /// after the test defaults so they override them.
@@ -124,6 +159,14 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
 }
 
+impl AppOptions {
+    /// The runtime these options can run on: the test clock and the edge
+    /// host's own flags exist only there.
+    fn runtime(&self) -> Runtime {
+        if self.test_clock || !self.extra_args.is_empty() { Runtime::EdgeHost } else { suite_runtime() }
+    }
+}
+
 fn edge_host_bin() -> PathBuf {
     std::env::var_os("EDGE_HOST_BIN")
         .map(PathBuf::from)
@@ -138,8 +181,34 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Starts the edge host and waits for its "listening" line.
+/// The variables every test app starts with (the test secrets), before
+/// [`AppOptions::env`].
+fn test_variables() -> [(&'static str, &'static str); 5] {
+    [
+        ("SPIN_VARIABLE_JWT_HS256_SECRET", testing::JWT_SECRET),
+        ("SPIN_VARIABLE_JWT_ISSUER", testing::ISSUER),
+        ("SPIN_VARIABLE_JWT_AUDIENCE", testing::AUDIENCE),
+        ("SPIN_VARIABLE_CODE_SIGNING_SECRET", testing::CODE_SECRET),
+        ("SPIN_VARIABLE_CORS_ORIGINS", "https://shop.example"),
+    ]
+}
+
+/// Starts a private app on the runtime its options allow (see
+/// [`AppOptions::runtime`]) and waits until it serves.
 pub fn spawn_app(options: AppOptions) -> Result<TestApp, String> {
+    match options.runtime() {
+        Runtime::EdgeHost => {
+            if suite_runtime() == Runtime::Spin {
+                eprintln!("runtime: edge host (this test needs its test clock or flags; the suite runs on Spin)");
+            }
+            spawn_edge_host(options)
+        }
+        Runtime::Spin => spawn_spin(options),
+    }
+}
+
+/// Starts the edge host and waits for its "listening" line.
+fn spawn_edge_host(options: AppOptions) -> Result<TestApp, String> {
     let bin = edge_host_bin();
     if !bin.exists() {
         return Err(format!("{} is missing: run the README's test command (make test), which builds it", bin.display()));
@@ -158,11 +227,7 @@ pub fn spawn_app(options: AppOptions) -> Result<TestApp, String> {
         .arg("--cache-dir")
         .arg(workspace_root().join("target/edge-host-cache"))
         .args(&options.extra_args)
-        .env("SPIN_VARIABLE_JWT_HS256_SECRET", testing::JWT_SECRET)
-        .env("SPIN_VARIABLE_JWT_ISSUER", testing::ISSUER)
-        .env("SPIN_VARIABLE_JWT_AUDIENCE", testing::AUDIENCE)
-        .env("SPIN_VARIABLE_CODE_SIGNING_SECRET", testing::CODE_SECRET)
-        .env("SPIN_VARIABLE_CORS_ORIGINS", "https://shop.example")
+        .envs(test_variables())
         .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -186,12 +251,79 @@ pub fn spawn_app(options: AppOptions) -> Result<TestApp, String> {
     let base_url = receiver
         .recv_timeout(StdDuration::from_secs(120))
         .map_err(|_| "the edge host did not report listening within 120 s".to_owned())?;
-    Ok(TestApp { base_url, agent: agent(), host: Some(HostProcess { child, state }) })
+    Ok(TestApp { base_url, agent: agent(), host: Some(HostProcess { child, runtime: Runtime::EdgeHost, state }) })
+}
+
+/// Starts `$SPIN_BIN up` on the manifest in its own process group, on a free
+/// port, and waits until Spin's own health route answers. Spin takes a
+/// fixed `--listen` address, so the port is found by binding port 0 first;
+/// a port taken in between makes Spin exit, and the start is retried.
+fn spawn_spin(options: AppOptions) -> Result<TestApp, String> {
+    use std::os::unix::process::CommandExt;
+    let bin = PathBuf::from(std::env::var_os("SPIN_BIN").expect("SPIN_BIN is set"));
+    if !bin.exists() {
+        return Err(format!("SPIN_BIN={} does not exist", bin.display()));
+    }
+    let manifest = options.manifest.clone().unwrap_or_else(|| workspace_root().join("spin.toml"));
+    let mut last_error = String::new();
+    for _attempt in 0..5 {
+        let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let state_dir = options.state_dir.clone().unwrap_or_else(|| state.path().to_owned());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("finding a free port: {e}"))?
+            .port();
+        let child = Command::new(&bin)
+            .arg("up")
+            .arg("--from")
+            .arg(&manifest)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .envs(test_variables())
+            .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+        let mut host = HostProcess { child, runtime: Runtime::Spin, state };
+        let base_url = format!("http://127.0.0.1:{port}");
+        let app = TestApp { base_url, agent: agent(), host: None };
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(120);
+        loop {
+            if let Ok(Some(status)) = host.child.try_wait() {
+                last_error = format!("spin up exited with {status}");
+                break;
+            }
+            if app.raw_get("/.well-known/spin/health").is_ok_and(|status| status == 200) {
+                return Ok(TestApp { host: Some(host), ..app });
+            }
+            if std::time::Instant::now() > deadline {
+                return Err("spin up did not serve /.well-known/spin/health within 120 s".into());
+            }
+            std::thread::sleep(StdDuration::from_millis(50));
+        }
+        drop(host);
+    }
+    Err(last_error)
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    /// The runtime serving a private app; `None` for an external app.
+    pub fn runtime(&self) -> Option<Runtime> {
+        self.host.as_ref().map(|h| h.runtime)
+    }
+
+    /// A GET with no checks on the answer, for readiness polling.
+    fn raw_get(&self, path: &str) -> Result<u16, String> {
+        let request = ureq::http::Request::builder().uri(self.url(path)).body(Vec::new()).expect("a valid request");
+        self.agent.run(request).map(|r| r.status().as_u16()).map_err(|e| e.to_string())
     }
 
     /// The state directory of a private app.
@@ -222,8 +354,7 @@ impl TestApp {
     /// drain, no shutdown hook, whoever else is still talking to it.
     pub fn kill_now(&self) {
         if let Some(host) = &self.host {
-            let killed = Command::new("kill").args(["-KILL", &host.child.id().to_string()]).status();
-            assert!(killed.is_ok_and(|s| s.success()), "kill -KILL the edge host");
+            assert!(host.kill(), "kill -KILL the app");
         }
     }
 

@@ -45,10 +45,19 @@ fn health(_: &Ctx<'_>) -> Result<Response, Problem> {
 /// The Spin entry point. Why spin-sdk 5.2 and not the p3 SDK that Spin 4's
 /// templates use? 5.2's `#[http_component]` targets wasi:http 0.2, which Spin
 /// 3, Spin 4, SpinKube and managed edge platforms all run unchanged.
+///
+/// Why the wasi:http form (request, response-outparam)? So that a body over
+/// [`omni_shared::pipeline::BODY_CEILING`] is refused before it is read:
+/// Spin hands the component every body whatever its size.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
-fn entry(req: Request) -> Response {
-    handle(req, &omni_shared::host::SpinHost::default())
+async fn entry(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::ResponseOutparam) {
+    let host = omni_shared::host::SpinHost::default();
+    let response = match omni_shared::pipeline::read_request(request, &host) {
+        Ok(req) => handle(req, &host),
+        Err(refused) => refused,
+    };
+    omni_shared::pipeline::respond(out, response).await;
 }
 
 #[cfg(test)]

@@ -154,16 +154,15 @@ impl FollowUp {
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
 async fn entry(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::ResponseOutparam) {
-    use spin_sdk::http::conversions::TryFromIncomingRequest;
     let host = omni_shared::host::SpinHost::default();
-    let (response, follow_up) = match Request::try_from_incoming_request(request).await {
+    let (response, follow_up) = match omni_shared::pipeline::read_request(request, &host) {
         Ok(req) => {
             let (method, path) = (req.method().clone(), req.path().to_owned());
             let response = handle(req, &host);
             let follow_up = FollowUp::after(&method, &path, &response);
             (response, follow_up)
         }
-        Err(e) => (Problem::bad_request(format!("unreadable request: {e}")).into_response(), FollowUp::Nothing),
+        Err(refused) => (refused, FollowUp::Nothing),
     };
     outbound::respond(out, response).await;
     follow_up.run(&host, &outbound::SpinOutbound);

@@ -54,9 +54,11 @@ struct UpArgs {
     /// Stop a component still running after this many seconds (504).
     #[arg(long, default_value_t = 30)]
     deadline_secs: u64,
-    /// Refuse request bodies larger than this (413).
-    #[arg(long, default_value_t = 1 << 20)]
-    max_body_bytes: u64,
+    /// Refuse request bodies larger than this (413) before any guest runs.
+    /// By default there is no host limit, as under Spin: every body reaches
+    /// the component, which refuses what is too large itself.
+    #[arg(long)]
+    max_body_bytes: Option<u64>,
     /// Set an application variable, overriding SPIN_VARIABLE_<NAME>.
     #[arg(long = "variable", value_name = "NAME=VALUE")]
     variables: Vec<String>,

@@ -1,6 +1,7 @@
-//! RFC 9457 problem+json answers the host gives on its own behalf (no route,
-//! body too large, a component that failed or ran out of time), in the same
-//! shape the components use for theirs.
+//! RFC 9457 problem+json answers the host gives on its own behalf (body too
+//! large under `--max-body-bytes`, a component that failed or ran out of
+//! time), in the same shape the components use for theirs. A path no route
+//! matches is an empty 404, as under Spin.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
@@ -9,8 +10,6 @@ use serde::Serialize;
 /// A problem the host reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostProblem {
-    /// 404: no trigger route matches the path.
-    NoRoute,
     /// 413: the request body exceeds `--max-body-bytes`.
     PayloadTooLarge,
     /// 500: the component trapped, returned an error or never answered.
@@ -39,7 +38,6 @@ impl HostProblem {
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::NoRoute => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ComponentFailed => StatusCode::INTERNAL_SERVER_ERROR,
             Self::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
@@ -52,7 +50,6 @@ impl HostProblem {
     /// The problem `type` URI.
     pub fn kind(self) -> &'static str {
         match self {
-            Self::NoRoute => "urn:edge-host:problem:no-route",
             Self::PayloadTooLarge => "urn:edge-host:problem:payload-too-large",
             Self::ComponentFailed => "urn:edge-host:problem:component-failed",
             Self::DeadlineExceeded => "urn:edge-host:problem:deadline-exceeded",
@@ -65,7 +62,6 @@ impl HostProblem {
     /// A short human-readable summary.
     pub fn title(self) -> &'static str {
         match self {
-            Self::NoRoute => "No route matches this path",
             Self::PayloadTooLarge => "Request body too large",
             Self::ComponentFailed => "The component failed to handle the request",
             Self::DeadlineExceeded => "The component did not answer in time",
@@ -116,9 +112,9 @@ mod tests {
 
     #[test]
     fn a_problem_without_detail_omits_the_field() {
-        let r = HostProblem::NoRoute.response(None);
+        let r = HostProblem::Overloaded.response(None);
         let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
         assert!(v.get("detail").is_none());
-        assert_eq!(v["status"], 404);
+        assert_eq!(v["status"], 503);
     }
 }

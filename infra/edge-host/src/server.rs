@@ -40,8 +40,9 @@ type GuestRequestBody = UnsyncBoxBody<Bytes, hyper::Error>;
 pub struct ServeOptions {
     /// A guest still running after this is stopped (504).
     pub deadline: Duration,
-    /// Larger request bodies are refused (413) before any guest runs.
-    pub max_body_bytes: u64,
+    /// Larger request bodies are refused (413) before any guest runs; `None`
+    /// (the default) hands every body to the guest, as Spin does.
+    pub max_body_bytes: Option<u64>,
     /// Print one line per request.
     pub log_requests: bool,
 }
@@ -187,7 +188,7 @@ impl EdgeServer {
             return (HOST_LABEL.into(), self.clock_route(req).await);
         }
         let Some(route) = self.router.route(path) else {
-            return ("-".into(), host_problem(HostProblem::NoRoute, None));
+            return ("-".into(), not_found());
         };
         let target = route.target.clone();
         let component = &self.runtime.components[&target];
@@ -202,18 +203,18 @@ impl EdgeServer {
         match &path[WELL_KNOWN.len()..] {
             "health" => text(StatusCode::OK, "OK"),
             "info" => {
-                let info = serde_json::json!({
-                    "name": self.app_name,
-                    "version": self.app_version,
-                    "bindle_version": null,
-                    "oci_image_digest": null,
-                });
-                let mut r = Response::new(full(Bytes::from(info.to_string())));
+                // Spin's shape: pretty JSON, name and version only.
+                let mut info = serde_json::json!({ "name": self.app_name });
+                if let Some(version) = &self.app_version {
+                    info["version"] = version.clone().into();
+                }
+                let body = serde_json::to_string_pretty(&info).expect("info serialises");
+                let mut r = Response::new(full(Bytes::from(body)));
                 r.headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 r
             }
-            _ => host_problem(HostProblem::NoRoute, None),
+            _ => not_found(),
         }
     }
 
@@ -248,7 +249,7 @@ impl EdgeServer {
         r
     }
 
-    /// Enforces the body limit and adds what Spin tells a component about
+    /// Enforces the body limit (when one is set) and adds what Spin tells a component about
     /// its request.
     async fn prepare(
         &self,
@@ -256,31 +257,35 @@ impl EdgeServer {
         route: &RouteMatch<'_, String>,
         client: SocketAddr,
     ) -> Result<Request<GuestRequestBody>, Response<Body>> {
-        let limit = self.options.max_body_bytes;
-        let too_large = || {
-            host_problem(
-                HostProblem::PayloadTooLarge,
-                Some(&format!("the request body exceeds {limit} bytes")),
-            )
-        };
         let (mut parts, body) = req.into_parts();
-        let body: GuestRequestBody = match body.size_hint().exact() {
-            Some(len) if len > limit => return Err(too_large()),
-            // A declared length within the limit: hyper enforces it, stream it.
-            Some(_) => body.boxed_unsync(),
-            // Chunked: read up to the limit before any guest runs.
-            None => match Limited::new(body, limit as usize).collect().await {
-                Ok(collected) => Full::new(collected.to_bytes())
-                    .map_err(|never: Infallible| match never {})
-                    .boxed_unsync(),
-                Err(e) if e.is::<LengthLimitError>() => return Err(too_large()),
-                Err(_) => {
-                    return Err(host_problem(
-                        HostProblem::BadRequest,
-                        Some("the request body could not be read"),
-                    ));
+        let body: GuestRequestBody = match self.options.max_body_bytes {
+            None => body.boxed_unsync(),
+            Some(limit) => {
+                let too_large = || {
+                    host_problem(
+                        HostProblem::PayloadTooLarge,
+                        Some(&format!("the request body exceeds {limit} bytes")),
+                    )
+                };
+                match body.size_hint().exact() {
+                    Some(len) if len > limit => return Err(too_large()),
+                    // A declared length within the limit: hyper enforces it, stream it.
+                    Some(_) => body.boxed_unsync(),
+                    // Chunked: read up to the limit before any guest runs.
+                    None => match Limited::new(body, limit as usize).collect().await {
+                        Ok(collected) => Full::new(collected.to_bytes())
+                            .map_err(|never: Infallible| match never {})
+                            .boxed_unsync(),
+                        Err(e) if e.is::<LengthLimitError>() => return Err(too_large()),
+                        Err(_) => {
+                            return Err(host_problem(
+                                HostProblem::BadRequest,
+                                Some("the request body could not be read"),
+                            ));
+                        }
+                    },
                 }
-            },
+            }
         };
 
         // Spin hands the guest an absolute URI built from the Host header.
@@ -470,6 +475,13 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+/// What Spin answers for a path no route matches: 404 with an empty body.
+fn not_found() -> Response<Body> {
+    let mut r = Response::new(full(Bytes::new()));
+    *r.status_mut() = StatusCode::NOT_FOUND;
     r
 }
 

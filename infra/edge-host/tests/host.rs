@@ -384,10 +384,23 @@ fn the_most_specific_route_wins() {
 }
 
 #[test]
-fn a_path_without_route_gets_404_problem_json() {
+fn a_path_without_route_gets_an_empty_404_as_under_spin() {
     let host = spawn_host();
-    assert_problem(&host.get("/nowhere"), 404, "no-route");
-    assert_problem(&host.get("/prob"), 404, "no-route");
+    for path in ["/nowhere", "/prob", "/.well-known/spin/other"] {
+        let r = host.get(path);
+        assert_eq!((r.status, r.body.as_slice()), (404, &b""[..]), "{path}: {r:?}");
+    }
+}
+
+#[test]
+fn the_well_known_info_route_answers_as_spin_does() {
+    let host = spawn_host();
+    let r = host.get("/.well-known/spin/info");
+    assert_eq!(r.status, 200);
+    let info = r.json();
+    let keys: Vec<&String> = info.as_object().unwrap().keys().collect();
+    assert!(keys.iter().all(|k| *k == "name" || *k == "version"), "{info}");
+    assert!(info["name"].is_string(), "{info}");
 }
 
 #[test]
@@ -671,7 +684,7 @@ fn when_every_instance_slot_is_busy_further_requests_get_503() {
 
 #[test]
 fn bodies_over_the_limit_get_413_before_the_guest_runs() {
-    let host = spawn_host();
+    let host = spawn_with(Options { extra: vec!["--max-body-bytes".into(), (1u64 << 20).to_string()], ..Default::default() });
     let big = vec![b'x'; (1 << 20) + 1];
     assert_problem(&host.post("/probe/echo", &big), 413, "payload-too-large");
     let chunked = request(
@@ -697,6 +710,17 @@ fn bodies_over_the_limit_get_413_before_the_guest_runs() {
         Some(Body::Chunked(&fine)),
     );
     assert_eq!(r.json()["length"], 100 * 1024);
+}
+
+#[test]
+fn without_a_limit_every_body_reaches_the_guest_as_under_spin() {
+    let host = spawn_host();
+    let big = vec![b'z'; 3 << 20];
+    let r = host.post("/probe/echo", &big);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["length"], 3 << 20);
+    let r = request(host.addr, "POST", "/probe/echo", &[], Some(Body::Chunked(&big)));
+    assert_eq!(r.json()["length"], 3 << 20);
 }
 
 #[test]
@@ -819,11 +843,8 @@ fn the_test_clock_moves_the_guests_wall_clock() {
 #[test]
 fn without_the_flag_there_is_no_clock_route() {
     let host = spawn_host();
-    assert_problem(
-        &host.post("/_edge/clock", br#"{"offset_seconds": 5}"#),
-        404,
-        "no-route",
-    );
+    let r = host.post("/_edge/clock", br#"{"offset_seconds": 5}"#);
+    assert_eq!((r.status, r.body.as_slice()), (404, &b""[..]), "{r:?}");
 }
 
 // ------------------------------------------------------- manifest errors
