@@ -125,6 +125,46 @@ pub const SCHEMA: &str = "CREATE TABLE carts (
     );
     CREATE INDEX cart_events_by_cart ON cart_events (cart_id)";
 
+/// One line edit as one statement (migration step `cart::GUARDED_LINE_WRITES`).
+///
+/// Why? Under Spin every SQL call is a host call, and a request holding the
+/// write lock across several of them (`BEGIN IMMEDIATE`, read, bump, write,
+/// `COMMIT`) keeps every other writer waiting while it is rescheduled
+/// between them. A line edit is decided from reads taken outside any
+/// transaction and committed by inserting one row here: the row is applied
+/// (the cart's version bumped, the line written or removed) only when the
+/// cart is still active at the version the decision was read from, all
+/// inside the one statement, and then removed, so the table stays empty.
+/// An insert that finds the cart moved on is ignored (`RETURNING` gives no
+/// row) and the caller decides again on fresh reads. A quantity of 0
+/// removes the line.
+pub const GUARDED_LINE_WRITES: &str = "CREATE TABLE cart_line_writes (
+        cart_id TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity >= 0),
+        expected_version INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TRIGGER cart_line_writes_guard BEFORE INSERT ON cart_line_writes
+    WHEN NOT EXISTS (SELECT 1 FROM carts
+        WHERE id = NEW.cart_id AND version = NEW.expected_version AND status = 'active')
+    BEGIN
+        SELECT RAISE(IGNORE);
+    END;
+    CREATE TRIGGER cart_line_writes_apply AFTER INSERT ON cart_line_writes
+    BEGIN
+        UPDATE carts SET version = NEW.expected_version + 1, updated_at = NEW.at, last_channel = NEW.channel
+            WHERE id = NEW.cart_id;
+        INSERT INTO cart_lines (cart_id, sku, quantity, added_at_version, changed_at_version)
+            SELECT NEW.cart_id, NEW.sku, NEW.quantity, NEW.expected_version + 1, NEW.expected_version + 1
+            WHERE NEW.quantity > 0
+            ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = excluded.quantity,
+                changed_at_version = excluded.changed_at_version;
+        DELETE FROM cart_lines WHERE NEW.quantity = 0 AND cart_id = NEW.cart_id AND sku = NEW.sku;
+        DELETE FROM cart_line_writes WHERE rowid = NEW.rowid;
+    END";
+
 /// The limits a cart lives by. Defaults follow the issue; a deployment may
 /// change the line maximum and the expiry through Spin variables (read by
 /// the component, checked here).

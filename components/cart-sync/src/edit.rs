@@ -1,17 +1,25 @@
 //! The single path every cart change takes: check the caller, expire a
 //! stale cart, check `If-Match`, apply the change, answer with the cart.
 //!
-//! All of it runs in one `BEGIN IMMEDIATE` transaction, so the version that
+//! A change runs in one `BEGIN IMMEDIATE` transaction, so the version that
 //! `If-Match` is checked against is the version the change bumps, and the
 //! expiry of a stale cart commits even though the change is then refused.
+//!
+//! Line edits, the hot path, take no transaction ([`edit_line`]): they are
+//! decided from reads and committed with one statement guarded by the
+//! version those reads saw, and decided again when another device's edit
+//! got in first. `If-Match` is checked against the same version, so its
+//! meaning is unchanged.
 
 use chrono::{DateTime, Utc};
 use omni_shared::cart::access::{Intent, authorize};
-use omni_shared::cart::store::{self, CartHeader};
+use omni_shared::cart::lines::LineEdit;
+use omni_shared::cart::store::{self, CartHeader, GuardedEdit};
 use omni_shared::cart::{CartError, CartPolicy, CartStatus, expiry};
 use omni_shared::channel::Channel;
+use omni_shared::ids::Sku;
 use omni_shared::pipeline::Ctx;
-use omni_shared::storage::{Sql, in_transaction};
+use omni_shared::storage::{Sql, StorageError, in_transaction};
 use omni_shared::web::etag::etag;
 use omni_shared::web::{IfMatch, Problem};
 use spin_sdk::http::Response;
@@ -61,14 +69,89 @@ pub fn edit_cart(ctx: &Ctx<'_>, change: impl FnOnce(&Change<'_>) -> Result<bool,
         let changed = change(&Change { tx, header: &header, channel, policy: &policy, now })?;
         Ok(Ok((channel, header.version + i64::from(changed))))
     });
+    answer(ctx, sql, &id, shopper.channel, &policy, minimal, outcome)
+}
+
+/// How often a line edit is decided again after losing a race; beyond that
+/// the cart is too busy (503, retry shortly).
+const LINE_EDIT_ATTEMPTS: u32 = 50;
+
+/// Applies one line edit (see the module docs).
+///
+/// Inside an idempotent request (an `Idempotency-Key`), whose answer must
+/// commit with its effect, the edit takes [`edit_cart`]'s transaction; so
+/// does the rare edit of a cart that has gone stale and must expire first.
+pub fn edit_line(ctx: &Ctx<'_>, sku: &Sku, edit: &LineEdit) -> Result<Response, Problem> {
+    let in_transaction_path = |ctx: &Ctx<'_>| {
+        edit_cart(ctx, |c| store::edit_line(c.tx, c.header, sku, edit, c.channel, c.policy, c.now))
+    };
+    let sql = ctx.sql()?;
+    if sql.open_units().get() > 0 {
+        return in_transaction_path(ctx);
+    }
+    let id = request::cart_id(ctx)?;
+    let shopper = Shopper::from_ctx(ctx)?;
+    let if_match = IfMatch::from_request(ctx.req)?;
+    let minimal = prefers_minimal(ctx);
+    let policy = request::policy(ctx)?;
+    let now = ctx.now();
+    /// One decision and its guarded commit.
+    enum Attempt {
+        Done(Channel, i64),
+        /// The cart must expire first: the transaction path does that.
+        Stale,
+        Raced,
+    }
+    let attempt = || -> Result<Attempt, CartError> {
+        let header = store::header(sql, &id)?.ok_or(CartError::NotFound)?;
+        authorize(&shopper.caller, shopper.secret(), &header, Intent::Edit)?;
+        if expiry::is_stale(&header, &policy, now) {
+            return Ok(Attempt::Stale);
+        }
+        header.ensure_active()?;
+        if !if_match.matches(header.version) {
+            return Err(CartError::Stale { current_version: header.version });
+        }
+        let channel = shopper.channel_for(&header);
+        Ok(match store::edit_line_guarded(sql, &header, sku, edit, channel, &policy, now)? {
+            GuardedEdit::Changed { version } => Attempt::Done(channel, version),
+            GuardedEdit::Unchanged => Attempt::Done(channel, header.version),
+            GuardedEdit::Raced => Attempt::Raced,
+        })
+    };
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
+        match attempt() {
+            Ok(Attempt::Raced) if attempts < LINE_EDIT_ATTEMPTS => continue,
+            Ok(Attempt::Raced) => break Err(CartError::Storage(StorageError::Busy)),
+            Ok(Attempt::Stale) => return in_transaction_path(ctx),
+            Ok(Attempt::Done(channel, version)) => break Ok((channel, version)),
+            Err(error) => break Err(error),
+        }
+    };
+    answer(ctx, sql, &id, shopper.channel, &policy, minimal, outcome.map(Ok))
+}
+
+/// The answer to a change: the cart (or 204 with the new ETag when the
+/// client prefers it minimal), or the refusal with the cart as it is.
+fn answer(
+    ctx: &Ctx<'_>,
+    sql: &dyn Sql,
+    id: &omni_shared::ids::CartId,
+    shopper_channel: Option<Channel>,
+    policy: &CartPolicy,
+    minimal: bool,
+    outcome: Result<Result<(Channel, i64), CartError>, CartError>,
+) -> Result<Response, Problem> {
     match outcome {
         Ok(Ok((_, version))) if minimal => Ok(Response::builder()
             .status(204)
             .header("etag", etag(version))
             .header("preference-applied", "return=minimal")
             .build()),
-        Ok(Ok((channel, _))) => render::current_response(ctx, sql, &id, 200, Some(channel), &policy),
-        Ok(Err(error)) | Err(error) => Err(render::refusal(ctx, sql, &id, shopper.channel, &policy, error)),
+        Ok(Ok((channel, _))) => render::current_response(ctx, sql, id, 200, Some(channel), policy),
+        Ok(Err(error)) | Err(error) => Err(render::refusal(ctx, sql, id, shopper_channel, policy, error)),
     }
 }
 

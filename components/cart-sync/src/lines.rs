@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use spin_sdk::http::Response;
 
-use crate::edit::edit_cart;
+use crate::edit::{edit_cart, edit_line};
 use crate::request;
 
 /// The highest version a client may name; far beyond any cart's life.
@@ -131,10 +131,7 @@ pub fn add(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let scope = format!("{} POST /api/carts/{id}/lines", ctx.caller()?.principal());
     let sql = ctx.sql()?;
     Ok(run_for_request(sql, &scope, ctx.req, ctx.now(), || {
-        edit_cart(ctx, |c| {
-            store::edit_line(c.tx, c.header, &line.sku, &LineEdit::Add(line.quantity), c.channel, c.policy, c.now)
-        })
-        .unwrap_or_else(Problem::into_response)
+        edit_line(ctx, &line.sku, &LineEdit::Add(line.quantity)).unwrap_or_else(Problem::into_response)
     }))
 }
 
@@ -144,8 +141,7 @@ pub fn set(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let sku = sku_param(ctx)?;
     let policy = request::policy(ctx)?;
     let line = SetLine::parse(parse_json::<SetLineBody>(ctx.req)?, policy.max_line_quantity())?;
-    let edit = LineEdit::Set { quantity: line.quantity, base_version: line.base_version };
-    edit_cart(ctx, |c| store::edit_line(c.tx, c.header, &sku, &edit, c.channel, c.policy, c.now))
+    edit_line(ctx, &sku, &LineEdit::Set { quantity: line.quantity, base_version: line.base_version })
 }
 
 /// `DELETE /api/carts/{cart_id}/lines/{sku}`: removing a line that is not
@@ -153,8 +149,7 @@ pub fn set(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 pub fn remove(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let sku = sku_param(ctx)?;
     let base_version = base_version(ctx)?;
-    let edit = LineEdit::Remove { base_version };
-    edit_cart(ctx, |c| store::edit_line(c.tx, c.header, &sku, &edit, c.channel, c.policy, c.now))
+    edit_line(ctx, &sku, &LineEdit::Remove { base_version })
 }
 
 /// `DELETE /api/carts/{cart_id}/lines`: empties the cart (coupons stay).

@@ -58,7 +58,17 @@ struct Pooled {
     conn: Connection,
     /// Set by the authorizer when the guest changes session state.
     tainted: Arc<AtomicBool>,
+    /// Set when the guest changed a setting the pool knows how to restore
+    /// ([`RESTORABLE_PRAGMAS`]).
+    retuned: Arc<AtomicBool>,
 }
+
+/// Session settings a guest may change without costing its connection:
+/// the pool sets its own values again when the connection comes back. The
+/// components set both before their first write, for Spin's sake (see
+/// `omni_shared::storage::spin`); closing the connection for that would
+/// give every write request a fresh connection here too.
+const RESTORABLE_PRAGMAS: [&str; 2] = ["busy_timeout", "synchronous"];
 
 /// A connection checked out of a [`Database`] for exclusive use; it goes back
 /// to the pool when dropped.
@@ -162,9 +172,10 @@ impl Database {
         conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let tainted = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&tainted);
-        conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(&ctx, &flag)));
-        Ok(Pooled { conn, tainted })
+        let retuned = Arc::new(AtomicBool::new(false));
+        let (taint_flag, retune_flag) = (Arc::clone(&tainted), Arc::clone(&retuned));
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(&ctx, &taint_flag, &retune_flag)));
+        Ok(Pooled { conn, tainted, retuned })
     }
 
     fn give_back(&self, pooled: Pooled) {
@@ -173,6 +184,14 @@ impl Database {
         }
         if pooled.tainted.load(Ordering::Relaxed) {
             return;
+        }
+        if pooled.retuned.swap(false, Ordering::Relaxed) {
+            // `PRAGMA busy_timeout` replaced the busy handler.
+            let restored = pooled.conn.busy_handler(Some(busy_wait)).is_ok()
+                && pooled.conn.execute_batch("PRAGMA synchronous=NORMAL").is_ok();
+            if !restored {
+                return;
+            }
         }
         let mut idle = self.idle.lock().expect("pool lock");
         if idle.len() < MAX_IDLE {
@@ -203,9 +222,18 @@ impl Drop for PooledConnection {
 
 /// Refuses ATTACH/DETACH (a guest must not reach other files, as in Spin) and
 /// notes session-state changes that make a connection unfit for reuse.
-fn authorize(ctx: &AuthContext<'_>, tainted: &AtomicBool) -> Authorization {
+fn authorize(ctx: &AuthContext<'_>, tainted: &AtomicBool, retuned: &AtomicBool) -> Authorization {
     match ctx.action {
         AuthAction::Attach { .. } | AuthAction::Detach { .. } => Authorization::Deny,
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } if ctx.database_name.is_none_or(|db| db == "main")
+            && RESTORABLE_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)) =>
+        {
+            retuned.store(true, Ordering::Relaxed);
+            Authorization::Allow
+        }
         AuthAction::Pragma {
             pragma_value: Some(_),
             ..
@@ -356,5 +384,31 @@ mod tests {
             .query_row("PRAGMA cache_size", [], |r| r.get(0))
             .unwrap();
         assert_ne!(size, -1234);
+    }
+
+    #[test]
+    fn a_connection_whose_write_settings_were_changed_is_restored_and_reused() {
+        let (_dir, db) = db();
+        {
+            let conn = db.checkout().unwrap();
+            conn.execute_batch("PRAGMA busy_timeout = 0; PRAGMA synchronous = FULL;").unwrap();
+        }
+        assert_eq!(db.idle.lock().unwrap().len(), 1, "the connection went back to the pool");
+        let conn = db.checkout().unwrap();
+        let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(synchronous, 1, "NORMAL again");
+        // The pool's busy handler is back: a writer waits for a lock held
+        // elsewhere instead of failing at once.
+        let other = db.checkout().unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let waiter = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let outcome = conn.execute_batch("INSERT INTO t VALUES (2)");
+            (outcome.is_ok(), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        other.execute_batch("COMMIT").unwrap();
+        let (ok, waited) = waiter.join().unwrap();
+        assert!(ok && waited >= Duration::from_millis(90), "{ok} after {waited:?}");
     }
 }

@@ -287,23 +287,27 @@ fn sku_facts(tx: &dyn Sql, cart: &CartId, sku: &Sku, currency: Currency) -> Resu
     })
 }
 
-/// Applies one line edit made in `channel` to the cart whose `header` was read
-/// in this transaction; `true` when the cart changed.
-///
-/// An add or set must name a SKU the catalog sells, priced in the cart's
-/// currency and sold in `channel`; a removal needs none of that, so a line
-/// whose item left the range can still be taken out.
-pub fn edit_line(
-    tx: &dyn Sql,
+/// What a line edit comes to, decided from the cart's header and the SKU's
+/// facts.
+enum LineDecision {
+    Unchanged,
+    Write(u32),
+    Delete,
+}
+
+/// The rules of a line edit: an add or set must name a SKU the catalog
+/// sells, priced in the cart's currency and sold in `channel`; a removal
+/// needs none of that, so a line whose item left the range can still be
+/// taken out; a new line must fit under [`CartPolicy::MAX_LINES`].
+fn decide_line(
     header: &CartHeader,
     sku: &Sku,
     edit: &LineEdit,
+    facts: &SkuFacts,
     channel: Channel,
     policy: &CartPolicy,
-    now: DateTime<Utc>,
-) -> Result<bool, CartError> {
+) -> Result<LineDecision, CartError> {
     header.ensure_active()?;
-    let facts = sku_facts(tx, &header.id, sku, header.currency)?;
     if !matches!(edit, LineEdit::Remove { .. }) {
         if !facts.known {
             return Err(CartError::UnknownSku(sku.clone()));
@@ -315,18 +319,37 @@ pub fn edit_line(
             return Err(CartError::NotSoldIn { sku: sku.clone(), refusal });
         }
     }
-    let outcome = edit.apply(sku, facts.line, policy.max_line_quantity())?;
-    match outcome {
-        LineOutcome::Unchanged => Ok(false),
+    match edit.apply(sku, facts.line, policy.max_line_quantity())? {
+        LineOutcome::Unchanged => Ok(LineDecision::Unchanged),
         LineOutcome::Write(_) if facts.line.is_none() && facts.line_count >= CartPolicy::MAX_LINES => {
             Err(CartError::TooManyLines { max: CartPolicy::MAX_LINES })
         }
-        LineOutcome::Write(quantity) => {
+        LineOutcome::Write(quantity) => Ok(LineDecision::Write(quantity)),
+        LineOutcome::Delete => Ok(LineDecision::Delete),
+    }
+}
+
+/// Applies one line edit made in `channel` to the cart whose `header` was read
+/// in this transaction; `true` when the cart changed.
+pub fn edit_line(
+    tx: &dyn Sql,
+    header: &CartHeader,
+    sku: &Sku,
+    edit: &LineEdit,
+    channel: Channel,
+    policy: &CartPolicy,
+    now: DateTime<Utc>,
+) -> Result<bool, CartError> {
+    header.ensure_active()?;
+    let facts = sku_facts(tx, &header.id, sku, header.currency)?;
+    match decide_line(header, sku, edit, &facts, channel, policy)? {
+        LineDecision::Unchanged => Ok(false),
+        LineDecision::Write(quantity) => {
             let version = bump(tx, &header.id, channel, now)?;
             write_line(tx, &header.id, sku, quantity, version)?;
             Ok(true)
         }
-        LineOutcome::Delete => {
+        LineDecision::Delete => {
             bump(tx, &header.id, channel, now)?;
             tx.execute(
                 "DELETE FROM cart_lines WHERE cart_id = ?1 AND sku = ?2",
@@ -334,6 +357,57 @@ pub fn edit_line(
             )?;
             Ok(true)
         }
+    }
+}
+
+/// What a [`edit_line_guarded`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardedEdit {
+    /// Committed; the cart is now at `version`.
+    Changed { version: i64 },
+    /// The edit changes nothing (the line already says so).
+    Unchanged,
+    /// The cart moved on after `header` was read: read it again and decide
+    /// again.
+    Raced,
+}
+
+/// [`edit_line`] without a transaction: the SKU's facts are read on their
+/// own, the edit decided, and the outcome committed with one guarded
+/// statement that applies only while the cart is still active at
+/// `header.version` (see [`crate::cart::GUARDED_LINE_WRITES`]). The write
+/// lock is held for that one statement, not across the request.
+pub fn edit_line_guarded(
+    sql: &dyn Sql,
+    header: &CartHeader,
+    sku: &Sku,
+    edit: &LineEdit,
+    channel: Channel,
+    policy: &CartPolicy,
+    now: DateTime<Utc>,
+) -> Result<GuardedEdit, CartError> {
+    header.ensure_active()?;
+    let facts = sku_facts(sql, &header.id, sku, header.currency)?;
+    let quantity = match decide_line(header, sku, edit, &facts, channel, policy)? {
+        LineDecision::Unchanged => return Ok(GuardedEdit::Unchanged),
+        LineDecision::Write(quantity) => quantity,
+        LineDecision::Delete => 0,
+    };
+    let applied = sql.execute(
+        "INSERT INTO cart_line_writes (cart_id, sku, quantity, expected_version, channel, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING expected_version + 1 AS version",
+        &[
+            header.id.as_str().into(),
+            sku.as_str().into(),
+            quantity.into(),
+            header.version.into(),
+            channel.as_str().into(),
+            timestamp(now).into(),
+        ],
+    )?;
+    match applied.first() {
+        Some(row) => Ok(GuardedEdit::Changed { version: row.integer("version")? }),
+        None => Ok(GuardedEdit::Raced),
     }
 }
 

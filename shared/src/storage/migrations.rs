@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[&str] = &[
     crate::returns::SCHEMA,
     crate::orders::ENDLESS_AISLE,
     crate::promotions::CHECKOUT_HOLDS,
+    crate::cart::GUARDED_LINE_WRITES,
 ];
 
 /// HTTP conventions (idempotency) and catalog master data.
@@ -112,18 +113,46 @@ fn apply_once(sql: &dyn Sql) -> Result<(), StorageError> {
     })
 }
 
+/// The schema version, read as a `SELECT` so that a request that only reads
+/// is recognised as such by the storage layer (see `storage::spin`).
 pub fn current_version(sql: &dyn Sql) -> Result<i64, StorageError> {
-    let rows = sql.execute("PRAGMA user_version", &[])?;
+    let rows = sql.execute("SELECT user_version FROM pragma_user_version", &[])?;
     rows.first()
         .ok_or_else(|| StorageError::Decode("PRAGMA user_version returned no row".into()))?
         .integer("user_version")
 }
 
 /// Splits a migration into statements, since the SQL port (like Spin's)
-/// executes one statement per call. Migrations hold no `;` inside literals or
-/// triggers, which keeps this split honest.
+/// executes one statement per call. Migrations hold no `;` inside literals,
+/// which keeps this split honest; a `CREATE TRIGGER` keeps the `;`s of its
+/// body up to its closing `END`.
 fn statements(step: &str) -> impl Iterator<Item = &str> {
-    step.split(';').map(str::trim).filter(|s| !s.is_empty())
+    let mut statements = Vec::new();
+    let mut start = 0;
+    let mut in_trigger = false;
+    for (at, _) in step.match_indices(';') {
+        let piece = step[start..at].trim();
+        if !in_trigger && starts_with_words(piece, &["CREATE", "TRIGGER"]) {
+            in_trigger = true;
+        }
+        let trigger_done = in_trigger && last_word(piece).eq_ignore_ascii_case("END");
+        if !in_trigger || trigger_done {
+            statements.push(piece);
+            start = at + 1;
+            in_trigger = false;
+        }
+    }
+    statements.push(step[start..].trim());
+    statements.into_iter().filter(|s| !s.is_empty())
+}
+
+fn starts_with_words(text: &str, words: &[&str]) -> bool {
+    let mut found = text.split_whitespace();
+    words.iter().all(|w| found.next().is_some_and(|f| f.eq_ignore_ascii_case(w)))
+}
+
+fn last_word(text: &str) -> &str {
+    text.split_whitespace().last().unwrap_or_default()
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -179,7 +208,19 @@ mod tests {
     #[test]
     fn every_step_splits_into_executable_statements() {
         for step in MIGRATIONS {
-            assert!(statements(step).all(|s| !s.contains(';')));
+            for statement in statements(step) {
+                let is_trigger = starts_with_words(statement, &["CREATE", "TRIGGER"]);
+                assert!(is_trigger || !statement.contains(';'), "{statement}");
+                assert!(!is_trigger || last_word(statement).eq_ignore_ascii_case("END"), "{statement}");
+            }
         }
+    }
+
+    #[test]
+    fn a_trigger_body_stays_one_statement() {
+        let step = "CREATE TABLE a (x); CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = 1; DELETE FROM a; END; CREATE INDEX i ON a (x)";
+        let split: Vec<&str> = statements(step).collect();
+        assert_eq!(split.len(), 3, "{split:?}");
+        assert_eq!(split[1], "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = 1; DELETE FROM a; END");
     }
 }
