@@ -208,8 +208,45 @@ impl Reservation {
 }
 
 /// Reserves `request.basket` at `request.store` in its own transaction.
+///
+/// On its own (no transaction open on `sql`) it holds the write lock only
+/// for the writes: the store, the assortment, the lapsed holds due and the
+/// ready-by estimate are read first, and the lock is taken for the guarded
+/// stock updates and the reservation's rows alone. Why? Under Spin every
+/// statement is a host call, and each one made while holding the lock keeps
+/// every other writer waiting. The guarded updates decide on their own, so
+/// nothing read before the lock can oversell; the estimate read before is
+/// the one a request a moment earlier would have got.
 pub fn reserve(sql: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Reservation, StockError> {
-    in_transaction(sql, |tx| reserve_in(tx, request, now))
+    if sql.open_units().get() > 0 {
+        return in_transaction(sql, |tx| reserve_in(tx, request, now));
+    }
+    let store = collectable_store(sql, request)?;
+    let due = sql.execute(
+        "SELECT 1 FROM reservations WHERE state = 'held' AND expires_at <= ?1 LIMIT 1",
+        &[timestamp(now).into()],
+    )?;
+    if !due.is_empty() {
+        in_transaction(sql, |tx| sweep_expired_in(tx, now, SWEEP_ON_RESERVE))?;
+    }
+    let estimate = picking::ready_by(sql, &store, now)?;
+    in_transaction(sql, |tx| lock_and_record(tx, request, estimate.map(|e| (e.picking_date, e.ready_by)), now))
+}
+
+/// The reservation's store, when it is a store offering click & collect
+/// and every line may be handed over on its shop floor.
+fn collectable_store(sql: &dyn Sql, request: &ReservationRequest) -> Result<Store, StockError> {
+    let store = load_store(sql, &request.store)?;
+    if store.kind() != StoreKind::Store || !store.offers(Service::ClickAndCollect) {
+        return Err(StockError::NotCollectable(request.store.clone()));
+    }
+    for (sku, assortment) in assortments(sql, &request.basket)? {
+        // Handed over on a shop floor: the assortment rule of a till.
+        if let Err(refusal) = assortment.sold_in(Channel::Pos) {
+            return Err(StockError::NotSoldHere { sku, refusal });
+        }
+    }
+    Ok(store)
 }
 
 /// [`reserve`] inside the caller's `BEGIN IMMEDIATE` transaction (returns
@@ -221,16 +258,7 @@ pub fn reserve(sql: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) 
 /// online-only item (not handed over in stores), and any line above its ATP
 /// ([`StockError::Insufficient`] lists every short line).
 pub fn reserve_in(tx: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Reservation, StockError> {
-    let store = load_store(tx, &request.store)?;
-    if store.kind() != StoreKind::Store || !store.offers(Service::ClickAndCollect) {
-        return Err(StockError::NotCollectable(request.store.clone()));
-    }
-    for (sku, assortment) in assortments(tx, &request.basket)? {
-        // Handed over on a shop floor: the assortment rule of a till.
-        if let Err(refusal) = assortment.sold_in(Channel::Pos) {
-            return Err(StockError::NotSoldHere { sku, refusal });
-        }
-    }
+    let store = collectable_store(tx, request)?;
     hold_at(tx, &store, request, now)
 }
 
