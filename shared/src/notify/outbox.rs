@@ -115,6 +115,23 @@ pub fn enqueue_for_customer(
     webhook_configured: bool,
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
+    let subscriptions = if prefs.push { subscriptions::ids_for(tx, customer)? } else { Vec::new() };
+    enqueue_for_recipients(tx, notice, customer, prefs, &subscriptions, webhook_configured, now)
+}
+
+/// [`enqueue_for_customer`] with the customer's push subscriptions read by
+/// the caller (before its transaction, to keep the lock short): a
+/// subscription registered in between gets the next notice, as it would
+/// had it come a moment later.
+pub fn enqueue_for_recipients(
+    tx: &dyn Sql,
+    notice: &Notice<'_>,
+    customer: &CustomerId,
+    prefs: &Preferences,
+    subscriptions: &[subscriptions::SubscriptionId],
+    webhook_configured: bool,
+    now: DateTime<Utc>,
+) -> Result<u32, StorageError> {
     let mut added = 0;
     if prefs.push {
         let push = json!({
@@ -127,7 +144,7 @@ pub fn enqueue_for_customer(
             "url": format!("/orders/{}", notice.order_id),
             "data": notice.data,
         });
-        for id in subscriptions::ids_for(tx, customer)? {
+        for id in subscriptions {
             added += insert(tx, notice, "web_push", id.as_str(), &push, now)?;
         }
     }

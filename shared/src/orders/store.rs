@@ -14,7 +14,7 @@ use crate::stock::ReservationId;
 use crate::storage::{Row, Sql, SqlValue, StorageError};
 use chrono::{DateTime, Utc};
 
-const COLUMNS: &str = "id, customer_id, fulfilment, store_id, store_name, store_address, time_zone, store_locale,
+pub(crate) const COLUMNS: &str = "id, customer_id, fulfilment, store_id, store_name, store_address, time_zone, store_locale,
     delivery_address, status, version, currency, total_paid_minor, reservation_id, checkout_id, channel, locale,
     ready_by, sla_at_risk_at, sla_alerted_at, sla_breached_at, ready_at, pickup_until, collected_at,
     collected_store, tracking_carrier, tracking_url, created_at, updated_at";
@@ -124,6 +124,12 @@ fn currency(row: Row<'_>) -> Result<Currency, StorageError> {
 
 fn status(raw: &str) -> Result<OrderStatus, StorageError> {
     OrderStatus::parse(raw).ok_or_else(|| decode_err("status", raw))
+}
+
+/// An order from a row of [`COLUMNS`] (a read, or an `UPDATE ... RETURNING`
+/// that changes no line) and its lines.
+pub(crate) fn decode(row: Row<'_>, lines: Vec<OrderLine>) -> Result<Order, StorageError> {
+    order(row, lines)
 }
 
 fn order(row: Row<'_>, lines: Vec<OrderLine>) -> Result<Order, StorageError> {

@@ -2,6 +2,15 @@
 //! guarded UPDATE, the stock effect, the history row and the customer's
 //! notifications, in one transaction.
 //!
+//! The transaction holds only the writes: the order, the customer's
+//! notification preferences and push subscriptions are read before it, and
+//! the guarded UPDATE (same status, same version) both re-checks what was
+//! read and returns the changed order. A move that loses a race to another
+//! is decided again on fresh reads (and refused as stale when the caller's
+//! `If-Match` no longer holds). Why? Under Spin every statement is a host
+//! call, and each one made while holding the write lock keeps every other
+//! writer waiting.
+//!
 //! | move to | also |
 //! | --- | --- |
 //! | `ready_for_pickup` | the SLA result (`ready_at`), the pickup window (`pickup_until`) |
@@ -22,7 +31,7 @@ use crate::catalog::FieldError;
 use crate::ids::OrderId;
 use crate::notify::message::{self, MessageFacts};
 use crate::notify::outbox::{self, Notice};
-use crate::notify::{Event, preferences};
+use crate::notify::{Event, preferences, subscriptions};
 use crate::stock;
 use crate::storage::{Sql, StorageError, in_transaction};
 use chrono::{DateTime, Utc};
@@ -57,16 +66,50 @@ pub fn transition(
     version_ok: impl Fn(i64) -> bool,
     now: DateTime<Utc>,
 ) -> Result<Order, OrderError> {
-    let order = in_transaction(sql, |tx| {
-        let order = store::load(tx, id)?.ok_or(OrderError::NotFound)?;
+    /// Beyond this many lost races the order is too busy (503).
+    const ATTEMPTS: u32 = 20;
+    let read = |sql: &dyn Sql| -> Result<Order, OrderError> {
+        let order = store::load(sql, id)?.ok_or(OrderError::NotFound)?;
         actor.may_see(&order)?;
         if !version_ok(order.version) {
             return Err(OrderError::Stale { current_version: order.version });
         }
-        apply_in(tx, &order, change, actor, settings, now)
-    })?;
+        Ok(order)
+    };
+    let order = if sql.open_units().get() > 0 {
+        in_transaction(sql, |tx| apply_in(tx, &read(tx)?, change, actor, settings, now))?
+    } else {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let order = read(sql)?;
+            let audience = Audience::read(sql, &order, change)?;
+            match in_transaction(sql, |tx| apply_with(tx, &order, change, actor, settings, &audience, now))? {
+                Some(changed) => break changed,
+                None if attempt < ATTEMPTS => continue,
+                None => return Err(OrderError::Storage(StorageError::Busy)),
+            }
+        }
+    };
     after_commit(sql, &order, now);
     Ok(order)
+}
+
+/// Who hears of a move: the customer's preferences and push subscriptions,
+/// read only when the move notifies them.
+pub(crate) struct Audience {
+    customer: Option<(preferences::Preferences, Vec<subscriptions::SubscriptionId>)>,
+}
+
+impl Audience {
+    pub(crate) fn read(sql: &dyn Sql, order: &Order, change: &Move) -> Result<Audience, StorageError> {
+        if change.to.customer_event().is_none() {
+            return Ok(Audience { customer: None });
+        }
+        let prefs = preferences::load(sql, &order.customer)?;
+        let subscriptions = if prefs.push { subscriptions::ids_for(sql, &order.customer)? } else { Vec::new() };
+        Ok(Audience { customer: Some((prefs, subscriptions)) })
+    }
 }
 
 /// [`transition`]'s work inside the caller's transaction, on `order` as
@@ -79,6 +122,22 @@ pub(crate) fn apply_in(
     settings: Settings,
     now: DateTime<Utc>,
 ) -> Result<Order, OrderError> {
+    let audience = Audience::read(tx, order, change)?;
+    apply_with(tx, order, change, actor, settings, &audience, now)?
+        .ok_or(OrderError::Stale { current_version: order.version + 1 })
+}
+
+/// The move's writes, on `order` as read before them; `None` when the
+/// order is no longer at that status and version (another move got in).
+fn apply_with(
+    tx: &dyn Sql,
+    order: &Order,
+    change: &Move,
+    actor: &Actor,
+    settings: Settings,
+    audience: &Audience,
+    now: DateTime<Utc>,
+) -> Result<Option<Order>, OrderError> {
     status::check(order.status, change.to, order.fulfilment, actor.kind()).map_err(|refused| match refused {
         MoveRefused::Illegal { from, to, allowed } => OrderError::Illegal { current: from, to, allowed },
         MoveRefused::NotForActor { from, to, allowed, .. } => OrderError::NotForActor { current: from, to, allowed },
@@ -101,8 +160,8 @@ pub(crate) fn apply_in(
     let pickup_until = (change.to == OrderStatus::ReadyForPickup).then(|| timestamp(settings.policy.pickup_until(now)));
     let collected_store = (change.to == OrderStatus::PickedUp)
         .then(|| actor.store().unwrap_or(&order.store).as_str().to_owned());
-    let changed = tx.execute(
-        "UPDATE orders SET status = ?3, version = version + 1, updated_at = ?4,
+    let updated = tx.execute(
+        &format!("UPDATE orders SET status = ?3, version = version + 1, updated_at = ?4,
              ready_at = COALESCE(?5, ready_at),
              pickup_until = COALESCE(?6, pickup_until),
              sla_breached_at = CASE WHEN ?7 = 1 THEN COALESCE(sla_breached_at, ready_by) ELSE sla_breached_at END,
@@ -112,7 +171,7 @@ pub(crate) fn apply_in(
              tracking_carrier = COALESCE(?10, tracking_carrier),
              tracking_url = COALESCE(?11, tracking_url)
          WHERE id = ?1 AND status = ?2 AND version = ?12
-         RETURNING version",
+         RETURNING {columns}", columns = store::COLUMNS),
         &[
             order.id.as_str().into(),
             order.status.as_str().into(),
@@ -128,11 +187,12 @@ pub(crate) fn apply_in(
             order.version.into(),
         ],
     )?;
-    let version = changed
-        .first()
-        .map(|r| r.integer("version"))
-        .transpose()?
-        .ok_or(OrderError::Stale { current_version: order.version + 1 })?;
+    let Some(row) = updated.first() else {
+        return Ok(None);
+    };
+    // A move changes no line, so the lines read before stand.
+    let changed = store::decode(row, order.lines.clone())?;
+    let version = changed.version;
     if let Some(reservation) = &order.reservation {
         match change.to {
             // The goods leave the source: handed over, or given to the carrier.
@@ -146,11 +206,10 @@ pub(crate) fn apply_in(
         }
     }
     store::record(tx, &order.id, version, Some(order.status), change.to, actor, change.via, change.note.as_deref(), now)?;
-    let changed = store::load(tx, &order.id)?.ok_or(OrderError::NotFound)?;
-    if let Some(event) = change.to.customer_event() {
-        notify_customer(tx, &changed, event, settings, now)?;
+    if let (Some(event), Some((prefs, subscriptions))) = (change.to.customer_event(), &audience.customer) {
+        notify_recipients(tx, &changed, event, settings, prefs, subscriptions, now)?;
     }
-    Ok(changed)
+    Ok(Some(changed))
 }
 
 /// What happens once a change is committed: a cancelled or expired
@@ -181,10 +240,24 @@ pub(crate) fn notify_customer(
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
     let prefs = preferences::load(tx, &order.customer)?;
+    let subscriptions = if prefs.push { subscriptions::ids_for(tx, &order.customer)? } else { Vec::new() };
+    notify_recipients(tx, order, event, settings, &prefs, &subscriptions, now)
+}
+
+/// [`notify_customer`] with the preferences and subscriptions read already.
+fn notify_recipients(
+    tx: &dyn Sql,
+    order: &Order,
+    event: Event,
+    settings: Settings,
+    prefs: &preferences::Preferences,
+    subscriptions: &[subscriptions::SubscriptionId],
+    now: DateTime<Utc>,
+) -> Result<u32, StorageError> {
     let locale = prefs.locale.unwrap_or(order.locale);
     let rendered = message::render(event, locale, &facts(order, now));
     let notice = Notice { order_id: order.id.as_str(), event, locale, message: &rendered, data: data(order, locale) };
-    outbox::enqueue_for_customer(tx, &notice, &order.customer, &prefs, settings.webhook_configured, now)
+    outbox::enqueue_for_recipients(tx, &notice, &order.customer, prefs, subscriptions, settings.webhook_configured, now)
 }
 
 /// Renders a store alert in the store's language and queues it.

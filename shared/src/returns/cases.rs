@@ -427,52 +427,92 @@ pub fn intake(
         return Err(ReturnError::NotOffered("returns in stores".into()));
     }
     let id = verify(code, secret, now)?;
-    in_transaction(sql, |tx| {
-        let rma = store::load(tx, &CaseRef::Id(id.clone()))?.ok_or(ReturnError::CodeInvalid)?;
+    // The case is read before the transaction, which then holds only the
+    // writes: the guarded UPDATE (same status, same version) re-checks what
+    // was read, and a lost race is decided again on a fresh read (which
+    // then says who received it). Under Spin every statement made while
+    // holding the write lock keeps every other writer waiting.
+    let read = |sql: &dyn Sql| -> Result<(Rma, Vec<(u32, u32)>), ReturnError> {
+        let rma = store::load(sql, &CaseRef::Id(id.clone()))?.ok_or(ReturnError::CodeInvalid)?;
         match (&rma.status, &rma.received) {
             (_, Some((store, at))) => return Err(ReturnError::AlreadyReceived { at: *at, store: store.clone() }),
             (RmaStatus::Opened, None) => {}
             (status, None) => return Err(ReturnError::Illegal { current: *status, to: RmaStatus::Received }),
         }
         let found = received_counts(&rma, lines)?;
-        let changed = tx.execute(
-            "UPDATE return_cases SET status = 'received', version = version + 1, received_store = ?3, received_at = ?4,
-                 updated_at = ?4
-             WHERE id = ?1 AND status = 'opened' AND version = ?2 RETURNING version",
-            &[id.as_str().into(), rma.version.into(), store_id.as_str().into(), timestamp(now).into()],
-        )?;
-        let version = changed
-            .first()
-            .map(|r| r.integer("version"))
-            .transpose()?
-            .ok_or(ReturnError::Stale { current_version: rma.version + 1 })?;
-        for (index, (line, (sellable, damaged))) in rma.lines.iter().zip(&found).enumerate() {
-            let refundable = match policy.damaged_items() {
-                DamagedItems::Refund => sellable + damaged,
-                DamagedItems::NoRefund => *sellable,
-            };
-            let refund = refund_for_units(line.line_paid, line.line_quantity, line.unit_offset, refundable)
-                .map_err(|e| StorageError::Other(format!("refund of {}: {e}", line.sku)))?;
-            tx.execute(
-                "UPDATE return_case_lines SET received_sellable = ?3, received_damaged = ?4, refund_minor = ?5
-                 WHERE case_id = ?1 AND line = ?2",
-                &[
-                    id.as_str().into(),
-                    (index as i64).into(),
-                    (*sellable).into(),
-                    (*damaged).into(),
-                    refund.to_minor_units().into(),
-                ],
-            )?;
-            if *sellable > 0 {
-                let units = Quantity::parse_with_max(i64::from(*sellable), StockQuantity::MAX)
-                    .map_err(|e| StorageError::Other(e.to_string()))?;
-                stock::restock_in(tx, &store_id, &line.sku, units, now)?;
-            }
+        Ok((rma, found))
+    };
+    let nested = sql.open_units().get() > 0;
+    for _ in 0..INTAKE_ATTEMPTS {
+        let received = if nested {
+            in_transaction(sql, |tx| {
+                let (rma, found) = read(tx)?;
+                receive_in(tx, &rma, &found, &store_id, device, via, policy, settings, now)
+            })?
+        } else {
+            let (rma, found) = read(sql)?;
+            in_transaction(sql, |tx| receive_in(tx, &rma, &found, &store_id, device, via, policy, settings, now))?
+        };
+        if let Some(rma) = received {
+            return Ok(rma);
         }
-        store::record(tx, &id, version, Some(RmaStatus::Opened), RmaStatus::Received, device, via, None, now)?;
-        finish(tx, &id, settings, now)
-    })
+    }
+    Err(StorageError::Busy.into())
+}
+
+/// Beyond this many lost races the case is too busy (503).
+const INTAKE_ATTEMPTS: u32 = 20;
+
+/// The intake's writes on `rma` as read before them; `None` when another
+/// move got in first.
+#[allow(clippy::too_many_arguments)]
+fn receive_in(
+    tx: &dyn Sql,
+    rma: &Rma,
+    found: &[(u32, u32)],
+    store_id: &StoreId,
+    device: &Actor,
+    via: Via,
+    policy: &ReturnPolicy,
+    settings: Settings,
+    now: DateTime<Utc>,
+) -> Result<Option<Rma>, ReturnError> {
+    let id = &rma.id;
+    let changed = tx.execute(
+        "UPDATE return_cases SET status = 'received', version = version + 1, received_store = ?3, received_at = ?4,
+             updated_at = ?4
+         WHERE id = ?1 AND status = 'opened' AND version = ?2 RETURNING version",
+        &[id.as_str().into(), rma.version.into(), store_id.as_str().into(), timestamp(now).into()],
+    )?;
+    let Some(version) = changed.first().map(|r| r.integer("version")).transpose()? else {
+        return Ok(None);
+    };
+    for (index, (line, (sellable, damaged))) in rma.lines.iter().zip(found).enumerate() {
+        let refundable = match policy.damaged_items() {
+            DamagedItems::Refund => sellable + damaged,
+            DamagedItems::NoRefund => *sellable,
+        };
+        let refund = refund_for_units(line.line_paid, line.line_quantity, line.unit_offset, refundable)
+            .map_err(|e| StorageError::Other(format!("refund of {}: {e}", line.sku)))?;
+        tx.execute(
+            "UPDATE return_case_lines SET received_sellable = ?3, received_damaged = ?4, refund_minor = ?5
+             WHERE case_id = ?1 AND line = ?2",
+            &[
+                id.as_str().into(),
+                (index as i64).into(),
+                (*sellable).into(),
+                (*damaged).into(),
+                refund.to_minor_units().into(),
+            ],
+        )?;
+        if *sellable > 0 {
+            let units = Quantity::parse_with_max(i64::from(*sellable), StockQuantity::MAX)
+                .map_err(|e| StorageError::Other(e.to_string()))?;
+            stock::restock_in(tx, store_id, &line.sku, units, now)?;
+        }
+    }
+    store::record(tx, id, version, Some(RmaStatus::Opened), RmaStatus::Received, device, via, None, now)?;
+    finish(tx, id, settings, now).map(Some)
 }
 
 /// Per case line, the (sellable, damaged) units the intake found.

@@ -322,3 +322,32 @@ fn forged_and_expired_handoff_codes_are_refused_and_untouched_carts_expire() {
     let event = &events["events"][0];
     assert_eq!((event["cart_id"].as_str(), event["channel_started"].as_str()), (Some(cart.id.as_str()), Some("app")));
 }
+
+#[test]
+fn sixteen_devices_adding_to_one_line_at_once_lose_no_unit() {
+    // The hottest row there is: every add decides from the same version and
+    // all but one lose the guarded write and decide again.
+    let app = seeded_app();
+    let cart = customer_cart(&app, &token(&customer(&unique("C"))), "app");
+    ok(cart.add(&app, "TEE-ORG-BLK-M", 1));
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let devices: Vec<_> = (0..16)
+            .map(|i| {
+                let (app, cart) = (&app, cart.in_channel(if i % 2 == 0 { "app" } else { "web" }));
+                scope.spawn(move || {
+                    (0..4)
+                        .map(|_| {
+                            let body = json!({"sku": "TEE-ORG-BLK-M", "quantity": 1});
+                            cart.send(app, "POST", "/lines", Some(&body), &[("prefer", "return=minimal")]).status
+                        })
+                        .collect::<Vec<u16>>()
+                })
+            })
+            .collect();
+        devices.into_iter().flat_map(|d| d.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
+    let body = cart.get(&app);
+    assert_eq!(lines(&body), [("TEE-ORG-BLK-M".to_owned(), 65)]);
+    assert_eq!(body["version"], 2 + 64, "one version per add, none lost or doubled");
+}

@@ -323,6 +323,50 @@ fn outbox(app: &TestApp, order: &str) -> Vec<Value> {
 }
 
 #[test]
+fn eight_devices_moving_one_order_at_once_move_it_once_and_queue_one_notice() {
+    // Variables through the environment, not edge host flags, and no test
+    // clock: so this runs under real Spin too when the suite does.
+    let gateway = Receiver::start();
+    let options = AppOptions {
+        env: vec![
+            ("SPIN_VARIABLE_NOTIFICATION_WEBHOOK_URL".into(), gateway.url("/hooks/omni")),
+            ("SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET".into(), HOOK_SECRET.into()),
+            ("SPIN_VARIABLE_NOTIFICATION_GATEWAY_ORIGIN".into(), format!("http://{}", gateway.addr)),
+        ],
+        ..Default::default()
+    };
+    let Some(app) = private_app(options) else { return };
+    seed(&app);
+    let who = blackbox_tests::unique("C");
+    let order = place(&app, &who);
+    let till = token(&store_device("WAW-01"));
+    for status in ["accepted", "picking"] {
+        assert_eq!(app.post(&format!("/api/orders/{order}/transitions"), Some(&till), &json!({"status": status})).status, 200);
+    }
+    let before = outbox(&app, &order).len();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let devices: Vec<_> = (0..8)
+            .map(|_| {
+                let (app, till, order) = (&app, &till, &order);
+                scope.spawn(move || {
+                    app.post(&format!("/api/orders/{order}/transitions"), Some(till), &json!({"status": "ready_for_pickup"})).status
+                })
+            })
+            .collect();
+        devices.into_iter().map(|d| d.join().unwrap()).collect()
+    });
+    let moved = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(moved, 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "the others are refused as illegal from ready: {statuses:?}");
+    let history = app.get(&format!("/api/orders/{order}/history"), Some(&token(&ops()))).json();
+    let ready = history["history"].as_array().unwrap().iter().filter(|h| h["to"] == "ready_for_pickup").count();
+    assert_eq!(ready, 1, "{history}");
+    let queued = outbox(&app, &order);
+    let ready_notices = queued.iter().filter(|n| n["event"] == "ready_for_pickup").count();
+    assert_eq!((queued.len() - before, ready_notices), (1, 1), "one webhook row for the one move: {queued:?}");
+}
+
+#[test]
 fn golden_path_from_reservation_to_pickup_pushes_ready_to_the_app_and_the_gateway() {
     let push_service = Receiver::start();
     let gateway = Receiver::start();
