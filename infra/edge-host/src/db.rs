@@ -61,6 +61,8 @@ struct Pooled {
     /// Set when the guest changed a setting the pool knows how to restore
     /// ([`RESTORABLE_PRAGMAS`]).
     retuned: Arc<AtomicBool>,
+    /// Set when the guest replaced the busy handler (`PRAGMA busy_timeout`).
+    busy_replaced: Arc<AtomicBool>,
 }
 
 /// Session settings a guest may change without costing its connection:
@@ -173,9 +175,10 @@ impl Database {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let tainted = Arc::new(AtomicBool::new(false));
         let retuned = Arc::new(AtomicBool::new(false));
-        let (taint_flag, retune_flag) = (Arc::clone(&tainted), Arc::clone(&retuned));
-        conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(&ctx, &taint_flag, &retune_flag)));
-        Ok(Pooled { conn, tainted, retuned })
+        let busy_replaced = Arc::new(AtomicBool::new(false));
+        let flags = Flags { tainted: Arc::clone(&tainted), retuned: Arc::clone(&retuned), busy_replaced: Arc::clone(&busy_replaced) };
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(&ctx, &flags)));
+        Ok(Pooled { conn, tainted, retuned, busy_replaced })
     }
 
     fn give_back(&self, pooled: Pooled) {
@@ -196,6 +199,23 @@ impl Database {
         let mut idle = self.idle.lock().expect("pool lock");
         if idle.len() < MAX_IDLE {
             idle.push(pooled);
+        }
+    }
+}
+
+impl PooledConnection {
+    /// Puts the pool's busy handler back after a guest's `PRAGMA
+    /// busy_timeout`, at once. Why override the guest? The components set
+    /// `busy_timeout = 0` and wait in their own loop for Spin's sake (its
+    /// handler sleeps up to 100 ms); this host's handler already polls
+    /// every 50 us, finer than any guest loop, and lone writes do not queue
+    /// at the gate, so keeping it gives single-statement writes the
+    /// shortest wait.
+    pub fn keep_host_busy_handler(&self) {
+        if let Some(p) = &self.pooled
+            && p.busy_replaced.swap(false, Ordering::Relaxed)
+        {
+            let _ = p.conn.busy_handler(Some(busy_wait));
         }
     }
 }
@@ -222,7 +242,15 @@ impl Drop for PooledConnection {
 
 /// Refuses ATTACH/DETACH (a guest must not reach other files, as in Spin) and
 /// notes session-state changes that make a connection unfit for reuse.
-fn authorize(ctx: &AuthContext<'_>, tainted: &AtomicBool, retuned: &AtomicBool) -> Authorization {
+/// What the authorizer notes about a guest's statements.
+struct Flags {
+    tainted: Arc<AtomicBool>,
+    retuned: Arc<AtomicBool>,
+    busy_replaced: Arc<AtomicBool>,
+}
+
+fn authorize(ctx: &AuthContext<'_>, flags: &Flags) -> Authorization {
+    let (tainted, retuned) = (&flags.tainted, &flags.retuned);
     match ctx.action {
         AuthAction::Attach { .. } | AuthAction::Detach { .. } => Authorization::Deny,
         AuthAction::Pragma {
@@ -232,6 +260,9 @@ fn authorize(ctx: &AuthContext<'_>, tainted: &AtomicBool, retuned: &AtomicBool) 
             && RESTORABLE_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)) =>
         {
             retuned.store(true, Ordering::Relaxed);
+            if pragma_name.eq_ignore_ascii_case("busy_timeout") {
+                flags.busy_replaced.store(true, Ordering::Relaxed);
+            }
             Authorization::Allow
         }
         AuthAction::Pragma {
@@ -410,5 +441,19 @@ mod tests {
         other.execute_batch("COMMIT").unwrap();
         let (ok, waited) = waiter.join().unwrap();
         assert!(ok && waited >= Duration::from_millis(90), "{ok} after {waited:?}");
+    }
+
+    #[test]
+    fn a_guest_busy_timeout_gives_way_to_the_host_busy_handler_at_once() {
+        let (_dir, db) = db();
+        let conn = db.checkout().unwrap();
+        conn.execute_batch("PRAGMA busy_timeout = 0").unwrap();
+        conn.keep_host_busy_handler();
+        let other = db.checkout().unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let waiter = std::thread::spawn(move || conn.execute_batch("INSERT INTO t VALUES (3)").is_ok());
+        std::thread::sleep(Duration::from_millis(100));
+        other.execute_batch("COMMIT").unwrap();
+        assert!(waiter.join().unwrap(), "the write waited for the lock instead of failing at once");
     }
 }

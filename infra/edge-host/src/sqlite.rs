@@ -106,6 +106,7 @@ impl sqlite::HostConnection for HostState {
         };
         let outcome = tokio::task::spawn_blocking(move || {
             let result = run(&conn, &statement, parameters);
+            conn.keep_host_busy_handler();
             (conn, result)
         })
         .await;

@@ -4,7 +4,7 @@
 //! edge platforms give no hook to run one, and the app must work on a fresh
 //! database with no extra flags as well as on an existing one after an
 //! upgrade. So every component calls [`apply`] before its first statement:
-//! a single `PRAGMA user_version` read when the schema is current, and an
+//! a single `user_version` read when the schema is current, and an
 //! exclusive, re-checked upgrade when it is not, so two components racing on
 //! a fresh database apply each step exactly once.
 //!
