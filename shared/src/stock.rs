@@ -149,6 +149,58 @@ pub const SCHEMA: &str = "CREATE TABLE stock (
         PRIMARY KEY (store, picking_date)
     ) WITHOUT ROWID";
 
+/// A reservation as one statement (migration step `stock::RESERVATION_REQUESTS`).
+///
+/// Why? Under Spin every SQL call is a host call, and holding the write
+/// lock across a guarded update per line, the reservation and its lines
+/// kept every other writer waiting while the request was rescheduled
+/// between them. Inserting one row here does all of it inside one
+/// statement: every line's guarded `reserved` increment (available to
+/// promise, with lapsed holds not counted, must cover the line), then
+/// `RAISE(ABORT)` unless every line was locked, which undoes the whole
+/// statement, so a basket is all or nothing; then the reservation and its
+/// lines, and the row is deleted, so the table stays empty. `lines` is a
+/// JSON array of `{"sku", "quantity"}`, no SKU twice (a `Basket` never has
+/// one twice). The abort's message carries [`RESERVATION_SHORT`].
+pub const RESERVATION_REQUESTS: &str = "CREATE TABLE reservation_requests (
+        id TEXT NOT NULL,
+        store TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        picking_date TEXT,
+        ready_by TEXT,
+        created_by TEXT NOT NULL,
+        at TEXT NOT NULL,
+        lines TEXT NOT NULL
+    );
+    CREATE TRIGGER reservation_requests_apply AFTER INSERT ON reservation_requests
+    BEGIN
+        UPDATE stock SET
+            reserved = reserved + (SELECT json_extract(l.value, '$.quantity') FROM json_each(NEW.lines) l
+                WHERE json_extract(l.value, '$.sku') = stock.sku),
+            updated_at = NEW.at
+        WHERE store = NEW.store
+            AND sku IN (SELECT json_extract(l.value, '$.sku') FROM json_each(NEW.lines) l)
+            AND on_hand - (reserved - COALESCE((SELECT SUM(h.quantity) FROM reservation_lines h
+                    WHERE h.store = stock.store AND h.sku = stock.sku
+                        AND h.held_until IS NOT NULL AND h.held_until <= NEW.at), 0)) - display_min
+                >= (SELECT json_extract(l.value, '$.quantity') FROM json_each(NEW.lines) l
+                    WHERE json_extract(l.value, '$.sku') = stock.sku);
+        SELECT RAISE(ABORT, 'constraint: reservation short of stock') WHERE changes() < json_array_length(NEW.lines);
+        INSERT INTO reservations (id, store, customer, state, expires_at, picking_date, ready_by,
+                created_by, created_at, updated_at)
+            VALUES (NEW.id, NEW.store, NEW.customer, 'held', NEW.expires_at, NEW.picking_date, NEW.ready_by,
+                NEW.created_by, NEW.at, NEW.at);
+        INSERT INTO reservation_lines (reservation_id, line, store, sku, quantity, held_until)
+            SELECT NEW.id, l.key, NEW.store, json_extract(l.value, '$.sku'), json_extract(l.value, '$.quantity'),
+                NEW.expires_at
+            FROM json_each(NEW.lines) l;
+        DELETE FROM reservation_requests WHERE rowid = NEW.rowid;
+    END";
+
+/// The words of the abort a short [`RESERVATION_REQUESTS`] row raises.
+pub const RESERVATION_SHORT: &str = "reservation short of stock";
+
 /// Why a stock operation was refused. Each variant's doc names its HTTP
 /// status and problem `type` slug; [`From<StockError> for Problem`] is the
 /// one place that renders them, for every component that calls this area.

@@ -209,14 +209,15 @@ impl Reservation {
 
 /// Reserves `request.basket` at `request.store` in its own transaction.
 ///
-/// On its own (no transaction open on `sql`) it holds the write lock only
-/// for the writes: the store, the assortment, the lapsed holds due and the
-/// ready-by estimate are read first, and the lock is taken for the guarded
-/// stock updates and the reservation's rows alone. Why? Under Spin every
-/// statement is a host call, and each one made while holding the lock keeps
-/// every other writer waiting. The guarded updates decide on their own, so
-/// nothing read before the lock can oversell; the estimate read before is
-/// the one a request a moment earlier would have got.
+/// On its own (no transaction open on `sql`) it holds the write lock for
+/// one statement: the store, the assortment, the lapsed holds due and the
+/// ready-by estimate are read first, and the guarded stock updates and the
+/// reservation's rows are one insert (see
+/// [`crate::stock::RESERVATION_REQUESTS`]). Why? Under Spin every statement
+/// is a host call, and each one made while holding the lock keeps every
+/// other writer waiting. The guarded updates decide on their own, so
+/// nothing read before can oversell; the estimate read before is the one a
+/// request a moment earlier would have got.
 pub fn reserve(sql: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Reservation, StockError> {
     if sql.open_units().get() > 0 {
         return in_transaction(sql, |tx| reserve_in(tx, request, now));
@@ -230,7 +231,72 @@ pub fn reserve(sql: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) 
         in_transaction(sql, |tx| sweep_expired_in(tx, now, SWEEP_ON_RESERVE))?;
     }
     let estimate = picking::ready_by(sql, &store, now)?;
-    in_transaction(sql, |tx| lock_and_record(tx, request, estimate.map(|e| (e.picking_date, e.ready_by)), now))
+    hold_in_one_statement(sql, request, estimate.map(|e| (e.picking_date, e.ready_by)), now)
+}
+
+/// How often a short basket whose lines all read as covered afterwards (the
+/// stock came back meanwhile) is tried again.
+const SHORT_RETRIES: u32 = 5;
+
+fn hold_in_one_statement(
+    sql: &dyn Sql,
+    request: &ReservationRequest,
+    estimate: Option<(NaiveDate, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
+    let lines: Vec<serde_json::Value> = request
+        .basket
+        .lines()
+        .iter()
+        .map(|l| serde_json::json!({"sku": l.sku().as_str(), "quantity": l.quantity().get()}))
+        .collect();
+    let expires_at = now + request.hold.duration();
+    for _ in 0..=SHORT_RETRIES {
+        let inserted = sql.execute(
+            "INSERT INTO reservation_requests (id, store, customer, expires_at, picking_date, ready_by, created_by, at, lines)
+             VALUES ('RSV-' || hex(randomblob(8)), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             RETURNING id",
+            &[
+                request.store.as_str().into(),
+                request.customer.as_str().into(),
+                timestamp(expires_at).into(),
+                estimate.map(|(date, _)| date.to_string()).into(),
+                estimate.map(|(_, ready)| timestamp(ready)).into(),
+                request.requested_by.as_str().into(),
+                timestamp(now).into(),
+                serde_json::Value::Array(lines.clone()).to_string().into(),
+            ],
+        );
+        match inserted {
+            Ok(rows) => {
+                let id = ReservationId::parse(first_text(&rows, "id")?)
+                    .map_err(|_| StorageError::Decode("generated reservation id".into()))?;
+                return Ok(held(request, id, expires_at, estimate, now));
+            }
+            Err(StorageError::Constraint(message) | StorageError::Other(message))
+                if message.contains(super::RESERVATION_SHORT) =>
+            {
+                let short = shortfalls(sql, request, now)?;
+                if !short.is_empty() {
+                    return Err(StockError::Insufficient(short));
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(StorageError::Busy.into())
+}
+
+/// The basket's lines that available-to-promise does not cover now.
+fn shortfalls(sql: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Vec<Shortfall>, StockError> {
+    let mut short = Vec::new();
+    for line in request.basket.lines() {
+        let available = level_at(sql, &request.store, line.sku(), now)?.available_to_promise();
+        if !available.covers(line.quantity()) {
+            short.push(Shortfall { sku: line.sku().clone(), requested: line.quantity(), available });
+        }
+    }
+    Ok(short)
 }
 
 /// The reservation's store, when it is a store offering click & collect
@@ -367,7 +433,18 @@ fn lock_and_record(
             ],
         )?;
     }
-    Ok(Reservation {
+    Ok(held(request, id, expires_at, estimate, now))
+}
+
+/// The reservation just held for `request`.
+fn held(
+    request: &ReservationRequest,
+    id: ReservationId,
+    expires_at: DateTime<Utc>,
+    estimate: Option<(NaiveDate, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> Reservation {
+    Reservation {
         id,
         store: request.store.clone(),
         customer: request.customer.clone(),
@@ -384,7 +461,7 @@ fn lock_and_record(
         ready_by: estimate.map(|(_, ready)| ready),
         created_at: now,
         updated_at: now,
-    })
+    }
 }
 
 /// Confirms a held reservation for `order` in its own transaction.

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[&str] = &[
     crate::orders::ENDLESS_AISLE,
     crate::promotions::CHECKOUT_HOLDS,
     crate::cart::GUARDED_LINE_WRITES,
+    crate::stock::RESERVATION_REQUESTS,
 ];
 
 /// HTTP conventions (idempotency) and catalog master data.
