@@ -79,7 +79,8 @@
 #     OUT=target/runtimes.md infra/bench/runtimes.sh
 # RUNTIMES picks the runtimes and their order; spin is skipped with a
 # message when infra/spin-cli.sh prints nothing (no Spin CLI, no SPIN_BIN).
-# OUT, when set, is a file the table is written to as well. SNAPSHOT=1
+# TRACE_SQL=1 also reports the SQL statements per request of each route
+# (see below). OUT, when set, is a file the table is written to as well. SNAPSHOT=1
 # copies spin.toml and the .wasm files it names to the work directory first
 # and runs both runtimes from that copy (`spin up --from <copy>/spin.toml`),
 # so that a build during the run (on a shared machine) cannot give the two
@@ -130,12 +131,20 @@ print(' '.join([i['sku'] for i in items if i.get('assortment', 'both') == 'both'
 # code; the table's notes say so when it happens.
 WASM_FILES="$(sed -n 's/^source = "\(.*\)"$/\1/p' "$ROOT/spin.toml")"
 APP_DIR="$ROOT"
-if [[ -n "${SNAPSHOT:-}" ]]; then
+if [[ -n "${SNAPSHOT:-}" || -n "${TRACE_SQL:-}" ]]; then
   APP_DIR="$WORK/app"
   mkdir -p "$APP_DIR"
   cp "$ROOT/spin.toml" "$APP_DIR/"
   for f in $WASM_FILES; do mkdir -p "$APP_DIR/$(dirname "$f")"; cp "$ROOT/$f" "$APP_DIR/$f"; done
   export APP_MANIFEST="$APP_DIR/spin.toml"
+fi
+# TRACE_SQL=1: every component logs each request's SQL statements (all, and
+# those made holding the write lock; omni_shared::storage::spin) through
+# OMNI_SQL_TRACE in its environment, and each runtime's part ends with the
+# median per route. The logging costs a little, so take latency figures
+# from a run without it.
+if [[ -n "${TRACE_SQL:-}" ]]; then
+  sed -i 's/^\(source = "target\/.*\)$/\1\nenvironment = { OMNI_SQL_TRACE = "1" }/' "$APP_MANIFEST"
 fi
 wasm_digest() { (cd "$APP_DIR" && sha256sum $WASM_FILES | sha256sum | cut -c1-16); }
 
@@ -479,6 +488,27 @@ run_runtime() {
 
   bench_stop
   record_pids
+  if [[ -n "${TRACE_SQL:-}" ]]; then
+    echo
+    echo "== SQL statements per request (median per route; ids shown as {id})"
+    cat "$WORK/$RUNTIME-state"/logs/*_stderr.txt 2>/dev/null | python3 -c '
+import re, statistics, sys
+routes = {}
+for line in sys.stdin:
+    m = re.match(r"sql-trace (\S+) (\S+) (\d+): (\d+) statements, (\d+) holding", line)
+    if not m:
+        continue
+    method, path, status, total, locked = m.groups()
+    path = "/".join("{id}" if re.search(r"[A-Z0-9]", seg) else seg for seg in path.split("/"))
+    routes.setdefault((method, path, status), []).append((int(total), int(locked)))
+for (method, path, status), counts in sorted(routes.items()):
+    if len(counts) < 20:
+        continue
+    total = statistics.median(c[0] for c in counts)
+    locked = statistics.median(c[1] for c in counts)
+    print(f"   {method} {path} -> {status}: {total:g} statements, {locked:g} holding the write lock ({len(counts)} requests)")
+' | tee "$RESULTS/$RUNTIME.sql"
+  fi
 
   echo
   echo "== cold start with a warm compilation cache: process start -> first 200 on /.well-known/spin/health, empty state, 3 starts"

@@ -139,7 +139,7 @@ pub fn health_response(component: &str, version: &str) -> Response {
 pub const BODY_CEILING: usize = 1024 * 1024;
 
 #[cfg(target_arch = "wasm32")]
-pub use spin_entry::{read_request, respond};
+pub use spin_entry::{read_request, report_statements, respond, trace_label};
 
 #[cfg(target_arch = "wasm32")]
 mod spin_entry {
@@ -194,6 +194,23 @@ mod spin_entry {
         let cors = Cors::from_list(&host.variable("cors_origins").ok().flatten().unwrap_or_default());
         cors.apply(head, &mut response);
         response
+    }
+
+    /// With `OMNI_SQL_TRACE=1` in the component's environment, the request's
+    /// `METHOD path` (query left out) to report its statements under.
+    pub fn trace_label(request: &Request) -> Option<String> {
+        crate::storage::spin::take_statement_counts();
+        std::env::var("OMNI_SQL_TRACE")
+            .is_ok_and(|v| v == "1")
+            .then(|| format!("{} {}", request.method(), request.path()))
+    }
+
+    /// Logs, to the component's stderr, the statements the request ran.
+    pub fn report_statements(label: Option<String>, status: u16) {
+        if let Some(label) = label {
+            let (all, locked) = crate::storage::spin::take_statement_counts();
+            eprintln!("sql-trace {label} {status}: {all} statements, {locked} holding the write lock");
+        }
     }
 
     /// Sends `response` whole through the outparam.

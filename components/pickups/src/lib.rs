@@ -158,7 +158,9 @@ async fn entry(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::Re
     let (response, follow_up) = match omni_shared::pipeline::read_request(request, &host) {
         Ok(req) => {
             let (method, path) = (req.method().clone(), req.path().to_owned());
+            let trace = omni_shared::pipeline::trace_label(&req);
             let response = handle(req, &host);
+            omni_shared::pipeline::report_statements(trace, response.status().to_owned());
             let follow_up = FollowUp::after(&method, &path, &response);
             (response, follow_up)
         }

@@ -78,12 +78,48 @@ fn first_word(statement: &str) -> &str {
     statement.split_whitespace().next().unwrap_or_default()
 }
 
+thread_local! {
+    /// This request's statements: (all, made while holding or taking the
+    /// write lock), for [`take_statement_counts`].
+    static STATEMENTS: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
+    /// Whether a `BEGIN` ... `COMMIT`/`ROLLBACK` is open on some connection.
+    static IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The statements this instance ran since the last call: all of them, and
+/// those made while holding or taking the write lock (everything from a
+/// `BEGIN` to its `COMMIT`, and writes outside a transaction). Each is one
+/// host call and, under Spin, one database round trip; the pipeline logs
+/// them per request when the component's environment has
+/// `OMNI_SQL_TRACE=1` (see BENCHMARKS.md).
+pub fn take_statement_counts() -> (u32, u32) {
+    STATEMENTS.with(|c| c.replace((0, 0)))
+}
+
+fn count(statement: &str) {
+    let word = first_word(statement);
+    let opens = word.eq_ignore_ascii_case("BEGIN");
+    let closes = word.eq_ignore_ascii_case("COMMIT") || word.eq_ignore_ascii_case("ROLLBACK") || word.eq_ignore_ascii_case("END");
+    let open = IN_TRANSACTION.with(|t| t.get());
+    let locked = open || opens || !word.eq_ignore_ascii_case("SELECT");
+    STATEMENTS.with(|c| {
+        let (all, held) = c.get();
+        c.set((all + 1, held + u32::from(locked)));
+    });
+    if opens {
+        IN_TRANSACTION.with(|t| t.set(true));
+    } else if closes {
+        IN_TRANSACTION.with(|t| t.set(false));
+    }
+}
+
 impl Sql for SpinSql {
     fn open_units(&self) -> &std::cell::Cell<u32> {
         &self.units
     }
 
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        count(statement);
         if !self.ready_to_write.get() && !first_word(statement).eq_ignore_ascii_case("SELECT") {
             for setting in WRITE_SETTINGS {
                 self.run_patiently(setting, &[])?;
