@@ -132,6 +132,63 @@ pub const SCHEMA: &str = concat!(
     crate::notify::notify_tables!()
 );
 
+/// An order move as one statement (migration step `orders::MOVES`).
+///
+/// Why? Under Spin every SQL call is a host call, and a move holding the
+/// write lock across its update, history row and notices kept every other
+/// writer waiting. A move with no stock effect (accepted, picking, ready
+/// for pickup, delivered: see `transition`) inserts one row here; its
+/// `BEFORE` trigger ignores the row unless the order is still at
+/// `from_status` and `expected_version` (the move was decided on what the
+/// caller read), and its `AFTER` trigger makes the same changes the
+/// transaction would: the order's status, version and dates, the history
+/// row, and the notices (`notices`: a JSON array of `{event, channel,
+/// recipient, payload}`, `payload` the JSON text sent), each at most once
+/// per order, event, channel and recipient. Then the row is deleted, so the
+/// table stays empty.
+pub const MOVES: &str = "CREATE TABLE order_moves (
+        order_id TEXT NOT NULL,
+        from_status TEXT NOT NULL,
+        expected_version INTEGER NOT NULL,
+        to_status TEXT NOT NULL,
+        at TEXT NOT NULL,
+        ready_at TEXT,
+        pickup_until TEXT,
+        late INTEGER NOT NULL,
+        tracking_carrier TEXT,
+        tracking_url TEXT,
+        actor_kind TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        via TEXT NOT NULL,
+        note TEXT,
+        notices TEXT NOT NULL
+    );
+    CREATE TRIGGER order_moves_guard BEFORE INSERT ON order_moves
+    WHEN NOT EXISTS (SELECT 1 FROM orders
+        WHERE id = NEW.order_id AND status = NEW.from_status AND version = NEW.expected_version)
+    BEGIN
+        SELECT RAISE(IGNORE);
+    END;
+    CREATE TRIGGER order_moves_apply AFTER INSERT ON order_moves
+    BEGIN
+        UPDATE orders SET status = NEW.to_status, version = NEW.expected_version + 1, updated_at = NEW.at,
+            ready_at = COALESCE(NEW.ready_at, ready_at),
+            pickup_until = COALESCE(NEW.pickup_until, pickup_until),
+            sla_breached_at = CASE WHEN NEW.late = 1 THEN COALESCE(sla_breached_at, ready_by) ELSE sla_breached_at END,
+            tracking_carrier = COALESCE(NEW.tracking_carrier, tracking_carrier),
+            tracking_url = COALESCE(NEW.tracking_url, tracking_url)
+        WHERE id = NEW.order_id;
+        INSERT INTO order_history (order_id, seq, from_status, to_status, actor_kind, actor_id, via, note, at)
+            VALUES (NEW.order_id, NEW.expected_version + 1, NEW.from_status, NEW.to_status, NEW.actor_kind,
+                NEW.actor_id, NEW.via, NEW.note, NEW.at);
+        INSERT INTO notification_outbox (order_id, event, channel, recipient, payload, next_attempt_at, created_at)
+            SELECT NEW.order_id, json_extract(n.value, '$.event'), json_extract(n.value, '$.channel'),
+                json_extract(n.value, '$.recipient'), json_extract(n.value, '$.payload'), NEW.at, NEW.at
+            FROM json_each(NEW.notices) n WHERE true
+            ON CONFLICT (order_id, event, channel, recipient) DO NOTHING;
+        DELETE FROM order_moves WHERE rowid = NEW.rowid;
+    END";
+
 /// Migration: the endless aisle (an order shipped from the central
 /// warehouse, [`Fulfilment::EndlessAisle`]) joins the `fulfilment` check.
 /// SQLite cannot alter a CHECK, so the table is rebuilt as its docs

@@ -133,6 +133,31 @@ pub fn enqueue_for_recipients(
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
     let mut added = 0;
+    for row in rows_for_recipients(notice, customer, prefs, subscriptions, webhook_configured, now) {
+        added += insert(tx, notice, row.channel, &row.recipient, &row.payload, now)?;
+    }
+    Ok(added)
+}
+
+/// One outbox row to queue: the channel, who receives it, what is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub channel: &'static str,
+    pub recipient: String,
+    pub payload: Value,
+}
+
+/// The rows [`enqueue_for_recipients`] queues, for a caller that writes
+/// them itself (an order move in one statement).
+pub fn rows_for_recipients(
+    notice: &Notice<'_>,
+    customer: &CustomerId,
+    prefs: &Preferences,
+    subscriptions: &[subscriptions::SubscriptionId],
+    webhook_configured: bool,
+    now: DateTime<Utc>,
+) -> Vec<OutboxRow> {
+    let mut rows = Vec::new();
     if prefs.push {
         let push = json!({
             "order_id": notice.order_id,
@@ -145,7 +170,7 @@ pub fn enqueue_for_recipients(
             "data": notice.data,
         });
         for id in subscriptions {
-            added += insert(tx, notice, "web_push", id.as_str(), &push, now)?;
+            rows.push(OutboxRow { channel: "web_push", recipient: id.as_str().to_owned(), payload: push.clone() });
         }
     }
     let channels = prefs.gateway_channels();
@@ -163,9 +188,9 @@ pub fn enqueue_for_recipients(
             "data": notice.data,
             "occurred_at": timestamp(now),
         });
-        added += insert(tx, notice, "webhook", "gateway", &hook, now)?;
+        rows.push(OutboxRow { channel: "webhook", recipient: "gateway".to_owned(), payload: hook });
     }
-    Ok(added)
+    rows
 }
 
 /// Queues a store alert (SLA at risk or breached) for the gateway, which

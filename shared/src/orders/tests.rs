@@ -304,3 +304,52 @@ fn the_sla_report_counts_hits_misses_and_open_orders_per_store() {
     assert_eq!((s1.store_id.as_str(), s1.orders, s1.met, s1.missed, s1.open), ("S1", 3, 1, 1, 1));
     assert_eq!(s1.hit_rate.unwrap().to_string(), "0.5");
 }
+
+#[test]
+fn a_move_in_one_statement_answers_what_a_reload_reads_and_queues_what_the_transaction_would() {
+    let db = fixture();
+    let sql = db.connect();
+    let store = as_store("S1");
+    // One order moved in one statement (no transaction open), one inside a
+    // transaction (as an idempotent request runs), the same moves, a late
+    // ready (past ready-by) included.
+    let quick = placed(&sql, "C-1", monday());
+    let slow = placed(&sql, "C-2", monday());
+    let mut at = monday();
+    for status in [OrderStatus::Accepted, OrderStatus::Picking, OrderStatus::ReadyForPickup] {
+        at += Duration::hours(3);
+        let answered = transition(&sql, &quick.id, &to(status), &store, settings(), |_| true, at).unwrap();
+        assert_eq!(Some(&answered), store::load(&sql, &quick.id).unwrap().as_ref(), "{status:?}");
+        let in_tx = crate::storage::in_transaction(&sql, |_| transition(&sql, &slow.id, &to(status), &store, settings(), |_| true, at))
+            .unwrap();
+        assert_eq!((in_tx.status, in_tx.version), (answered.status, answered.version));
+        assert_eq!((in_tx.ready_at, in_tx.pickup_until, in_tx.sla_breached_at), (answered.ready_at, answered.pickup_until, answered.sla_breached_at));
+    }
+    assert!(store::load(&sql, &quick.id).unwrap().unwrap().sla_breached_at.is_some(), "ready after ready-by");
+    let events = |id: &crate::ids::OrderId| outbox_events(&sql, id.as_str()).into_iter().map(|(event, channel)| format!("{event}/{channel}")).collect::<Vec<_>>();
+    assert_eq!(events(&quick.id), events(&slow.id));
+    let history = sql.execute("SELECT count(*) AS n FROM order_history WHERE order_id = ?1", &[quick.id.as_str().into()]).unwrap();
+    assert_eq!(history.first().unwrap().integer("n").unwrap(), 4, "placed + three moves");
+    let left = sql.execute("SELECT count(*) AS n FROM order_moves", &[]).unwrap();
+    assert_eq!(left.first().unwrap().integer("n").unwrap(), 0, "the command rows are gone");
+}
+
+#[test]
+fn a_move_decided_on_a_stale_read_is_ignored_and_decided_again() {
+    let db = fixture();
+    let sql = db.connect();
+    let order = placed(&sql, "C-1", monday());
+    let store = as_store("S1");
+    transition(&sql, &order.id, &to(OrderStatus::Accepted), &store, settings(), |_| true, monday()).unwrap();
+    // A move decided on the placed order (version 1) finds it accepted.
+    let stale = sql
+        .execute(
+            "INSERT INTO order_moves (order_id, from_status, expected_version, to_status, at, late, actor_kind, actor_id, via, notices)
+             VALUES (?1, 'placed', 1, 'cancelled', '2026-01-05T09:00:00.000Z', 0, 'store_device', 'x', 'pos', '[]') RETURNING order_id",
+            &[order.id.as_str().into()],
+        )
+        .unwrap();
+    assert!(stale.is_empty(), "ignored");
+    let now = store::load(&sql, &order.id).unwrap().unwrap();
+    assert_eq!((now.status, now.version), (OrderStatus::Accepted, 2));
+}

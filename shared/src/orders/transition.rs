@@ -84,7 +84,12 @@ pub fn transition(
             attempt += 1;
             let order = read(sql)?;
             let audience = Audience::read(sql, &order, change)?;
-            match in_transaction(sql, |tx| apply_with(tx, &order, change, actor, settings, &audience, now))? {
+            let outcome = if touches_stock(change.to) {
+                in_transaction(sql, |tx| apply_with(tx, &order, change, actor, settings, &audience, now))?
+            } else {
+                move_in_one_statement(sql, &order, change, actor, settings, &audience, now)?
+            };
+            match outcome {
                 Some(changed) => break changed,
                 None if attempt < ATTEMPTS => continue,
                 None => return Err(OrderError::Storage(StorageError::Busy)),
@@ -127,17 +132,9 @@ pub(crate) fn apply_in(
         .ok_or(OrderError::Stale { current_version: order.version + 1 })
 }
 
-/// The move's writes, on `order` as read before them; `None` when the
-/// order is no longer at that status and version (another move got in).
-fn apply_with(
-    tx: &dyn Sql,
-    order: &Order,
-    change: &Move,
-    actor: &Actor,
-    settings: Settings,
-    audience: &Audience,
-    now: DateTime<Utc>,
-) -> Result<Option<Order>, OrderError> {
+/// Whether the move is allowed from the order's status for this actor,
+/// with tracking exactly when it ships.
+fn check_move(order: &Order, change: &Move, actor: &Actor) -> Result<(), OrderError> {
     status::check(order.status, change.to, order.fulfilment, actor.kind()).map_err(|refused| match refused {
         MoveRefused::Illegal { from, to, allowed } => OrderError::Illegal { current: from, to, allowed },
         MoveRefused::NotForActor { from, to, allowed, .. } => OrderError::NotForActor { current: from, to, allowed },
@@ -154,6 +151,105 @@ fn apply_with(
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// Moves whose stock effect (fulfil or release the reservation) keeps them
+/// in a transaction; every other move is one statement.
+fn touches_stock(to: OrderStatus) -> bool {
+    matches!(to, OrderStatus::PickedUp | OrderStatus::Shipped | OrderStatus::Cancelled | OrderStatus::Expired)
+}
+
+/// The order as a move with no stock effect leaves it: the same changes
+/// the `order_moves` trigger (and `apply_with`'s UPDATE) makes.
+fn moved(order: &Order, change: &Move, settings: Settings, now: DateTime<Utc>) -> Order {
+    let mut after = order.clone();
+    let reaches_target = change.to == order.fulfilment.sla_target();
+    after.status = change.to;
+    after.version = order.version + 1;
+    after.updated_at = now;
+    if reaches_target {
+        after.ready_at = Some(now);
+        if now > order.ready_by {
+            after.sla_breached_at = order.sla_breached_at.or(Some(order.ready_by));
+        }
+    }
+    if change.to == OrderStatus::ReadyForPickup {
+        after.pickup_until = Some(settings.policy.pickup_until(now));
+    }
+    if let Some(tracking) = &change.tracking {
+        after.tracking = Some(tracking.clone());
+    }
+    after
+}
+
+/// A move with no stock effect as one guarded statement (see
+/// [`super::MOVES`]); `None` when the order moved on after it was read.
+fn move_in_one_statement(
+    sql: &dyn Sql,
+    order: &Order,
+    change: &Move,
+    actor: &Actor,
+    settings: Settings,
+    audience: &Audience,
+    now: DateTime<Utc>,
+) -> Result<Option<Order>, OrderError> {
+    check_move(order, change, actor)?;
+    let changed = moved(order, change, settings, now);
+    let mut notices = Vec::new();
+    if let (Some(event), Some((prefs, subscriptions))) = (change.to.customer_event(), &audience.customer) {
+        let locale = prefs.locale.unwrap_or(changed.locale);
+        let rendered = message::render(event, locale, &facts(&changed, now));
+        let notice =
+            Notice { order_id: changed.id.as_str(), event, locale, message: &rendered, data: data(&changed, locale) };
+        for row in outbox::rows_for_recipients(&notice, &changed.customer, prefs, subscriptions, settings.webhook_configured, now) {
+            notices.push(json!({
+                "event": event.as_str(),
+                "channel": row.channel,
+                "recipient": row.recipient,
+                "payload": row.payload.to_string(),
+            }));
+        }
+    }
+    let reaches_target = change.to == order.fulfilment.sla_target();
+    let applied = sql.execute(
+        "INSERT INTO order_moves (order_id, from_status, expected_version, to_status, at, ready_at, pickup_until, late,
+             tracking_carrier, tracking_url, actor_kind, actor_id, via, note, notices)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         RETURNING order_id",
+        &[
+            order.id.as_str().into(),
+            order.status.as_str().into(),
+            order.version.into(),
+            change.to.as_str().into(),
+            timestamp(now).into(),
+            reaches_target.then(|| timestamp(now)).into(),
+            changed.pickup_until.filter(|_| change.to == OrderStatus::ReadyForPickup).map(timestamp).into(),
+            i64::from(reaches_target && now > order.ready_by).into(),
+            change.tracking.as_ref().map(|t| t.carrier.clone()).into(),
+            change.tracking.as_ref().map(|t| t.url.clone()).into(),
+            actor.kind().as_str().into(),
+            actor.principal().into(),
+            change.via.as_str().into(),
+            change.note.as_deref().into(),
+            Value::Array(notices).to_string().into(),
+        ],
+    )?;
+    Ok((!applied.is_empty()).then_some(changed))
+}
+
+/// The move's writes, on `order` as read before them; `None` when the
+/// order is no longer at that status and version (another move got in).
+fn apply_with(
+    tx: &dyn Sql,
+    order: &Order,
+    change: &Move,
+    actor: &Actor,
+    settings: Settings,
+    audience: &Audience,
+    now: DateTime<Utc>,
+) -> Result<Option<Order>, OrderError> {
+    check_move(order, change, actor)?;
     let reaches_target = change.to == order.fulfilment.sla_target();
     let ready_at = reaches_target.then(|| timestamp(now));
     let late = reaches_target && now > order.ready_by;

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[&str] = &[
     crate::promotions::CHECKOUT_HOLDS,
     crate::cart::GUARDED_LINE_WRITES,
     crate::stock::RESERVATION_REQUESTS,
+    crate::orders::MOVES,
 ];
 
 /// HTTP conventions (idempotency) and catalog master data.
