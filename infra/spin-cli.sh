@@ -14,7 +14,18 @@ if [ -n "${SPIN_BIN:-}" ]; then
     echo "$SPIN_BIN"
     exit 0
 fi
-packed="$root/../shared/tools/spin-4.0.2-linux-x86_64.xz"
+# The kit sits beside the project; a clone (CI's clean checkout of main)
+# may sit elsewhere, so the kit beside the repository it was cloned from
+# counts too.
+kit="shared/tools/spin-4.0.2-linux-x86_64.xz"
+packed="$root/../$kit"
+if [ ! -f "$packed" ]; then
+    origin="$(git -C "$root" remote get-url origin 2>/dev/null || true)"
+    origin="${origin#file://}"
+    if [ -n "$origin" ] && [ -d "$origin" ] && [ -f "$origin/../$kit" ]; then
+        packed="$(cd "$origin/.." && pwd)/$kit"
+    fi
+fi
 [ -f "$packed" ] || exit 0
 unpacked="${CARGO_TARGET_DIR:-$root/target}/spin/spin-4.0.2"
 if [ ! -x "$unpacked" ] || [ "$packed" -nt "$unpacked" ]; then
