@@ -139,12 +139,33 @@ pub fn health_response(component: &str, version: &str) -> Response {
 pub const BODY_CEILING: usize = 1024 * 1024;
 
 #[cfg(target_arch = "wasm32")]
-pub use spin_entry::{read_request, report_statements, respond, trace_label};
+pub use spin_entry::{read_request, report_statements, respond, serve_spin, trace_label};
 
 #[cfg(target_arch = "wasm32")]
 mod spin_entry {
     use super::*;
     use spin_sdk::http::{IncomingRequest, OutgoingResponse, ResponseOutparam};
+
+    /// A component's whole Spin entry point: the request read (or refused,
+    /// see [`read_request`]), `handle`d with Spin's capabilities, its
+    /// statements reported when traced, the answer sent.
+    pub async fn serve_spin(
+        incoming: IncomingRequest,
+        out: ResponseOutparam,
+        handle: fn(Request, &dyn Host) -> Response,
+    ) {
+        let host = crate::host::SpinHost::default();
+        let response = match read_request(incoming, &host) {
+            Ok(req) => {
+                let trace = trace_label(&req);
+                let response = handle(req, &host);
+                report_statements(trace, *response.status());
+                response
+            }
+            Err(refused) => refused,
+        };
+        respond(out, response).await;
+    }
 
     /// The request as a [`Request`] with its whole body, or the answer when
     /// the body is over [`BODY_CEILING`] (413, with CORS headers so a
@@ -213,7 +234,8 @@ mod spin_entry {
         }
     }
 
-    /// Sends `response` whole through the outparam.
+    /// Sends `response` whole through the outparam: once this returns, the
+    /// client has the complete answer (pickups delivers notices after it).
     pub async fn respond(out: ResponseOutparam, mut response: Response) {
         let body = std::mem::take(response.body_mut());
         match OutgoingResponse::try_from(response) {

@@ -69,17 +69,7 @@ fn health(_: &Ctx<'_>) -> Result<Response, Problem> {
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
 async fn entry(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::ResponseOutparam) {
-    let host = omni_shared::host::SpinHost::default();
-    let response = match omni_shared::pipeline::read_request(request, &host) {
-        Ok(req) => {
-            let trace = omni_shared::pipeline::trace_label(&req);
-            let response = handle(req, &host);
-            omni_shared::pipeline::report_statements(trace, response.status().to_owned());
-            response
-        }
-        Err(refused) => refused,
-    };
-    omni_shared::pipeline::respond(out, response).await;
+    omni_shared::pipeline::serve_spin(request, out, handle).await;
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ async fn entry(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::Re
         }
         Err(refused) => (refused, FollowUp::Nothing),
     };
-    outbound::respond(out, response).await;
+    omni_shared::pipeline::respond(out, response).await;
     follow_up.run(&host, &outbound::SpinOutbound);
 }
 

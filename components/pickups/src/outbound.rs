@@ -1,7 +1,6 @@
 //! Spin's side of the outbound port: wasi:http 0.2 outgoing requests,
 //! limited by the manifest's `allowed_outbound_hosts` (push services and the
-//! gateway are added there per deployment), and the streaming response the
-//! entry point completes before delivering.
+//! gateway are added there per deployment).
 //!
 //! Why not `spin_sdk::http::send`? It streams the body without a
 //! `Content-Length` (chunked: a push service that reads the declared length
@@ -12,7 +11,6 @@
 //! polls all their futures and a deadline together.
 
 use omni_shared::notify::{Outbound, OutboundError, OutboundRequest, OutboundResponse, Timeouts};
-use spin_sdk::http::{OutgoingResponse, Response, ResponseOutparam};
 
 /// Sends through the host's wasi:http outgoing handler.
 pub struct SpinOutbound;
@@ -161,16 +159,3 @@ fn host_of(url: &str) -> &str {
     url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or(url)
 }
 
-/// Sends `response` whole through `out`: once this returns, the client has
-/// the complete answer.
-pub async fn respond(out: ResponseOutparam, mut response: Response) {
-    let body = std::mem::take(response.body_mut());
-    match OutgoingResponse::try_from(response) {
-        Ok(outgoing) => {
-            if let Err(e) = out.set_with_body(outgoing, body).await {
-                eprintln!("pickups: sending the response: {e}");
-            }
-        }
-        Err(e) => eprintln!("pickups: converting the response: {e}"),
-    }
-}

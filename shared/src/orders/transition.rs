@@ -198,11 +198,10 @@ fn move_in_one_statement(
     let changed = moved(order, change, settings, now);
     let mut notices = Vec::new();
     if let (Some(event), Some((prefs, subscriptions))) = (change.to.customer_event(), &audience.customer) {
-        let locale = prefs.locale.unwrap_or(changed.locale);
-        let rendered = message::render(event, locale, &facts(&changed, now));
-        let notice =
-            Notice { order_id: changed.id.as_str(), event, locale, message: &rendered, data: data(&changed, locale) };
-        for row in outbox::rows_for_recipients(&notice, &changed.customer, prefs, subscriptions, settings.webhook_configured, now) {
+        let rows = with_customer_notice(&changed, event, prefs, now, |notice| {
+            outbox::rows_for_recipients(notice, &changed.customer, prefs, subscriptions, settings.webhook_configured, now)
+        });
+        for row in rows {
             notices.push(json!({
                 "event": event.as_str(),
                 "channel": row.channel,
@@ -350,10 +349,23 @@ fn notify_recipients(
     subscriptions: &[subscriptions::SubscriptionId],
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
+    with_customer_notice(order, event, prefs, now, |notice| {
+        outbox::enqueue_for_recipients(tx, notice, &order.customer, prefs, subscriptions, settings.webhook_configured, now)
+    })
+}
+
+/// Renders `event` in the customer's language (their preference, else the
+/// order's) and hands the notice to `queue`.
+fn with_customer_notice<R>(
+    order: &Order,
+    event: Event,
+    prefs: &preferences::Preferences,
+    now: DateTime<Utc>,
+    queue: impl FnOnce(&Notice<'_>) -> R,
+) -> R {
     let locale = prefs.locale.unwrap_or(order.locale);
     let rendered = message::render(event, locale, &facts(order, now));
-    let notice = Notice { order_id: order.id.as_str(), event, locale, message: &rendered, data: data(order, locale) };
-    outbox::enqueue_for_recipients(tx, &notice, &order.customer, prefs, subscriptions, settings.webhook_configured, now)
+    queue(&Notice { order_id: order.id.as_str(), event, locale, message: &rendered, data: data(order, locale) })
 }
 
 /// Renders a store alert in the store's language and queues it.
