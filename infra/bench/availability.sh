@@ -31,44 +31,12 @@ echo "== loading the demo items and $STORES stores within 50 km of central Warsa
 post_as_ops /api/catalog/items "$ROOT/infra/demo/items.json"
 # Stores on a spiral around (52.2297, 21.0122), 1 to 45 km out, in batches
 # of 50 (each batch body stays under the catalog's 64 KiB limit).
-awk -v n="$STORES" -v dir="$WORK" 'BEGIN {
-  pi = atan2(0, -1)
-  for (i = 1; i <= n; i++) {
-    batch = int((i - 1) / 50)
-    file = dir "/stores-" batch ".json"
-    if ((i - 1) % 50 == 0) { printf "{\"stores\": [" > file } else { printf "," > file }
-    r = 1 + 44 * (i / n); a = i * 2.39996
-    lat = 52.2297 + (r / 111.2) * sin(a)
-    lon = 21.0122 + (r / (111.2 * cos(52.2297 * pi / 180))) * cos(a)
-    d = "[\"09:00-21:00\"]"
-    printf "{\"store_id\": \"BENCH-%03d\", \"name\": \"Bench store %d\", \"kind\": \"store\", " \
-      "\"address\": {\"street\": \"Testowa %d\", \"city\": \"Warszawa\", \"postal_code\": \"00-001\", \"country\": \"PL\"}, " \
-      "\"geo\": {\"lat\": %.6f, \"lon\": %.6f}, \"time_zone\": \"Europe/Warsaw\", " \
-      "\"hours\": {\"mon\": %s, \"tue\": %s, \"wed\": %s, \"thu\": %s, \"fri\": %s, \"sat\": %s, \"sun\": []}, " \
-      "\"closed_dates\": [\"2026-12-25\", \"2026-12-26\"], \"pickup_sla_minutes\": 120, \"order_cutoff\": \"19:00\", " \
-      "\"daily_picking_limit\": 80, \"services\": [\"click_and_collect\", \"ship_from_store\"]}", \
-      i, i, i, lat, lon, d, d, d, d, d, d > file
-    if (i % 50 == 0 || i == n) { printf "]}\n" > file; close(file) }
-  }
-}'
+awk -v n="$STORES" -v dir="$WORK" -f "$BENCH/gen-stores.awk"
 for f in "$WORK"/stores-*.json; do post_as_ops /api/catalog/stores "$f"; done
 
 echo "== loading stock: 21 SKUs in each store, some out of stock"
 SKUS="TEE-ORG-BLK-S TEE-ORG-BLK-M TEE-ORG-BLK-L TEE-ORG-WHT-M DRS-LIN-NAV-S DRS-LIN-NAV-M DRS-LIN-SND-M JNS-SLM-IND-30 JNS-SLM-IND-32 JNS-SLM-IND-34 SNK-CNV-WHT-40 SNK-CNV-WHT-41 SNK-CNV-WHT-42 JKT-RAN-OLV-M JKT-RAN-BLK-M SCF-WOL-RED SCF-WOL-GRY BAG-TOT-NAT SKT-PLT-BLK-S SKT-PLT-BLK-M KNT-MER-GRY-M"
-awk -v n="$STORES" -v dir="$WORK" -v skus="$SKUS" 'BEGIN {
-  split(skus, s, " ")
-  for (i = 1; i <= n; i++) {
-    batch = int((i - 1) / 100)
-    file = dir "/stock-" batch ".json"
-    if ((i - 1) % 100 == 0) { printf "{\"feeds\": [" > file } else { printf "," > file }
-    printf "{\"store_id\": \"BENCH-%03d\", \"sequence\": 1, \"lines\": [", i > file
-    for (k = 1; k <= length(s); k++) {
-      printf "%s{\"sku\": \"%s\", \"on_hand\": %d}", (k > 1 ? "," : ""), s[k], (i * 7 + k * 3) % 13 > file
-    }
-    printf "]}" > file
-    if (i % 100 == 0 || i == n) { printf "]}\n" > file; close(file) }
-  }
-}'
+awk -v n="$STORES" -v dir="$WORK" -v skus="$SKUS" -f "$BENCH/gen-stock.awk"
 for f in "$WORK"/stock-*.json; do post_as_ops /api/availability/feed "$f"; done
 
 # Each load starts with one request checked by hand: wrk counts a fast 4xx

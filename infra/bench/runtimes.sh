@@ -158,41 +158,9 @@ mkdir -p "$DATA" "$RESULTS"
 # availability.sh's stores: a spiral around (52.2297, 21.0122), 1 to 45 km
 # out, in batches of 50 (each body under the catalog's 64 KiB limit), and
 # 21 SKUs in each, some out of stock (the same generator as there).
-awk -v n="$STORES" -v dir="$DATA" 'BEGIN {
-  pi = atan2(0, -1)
-  for (i = 1; i <= n; i++) {
-    batch = int((i - 1) / 50)
-    file = dir "/stores-" batch ".json"
-    if ((i - 1) % 50 == 0) { printf "{\"stores\": [" > file } else { printf "," > file }
-    r = 1 + 44 * (i / n); a = i * 2.39996
-    lat = 52.2297 + (r / 111.2) * sin(a)
-    lon = 21.0122 + (r / (111.2 * cos(52.2297 * pi / 180))) * cos(a)
-    d = "[\"09:00-21:00\"]"
-    printf "{\"store_id\": \"BENCH-%03d\", \"name\": \"Bench store %d\", \"kind\": \"store\", " \
-      "\"address\": {\"street\": \"Testowa %d\", \"city\": \"Warszawa\", \"postal_code\": \"00-001\", \"country\": \"PL\"}, " \
-      "\"geo\": {\"lat\": %.6f, \"lon\": %.6f}, \"time_zone\": \"Europe/Warsaw\", " \
-      "\"hours\": {\"mon\": %s, \"tue\": %s, \"wed\": %s, \"thu\": %s, \"fri\": %s, \"sat\": %s, \"sun\": []}, " \
-      "\"closed_dates\": [\"2026-12-25\", \"2026-12-26\"], \"pickup_sla_minutes\": 120, \"order_cutoff\": \"19:00\", " \
-      "\"daily_picking_limit\": 80, \"services\": [\"click_and_collect\", \"ship_from_store\"]}", \
-      i, i, i, lat, lon, d, d, d, d, d, d > file
-    if (i % 50 == 0 || i == n) { printf "]}\n" > file; close(file) }
-  }
-}'
+awk -v n="$STORES" -v dir="$DATA" -f "$BENCH/gen-stores.awk"
 AVAILABILITY_SKUS="TEE-ORG-BLK-S TEE-ORG-BLK-M TEE-ORG-BLK-L TEE-ORG-WHT-M DRS-LIN-NAV-S DRS-LIN-NAV-M DRS-LIN-SND-M JNS-SLM-IND-30 JNS-SLM-IND-32 JNS-SLM-IND-34 SNK-CNV-WHT-40 SNK-CNV-WHT-41 SNK-CNV-WHT-42 JKT-RAN-OLV-M JKT-RAN-BLK-M SCF-WOL-RED SCF-WOL-GRY BAG-TOT-NAT SKT-PLT-BLK-S SKT-PLT-BLK-M KNT-MER-GRY-M"
-awk -v n="$STORES" -v dir="$DATA" -v skus="$AVAILABILITY_SKUS" 'BEGIN {
-  split(skus, s, " ")
-  for (i = 1; i <= n; i++) {
-    batch = int((i - 1) / 100)
-    file = dir "/stock-" batch ".json"
-    if ((i - 1) % 100 == 0) { printf "{\"feeds\": [" > file } else { printf "," > file }
-    printf "{\"store_id\": \"BENCH-%03d\", \"sequence\": 1, \"lines\": [", i > file
-    for (k = 1; k <= length(s); k++) {
-      printf "%s{\"sku\": \"%s\", \"on_hand\": %d}", (k > 1 ? "," : ""), s[k], (i * 7 + k * 3) % 13 > file
-    }
-    printf "]}" > file
-    if (i % 100 == 0 || i == n) { printf "]}\n" > file; close(file) }
-  }
-}'
+awk -v n="$STORES" -v dir="$DATA" -v skus="$AVAILABILITY_SKUS" -f "$BENCH/gen-stock.awk"
 
 # pickups.sh's 20 stores (open every day all day, a daily picking limit of
 # 100,000 so promises stay on the day), moved to Krakow so that they stay
@@ -221,41 +189,7 @@ awk -v dir="$DATA" -v skus="TEE-ORG-BLK-M $RESERVE_SKUS" 'BEGIN {
 # coupons.sh's 1,000 promotions, its 30-line basket and the basket's SKUs
 # in the catalogue (the same generators as there; see coupons.sh for what
 # the promotions cover).
-awk -v n="$PROMOTIONS" -v out="$DATA/promotions.json" 'BEGIN {
-  printf "{\"promotions\": [" > out
-  for (i = 1; i <= n; i++) {
-    kind = i % 4; cond = ""
-    if (i <= 20) {
-      target = "{\"type\": \"cart\"}"
-      if (kind == 2) kind = 0
-      if (kind == 3) kind = 4
-      if (i % 3 == 0) cond = cond ", \"channels\": [\"app\"]"
-      if (i % 5 == 0) cond = cond ", \"loyalty_members_only\": true"
-      if (kind == 4 || i % 7 == 0) cond = cond ", \"min_basket\": {\"amount\": \"300.00\", \"currency\": \"PLN\"}"
-    } else if (i <= 500) {
-      target = sprintf("{\"type\": \"skus\", \"skus\": [\"BENCH-SKU-%04d\", \"BENCH-SKU-%04d\", \"BENCH-SKU-%04d\", \"BENCH-SKU-%04d\", \"BENCH-SKU-%04d\"]}", \
-        (i * 37) % 5000, (i * 37 + 101) % 5000, (i * 37 + 202) % 5000, (i * 37 + 303) % 5000, (i * 37 + 404) % 5000)
-    } else if (i % 25 == 0) {
-      target = sprintf("{\"type\": \"categories\", \"categories\": [[\"dept-%d\"]]}", (i / 25) % 10)
-    } else {
-      leaf = (i * 7) % 200
-      target = sprintf("{\"type\": \"categories\", \"categories\": [[\"dept-%d\", \"cat-%03d\"]]}", int(leaf / 20), leaf)
-    }
-    if (kind == 0) benefit = sprintf("{\"type\": \"percent_off\", \"percent\": \"%d\"}", 5 + i % 25)
-    if (kind == 1) benefit = sprintf("{\"type\": \"amount_off\", \"amount\": {\"amount\": \"%d.00\", \"currency\": \"PLN\"}}", 5 + i % 50)
-    if (kind == 2) benefit = sprintf("{\"type\": \"fixed_price\", \"price\": {\"amount\": \"%d.99\", \"currency\": \"PLN\"}}", 20 + i % 40)
-    if (kind == 3) benefit = sprintf("{\"type\": \"buy_x_get_y\", \"buy\": %d, \"get\": 1}", 1 + i % 3)
-    if (kind == 4) benefit = "{\"type\": \"free_shipping\"}"
-    if (i % 4 == 0) cond = cond ", \"valid_from\": \"2026-01-01\", \"valid_until\": \"2027-12-31\""
-    code = (i == n) ? ", \"codes\": [\"BENCH10\"]" : ""
-    printf "%s{\"id\": \"BENCH-%04d\", \"name\": \"Bench promotion %d\", \"benefit\": %s, \"target\": %s, " \
-      "\"conditions\": {%s}, \"exclusions\": {\"discounted_lines\": %s}, \"time_zone\": \"Europe/Warsaw\", " \
-      "\"stacking\": \"%s\", \"priority\": %d%s}", (i > 1 ? "," : ""), i, i, benefit, target, substr(cond, 3), \
-      (i % 9 == 0 ? "true" : "false"), (i % 2 ? "exclusive" : "stackable"), i % 10, code > out
-  }
-  printf "]}\n" > out
-  close(out)
-}'
+awk -v n="$PROMOTIONS" -v out="$DATA/promotions.json" -f "$BENCH/gen-promotions.awk"
 awk -v dir="$DATA" 'BEGIN {
   cart = dir "/cart.json"; items = dir "/coupon-items.json"; prices = dir "/coupon-prices.json"
   printf "{\"currency\": \"PLN\", \"lines\": [" > cart

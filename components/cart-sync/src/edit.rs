@@ -47,12 +47,7 @@ pub struct Change<'a> {
 /// `change` returns whether it changed the cart; every change bumps the
 /// version exactly once, which is how the new ETag is known without a read.
 pub fn edit_cart(ctx: &Ctx<'_>, change: impl FnOnce(&Change<'_>) -> Result<bool, CartError>) -> Result<Response, Problem> {
-    let id = request::cart_id(ctx)?;
-    let shopper = Shopper::from_ctx(ctx)?;
-    let if_match = IfMatch::from_request(ctx.req)?;
-    let minimal = prefers_minimal(ctx);
-    let policy = request::policy(ctx)?;
-    let now = ctx.now();
+    let Edit { id, shopper, if_match, minimal, policy, now } = Edit::read(ctx)?;
     let sql = ctx.sql()?;
     let outcome = in_transaction(sql, |tx| -> Result<Result<(Channel, i64), CartError>, CartError> {
         let header = store::header(tx, &id)?.ok_or(CartError::NotFound)?;
@@ -89,12 +84,7 @@ pub fn edit_line(ctx: &Ctx<'_>, sku: &Sku, edit: &LineEdit) -> Result<Response, 
     if sql.open_units().get() > 0 {
         return in_transaction_path(ctx);
     }
-    let id = request::cart_id(ctx)?;
-    let shopper = Shopper::from_ctx(ctx)?;
-    let if_match = IfMatch::from_request(ctx.req)?;
-    let minimal = prefers_minimal(ctx);
-    let policy = request::policy(ctx)?;
-    let now = ctx.now();
+    let Edit { id, shopper, if_match, minimal, policy, now } = Edit::read(ctx)?;
     /// One decision and its guarded commit.
     enum Attempt {
         Done(Channel, i64),
@@ -152,6 +142,29 @@ fn answer(
             .build()),
         Ok(Ok((channel, _))) => render::current_response(ctx, sql, id, 200, Some(channel), policy),
         Ok(Err(error)) | Err(error) => Err(render::refusal(ctx, sql, id, shopper_channel, policy, error)),
+    }
+}
+
+/// What every change reads from its request before touching the cart.
+struct Edit {
+    id: omni_shared::ids::CartId,
+    shopper: Shopper,
+    if_match: IfMatch,
+    minimal: bool,
+    policy: CartPolicy,
+    now: DateTime<Utc>,
+}
+
+impl Edit {
+    fn read(ctx: &Ctx<'_>) -> Result<Edit, Problem> {
+        Ok(Edit {
+            id: request::cart_id(ctx)?,
+            shopper: Shopper::from_ctx(ctx)?,
+            if_match: IfMatch::from_request(ctx.req)?,
+            minimal: prefers_minimal(ctx),
+            policy: request::policy(ctx)?,
+            now: ctx.now(),
+        })
     }
 }
 

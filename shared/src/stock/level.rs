@@ -12,7 +12,10 @@ pub const DEFAULT_LOW_STOCK_THRESHOLD: u32 = 3;
 /// TTL has passed but which no sweep has ended yet (see the area notes).
 /// `s` is the `stock` row and `now` the placeholder (`?3`) the caller binds
 /// to [`super::timestamp`] of the current instant. One function, so every
-/// read and every reservation guard subtract expired holds the same way.
+/// read and every reservation guard subtract expired holds the same way;
+/// the one copy is the `reservation_requests` trigger
+/// ([`crate::stock::RESERVATION_REQUESTS`]), since a shipped migration step
+/// is fixed text: a change here must add a step that recreates it.
 pub fn effective_reserved(now: &str) -> String {
     format!(
         "(s.reserved - COALESCE((SELECT SUM(h.quantity) FROM reservation_lines h \
