@@ -197,30 +197,52 @@ impl CartPolicy {
         if !(1..=CartPolicy::MAX_LINE_QUANTITY_CEILING).contains(&max_line_quantity) {
             return Err(CartError::Setting {
                 name: "cart_max_line_quantity",
-                reason: format!("must be a whole number from 1 to {}", CartPolicy::MAX_LINE_QUANTITY_CEILING),
+                reason: format!(
+                    "must be a whole number from 1 to {}",
+                    CartPolicy::MAX_LINE_QUANTITY_CEILING
+                ),
             });
         }
         if !(1..=CartPolicy::MAX_EXPIRY_DAYS).contains(&expiry_days) {
             return Err(CartError::Setting {
                 name: "cart_expiry_days",
-                reason: format!("must be a whole number from 1 to {}", CartPolicy::MAX_EXPIRY_DAYS),
+                reason: format!(
+                    "must be a whole number from 1 to {}",
+                    CartPolicy::MAX_EXPIRY_DAYS
+                ),
             });
         }
-        Ok(CartPolicy { max_line_quantity, expiry_days })
+        Ok(CartPolicy {
+            max_line_quantity,
+            expiry_days,
+        })
     }
 
     /// Reads the two Spin variables as text (`None` or blank: the default).
-    pub fn from_settings(max_line_quantity: Option<&str>, expiry_days: Option<&str>) -> Result<CartPolicy, CartError> {
-        let read = |name: &'static str, raw: Option<&str>, default: u32| match raw.map(str::trim).filter(|r| !r.is_empty()) {
+    pub fn from_settings(
+        max_line_quantity: Option<&str>,
+        expiry_days: Option<&str>,
+    ) -> Result<CartPolicy, CartError> {
+        let read = |name: &'static str, raw: Option<&str>, default: u32| match raw
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
             None => Ok(default),
             Some(text) => text.parse::<u32>().map_err(|_| CartError::Setting {
                 name,
-                reason: format!("{:?} is not a whole number", text.chars().take(20).collect::<String>()),
+                reason: format!(
+                    "{:?} is not a whole number",
+                    text.chars().take(20).collect::<String>()
+                ),
             }),
         };
         let defaults = CartPolicy::default();
         CartPolicy::new(
-            read("cart_max_line_quantity", max_line_quantity, defaults.max_line_quantity)?,
+            read(
+                "cart_max_line_quantity",
+                max_line_quantity,
+                defaults.max_line_quantity,
+            )?,
             read("cart_expiry_days", expiry_days, defaults.expiry_days)?,
         )
     }
@@ -239,7 +261,10 @@ impl Default for CartPolicy {
     /// days: a month covers "saved for payday" without keeping every
     /// abandoned guest cart forever.
     fn default() -> CartPolicy {
-        CartPolicy { max_line_quantity: crate::quantity::Quantity::DEFAULT_MAX_PER_LINE, expiry_days: 30 }
+        CartPolicy {
+            max_line_quantity: crate::quantity::Quantity::DEFAULT_MAX_PER_LINE,
+            expiry_days: 30,
+        }
     }
 }
 
@@ -266,10 +291,15 @@ impl CartStatus {
     }
 
     pub fn parse(raw: &str) -> Result<CartStatus, StorageError> {
-        [CartStatus::Active, CartStatus::Merged, CartStatus::Converted, CartStatus::Expired]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| StorageError::Decode(format!("unknown cart status {raw:?}")))
+        [
+            CartStatus::Active,
+            CartStatus::Merged,
+            CartStatus::Converted,
+            CartStatus::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+        .ok_or_else(|| StorageError::Decode(format!("unknown cart status {raw:?}")))
     }
 }
 
@@ -293,7 +323,10 @@ pub enum CartError {
     Forbidden(&'static str),
     /// 409 `cart-not-active`: the cart was merged, bought or expired and is
     /// read-only; `merged_into` names the cart a merged guest cart went to.
-    NotActive { status: CartStatus, merged_into: Option<CartId> },
+    NotActive {
+        status: CartStatus,
+        merged_into: Option<CartId>,
+    },
     /// 412 `precondition-failed`: `If-Match` named an older version; the
     /// component attaches the current cart.
     Stale { current_version: i64 },
@@ -344,10 +377,18 @@ impl fmt::Display for CartError {
         match self {
             CartError::NotFound => write!(f, "no such cart, or not yours"),
             CartError::Forbidden(why) => f.write_str(why),
-            CartError::NotActive { status: CartStatus::Merged, merged_into: Some(target) } => {
-                write!(f, "this guest cart was merged into cart {target} at login and can no longer be edited")
+            CartError::NotActive {
+                status: CartStatus::Merged,
+                merged_into: Some(target),
+            } => {
+                write!(
+                    f,
+                    "this guest cart was merged into cart {target} at login and can no longer be edited"
+                )
             }
-            CartError::NotActive { status, .. } => write!(f, "this cart is {status} and can no longer be edited"),
+            CartError::NotActive { status, .. } => {
+                write!(f, "this cart is {status} and can no longer be edited")
+            }
             CartError::Stale { current_version } => write!(
                 f,
                 "the cart has changed since your copy; its current version is {current_version}: reload it and retry"
@@ -358,23 +399,48 @@ impl fmt::Display for CartError {
                 write!(f, "no base price in {currency} for {}", list.join(", "))
             }
             CartError::NotSoldIn { sku, refusal } => write!(f, "{sku}: {refusal}"),
-            CartError::LineQuantityAboveMax { sku, max, requested } => {
-                write!(f, "a line holds at most {max} units; {sku} would have {requested}")
+            CartError::LineQuantityAboveMax {
+                sku,
+                max,
+                requested,
+            } => {
+                write!(
+                    f,
+                    "a line holds at most {max} units; {sku} would have {requested}"
+                )
             }
-            CartError::TooManyLines { max } => write!(f, "a cart holds at most {max} different items"),
-            CartError::TooManyCoupons { max } => write!(f, "at most {max} coupon codes can be attached to a cart"),
-            CartError::UnknownCoupon { code } => write!(f, "no current promotion has the coupon code {code}"),
+            CartError::TooManyLines { max } => {
+                write!(f, "a cart holds at most {max} different items")
+            }
+            CartError::TooManyCoupons { max } => {
+                write!(f, "at most {max} coupon codes can be attached to a cart")
+            }
+            CartError::UnknownCoupon { code } => {
+                write!(f, "no current promotion has the coupon code {code}")
+            }
             CartError::Empty => write!(f, "the cart is empty; add an item before checking out"),
-            CartError::NotAGuestCart => write!(f, "only a guest cart can be merged into a customer's cart"),
-            CartError::MergedElsewhere => write!(f, "this guest cart was already merged into another customer's cart"),
+            CartError::NotAGuestCart => {
+                write!(f, "only a guest cart can be merged into a customer's cart")
+            }
+            CartError::MergedElsewhere => write!(
+                f,
+                "this guest cart was already merged into another customer's cart"
+            ),
             CartError::CheckoutNotFound => write!(f, "no such checkout, or not yours"),
             CartError::HandoffCodeInvalid => write!(f, "this is not a genuine cart hand-off code"),
             CartError::HandoffCodeExpired => {
-                write!(f, "this hand-off code has expired; ask the shopper to show a fresh QR code")
+                write!(
+                    f,
+                    "this hand-off code has expired; ask the shopper to show a fresh QR code"
+                )
             }
-            CartError::CheckoutCompletedElsewhere => write!(f, "this checkout was already completed at another store"),
+            CartError::CheckoutCompletedElsewhere => {
+                write!(f, "this checkout was already completed at another store")
+            }
             CartError::Money(e) => write!(f, "the cart's amounts are out of range: {e}"),
-            CartError::Setting { name, reason } => write!(f, "component \"cart-sync\": variable {name}: {reason}"),
+            CartError::Setting { name, reason } => {
+                write!(f, "component \"cart-sync\": variable {name}: {reason}")
+            }
             CartError::Storage(e) => write!(f, "{e}"),
         }
     }
@@ -400,7 +466,10 @@ impl From<CartError> for Problem {
         match err {
             CartError::NotFound | CartError::CheckoutNotFound => Problem::not_found(detail),
             CartError::Forbidden(_) => Problem::forbidden(detail),
-            CartError::NotActive { status, merged_into } => {
+            CartError::NotActive {
+                status,
+                merged_into,
+            } => {
                 let mut problem = Problem::new(409, "cart-not-active", "Cart Not Active")
                     .with_detail(detail)
                     .with_extension("cart_status", json!(status.as_str()));
@@ -410,17 +479,27 @@ impl From<CartError> for Problem {
                 problem
             }
             CartError::Stale { current_version } => Problem::precondition_failed(detail)
-                .with_extension("current_etag", json!(crate::web::etag::etag(current_version)))
+                .with_extension(
+                    "current_etag",
+                    json!(crate::web::etag::etag(current_version)),
+                )
                 .with_header("etag", crate::web::etag::etag(current_version)),
             CartError::UnknownSku(sku) => Problem::new(422, "unknown-sku", "Unknown SKU")
                 .with_detail(detail)
                 .with_extension("sku", json!(sku.as_str())),
-            CartError::NoPrice { skus, currency } => Problem::new(422, "no-price", "No Price In This Currency")
-                .with_detail(detail)
-                .with_extension("skus", json!(skus.iter().map(Sku::as_str).collect::<Vec<_>>()))
-                .with_extension("currency", json!(currency.code())),
+            CartError::NoPrice { skus, currency } => {
+                Problem::new(422, "no-price", "No Price In This Currency")
+                    .with_detail(detail)
+                    .with_extension(
+                        "skus",
+                        json!(skus.iter().map(Sku::as_str).collect::<Vec<_>>()),
+                    )
+                    .with_extension("currency", json!(currency.code()))
+            }
             CartError::NotSoldIn { sku, refusal } => {
-                let mut problem = Problem::new(422, "not-sold-in-channel", "Not Sold In This Channel").with_detail(detail);
+                let mut problem =
+                    Problem::new(422, "not-sold-in-channel", "Not Sold In This Channel")
+                        .with_detail(detail);
                 if let Ok(Value::Object(members)) = serde_json::to_value(refusal) {
                     for (name, value) in members {
                         problem = problem.with_extension(&name, value);
@@ -428,32 +507,52 @@ impl From<CartError> for Problem {
                 }
                 problem.with_extension("sku", json!(sku.as_str()))
             }
-            CartError::LineQuantityAboveMax { sku, max, requested } => {
-                Problem::new(422, "line-quantity-above-max", "Line Quantity Above Maximum")
+            CartError::LineQuantityAboveMax {
+                sku,
+                max,
+                requested,
+            } => Problem::new(
+                422,
+                "line-quantity-above-max",
+                "Line Quantity Above Maximum",
+            )
+            .with_detail(detail)
+            .with_extension("sku", json!(sku.as_str()))
+            .with_extension("max", json!(max))
+            .with_extension("requested", json!(requested)),
+            CartError::TooManyLines { max } => {
+                Problem::new(422, "too-many-lines", "Too Many Lines")
                     .with_detail(detail)
-                    .with_extension("sku", json!(sku.as_str()))
                     .with_extension("max", json!(max))
-                    .with_extension("requested", json!(requested))
             }
-            CartError::TooManyLines { max } => Problem::new(422, "too-many-lines", "Too Many Lines")
-                .with_detail(detail)
-                .with_extension("max", json!(max)),
-            CartError::TooManyCoupons { max } => Problem::new(422, "too-many-coupons", "Too Many Coupons")
-                .with_detail(detail)
-                .with_extension("max", json!(max)),
-            CartError::UnknownCoupon { code } => Problem::new(422, "unknown-coupon", "Unknown Coupon")
-                .with_detail(detail)
-                .with_extension("code", json!(code)),
+            CartError::TooManyCoupons { max } => {
+                Problem::new(422, "too-many-coupons", "Too Many Coupons")
+                    .with_detail(detail)
+                    .with_extension("max", json!(max))
+            }
+            CartError::UnknownCoupon { code } => {
+                Problem::new(422, "unknown-coupon", "Unknown Coupon")
+                    .with_detail(detail)
+                    .with_extension("code", json!(code))
+            }
             CartError::Empty => Problem::new(422, "empty-cart", "Empty Cart").with_detail(detail),
-            CartError::NotAGuestCart => Problem::new(422, "not-a-guest-cart", "Not A Guest Cart").with_detail(detail),
-            CartError::MergedElsewhere | CartError::CheckoutCompletedElsewhere => Problem::conflict(detail),
+            CartError::NotAGuestCart => {
+                Problem::new(422, "not-a-guest-cart", "Not A Guest Cart").with_detail(detail)
+            }
+            CartError::MergedElsewhere | CartError::CheckoutCompletedElsewhere => {
+                Problem::conflict(detail)
+            }
             CartError::HandoffCodeInvalid => {
-                Problem::new(403, "handoff-code-invalid", "Invalid Hand-off Code").with_detail(detail)
+                Problem::new(403, "handoff-code-invalid", "Invalid Hand-off Code")
+                    .with_detail(detail)
             }
             CartError::HandoffCodeExpired => {
-                Problem::new(410, "handoff-code-expired", "Hand-off Code Expired").with_detail(detail)
+                Problem::new(410, "handoff-code-expired", "Hand-off Code Expired")
+                    .with_detail(detail)
             }
-            CartError::Money(_) => Problem::new(422, "amount-out-of-range", "Amount Out Of Range").with_detail(detail),
+            CartError::Money(_) => {
+                Problem::new(422, "amount-out-of-range", "Amount Out Of Range").with_detail(detail)
+            }
             CartError::Setting { .. } => Problem::internal(&detail),
             CartError::Storage(e) => Problem::from(e),
         }
@@ -488,9 +587,20 @@ mod tests {
     fn configured_limits_are_read_and_checked() {
         let policy = CartPolicy::from_settings(Some("20"), Some("7")).unwrap();
         assert_eq!((policy.max_line_quantity(), policy.expiry_days()), (20, 7));
-        for (max, days) in [("0", "7"), ("1000", "7"), ("ten", "7"), ("5", "0"), ("5", "366"), ("5", "-1"), ("2.5", "7")] {
+        for (max, days) in [
+            ("0", "7"),
+            ("1000", "7"),
+            ("ten", "7"),
+            ("5", "0"),
+            ("5", "366"),
+            ("5", "-1"),
+            ("2.5", "7"),
+        ] {
             let err = CartPolicy::from_settings(Some(max), Some(days)).unwrap_err();
-            assert!(matches!(err, CartError::Setting { .. }), "{max} {days}: {err:?}");
+            assert!(
+                matches!(err, CartError::Setting { .. }),
+                "{max} {days}: {err:?}"
+            );
         }
     }
 
@@ -500,11 +610,30 @@ mod tests {
         let cases = [
             (CartError::NotFound, 404),
             (CartError::Forbidden("no"), 403),
-            (CartError::NotActive { status: CartStatus::Merged, merged_into: Some(CartId::parse("c-2").unwrap()) }, 409),
+            (
+                CartError::NotActive {
+                    status: CartStatus::Merged,
+                    merged_into: Some(CartId::parse("c-2").unwrap()),
+                },
+                409,
+            ),
             (CartError::Stale { current_version: 4 }, 412),
             (CartError::UnknownSku(sku.clone()), 422),
-            (CartError::NoPrice { skus: vec![sku.clone()], currency: Currency::Eur }, 422),
-            (CartError::LineQuantityAboveMax { sku, max: 99, requested: 100 }, 422),
+            (
+                CartError::NoPrice {
+                    skus: vec![sku.clone()],
+                    currency: Currency::Eur,
+                },
+                422,
+            ),
+            (
+                CartError::LineQuantityAboveMax {
+                    sku,
+                    max: 99,
+                    requested: 100,
+                },
+                422,
+            ),
             (CartError::TooManyLines { max: 200 }, 422),
             (CartError::Empty, 422),
             (CartError::HandoffCodeInvalid, 403),

@@ -48,23 +48,37 @@ impl fmt::Display for CatalogError {
             CatalogError::EmptyText => write!(f, "must not be empty"),
             CatalogError::TextTooLong { max } => write!(f, "must be at most {max} characters"),
             CatalogError::ControlCharacter => write!(f, "must not contain control characters"),
-            CatalogError::CategoryDepth { max } => write!(f, "a category path has 1 to {max} segments"),
+            CatalogError::CategoryDepth { max } => {
+                write!(f, "a category path has 1 to {max} segments")
+            }
             CatalogError::CategorySegment { segment } => write!(
                 f,
                 "{segment:?} is not a category slug (lowercase letters and digits joined by single '-', at most {} characters)",
                 item::MAX_SEGMENT_LEN
             ),
             CatalogError::UnknownAssortment { found } => {
-                write!(f, "{found:?} is not an assortment; expected both, online_only or store_only")
+                write!(
+                    f,
+                    "{found:?} is not an assortment; expected both, online_only or store_only"
+                )
             }
             CatalogError::ZeroPrice => {
-                write!(f, "a base price must be above zero (giveaways are promotions, not prices)")
+                write!(
+                    f,
+                    "a base price must be above zero (giveaways are promotions, not prices)"
+                )
             }
             CatalogError::UnknownStoreKind { found } => {
-                write!(f, "{found:?} is not a location kind; expected store or warehouse")
+                write!(
+                    f,
+                    "{found:?} is not a location kind; expected store or warehouse"
+                )
             }
             CatalogError::UnknownService { found } => {
-                write!(f, "{found:?} is not a service; expected click_and_collect, ship_from_store, returns or kiosk")
+                write!(
+                    f,
+                    "{found:?} is not a service; expected click_and_collect, ship_from_store, returns or kiosk"
+                )
             }
             CatalogError::WarehouseService { service } => write!(
                 f,
@@ -72,9 +86,15 @@ impl fmt::Display for CatalogError {
                 service.as_str()
             ),
             CatalogError::UnknownCountry { found } => {
-                write!(f, "{found:?} is not an ISO 3166 alpha-2 country code like \"PL\"")
+                write!(
+                    f,
+                    "{found:?} is not an ISO 3166 alpha-2 country code like \"PL\""
+                )
             }
-            CatalogError::BadPostalCode => write!(f, "a postal code has 2 to 10 letters, digits, spaces or '-'"),
+            CatalogError::BadPostalCode => write!(
+                f,
+                "a postal code has 2 to 10 letters, digits, spaces or '-'"
+            ),
         }
     }
 }
@@ -91,13 +111,20 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl fmt::Display) -> FieldError {
-        FieldError { field: field.into(), reason: reason.to_string() }
+        FieldError {
+            field: field.into(),
+            reason: reason.to_string(),
+        }
     }
 }
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() { f.write_str(&self.reason) } else { write!(f, "{}: {}", self.field, self.reason) }
+        if self.field.is_empty() {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{}: {}", self.field, self.reason)
+        }
     }
 }
 
@@ -110,7 +137,9 @@ struct Fields {
 
 impl Fields {
     fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
-        result.map_err(|e| self.errors.push(FieldError::new(field, e))).ok()
+        result
+            .map_err(|e| self.errors.push(FieldError::new(field, e)))
+            .ok()
     }
 }
 
@@ -143,7 +172,11 @@ fn optional_text(raw: Option<&str>, max: usize) -> Result<Option<String>, Catalo
 /// Joins the field errors of a value deserialized directly (not through a
 /// batch) into one serde message.
 fn joined(errors: &[FieldError]) -> String {
-    errors.iter().map(FieldError::to_string).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(FieldError::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -154,8 +187,14 @@ mod tests {
     fn text_is_trimmed_and_bounded() {
         assert_eq!(text("  Linen dress ", 200).unwrap(), "Linen dress");
         assert_eq!(text("   ", 200), Err(CatalogError::EmptyText));
-        assert_eq!(text(&"ż".repeat(201), 200), Err(CatalogError::TextTooLong { max: 200 }));
-        assert!(text(&"ż".repeat(200), 200).is_ok(), "characters, not bytes, are counted");
+        assert_eq!(
+            text(&"ż".repeat(201), 200),
+            Err(CatalogError::TextTooLong { max: 200 })
+        );
+        assert!(
+            text(&"ż".repeat(200), 200).is_ok(),
+            "characters, not bytes, are counted"
+        );
         assert_eq!(text("two\nlines", 200), Err(CatalogError::ControlCharacter));
     }
 
@@ -164,6 +203,9 @@ mod tests {
         assert_eq!(optional_text(Some("  "), 20), Ok(None));
         assert_eq!(optional_text(None, 20), Ok(None));
         assert_eq!(optional_text(Some(" M "), 20), Ok(Some("M".into())));
-        assert_eq!(optional_text(Some(&"x".repeat(21)), 20), Err(CatalogError::TextTooLong { max: 20 }));
+        assert_eq!(
+            optional_text(Some(&"x".repeat(21)), 20),
+            Err(CatalogError::TextTooLong { max: 20 })
+        );
     }
 }

@@ -15,7 +15,11 @@ impl fmt::Display for ChannelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ChannelError::Unknown { found } => {
-                write!(f, "unknown channel {found:?}; expected one of {}", Channel::ALL.map(Channel::as_str).join(", "))
+                write!(
+                    f,
+                    "unknown channel {found:?}; expected one of {}",
+                    Channel::ALL.map(Channel::as_str).join(", ")
+                )
             }
         }
     }
@@ -33,7 +37,13 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 5] = [Channel::Web, Channel::App, Channel::Kiosk, Channel::Pos, Channel::CallCenter];
+    pub const ALL: [Channel; 5] = [
+        Channel::Web,
+        Channel::App,
+        Channel::Kiosk,
+        Channel::Pos,
+        Channel::CallCenter,
+    ];
 
     /// Reads the snake_case wire name exactly (`call_center`, not
     /// `CallCenter`): channel names appear in coupon rules, and a rule must
@@ -42,7 +52,9 @@ impl Channel {
         Channel::ALL
             .into_iter()
             .find(|c| c.as_str() == raw)
-            .ok_or_else(|| ChannelError::Unknown { found: raw.chars().take(32).collect() })
+            .ok_or_else(|| ChannelError::Unknown {
+                found: raw.chars().take(32).collect(),
+            })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -97,7 +109,10 @@ mod tests {
             let json = serde_json::to_string(&channel).unwrap();
             assert_eq!(serde_json::from_str::<Channel>(&json).unwrap(), channel);
         }
-        assert_eq!(serde_json::to_string(&Channel::CallCenter).unwrap(), "\"call_center\"");
+        assert_eq!(
+            serde_json::to_string(&Channel::CallCenter).unwrap(),
+            "\"call_center\""
+        );
     }
 
     #[test]
@@ -106,13 +121,19 @@ mod tests {
             assert!(Channel::parse(bad).is_err(), "{bad:?} should be refused");
         }
         let message = Channel::parse("mobile").unwrap_err().to_string();
-        assert!(message.contains("web, app, kiosk, pos, call_center"), "{message}");
+        assert!(
+            message.contains("web, app, kiosk, pos, call_center"),
+            "{message}"
+        );
         assert!(serde_json::from_str::<Channel>("\"mobile\"").is_err());
     }
 
     #[test]
     fn only_kiosk_and_till_are_in_store() {
-        let in_store: Vec<_> = Channel::ALL.into_iter().filter(|c| c.is_in_store()).collect();
+        let in_store: Vec<_> = Channel::ALL
+            .into_iter()
+            .filter(|c| c.is_in_store())
+            .collect();
         assert_eq!(in_store, [Channel::Kiosk, Channel::Pos]);
         assert!(Channel::CallCenter.is_remote());
     }

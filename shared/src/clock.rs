@@ -73,7 +73,9 @@ pub mod wire_format {
         let text = String::deserialize(d)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|at| at.with_timezone(&Utc))
-            .map_err(|e| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 instant: {e}")))
+            .map_err(|e| {
+                serde::de::Error::custom(format!("{text:?} is not an RFC 3339 instant: {e}"))
+            })
     }
 
     /// The same for `Option<DateTime<Utc>>` (`null` when absent).
@@ -81,19 +83,28 @@ pub mod wire_format {
         use chrono::{DateTime, Utc};
         use serde::{Deserialize, Deserializer, Serializer};
 
-        pub fn serialize<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            at: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match at {
                 Some(at) => s.serialize_str(&super::super::wire(*at)),
                 None => s.serialize_none(),
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
             Option::<String>::deserialize(d)?
                 .map(|text| {
                     DateTime::parse_from_rfc3339(&text)
                         .map(|at| at.with_timezone(&Utc))
-                        .map_err(|e| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 instant: {e}")))
+                        .map_err(|e| {
+                            serde::de::Error::custom(format!(
+                                "{text:?} is not an RFC 3339 instant: {e}"
+                            ))
+                        })
                 })
                 .transpose()
         }

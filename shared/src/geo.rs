@@ -20,10 +20,18 @@ pub enum GeoError {
 impl fmt::Display for GeoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GeoError::LatitudeOutOfRange { found } => write!(f, "latitude {found} is outside -90..=90"),
-            GeoError::LongitudeOutOfRange { found } => write!(f, "longitude {found} is outside -180..=180"),
+            GeoError::LatitudeOutOfRange { found } => {
+                write!(f, "latitude {found} is outside -90..=90")
+            }
+            GeoError::LongitudeOutOfRange { found } => {
+                write!(f, "longitude {found} is outside -180..=180")
+            }
             GeoError::RadiusOutOfRange { found } => {
-                write!(f, "radius {found} km must be above 0 and at most {} km", Radius::MAX_KM)
+                write!(
+                    f,
+                    "radius {found} km must be above 0 and at most {} km",
+                    Radius::MAX_KM
+                )
             }
             GeoError::NotFinite { what } => write!(f, "{what} must be a finite number"),
         }
@@ -75,7 +83,8 @@ impl GeoPoint {
         let (phi1, phi2) = (self.lat.to_radians(), other.lat.to_radians());
         let d_phi = (other.lat - self.lat).to_radians();
         let d_lambda = (other.lon - self.lon).to_radians();
-        let h = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
+        let h =
+            (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
         // Clamping guards asin against rounding just above 1 for antipodes.
         2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
     }
@@ -139,17 +148,34 @@ mod tests {
 
     #[test]
     fn coordinates_on_the_limits_parse() {
-        for (lat, lon) in [(90.0, 180.0), (-90.0, -180.0), (0.0, 0.0), (52.2297, 21.0122)] {
+        for (lat, lon) in [
+            (90.0, 180.0),
+            (-90.0, -180.0),
+            (0.0, 0.0),
+            (52.2297, 21.0122),
+        ] {
             assert!(GeoPoint::parse(lat, lon).is_ok(), "{lat},{lon}");
         }
     }
 
     #[test]
     fn coordinates_out_of_range_or_not_finite_are_rejected() {
-        assert_eq!(GeoPoint::parse(90.0001, 0.0), Err(GeoError::LatitudeOutOfRange { found: 90.0001 }));
-        assert_eq!(GeoPoint::parse(0.0, -180.5), Err(GeoError::LongitudeOutOfRange { found: -180.5 }));
-        assert_eq!(GeoPoint::parse(f64::NAN, 0.0), Err(GeoError::NotFinite { what: "latitude" }));
-        assert_eq!(GeoPoint::parse(0.0, f64::INFINITY), Err(GeoError::NotFinite { what: "longitude" }));
+        assert_eq!(
+            GeoPoint::parse(90.0001, 0.0),
+            Err(GeoError::LatitudeOutOfRange { found: 90.0001 })
+        );
+        assert_eq!(
+            GeoPoint::parse(0.0, -180.5),
+            Err(GeoError::LongitudeOutOfRange { found: -180.5 })
+        );
+        assert_eq!(
+            GeoPoint::parse(f64::NAN, 0.0),
+            Err(GeoError::NotFinite { what: "latitude" })
+        );
+        assert_eq!(
+            GeoPoint::parse(0.0, f64::INFINITY),
+            Err(GeoError::NotFinite { what: "longitude" })
+        );
     }
 
     #[test]
@@ -158,7 +184,10 @@ mod tests {
         let krakow = point(50.0647, 19.9450);
         let d = warsaw.distance_km(&krakow);
         assert!((d - 252.0).abs() < 2.0, "{d}");
-        assert!((krakow.distance_km(&warsaw) - d).abs() < 1e-9, "distance is symmetric");
+        assert!(
+            (krakow.distance_km(&warsaw) - d).abs() < 1e-9,
+            "distance is symmetric"
+        );
         assert_eq!(warsaw.distance_km(&warsaw), 0.0);
     }
 
@@ -176,9 +205,15 @@ mod tests {
         assert_eq!(Radius::parse(500.0).map(Radius::km), Ok(500.0));
         assert_eq!(Radius::parse(0.5).map(Radius::km), Ok(0.5));
         for bad in [0.0, -1.0, 500.01] {
-            assert_eq!(Radius::parse(bad), Err(GeoError::RadiusOutOfRange { found: bad }));
+            assert_eq!(
+                Radius::parse(bad),
+                Err(GeoError::RadiusOutOfRange { found: bad })
+            );
         }
-        assert_eq!(Radius::parse(f64::NAN), Err(GeoError::NotFinite { what: "radius" }));
+        assert_eq!(
+            Radius::parse(f64::NAN),
+            Err(GeoError::NotFinite { what: "radius" })
+        );
         let warsaw = point(52.2297, 21.0122);
         assert!(warsaw.is_within(&point(50.0647, 19.9450), Radius::parse(260.0).unwrap()));
         assert!(!warsaw.is_within(&point(50.0647, 19.9450), Radius::parse(240.0).unwrap()));
@@ -188,10 +223,16 @@ mod tests {
     fn points_deserialize_only_when_valid() {
         let p: GeoPoint = serde_json::from_str(r#"{"lat":52.2,"lon":21}"#).unwrap();
         assert_eq!((p.lat(), p.lon()), (52.2, 21.0));
-        assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"lat":52.2,"lon":21.0}"#);
-        for bad in
-            [r#"{"lat":95,"lon":21}"#, r#"{"lat":"52","lon":21}"#, r#"{"lat":52,"lon":21,"alt":3}"#, r#"{"lat":52}"#]
-        {
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"lat":52.2,"lon":21.0}"#
+        );
+        for bad in [
+            r#"{"lat":95,"lon":21}"#,
+            r#"{"lat":"52","lon":21}"#,
+            r#"{"lat":52,"lon":21,"alt":3}"#,
+            r#"{"lat":52}"#,
+        ] {
             assert!(serde_json::from_str::<GeoPoint>(bad).is_err(), "{bad}");
         }
         assert!(serde_json::from_str::<Radius>("0").is_err());

@@ -90,18 +90,25 @@ impl fmt::Display for HoursError {
                 )
             }
             HoursError::BadTime { raw } => write!(f, "{raw:?} is not a time like \"09:00\""),
-            HoursError::BadInterval { raw } => write!(f, "{raw:?} is not an interval like \"09:00-21:00\""),
+            HoursError::BadInterval { raw } => {
+                write!(f, "{raw:?} is not an interval like \"09:00-21:00\"")
+            }
             HoursError::EmptyInterval { day, raw } => write!(
                 f,
                 "{}: {raw:?} closes before it opens; split an overnight interval at midnight (\"22:00-24:00\" and \"00:00-02:00\" the next day)",
                 day_key(*day)
             ),
-            HoursError::OverlappingIntervals { day } => write!(f, "{}: intervals overlap", day_key(*day)),
+            HoursError::OverlappingIntervals { day } => {
+                write!(f, "{}: intervals overlap", day_key(*day))
+            }
             HoursError::TooManyIntervals { day, max } => {
                 write!(f, "{}: at most {max} intervals per day", day_key(*day))
             }
             HoursError::UnknownDay { key } => {
-                write!(f, "{key:?} is not a day; expected mon, tue, wed, thu, fri, sat, sun")
+                write!(
+                    f,
+                    "{key:?} is not a day; expected mon, tue, wed, thu, fri, sat, sun"
+                )
             }
             HoursError::MissingDay { day } => {
                 write!(f, "{} is missing; give [] for a closed day", day_key(*day))
@@ -141,11 +148,19 @@ pub struct TimeZone {
 impl TimeZone {
     pub fn parse(raw: &str) -> Result<TimeZone, HoursError> {
         let name = raw.trim();
-        let unknown = || HoursError::UnknownTimeZone { name: raw.chars().take(64).collect() };
-        let index = zone_rules::ZONES.binary_search_by(|(zone, _, _)| (*zone).cmp(name)).map_err(|_| unknown())?;
+        let unknown = || HoursError::UnknownTimeZone {
+            name: raw.chars().take(64).collect(),
+        };
+        let index = zone_rules::ZONES
+            .binary_search_by(|(zone, _, _)| (*zone).cmp(name))
+            .map_err(|_| unknown())?;
         let (_, rule, listed) = zone_rules::ZONES[index];
         let rule = PosixTz::parse(rule).ok_or_else(unknown)?;
-        Ok(TimeZone { index: index as u16, rule, listed })
+        Ok(TimeZone {
+            index: index as u16,
+            rule,
+            listed,
+        })
     }
 
     pub fn name(&self) -> &'static str {
@@ -155,10 +170,12 @@ impl TimeZone {
     /// Seconds east of UTC at `utc` (seconds since the epoch).
     fn offset_at(&self, utc: i64) -> i64 {
         match self.listed.last() {
-            Some((last, _)) if utc < *last => match self.listed.partition_point(|(at, _)| *at <= utc) {
-                0 => self.listed[0].1,
-                n => self.listed[n - 1].1,
-            },
+            Some((last, _)) if utc < *last => {
+                match self.listed.partition_point(|(at, _)| *at <= utc) {
+                    0 => self.listed[0].1,
+                    n => self.listed[n - 1].1,
+                }
+            }
             _ => self.rule.offset_at(utc),
         }
     }
@@ -233,7 +250,9 @@ impl LocalTime {
     pub fn parse(raw: &str) -> Result<LocalTime, HoursError> {
         match minutes_of_day(raw) {
             Some(m) if m < MINUTES_PER_DAY => Ok(LocalTime(m)),
-            _ => Err(HoursError::BadTime { raw: raw.chars().take(32).collect() }),
+            _ => Err(HoursError::BadTime {
+                raw: raw.chars().take(32).collect(),
+            }),
         }
     }
 
@@ -279,12 +298,19 @@ pub struct Interval {
 
 impl Interval {
     fn parse(day: Weekday, raw: &str) -> Result<Interval, HoursError> {
-        let bad = || HoursError::BadInterval { raw: raw.chars().take(32).collect() };
+        let bad = || HoursError::BadInterval {
+            raw: raw.chars().take(32).collect(),
+        };
         let (open, close) = raw.trim().split_once('-').ok_or_else(bad)?;
-        let open = minutes_of_day(open).filter(|m| *m < MINUTES_PER_DAY).ok_or_else(bad)?;
+        let open = minutes_of_day(open)
+            .filter(|m| *m < MINUTES_PER_DAY)
+            .ok_or_else(bad)?;
         let close = minutes_of_day(close).ok_or_else(bad)?;
         if close <= open {
-            return Err(HoursError::EmptyInterval { day, raw: raw.chars().take(32).collect() });
+            return Err(HoursError::EmptyInterval {
+                day,
+                raw: raw.chars().take(32).collect(),
+            });
         }
         Ok(Interval { open, close })
     }
@@ -313,15 +339,25 @@ impl WeeklyHours {
 
     pub fn parse(days: &BTreeMap<String, Vec<String>>) -> Result<WeeklyHours, HoursError> {
         if let Some(key) = days.keys().find(|k| weekday_from_key(k).is_none()) {
-            return Err(HoursError::UnknownDay { key: key.chars().take(32).collect() });
+            return Err(HoursError::UnknownDay {
+                key: key.chars().take(32).collect(),
+            });
         }
         let mut parsed: [Vec<Interval>; 7] = Default::default();
         for day in WEEK {
-            let raw = days.get(day_key(day)).ok_or(HoursError::MissingDay { day })?;
+            let raw = days
+                .get(day_key(day))
+                .ok_or(HoursError::MissingDay { day })?;
             if raw.len() > WeeklyHours::MAX_INTERVALS_PER_DAY {
-                return Err(HoursError::TooManyIntervals { day, max: WeeklyHours::MAX_INTERVALS_PER_DAY });
+                return Err(HoursError::TooManyIntervals {
+                    day,
+                    max: WeeklyHours::MAX_INTERVALS_PER_DAY,
+                });
             }
-            let mut intervals = raw.iter().map(|r| Interval::parse(day, r)).collect::<Result<Vec<_>, _>>()?;
+            let mut intervals = raw
+                .iter()
+                .map(|r| Interval::parse(day, r))
+                .collect::<Result<Vec<_>, _>>()?;
             intervals.sort_by_key(|i| i.open);
             // Touching intervals ("09:00-13:00", "13:00-17:00") are fine.
             if intervals.windows(2).any(|w| w[1].open < w[0].close) {
@@ -339,7 +375,15 @@ impl WeeklyHours {
     /// The wire form, for storage and for echoing back.
     pub fn to_wire(&self) -> BTreeMap<String, Vec<String>> {
         WEEK.into_iter()
-            .map(|day| (day_key(day).to_owned(), self.intervals(day).iter().map(Interval::to_string).collect()))
+            .map(|day| {
+                (
+                    day_key(day).to_owned(),
+                    self.intervals(day)
+                        .iter()
+                        .map(Interval::to_string)
+                        .collect(),
+                )
+            })
             .collect()
     }
 }
@@ -348,7 +392,11 @@ impl Serialize for WeeklyHours {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(7))?;
         for day in WEEK {
-            let intervals: Vec<String> = self.intervals(day).iter().map(Interval::to_string).collect();
+            let intervals: Vec<String> = self
+                .intervals(day)
+                .iter()
+                .map(Interval::to_string)
+                .collect();
             map.serialize_entry(day_key(day), &intervals)?;
         }
         map.end()
@@ -374,9 +422,14 @@ impl ClosedDates {
 
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<ClosedDates, HoursError> {
         if raw.len() > ClosedDates::MAX {
-            return Err(HoursError::TooManyClosedDates { max: ClosedDates::MAX });
+            return Err(HoursError::TooManyClosedDates {
+                max: ClosedDates::MAX,
+            });
         }
-        raw.iter().map(|r| parse_date(r.as_ref())).collect::<Result<BTreeSet<_>, _>>().map(ClosedDates)
+        raw.iter()
+            .map(|r| parse_date(r.as_ref()))
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map(ClosedDates)
     }
 
     pub fn contains(&self, date: NaiveDate) -> bool {
@@ -417,7 +470,11 @@ const LOOKAHEAD_DAYS: u32 = ClosedDates::MAX as u32 + 14;
 
 impl OpeningHours {
     pub fn new(time_zone: TimeZone, weekly: WeeklyHours, closed: ClosedDates) -> OpeningHours {
-        OpeningHours { time_zone, weekly, closed }
+        OpeningHours {
+            time_zone,
+            weekly,
+            closed,
+        }
     }
 
     pub fn time_zone(&self) -> TimeZone {
@@ -452,7 +509,9 @@ impl OpeningHours {
     /// `instant` itself when open, else the next moment the location opens;
     /// `None` if it does not open within the look-ahead (about a year).
     pub fn next_opening_at_or_after(&self, instant: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.spans_from(instant).find(|span| span.end > instant).map(|span| span.start.max(instant))
+        self.spans_from(instant)
+            .find(|span| span.end > instant)
+            .map(|span| span.start.max(instant))
     }
 
     /// The instant at which `minutes` of open time have passed since
@@ -493,9 +552,11 @@ impl OpeningHours {
         mut orders_already_accepted_for: impl FnMut(NaiveDate) -> u32,
     ) -> Option<ReadyBy> {
         let today = self.local_date(now);
-        let past_cutoff = rules
-            .cutoff
-            .is_some_and(|cutoff| now >= self.time_zone.first_instant_at_or_after(today.and_time(cutoff.to_naive())));
+        let past_cutoff = rules.cutoff.is_some_and(|cutoff| {
+            now >= self
+                .time_zone
+                .first_instant_at_or_after(today.and_time(cutoff.to_naive()))
+        });
         let mut checked: Option<(NaiveDate, bool)> = None;
         for span in self.spans_from(now) {
             if span.end <= now || (past_cutoff && span.date <= today) {
@@ -516,7 +577,11 @@ impl OpeningHours {
             }
             let picking_starts_at = span.start.max(now);
             let ready_by = self.add_working_minutes(picking_starts_at, rules.sla_minutes)?;
-            return Some(ReadyBy { picking_date: span.date, picking_starts_at, ready_by });
+            return Some(ReadyBy {
+                picking_date: span.date,
+                picking_starts_at,
+                ready_by,
+            });
         }
         None
     }
@@ -551,9 +616,16 @@ impl OpeningHours {
     /// `minute` (0..=1440) of local `date` as an instant; 1440 is the next
     /// day's midnight.
     fn instant_at(&self, date: NaiveDate, minute: u16) -> Option<DateTime<Utc>> {
-        let (date, minute) = if minute >= MINUTES_PER_DAY { (date.succ_opt()?, 0) } else { (date, minute) };
+        let (date, minute) = if minute >= MINUTES_PER_DAY {
+            (date.succ_opt()?, 0)
+        } else {
+            (date, minute)
+        };
         let time = NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)?;
-        Some(self.time_zone.first_instant_at_or_after(date.and_time(time)))
+        Some(
+            self.time_zone
+                .first_instant_at_or_after(date.and_time(time)),
+        )
     }
 }
 
@@ -578,7 +650,11 @@ impl<'de> Deserialize<'de> for OpeningHours {
             closed_dates: ClosedDates,
         }
         let wire = Wire::deserialize(d)?;
-        Ok(OpeningHours::new(wire.time_zone, wire.hours, wire.closed_dates))
+        Ok(OpeningHours::new(
+            wire.time_zone,
+            wire.hours,
+            wire.closed_dates,
+        ))
     }
 }
 
@@ -602,12 +678,18 @@ impl PickingRules {
         daily_limit: Option<u32>,
     ) -> Result<PickingRules, HoursError> {
         if !(1..=PickingRules::MAX_SLA_MINUTES).contains(&sla_minutes) {
-            return Err(HoursError::SlaOutOfRange { found: i64::from(sla_minutes) });
+            return Err(HoursError::SlaOutOfRange {
+                found: i64::from(sla_minutes),
+            });
         }
         if daily_limit == Some(0) {
             return Err(HoursError::ZeroDailyLimit);
         }
-        Ok(PickingRules { sla_minutes, cutoff, daily_limit })
+        Ok(PickingRules {
+            sla_minutes,
+            cutoff,
+            daily_limit,
+        })
     }
 
     pub fn sla_minutes(&self) -> u32 {
@@ -643,8 +725,15 @@ struct Span {
 
 const MINUTES_PER_DAY: u16 = 24 * 60;
 
-const WEEK: [Weekday; 7] =
-    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+const WEEK: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
 
 fn day_key(day: Weekday) -> &'static str {
     match day {
@@ -685,11 +774,19 @@ fn write_hhmm(f: &mut fmt::Formatter<'_>, minutes: u16) -> fmt::Result {
 
 fn parse_date(raw: &str) -> Result<NaiveDate, HoursError> {
     let raw = raw.trim();
-    let bad = || HoursError::BadDate { raw: raw.chars().take(32).collect() };
+    let bad = || HoursError::BadDate {
+        raw: raw.chars().take(32).collect(),
+    };
     // chrono's %Y also takes signs and more digits; the wire form is exactly
     // YYYY-MM-DD.
     if raw.len() != 10
-        || !raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+        || !raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
     {
         return Err(bad());
     }

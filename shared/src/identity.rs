@@ -65,7 +65,10 @@ impl IdentityCode {
     pub fn issue(customer: &CustomerId, secret: &[u8], now: DateTime<Utc>) -> IdentityCode {
         let expires_at = now + Duration::minutes(TTL_MINUTES);
         let payload = format!("{PAYLOAD_PREFIX}{customer}");
-        IdentityCode { code: signed_code::sign(PURPOSE, payload.as_bytes(), expires_at, secret), expires_at }
+        IdentityCode {
+            code: signed_code::sign(PURPOSE, payload.as_bytes(), expires_at, secret),
+            expires_at,
+        }
     }
 
     pub fn code(&self) -> &str {
@@ -84,7 +87,9 @@ pub fn resolve(code: &str, secret: &[u8], now: DateTime<Utc>) -> Result<Customer
         CodeError::Expired => IdentityError::Expired,
         CodeError::Malformed | CodeError::BadSignature => IdentityError::Invalid,
     })?;
-    let id = payload.strip_prefix(PAYLOAD_PREFIX).ok_or(IdentityError::Invalid)?;
+    let id = payload
+        .strip_prefix(PAYLOAD_PREFIX)
+        .ok_or(IdentityError::Invalid)?;
     CustomerId::parse(id).map_err(|_| IdentityError::Invalid)
 }
 
@@ -104,7 +109,10 @@ pub struct CustomerAtStore {
 /// Whether a return case still needs something from a store: bringing the
 /// items in (opened), or a refund or exchange (received, inspected).
 pub fn is_open_return(status: RmaStatus) -> bool {
-    matches!(status, RmaStatus::Opened | RmaStatus::Received | RmaStatus::Inspected)
+    matches!(
+        status,
+        RmaStatus::Opened | RmaStatus::Received | RmaStatus::Inspected
+    )
 }
 
 /// Everything the scan shows about `customer` at `store` (see the module
@@ -128,12 +136,20 @@ pub fn at_store(
         .into_iter()
         .filter(|active| promotions::offered_to(active, Channel::Pos, &facts, now).is_ok())
         .collect();
-    let cases = crate::returns::store::Filter { customer: Some(customer.clone()), ..Default::default() };
+    let cases = crate::returns::store::Filter {
+        customer: Some(customer.clone()),
+        ..Default::default()
+    };
     let open_returns = crate::returns::store::list(sql, &cases, crate::returns::store::MAX_LIST)?
         .into_iter()
         .filter(|rma| is_open_return(rma.status))
         .collect();
-    Ok(CustomerAtStore { customer: customer.clone(), orders_ready_here, coupons, open_returns })
+    Ok(CustomerAtStore {
+        customer: customer.clone(),
+        orders_ready_here,
+        coupons,
+        open_returns,
+    })
 }
 
 /// Why an identity code or scan was refused. Each variant's doc names its
@@ -156,7 +172,10 @@ impl fmt::Display for IdentityError {
         match self {
             IdentityError::Invalid => write!(f, "this is not a genuine customer identity code"),
             IdentityError::Expired => {
-                write!(f, "this identity code has expired: ask the customer to refresh the code in the app")
+                write!(
+                    f,
+                    "this identity code has expired: ask the customer to refresh the code in the app"
+                )
             }
             IdentityError::Storage(e) => write!(f, "{e}"),
         }
@@ -187,10 +206,12 @@ impl From<IdentityError> for Problem {
         let detail = err.to_string();
         match err {
             IdentityError::Invalid => {
-                Problem::new(403, "identity-code-invalid", "Invalid Identity Code").with_detail(detail)
+                Problem::new(403, "identity-code-invalid", "Invalid Identity Code")
+                    .with_detail(detail)
             }
             IdentityError::Expired => {
-                Problem::new(410, "identity-code-expired", "Identity Code Expired").with_detail(detail)
+                Problem::new(410, "identity-code-expired", "Identity Code Expired")
+                    .with_detail(detail)
             }
             IdentityError::Storage(e) => Problem::from(e),
         }
@@ -225,9 +246,15 @@ mod tests {
     fn an_expired_code_is_refused_as_expired() {
         let issued = IdentityCode::issue(&ada(), SECRET, now());
         let later = now() + Duration::minutes(5);
-        assert!(matches!(resolve(issued.code(), SECRET, later), Err(IdentityError::Expired)));
+        assert!(matches!(
+            resolve(issued.code(), SECRET, later),
+            Err(IdentityError::Expired)
+        ));
         let problem = Problem::from(resolve(issued.code(), SECRET, later).unwrap_err());
-        assert_eq!((problem.status(), problem.slug()), (410, "identity-code-expired"));
+        assert_eq!(
+            (problem.status(), problem.slug()),
+            (410, "identity-code-expired")
+        );
     }
 
     #[test]
@@ -238,36 +265,62 @@ mod tests {
         let last = altered.pop().unwrap();
         altered.push(if last == 'A' { 'B' } else { 'A' });
         for bad in [altered.as_str(), "", "not a code", &"A".repeat(80)] {
-            assert!(matches!(resolve(bad, SECRET, now()), Err(IdentityError::Invalid)), "{bad:?}");
+            assert!(
+                matches!(resolve(bad, SECRET, now()), Err(IdentityError::Invalid)),
+                "{bad:?}"
+            );
         }
-        assert!(matches!(resolve(issued.code(), other_secret, now()), Err(IdentityError::Invalid)));
+        assert!(matches!(
+            resolve(issued.code(), other_secret, now()),
+            Err(IdentityError::Invalid)
+        ));
         let problem = Problem::from(IdentityError::Invalid);
-        assert_eq!((problem.status(), problem.slug()), (403, "identity-code-invalid"));
+        assert_eq!(
+            (problem.status(), problem.slug()),
+            (403, "identity-code-invalid")
+        );
     }
 
     #[test]
     fn codes_of_other_kinds_never_pass_as_identity_codes() {
         let expires = now() + Duration::minutes(5);
         let pickup = signed_code::sign("pickup", b"cid:cust-ada", expires, SECRET);
-        assert!(matches!(resolve(&pickup, SECRET, now()), Err(IdentityError::Invalid)));
+        assert!(matches!(
+            resolve(&pickup, SECRET, now()),
+            Err(IdentityError::Invalid)
+        ));
         // The right purpose but no prefix: not something this module issued.
         let bare = signed_code::sign(PURPOSE, b"cust-ada", expires, SECRET);
-        assert!(matches!(resolve(&bare, SECRET, now()), Err(IdentityError::Invalid)));
+        assert!(matches!(
+            resolve(&bare, SECRET, now()),
+            Err(IdentityError::Invalid)
+        ));
         let issued = IdentityCode::issue(&ada(), SECRET, now());
-        assert!(signed_code::verify(crate::orders::pickup::PURPOSE, issued.code(), SECRET, now()).is_err());
+        assert!(
+            signed_code::verify(crate::orders::pickup::PURPOSE, issued.code(), SECRET, now())
+                .is_err()
+        );
     }
 
     #[test]
     fn only_unsettled_return_cases_are_open() {
-        let open: Vec<RmaStatus> = RmaStatus::ALL.into_iter().filter(|s| is_open_return(*s)).collect();
-        assert_eq!(open, [RmaStatus::Opened, RmaStatus::Received, RmaStatus::Inspected]);
+        let open: Vec<RmaStatus> = RmaStatus::ALL
+            .into_iter()
+            .filter(|s| is_open_return(*s))
+            .collect();
+        assert_eq!(
+            open,
+            [RmaStatus::Opened, RmaStatus::Received, RmaStatus::Inspected]
+        );
     }
 
     #[test]
     fn the_payload_is_readable_with_its_prefix_so_a_page_can_recognise_the_code() {
         use base64::Engine;
         let issued = IdentityCode::issue(&ada(), SECRET, now());
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(issued.code()).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(issued.code())
+            .unwrap();
         let payload = &bytes[5..bytes.len() - signed_code::TAG_LEN];
         assert_eq!(payload, b"cid:cust-ada");
         assert!(issued.code().len() < 80, "{}", issued.code());

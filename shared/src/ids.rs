@@ -25,7 +25,10 @@ impl fmt::Display for IdError {
             IdError::Empty { kind } => write!(f, "{kind} must not be empty"),
             IdError::TooLong { kind, max } => write!(f, "{kind} is longer than {max} characters"),
             IdError::BadCharacter { kind, found } => {
-                write!(f, "{kind} may hold only letters, digits, '-', '_' and '.', not {found:?}")
+                write!(
+                    f,
+                    "{kind} may hold only letters, digits, '-', '_' and '.', not {found:?}"
+                )
             }
             IdError::BadCheckDigit { kind } => write!(f, "{kind} has a wrong check digit"),
             IdError::WrongLength { kind } => write!(f, "{kind} must have 8, 12, 13 or 14 digits"),
@@ -43,14 +46,18 @@ fn parse_token(kind: &'static str, raw: &str) -> Result<String, IdError> {
         return Err(IdError::Empty { kind });
     }
     if raw.len() > MAX_TOKEN {
-        return Err(IdError::TooLong { kind, max: MAX_TOKEN });
+        return Err(IdError::TooLong {
+            kind,
+            max: MAX_TOKEN,
+        });
     }
     let mut chars = raw.chars();
     let first = chars.next().expect("non-empty");
     if !first.is_ascii_alphanumeric() {
         return Err(IdError::BadCharacter { kind, found: first });
     }
-    if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+    if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
         return Err(IdError::BadCharacter { kind, found: bad });
     }
     Ok(raw.to_owned())
@@ -139,7 +146,10 @@ impl Gtin {
             return Err(IdError::Empty { kind: KIND });
         }
         if let Some(bad) = raw.chars().find(|c| !c.is_ascii_digit()) {
-            return Err(IdError::BadCharacter { kind: KIND, found: bad });
+            return Err(IdError::BadCharacter {
+                kind: KIND,
+                found: bad,
+            });
         }
         if ![8, 12, 13, 14].contains(&raw.len()) {
             return Err(IdError::WrongLength { kind: KIND });
@@ -189,7 +199,10 @@ mod tests {
 
     #[test]
     fn skus_are_case_insensitive() {
-        assert_eq!(Sku::parse("tee-blk-m").unwrap(), Sku::parse("TEE-BLK-M").unwrap());
+        assert_eq!(
+            Sku::parse("tee-blk-m").unwrap(),
+            Sku::parse("TEE-BLK-M").unwrap()
+        );
     }
 
     #[test]
@@ -199,14 +212,25 @@ mod tests {
 
     #[test]
     fn empty_ids_are_rejected() {
-        assert_eq!(CustomerId::parse(""), Err(IdError::Empty { kind: "customer id" }));
-        assert_eq!(CartId::parse("   "), Err(IdError::Empty { kind: "cart id" }));
+        assert_eq!(
+            CustomerId::parse(""),
+            Err(IdError::Empty {
+                kind: "customer id"
+            })
+        );
+        assert_eq!(
+            CartId::parse("   "),
+            Err(IdError::Empty { kind: "cart id" })
+        );
     }
 
     #[test]
     fn ids_longer_than_64_characters_are_rejected() {
         let long = "a".repeat(65);
-        assert!(matches!(OrderId::parse(&long), Err(IdError::TooLong { .. })));
+        assert!(matches!(
+            OrderId::parse(&long),
+            Err(IdError::TooLong { .. })
+        ));
         assert!(OrderId::parse(&"a".repeat(64)).is_ok());
     }
 
@@ -222,26 +246,43 @@ mod tests {
 
     #[test]
     fn ids_may_not_start_with_punctuation() {
-        assert!(matches!(ProductId::parse("-x"), Err(IdError::BadCharacter { found: '-', .. })));
+        assert!(matches!(
+            ProductId::parse("-x"),
+            Err(IdError::BadCharacter { found: '-', .. })
+        ));
         assert!(ProductId::parse("x-1.2_3").is_ok());
     }
 
     #[test]
     fn valid_gtins_of_every_length_parse() {
-        for good in ["96385074", "036000291452", "4006381333931", "10614141000415"] {
+        for good in [
+            "96385074",
+            "036000291452",
+            "4006381333931",
+            "10614141000415",
+        ] {
             assert!(Gtin::parse(good).is_ok(), "{good} should parse");
         }
     }
 
     #[test]
     fn gtins_with_a_wrong_check_digit_are_rejected() {
-        assert_eq!(Gtin::parse("4006381333932"), Err(IdError::BadCheckDigit { kind: "gtin" }));
+        assert_eq!(
+            Gtin::parse("4006381333932"),
+            Err(IdError::BadCheckDigit { kind: "gtin" })
+        );
     }
 
     #[test]
     fn gtins_of_other_lengths_or_with_letters_are_rejected() {
-        assert_eq!(Gtin::parse("12345"), Err(IdError::WrongLength { kind: "gtin" }));
-        assert!(matches!(Gtin::parse("40063813339X1"), Err(IdError::BadCharacter { .. })));
+        assert_eq!(
+            Gtin::parse("12345"),
+            Err(IdError::WrongLength { kind: "gtin" })
+        );
+        assert!(matches!(
+            Gtin::parse("40063813339X1"),
+            Err(IdError::BadCharacter { .. })
+        ));
     }
 
     #[test]

@@ -55,26 +55,42 @@ impl fmt::Display for MoneyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MoneyError::UnknownCurrency { code } => {
-                write!(f, "unknown currency {code:?}; expected one of {}", Currency::ALL.map(Currency::code).join(", "))
+                write!(
+                    f,
+                    "unknown currency {code:?}; expected one of {}",
+                    Currency::ALL.map(Currency::code).join(", ")
+                )
             }
             MoneyError::Malformed { raw } => {
                 write!(f, "{raw:?} is not a decimal amount like \"129.99\"")
             }
-            MoneyError::TooManyDecimalPlaces { currency, allowed: 0 } => {
+            MoneyError::TooManyDecimalPlaces {
+                currency,
+                allowed: 0,
+            } => {
                 write!(f, "{currency} amounts have no decimal places")
             }
             MoneyError::TooManyDecimalPlaces { currency, allowed } => {
-                write!(f, "{currency} amounts have at most {allowed} decimal places")
+                write!(
+                    f,
+                    "{currency} amounts have at most {allowed} decimal places"
+                )
             }
             MoneyError::Negative => write!(f, "amount must not be negative"),
             MoneyError::OutOfRange => {
-                write!(f, "amount is beyond the supported range of ±{MAX_MAJOR_UNITS}")
+                write!(
+                    f,
+                    "amount is beyond the supported range of ±{MAX_MAJOR_UNITS}"
+                )
             }
             MoneyError::CurrencyMismatch { expected, found } => {
                 write!(f, "cannot combine {found} with {expected}")
             }
             MoneyError::InvalidPercent => {
-                write!(f, "percentage must be between 0 and 100 with at most 10 decimal places")
+                write!(
+                    f,
+                    "percentage must be between 0 and 100 with at most 10 decimal places"
+                )
             }
             MoneyError::TotalExceedsWeights => {
                 write!(f, "cannot allocate more than the lines add up to")
@@ -136,7 +152,9 @@ impl Currency {
         Currency::ALL
             .into_iter()
             .find(|c| c.code().eq_ignore_ascii_case(code))
-            .ok_or_else(|| MoneyError::UnknownCurrency { code: truncated(code) })
+            .ok_or_else(|| MoneyError::UnknownCurrency {
+                code: truncated(code),
+            })
     }
 
     pub fn code(self) -> &'static str {
@@ -221,7 +239,9 @@ impl Money {
     /// 100 yen) because they lose nothing; a non-zero digit beyond them is
     /// refused, never rounded away.
     pub fn parse_signed(amount: &str, currency: Currency) -> Result<Money, MoneyError> {
-        let malformed = || MoneyError::Malformed { raw: truncated(amount) };
+        let malformed = || MoneyError::Malformed {
+            raw: truncated(amount),
+        };
         if amount.len() > MAX_AMOUNT_TEXT {
             return Err(malformed());
         }
@@ -249,9 +269,13 @@ impl Money {
         if whole.len() > 13 {
             return Err(MoneyError::OutOfRange);
         }
-        let digits = |s: &str| s.bytes().fold(0_i128, |acc, b| acc * 10 + i128::from(b - b'0'));
+        let digits = |s: &str| {
+            s.bytes()
+                .fold(0_i128, |acc, b| acc * 10 + i128::from(b - b'0'))
+        };
         let padding = 10_i128.pow(allowed - significant.len() as u32);
-        let minor = digits(whole) * i128::from(currency.minor_per_major()) + digits(significant) * padding;
+        let minor =
+            digits(whole) * i128::from(currency.minor_per_major()) + digits(significant) * padding;
         Money::from_minor_i128(if negative { -minor } else { minor }, currency)
     }
 
@@ -265,7 +289,10 @@ impl Money {
     /// currency's minor units, half away from zero (see the module notes for
     /// why).
     pub fn round_to_minor_units(exact: Decimal, currency: Currency) -> Result<Money, MoneyError> {
-        let rounded = exact.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero);
+        let rounded = exact.round_dp_with_strategy(
+            currency.minor_units(),
+            RoundingStrategy::MidpointAwayFromZero,
+        );
         let bound = Decimal::from(MAX_MAJOR_UNITS);
         if rounded.abs() > bound {
             return Err(MoneyError::OutOfRange);
@@ -306,27 +333,42 @@ impl Money {
     /// The same amount with the opposite sign (always in range: the bound is
     /// symmetric).
     pub fn negated(&self) -> Money {
-        Money::from_minor_i128(-i128::from(self.to_minor_units()), self.currency).expect("the bound is symmetric")
+        Money::from_minor_i128(-i128::from(self.to_minor_units()), self.currency)
+            .expect("the bound is symmetric")
     }
 
     pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Money::from_minor_i128(i128::from(self.to_minor_units()) + i128::from(other.to_minor_units()), self.currency)
+        Money::from_minor_i128(
+            i128::from(self.to_minor_units()) + i128::from(other.to_minor_units()),
+            self.currency,
+        )
     }
 
     pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Money::from_minor_i128(i128::from(self.to_minor_units()) - i128::from(other.to_minor_units()), self.currency)
+        Money::from_minor_i128(
+            i128::from(self.to_minor_units()) - i128::from(other.to_minor_units()),
+            self.currency,
+        )
     }
 
     /// A line total: unit price times quantity.
     pub fn times(&self, quantity: Quantity) -> Result<Money, MoneyError> {
-        Money::from_minor_i128(i128::from(self.to_minor_units()) * i128::from(quantity.get()), self.currency)
+        Money::from_minor_i128(
+            i128::from(self.to_minor_units()) * i128::from(quantity.get()),
+            self.currency,
+        )
     }
 
     /// Adds up amounts that must all be in `currency` (an empty list is zero).
-    pub fn sum<'a>(currency: Currency, amounts: impl IntoIterator<Item = &'a Money>) -> Result<Money, MoneyError> {
-        amounts.into_iter().try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
+    pub fn sum<'a>(
+        currency: Currency,
+        amounts: impl IntoIterator<Item = &'a Money>,
+    ) -> Result<Money, MoneyError> {
+        amounts
+            .into_iter()
+            .try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
     }
 
     /// Orders two amounts of the same currency; amounts in different
@@ -362,7 +404,10 @@ impl Money {
         if self.currency == other.currency {
             Ok(())
         } else {
-            Err(MoneyError::CurrencyMismatch { expected: self.currency, found: other.currency })
+            Err(MoneyError::CurrencyMismatch {
+                expected: self.currency,
+                found: other.currency,
+            })
         }
     }
 
@@ -371,8 +416,8 @@ impl Money {
         if minor.abs() > bound {
             return Err(MoneyError::OutOfRange);
         }
-        let amount =
-            Decimal::try_from_i128_with_scale(minor, currency.minor_units()).map_err(|_| MoneyError::OutOfRange)?;
+        let amount = Decimal::try_from_i128_with_scale(minor, currency.minor_units())
+            .map_err(|_| MoneyError::OutOfRange)?;
         Ok(Money { amount, currency })
     }
 }
@@ -418,10 +463,16 @@ pub fn allocate(total: Money, weights: &[Money]) -> Result<Vec<Money>, MoneyErro
         return Ok(vec![Money::zero(currency); weights.len()]);
     }
     // Each product is at most 10^14 * 10^14, well inside i128.
-    let mut shares: Vec<i128> = minor_weights.iter().map(|w| to_spread * w / weight_sum).collect();
+    let mut shares: Vec<i128> = minor_weights
+        .iter()
+        .map(|w| to_spread * w / weight_sum)
+        .collect();
     let mut leftover = to_spread - shares.iter().sum::<i128>();
-    let mut by_remainder: Vec<(usize, i128)> =
-        minor_weights.iter().enumerate().map(|(i, w)| (i, to_spread * w % weight_sum)).collect();
+    let mut by_remainder: Vec<(usize, i128)> = minor_weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (i, to_spread * w % weight_sum))
+        .collect();
     // A stable sort keeps line order among equal remainders.
     by_remainder.sort_by_key(|&(_, remainder)| std::cmp::Reverse(remainder));
     for (line, _) in by_remainder {
@@ -431,7 +482,10 @@ pub fn allocate(total: Money, weights: &[Money]) -> Result<Vec<Money>, MoneyErro
         shares[line] += 1;
         leftover -= 1;
     }
-    shares.into_iter().map(|minor| Money::from_minor_i128(minor, currency)).collect()
+    shares
+        .into_iter()
+        .map(|minor| Money::from_minor_i128(minor, currency))
+        .collect()
 }
 
 impl Serialize for Money {
@@ -477,7 +531,9 @@ impl<'de> Visitor<'de> for MoneyVisitor {
             match key.as_str() {
                 "amount" if amount.is_none() => amount = Some(map.next_value::<AmountText>()?.0),
                 "currency" if currency.is_none() => currency = Some(map.next_value::<Currency>()?),
-                "amount" | "currency" => return Err(de::Error::custom(format!("duplicate field `{key}`"))),
+                "amount" | "currency" => {
+                    return Err(de::Error::custom(format!("duplicate field `{key}`")));
+                }
                 other => return Err(de::Error::unknown_field(other, FIELDS)),
             }
         }
@@ -515,8 +571,7 @@ impl<'de> Deserialize<'de> for AmountText {
     }
 }
 
-const NUMBER_REFUSED: &str =
-    "amount must be a JSON string like \"129.99\", not a number (numbers become floats and lose cents)";
+const NUMBER_REFUSED: &str = "amount must be a JSON string like \"129.99\", not a number (numbers become floats and lose cents)";
 
 fn truncated(raw: &str) -> String {
     raw.chars().take(MAX_AMOUNT_TEXT).collect()
@@ -564,7 +619,13 @@ mod tests {
     #[test]
     fn unknown_currency_codes_are_rejected() {
         for bad in ["XXX", "PL", "PLNN", "", "zł", "BTC"] {
-            assert!(matches!(Currency::parse(bad), Err(MoneyError::UnknownCurrency { .. })), "{bad} should be refused");
+            assert!(
+                matches!(
+                    Currency::parse(bad),
+                    Err(MoneyError::UnknownCurrency { .. })
+                ),
+                "{bad} should be refused"
+            );
         }
     }
 
@@ -588,7 +649,10 @@ mod tests {
     fn fractional_yen_are_rejected() {
         assert_eq!(
             Money::parse_non_negative("100.5", Currency::Jpy),
-            Err(MoneyError::TooManyDecimalPlaces { currency: Currency::Jpy, allowed: 0 })
+            Err(MoneyError::TooManyDecimalPlaces {
+                currency: Currency::Jpy,
+                allowed: 0
+            })
         );
     }
 
@@ -596,18 +660,25 @@ mod tests {
     fn more_decimal_places_than_the_currency_has_are_rejected() {
         assert_eq!(
             Money::parse_non_negative("129.999", Currency::Pln),
-            Err(MoneyError::TooManyDecimalPlaces { currency: Currency::Pln, allowed: 2 })
+            Err(MoneyError::TooManyDecimalPlaces {
+                currency: Currency::Pln,
+                allowed: 2
+            })
         );
         assert!(Money::parse_non_negative("0.001", Currency::Eur).is_err());
     }
 
     #[test]
     fn malformed_amounts_are_rejected() {
-        for bad in
-            ["", " ", "abc", "1e3", "+5", "1,50", "1 000", ".5", "5.", "--5", "1.2.3", "0x10", "NaN", "1_000", "１"]
-        {
+        for bad in [
+            "", " ", "abc", "1e3", "+5", "1,50", "1 000", ".5", "5.", "--5", "1.2.3", "0x10",
+            "NaN", "1_000", "１",
+        ] {
             assert!(
-                matches!(Money::parse_signed(bad, Currency::Pln), Err(MoneyError::Malformed { .. })),
+                matches!(
+                    Money::parse_signed(bad, Currency::Pln),
+                    Err(MoneyError::Malformed { .. })
+                ),
                 "{bad:?} should be malformed"
             );
         }
@@ -615,7 +686,10 @@ mod tests {
 
     #[test]
     fn negative_prices_are_rejected_but_differences_may_be_negative() {
-        assert_eq!(Money::parse_non_negative("-5.00", Currency::Pln), Err(MoneyError::Negative));
+        assert_eq!(
+            Money::parse_non_negative("-5.00", Currency::Pln),
+            Err(MoneyError::Negative)
+        );
         let difference = Money::parse_signed("-5.5", Currency::Pln).unwrap();
         assert!(difference.is_negative());
         assert_eq!(difference.to_string(), "-5.50 PLN");
@@ -625,8 +699,14 @@ mod tests {
     #[test]
     fn amounts_beyond_the_bound_are_rejected() {
         assert!(Money::parse_non_negative("1000000000000", Currency::Pln).is_ok());
-        assert_eq!(Money::parse_non_negative("1000000000000.01", Currency::Pln), Err(MoneyError::OutOfRange));
-        assert_eq!(Money::parse_signed("-1000000000001", Currency::Jpy), Err(MoneyError::OutOfRange));
+        assert_eq!(
+            Money::parse_non_negative("1000000000000.01", Currency::Pln),
+            Err(MoneyError::OutOfRange)
+        );
+        assert_eq!(
+            Money::parse_signed("-1000000000001", Currency::Jpy),
+            Err(MoneyError::OutOfRange)
+        );
         assert_eq!(
             Money::parse_signed("99999999999999999999999999999999999", Currency::Eur),
             Err(MoneyError::OutOfRange)
@@ -640,27 +720,51 @@ mod tests {
     #[test]
     fn minor_units_round_trip_per_currency() {
         assert_eq!(pln("129.99").to_minor_units(), 12999);
-        assert_eq!(Money::from_minor_units(12999, Currency::Pln).unwrap(), pln("129.99"));
+        assert_eq!(
+            Money::from_minor_units(12999, Currency::Pln).unwrap(),
+            pln("129.99")
+        );
         let yen = Money::from_minor_units(1500, Currency::Jpy).unwrap();
         assert_eq!(yen.to_string(), "1500 JPY");
-        assert_eq!(Money::from_minor_units(i64::MAX, Currency::Eur), Err(MoneyError::OutOfRange));
-        assert_eq!(Money::from_minor_units(i64::MIN, Currency::Jpy), Err(MoneyError::OutOfRange));
+        assert_eq!(
+            Money::from_minor_units(i64::MAX, Currency::Eur),
+            Err(MoneyError::OutOfRange)
+        );
+        assert_eq!(
+            Money::from_minor_units(i64::MIN, Currency::Jpy),
+            Err(MoneyError::OutOfRange)
+        );
     }
 
     #[test]
     fn addition_and_subtraction_are_exact() {
         assert_eq!(pln("0.10").checked_add(&pln("0.20")).unwrap(), pln("0.30"));
-        assert_eq!(pln("10.00").checked_sub(&pln("10.01")).unwrap().to_string(), "-0.01 PLN");
-        assert_eq!(Money::sum(Currency::Pln, &[pln("1.11"), pln("2.22"), pln("3.33")]).unwrap(), pln("6.66"));
-        assert_eq!(Money::sum(Currency::Eur, &[]).unwrap(), Money::zero(Currency::Eur));
+        assert_eq!(
+            pln("10.00").checked_sub(&pln("10.01")).unwrap().to_string(),
+            "-0.01 PLN"
+        );
+        assert_eq!(
+            Money::sum(Currency::Pln, &[pln("1.11"), pln("2.22"), pln("3.33")]).unwrap(),
+            pln("6.66")
+        );
+        assert_eq!(
+            Money::sum(Currency::Eur, &[]).unwrap(),
+            Money::zero(Currency::Eur)
+        );
     }
 
     #[test]
     fn combining_different_currencies_is_an_error() {
-        let expected = Err(MoneyError::CurrencyMismatch { expected: Currency::Pln, found: Currency::Eur });
+        let expected = Err(MoneyError::CurrencyMismatch {
+            expected: Currency::Pln,
+            found: Currency::Eur,
+        });
         assert_eq!(pln("1").checked_add(&eur("1")), expected);
         assert_eq!(pln("1").checked_sub(&eur("1")), expected);
-        assert_eq!(pln("1").compare(&eur("1")).map(|_| ()), expected.map(|_: Money| ()));
+        assert_eq!(
+            pln("1").compare(&eur("1")).map(|_| ()),
+            expected.map(|_: Money| ())
+        );
         assert!(Money::sum(Currency::Pln, &[pln("1"), eur("1")]).is_err());
     }
 
@@ -668,50 +772,107 @@ mod tests {
     fn arithmetic_past_the_bound_is_an_error_not_a_panic() {
         let max = pln("1000000000000");
         assert_eq!(max.checked_add(&pln("0.01")), Err(MoneyError::OutOfRange));
-        assert_eq!(max.negated().checked_sub(&pln("0.01")), Err(MoneyError::OutOfRange));
-        assert_eq!(max.times(Quantity::parse(2).unwrap()), Err(MoneyError::OutOfRange));
+        assert_eq!(
+            max.negated().checked_sub(&pln("0.01")),
+            Err(MoneyError::OutOfRange)
+        );
+        assert_eq!(
+            max.times(Quantity::parse(2).unwrap()),
+            Err(MoneyError::OutOfRange)
+        );
         assert_eq!(max.checked_sub(&max).unwrap(), Money::zero(Currency::Pln));
         assert_eq!(max.percentage_rounded(Decimal::ONE_HUNDRED).unwrap(), max);
     }
 
     #[test]
     fn a_line_total_is_the_unit_price_times_the_quantity() {
-        assert_eq!(pln("19.99").times(Quantity::parse(3).unwrap()).unwrap(), pln("59.97"));
+        assert_eq!(
+            pln("19.99").times(Quantity::parse(3).unwrap()).unwrap(),
+            pln("59.97")
+        );
     }
 
     #[test]
     fn percentages_are_exact_before_rounding() {
         assert_eq!(pln("129.99").percentage(dec("5")).unwrap(), dec("6.4995"));
-        assert_eq!(pln("129.99").percentage(dec("12.5")).unwrap(), dec("16.24875"));
+        assert_eq!(
+            pln("129.99").percentage(dec("12.5")).unwrap(),
+            dec("16.24875")
+        );
     }
 
     #[test]
     fn percentages_round_half_up_to_the_currency_minor_units() {
         // 6.4995 -> 6.50 (a banker's rounding would give the same here, but
         // 0.125 below separates the two).
-        assert_eq!(pln("129.99").percentage_rounded(dec("5")).unwrap(), pln("6.50"));
-        assert_eq!(eur("2.50").percentage_rounded(dec("5")).unwrap(), eur("0.13"));
-        assert_eq!(eur("0.10").percentage_rounded(dec("5")).unwrap(), eur("0.01"));
-        assert_eq!(eur("0.10").percentage_rounded(dec("4.9")).unwrap(), eur("0.00"));
+        assert_eq!(
+            pln("129.99").percentage_rounded(dec("5")).unwrap(),
+            pln("6.50")
+        );
+        assert_eq!(
+            eur("2.50").percentage_rounded(dec("5")).unwrap(),
+            eur("0.13")
+        );
+        assert_eq!(
+            eur("0.10").percentage_rounded(dec("5")).unwrap(),
+            eur("0.01")
+        );
+        assert_eq!(
+            eur("0.10").percentage_rounded(dec("4.9")).unwrap(),
+            eur("0.00")
+        );
         let yen = Money::parse_non_negative("1010", Currency::Jpy).unwrap();
-        assert_eq!(yen.percentage_rounded(dec("5")).unwrap().to_string(), "51 JPY");
+        assert_eq!(
+            yen.percentage_rounded(dec("5")).unwrap().to_string(),
+            "51 JPY"
+        );
         let yen = Money::parse_non_negative("1030", Currency::Jpy).unwrap();
-        assert_eq!(yen.percentage_rounded(dec("5")).unwrap().to_string(), "52 JPY");
+        assert_eq!(
+            yen.percentage_rounded(dec("5")).unwrap().to_string(),
+            "52 JPY"
+        );
     }
 
     #[test]
     fn rounding_goes_half_away_from_zero_for_negative_amounts_too() {
-        assert_eq!(Money::round_to_minor_units(dec("-0.125"), Currency::Pln).unwrap().to_string(), "-0.13 PLN");
-        assert_eq!(Money::round_to_minor_units(dec("0.125"), Currency::Pln).unwrap().to_string(), "0.13 PLN");
-        assert_eq!(Money::round_to_minor_units(dec("0.124999"), Currency::Pln).unwrap().to_string(), "0.12 PLN");
-        assert_eq!(Money::round_to_minor_units(dec("2.5"), Currency::Jpy).unwrap().to_string(), "3 JPY");
-        assert_eq!(Money::round_to_minor_units(dec("1000000000001"), Currency::Jpy), Err(MoneyError::OutOfRange));
+        assert_eq!(
+            Money::round_to_minor_units(dec("-0.125"), Currency::Pln)
+                .unwrap()
+                .to_string(),
+            "-0.13 PLN"
+        );
+        assert_eq!(
+            Money::round_to_minor_units(dec("0.125"), Currency::Pln)
+                .unwrap()
+                .to_string(),
+            "0.13 PLN"
+        );
+        assert_eq!(
+            Money::round_to_minor_units(dec("0.124999"), Currency::Pln)
+                .unwrap()
+                .to_string(),
+            "0.12 PLN"
+        );
+        assert_eq!(
+            Money::round_to_minor_units(dec("2.5"), Currency::Jpy)
+                .unwrap()
+                .to_string(),
+            "3 JPY"
+        );
+        assert_eq!(
+            Money::round_to_minor_units(dec("1000000000001"), Currency::Jpy),
+            Err(MoneyError::OutOfRange)
+        );
     }
 
     #[test]
     fn percentages_outside_zero_to_one_hundred_are_rejected() {
         for bad in ["-1", "100.01", "0.00000000001"] {
-            assert_eq!(pln("10").percentage(dec(bad)), Err(MoneyError::InvalidPercent), "{bad}");
+            assert_eq!(
+                pln("10").percentage(dec(bad)),
+                Err(MoneyError::InvalidPercent),
+                "{bad}"
+            );
         }
         assert_eq!(pln("10").percentage(dec("0")).unwrap(), Decimal::ZERO);
     }
@@ -723,11 +884,17 @@ mod tests {
     #[test]
     fn a_discount_is_allocated_in_proportion_and_sums_exactly() {
         let lines = [pln("100.00"), pln("50.00"), pln("50.00")];
-        assert_eq!(minor(&allocate(pln("10.00"), &lines).unwrap()), [500, 250, 250]);
+        assert_eq!(
+            minor(&allocate(pln("10.00"), &lines).unwrap()),
+            [500, 250, 250]
+        );
         // 10.00 over three equal lines: 3.34 + 3.33 + 3.33, the extra grosz to
         // the first line.
         let equal = [pln("30.00"), pln("30.00"), pln("30.00")];
-        assert_eq!(minor(&allocate(pln("10.00"), &equal).unwrap()), [334, 333, 333]);
+        assert_eq!(
+            minor(&allocate(pln("10.00"), &equal).unwrap()),
+            [334, 333, 333]
+        );
     }
 
     #[test]
@@ -744,21 +911,36 @@ mod tests {
         let lines = [pln("0.01"), pln("0.00"), pln("99.99")];
         let parts = allocate(pln("100.00"), &lines).unwrap();
         assert_eq!(minor(&parts), [1, 0, 9999]);
-        assert_eq!(allocate(pln("100.01"), &lines), Err(MoneyError::TotalExceedsWeights));
+        assert_eq!(
+            allocate(pln("100.01"), &lines),
+            Err(MoneyError::TotalExceedsWeights)
+        );
     }
 
     #[test]
     fn allocation_checks_currency_and_sign() {
         assert_eq!(
             allocate(pln("1"), &[pln("1"), eur("1")]),
-            Err(MoneyError::CurrencyMismatch { expected: Currency::Pln, found: Currency::Eur })
+            Err(MoneyError::CurrencyMismatch {
+                expected: Currency::Pln,
+                found: Currency::Eur
+            })
         );
         let negative = Money::parse_signed("-1", Currency::Pln).unwrap();
         assert_eq!(allocate(negative, &[pln("5")]), Err(MoneyError::Negative));
-        assert_eq!(allocate(pln("1"), &[negative, pln("5")]), Err(MoneyError::Negative));
+        assert_eq!(
+            allocate(pln("1"), &[negative, pln("5")]),
+            Err(MoneyError::Negative)
+        );
         assert_eq!(allocate(pln("0"), &[]).unwrap(), vec![]);
-        assert_eq!(allocate(pln("0.01"), &[]), Err(MoneyError::TotalExceedsWeights));
-        assert_eq!(minor(&allocate(pln("0"), &[pln("0"), pln("3")]).unwrap()), [0, 0]);
+        assert_eq!(
+            allocate(pln("0.01"), &[]),
+            Err(MoneyError::TotalExceedsWeights)
+        );
+        assert_eq!(
+            minor(&allocate(pln("0"), &[pln("0"), pln("3")]).unwrap()),
+            [0, 0]
+        );
     }
 
     /// A tiny deterministic PRNG (xorshift64*), so the property loop below is
@@ -787,7 +969,11 @@ mod tests {
             let scale = [10, 1_000, 100_000, 1_000_000_000_000][rng.below(4) as usize];
             let weights: Vec<Money> = (0..lines)
                 .map(|_| {
-                    let minor = if rng.below(8) == 0 { 0 } else { rng.below(scale) as i64 };
+                    let minor = if rng.below(8) == 0 {
+                        0
+                    } else {
+                        rng.below(scale) as i64
+                    };
                     Money::from_minor_units(minor, currency).unwrap()
                 })
                 .collect();
@@ -800,10 +986,17 @@ mod tests {
             let again = allocate(total, &weights).unwrap();
             assert_eq!(parts, again, "allocation is deterministic");
             assert_eq!(parts.len(), weights.len());
-            assert_eq!(parts.iter().map(Money::to_minor_units).sum::<i64>(), total_minor, "round {round}");
+            assert_eq!(
+                parts.iter().map(Money::to_minor_units).sum::<i64>(),
+                total_minor,
+                "round {round}"
+            );
             for (part, weight) in parts.iter().zip(&weights) {
                 assert_eq!(part.currency(), currency);
-                let (p, w) = (i128::from(part.to_minor_units()), i128::from(weight.to_minor_units()));
+                let (p, w) = (
+                    i128::from(part.to_minor_units()),
+                    i128::from(weight.to_minor_units()),
+                );
                 assert!(p >= 0 && p <= w, "round {round}: {part} exceeds {weight}");
                 // Within one minor unit of the exact proportional share.
                 let exact_numerator = i128::from(total_minor) * w;
@@ -837,9 +1030,14 @@ mod tests {
             r#""1.00 PLN""#,
         ];
         for json in bad {
-            assert!(serde_json::from_str::<Money>(json).is_err(), "{json} should be refused");
+            assert!(
+                serde_json::from_str::<Money>(json).is_err(),
+                "{json} should be refused"
+            );
         }
-        let err = serde_json::from_str::<Money>(bad[0]).unwrap_err().to_string();
+        let err = serde_json::from_str::<Money>(bad[0])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("JSON string"), "{err}");
     }
 
@@ -850,7 +1048,8 @@ mod tests {
             #[serde(deserialize_with = "deserialize_signed")]
             difference: Money,
         }
-        let body: Exchange = serde_json::from_str(r#"{"difference":{"amount":"-20.00","currency":"EUR"}}"#).unwrap();
+        let body: Exchange =
+            serde_json::from_str(r#"{"difference":{"amount":"-20.00","currency":"EUR"}}"#).unwrap();
         assert_eq!(body.difference.to_minor_units(), -2000);
     }
 }

@@ -149,14 +149,19 @@ impl fmt::Display for NotifyError {
         match self {
             NotifyError::InvalidSubscription { field, reason } => write!(f, "{field}: {reason}"),
             NotifyError::TooManySubscriptions { max } => {
-                write!(f, "a customer may register at most {max} push subscriptions; remove an old one first")
+                write!(
+                    f,
+                    "a customer may register at most {max} push subscriptions; remove an old one first"
+                )
             }
             NotifyError::NoSuchSubscription => write!(f, "no such push subscription, or not yours"),
             NotifyError::StalePreferences { current_version } => write!(
                 f,
                 "the preferences changed since you read them; their current ETag is \"v{current_version}\""
             ),
-            NotifyError::Setting { name, reason } => write!(f, "component \"pickups\": variable {name}: {reason}"),
+            NotifyError::Setting { name, reason } => {
+                write!(f, "component \"pickups\": variable {name}: {reason}")
+            }
             NotifyError::Storage(e) => write!(f, "{e}"),
         }
     }
@@ -174,11 +179,13 @@ impl From<NotifyError> for Problem {
     fn from(err: NotifyError) -> Problem {
         let detail = err.to_string();
         match err {
-            NotifyError::InvalidSubscription { field, reason } => {
-                Problem::new(422, "invalid-push-subscription", "Invalid Push Subscription")
-                    .with_detail(detail)
-                    .with_extension("errors", json!([{ "field": field, "reason": reason }]))
-            }
+            NotifyError::InvalidSubscription { field, reason } => Problem::new(
+                422,
+                "invalid-push-subscription",
+                "Invalid Push Subscription",
+            )
+            .with_detail(detail)
+            .with_extension("errors", json!([{ "field": field, "reason": reason }])),
             NotifyError::TooManySubscriptions { max } => {
                 Problem::new(422, "too-many-subscriptions", "Too Many Push Subscriptions")
                     .with_detail(detail)
@@ -210,7 +217,11 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], StorageError> {
 fn fill_random(bytes: &mut [u8]) -> Result<(), String> {
     let random = wasi::random::random::get_random_bytes(bytes.len() as u64);
     if random.len() != bytes.len() {
-        return Err(format!("asked for {} bytes, got {}", bytes.len(), random.len()));
+        return Err(format!(
+            "asked for {} bytes, got {}",
+            bytes.len(),
+            random.len()
+        ));
     }
     bytes.copy_from_slice(&random);
     Ok(())
@@ -219,7 +230,9 @@ fn fill_random(bytes: &mut [u8]) -> Result<(), String> {
 #[cfg(not(target_arch = "wasm32"))]
 fn fill_random(bytes: &mut [u8]) -> Result<(), String> {
     use std::io::Read;
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(bytes)).map_err(|e| e.to_string())
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(bytes))
+        .map_err(|e| e.to_string())
 }
 
 /// Instants as stored: RFC 3339 UTC, milliseconds, `Z`, so text order is

@@ -249,10 +249,18 @@ pub enum OrderError {
     Forbidden(&'static str),
     /// 409 `illegal-transition`: no such move from the current status;
     /// `current` and `allowed_next` say what may follow.
-    Illegal { current: OrderStatus, to: OrderStatus, allowed: Vec<OrderStatus> },
+    Illegal {
+        current: OrderStatus,
+        to: OrderStatus,
+        allowed: Vec<OrderStatus>,
+    },
     /// 403 `transition-not-allowed`: the move exists, but not for this
     /// caller; `allowed_next` lists the moves they may make.
-    NotForActor { current: OrderStatus, to: OrderStatus, allowed: Vec<OrderStatus> },
+    NotForActor {
+        current: OrderStatus,
+        to: OrderStatus,
+        allowed: Vec<OrderStatus>,
+    },
     /// 412 `precondition-failed`: If-Match named an older version.
     Stale { current_version: i64 },
     /// 422 `invalid-body`: fields a rule refuses, each named.
@@ -269,7 +277,10 @@ pub enum OrderError {
     /// 422 `no-price`: no base price in the order's currency.
     NoPrice { skus: Vec<Sku>, currency: Currency },
     /// 422 `not-offered`: the store does not offer this kind of order.
-    NotOffered { store: StoreId, fulfilment: Fulfilment },
+    NotOffered {
+        store: StoreId,
+        fulfilment: Fulfilment,
+    },
     /// 403 `pickup-code-invalid`: not a genuine pickup code.
     PickupCodeInvalid,
     /// 410 `pickup-code-expired`: genuine, but the pickup window is over.
@@ -292,42 +303,82 @@ impl fmt::Display for OrderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OrderError::NotFound => write!(f, "no such order, or not yours"),
-            OrderError::WrongStore { store } => write!(f, "this order belongs to store {store}, not to this device's store"),
+            OrderError::WrongStore { store } => write!(
+                f,
+                "this order belongs to store {store}, not to this device's store"
+            ),
             OrderError::Forbidden(why) => f.write_str(why),
-            OrderError::Illegal { current, to, allowed } => {
-                write!(f, "an order that is {current} cannot become {to}; it may become: {}", names(allowed))
+            OrderError::Illegal {
+                current,
+                to,
+                allowed,
+            } => {
+                write!(
+                    f,
+                    "an order that is {current} cannot become {to}; it may become: {}",
+                    names(allowed)
+                )
             }
-            OrderError::NotForActor { current, to, allowed } => {
-                write!(f, "you may not move this {current} order to {to}; you may move it to: {}", names(allowed))
+            OrderError::NotForActor {
+                current,
+                to,
+                allowed,
+            } => {
+                write!(
+                    f,
+                    "you may not move this {current} order to {to}; you may move it to: {}",
+                    names(allowed)
+                )
             }
             OrderError::Stale { current_version } => {
-                write!(f, "the order has changed; its current ETag is \"v{current_version}\": reload it and retry")
+                write!(
+                    f,
+                    "the order has changed; its current ETag is \"v{current_version}\": reload it and retry"
+                )
             }
             OrderError::Invalid(errors) => {
                 let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
                 f.write_str(&list.join("; "))
             }
             OrderError::UnknownCheckout => write!(f, "no such checkout, or not yours"),
-            OrderError::CheckoutNotOpen { why } => write!(f, "this checkout cannot become an order: it {why}"),
+            OrderError::CheckoutNotOpen { why } => {
+                write!(f, "this checkout cannot become an order: it {why}")
+            }
             OrderError::UnknownReservation => write!(f, "no such reservation, or not yours"),
             OrderError::LinesMismatch => {
-                write!(f, "the reservation holds other items or quantities than the order lists")
+                write!(
+                    f,
+                    "the reservation holds other items or quantities than the order lists"
+                )
             }
             OrderError::NoPrice { skus, currency } => {
                 let list: Vec<&str> = skus.iter().map(Sku::as_str).collect();
                 write!(f, "no base price in {currency} for {}", list.join(", "))
             }
-            OrderError::NotOffered { store, fulfilment } => write!(f, "{store} does not offer {fulfilment} orders"),
+            OrderError::NotOffered { store, fulfilment } => {
+                write!(f, "{store} does not offer {fulfilment} orders")
+            }
             OrderError::PickupCodeInvalid => write!(f, "this is not a genuine pickup code"),
             OrderError::PickupCodeExpired => {
-                write!(f, "this pickup code has expired: the order was not collected in time")
+                write!(
+                    f,
+                    "this pickup code has expired: the order was not collected in time"
+                )
             }
             OrderError::AlreadyCollected { at, store } => {
-                write!(f, "this order was already collected at {store} on {}", timestamp(*at))
+                write!(
+                    f,
+                    "this order was already collected at {store} on {}",
+                    timestamp(*at)
+                )
             }
-            OrderError::NotReady { status } => write!(f, "this order is {status}, not ready for pickup"),
+            OrderError::NotReady { status } => {
+                write!(f, "this order is {status}, not ready for pickup")
+            }
             OrderError::Stock(e) => write!(f, "{e}"),
-            OrderError::Setting { name, reason } => write!(f, "component \"pickups\": variable {name}: {reason}"),
+            OrderError::Setting { name, reason } => {
+                write!(f, "component \"pickups\": variable {name}: {reason}")
+            }
             OrderError::Storage(e) => write!(f, "{e}"),
         }
     }
@@ -337,7 +388,11 @@ fn names(statuses: &[OrderStatus]) -> String {
     if statuses.is_empty() {
         return "nothing (no move is open to you)".to_owned();
     }
-    statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    statuses
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl std::error::Error for OrderError {}
@@ -370,59 +425,76 @@ impl From<crate::cart::CartError> for OrderError {
 impl From<OrderError> for Problem {
     fn from(err: OrderError) -> Problem {
         let detail = err.to_string();
-        let statuses = |list: &[OrderStatus]| json!(list.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+        let statuses =
+            |list: &[OrderStatus]| json!(list.iter().map(|s| s.as_str()).collect::<Vec<_>>());
         match err {
             OrderError::NotFound | OrderError::UnknownCheckout | OrderError::UnknownReservation => {
                 Problem::not_found(detail)
             }
-            OrderError::WrongStore { store } => Problem::new(403, "wrong-store", "Another Store's Order")
-                .with_detail(detail)
-                .with_extension("store_id", json!(store.as_str())),
+            OrderError::WrongStore { store } => {
+                Problem::new(403, "wrong-store", "Another Store's Order")
+                    .with_detail(detail)
+                    .with_extension("store_id", json!(store.as_str()))
+            }
             OrderError::Forbidden(_) => Problem::forbidden(detail),
-            OrderError::Illegal { current, allowed, .. } => {
-                Problem::new(409, "illegal-transition", "Illegal Status Transition")
-                    .with_detail(detail)
-                    .with_extension("current", json!(current.as_str()))
-                    .with_extension("allowed_next", statuses(&allowed))
-            }
-            OrderError::NotForActor { current, allowed, .. } => {
-                Problem::new(403, "transition-not-allowed", "Transition Not Allowed")
-                    .with_detail(detail)
-                    .with_extension("current", json!(current.as_str()))
-                    .with_extension("allowed_next", statuses(&allowed))
-            }
+            OrderError::Illegal {
+                current, allowed, ..
+            } => Problem::new(409, "illegal-transition", "Illegal Status Transition")
+                .with_detail(detail)
+                .with_extension("current", json!(current.as_str()))
+                .with_extension("allowed_next", statuses(&allowed)),
+            OrderError::NotForActor {
+                current, allowed, ..
+            } => Problem::new(403, "transition-not-allowed", "Transition Not Allowed")
+                .with_detail(detail)
+                .with_extension("current", json!(current.as_str()))
+                .with_extension("allowed_next", statuses(&allowed)),
             OrderError::Stale { current_version } => {
                 let etag = crate::web::etag::etag(current_version);
-                Problem::precondition_failed(detail).with_extension("current_etag", json!(etag)).with_header("etag", etag)
+                Problem::precondition_failed(detail)
+                    .with_extension("current_etag", json!(etag))
+                    .with_header("etag", etag)
             }
-            OrderError::Invalid(errors) => {
-                Problem::invalid_body(detail).with_extension("errors", serde_json::to_value(errors).unwrap_or_default())
-            }
+            OrderError::Invalid(errors) => Problem::invalid_body(detail)
+                .with_extension("errors", serde_json::to_value(errors).unwrap_or_default()),
             OrderError::CheckoutNotOpen { .. } => {
                 Problem::new(409, "checkout-not-open", "Checkout Not Open").with_detail(detail)
             }
-            OrderError::LinesMismatch => Problem::new(422, "lines-mismatch", "Lines Mismatch").with_detail(detail),
-            OrderError::NoPrice { skus, currency } => Problem::new(422, "no-price", "No Price In This Currency")
-                .with_detail(detail)
-                .with_extension("skus", json!(skus.iter().map(Sku::as_str).collect::<Vec<_>>()))
-                .with_extension("currency", json!(currency.code())),
-            OrderError::NotOffered { store, fulfilment } => Problem::new(422, "not-offered", "Not Offered By The Store")
-                .with_detail(detail)
-                .with_extension("store_id", json!(store.as_str()))
-                .with_extension("fulfilment", json!(fulfilment.as_str())),
+            OrderError::LinesMismatch => {
+                Problem::new(422, "lines-mismatch", "Lines Mismatch").with_detail(detail)
+            }
+            OrderError::NoPrice { skus, currency } => {
+                Problem::new(422, "no-price", "No Price In This Currency")
+                    .with_detail(detail)
+                    .with_extension(
+                        "skus",
+                        json!(skus.iter().map(Sku::as_str).collect::<Vec<_>>()),
+                    )
+                    .with_extension("currency", json!(currency.code()))
+            }
+            OrderError::NotOffered { store, fulfilment } => {
+                Problem::new(422, "not-offered", "Not Offered By The Store")
+                    .with_detail(detail)
+                    .with_extension("store_id", json!(store.as_str()))
+                    .with_extension("fulfilment", json!(fulfilment.as_str()))
+            }
             OrderError::PickupCodeInvalid => {
                 Problem::new(403, "pickup-code-invalid", "Invalid Pickup Code").with_detail(detail)
             }
             OrderError::PickupCodeExpired => {
                 Problem::new(410, "pickup-code-expired", "Pickup Code Expired").with_detail(detail)
             }
-            OrderError::AlreadyCollected { at, store } => Problem::new(409, "already-collected", "Already Collected")
-                .with_detail(detail)
-                .with_extension("collected_at", json!(timestamp(at)))
-                .with_extension("collected_store_id", json!(store.as_str())),
-            OrderError::NotReady { status } => Problem::new(409, "not-ready-for-pickup", "Not Ready For Pickup")
-                .with_detail(detail)
-                .with_extension("current", json!(status.as_str())),
+            OrderError::AlreadyCollected { at, store } => {
+                Problem::new(409, "already-collected", "Already Collected")
+                    .with_detail(detail)
+                    .with_extension("collected_at", json!(timestamp(at)))
+                    .with_extension("collected_store_id", json!(store.as_str()))
+            }
+            OrderError::NotReady { status } => {
+                Problem::new(409, "not-ready-for-pickup", "Not Ready For Pickup")
+                    .with_detail(detail)
+                    .with_extension("current", json!(status.as_str()))
+            }
             OrderError::Stock(e) => Problem::from(e),
             OrderError::Setting { .. } => Problem::internal(&detail),
             OrderError::Storage(e) => Problem::from(e),

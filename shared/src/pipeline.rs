@@ -70,7 +70,8 @@ impl<'r> Ctx<'r> {
 
     /// The secret that signs QR codes (handoff, pickup, return, identity).
     pub fn code_signing_secret(&self) -> Result<Vec<u8>, Problem> {
-        self.required_variable("code_signing_secret").map(String::into_bytes)
+        self.required_variable("code_signing_secret")
+            .map(String::into_bytes)
     }
 
     fn auth_config(&self) -> Result<AuthConfig, Problem> {
@@ -78,25 +79,52 @@ impl<'r> Ctx<'r> {
         let audience = self.required_variable("jwt_audience")?;
         let secret = self.host.variable("jwt_hs256_secret").ok().flatten();
         let pem = self.host.variable("jwt_es256_public_key").ok().flatten();
-        AuthConfig::new(&issuer, &audience, secret.as_deref().map(str::as_bytes), pem.as_deref())
-            .map_err(|err| self.misconfigured("jwt_hs256_secret / jwt_es256_public_key", &err.to_string()))
+        AuthConfig::new(
+            &issuer,
+            &audience,
+            secret.as_deref().map(str::as_bytes),
+            pem.as_deref(),
+        )
+        .map_err(|err| {
+            self.misconfigured("jwt_hs256_secret / jwt_es256_public_key", &err.to_string())
+        })
     }
 
     fn misconfigured(&self, variable: &str, why: &str) -> Problem {
-        Problem::internal(&format!("component {:?}: variable {variable}: {why}", self.component))
+        Problem::internal(&format!(
+            "component {:?}: variable {variable}: {why}",
+            self.component
+        ))
     }
 }
 
 /// Serves one request from `routes`.
-pub fn serve(component: &'static str, routes: &[Route<Handler>], req: Request, host: &dyn Host) -> Response {
-    let cors = Cors::from_list(&host.variable("cors_origins").ok().flatten().unwrap_or_default());
+pub fn serve(
+    component: &'static str,
+    routes: &[Route<Handler>],
+    req: Request,
+    host: &dyn Host,
+) -> Response {
+    let cors = Cors::from_list(
+        &host
+            .variable("cors_origins")
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    );
     if let Some(preflight) = cors.preflight(&req) {
         return preflight;
     }
     let path = req.path().to_owned();
     let mut response = match route::find(routes, req.method(), &path) {
         Ok(found) => {
-            let ctx = Ctx { req: &req, host, params: found.params, component, caller: std::cell::OnceCell::new() };
+            let ctx = Ctx {
+                req: &req,
+                host,
+                params: found.params,
+                component,
+                caller: std::cell::OnceCell::new(),
+            };
             // A token that is presented must verify on every route, public
             // reads included: a client with an expired or tampered token
             // learns so (401 with WWW-Authenticate) instead of silently
@@ -176,9 +204,16 @@ mod spin_entry {
             .uri(incoming.uri())
             .headers(incoming.headers())
             .build();
-        let declared = head.header("content-length").and_then(|v| v.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
+        let declared = head
+            .header("content-length")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|length| length > BODY_CEILING as u64) {
-            return Err(refuse(&head, host, Problem::payload_too_large(BODY_CEILING)));
+            return Err(refuse(
+                &head,
+                host,
+                Problem::payload_too_large(BODY_CEILING),
+            ));
         }
         let body = match read_body(&incoming) {
             Ok(body) => body,
@@ -193,7 +228,9 @@ mod spin_entry {
     fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, Problem> {
         use wasi::io::streams::StreamError;
         let unreadable = || Problem::bad_request("the request body could not be read");
-        let Ok(body) = incoming.consume() else { return Ok(Vec::new()) };
+        let Ok(body) = incoming.consume() else {
+            return Ok(Vec::new());
+        };
         let stream = body.stream().map_err(|()| unreadable())?;
         let mut bytes = Vec::new();
         loop {
@@ -212,7 +249,13 @@ mod spin_entry {
 
     fn refuse(head: &Request, host: &dyn Host, problem: Problem) -> Response {
         let mut response = problem.into_response();
-        let cors = Cors::from_list(&host.variable("cors_origins").ok().flatten().unwrap_or_default());
+        let cors = Cors::from_list(
+            &host
+                .variable("cors_origins")
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        );
         cors.apply(head, &mut response);
         response
     }
@@ -230,7 +273,9 @@ mod spin_entry {
     pub fn report_statements(label: Option<String>, status: u16) {
         if let Some(label) = label {
             let (all, locked) = crate::storage::spin::take_statement_counts();
-            eprintln!("sql-trace {label} {status}: {all} statements, {locked} holding the write lock");
+            eprintln!(
+                "sql-trace {label} {status}: {all} statements, {locked} holding the write lock"
+            );
         }
     }
 

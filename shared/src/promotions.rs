@@ -92,29 +92,34 @@ mod tests;
 
 pub use cart::{CartLine, CartLineRow, CartSnapshot, CartSnapshotRow};
 pub use codes::BatchRequest;
-pub use customers::{CustomerProfile, CustomerProfileRow, cancel_order, load_customer_facts, record_order, upsert_profiles};
-pub use definition::{Benefit, Conditions, Exclusions, Promotion, PromotionEntry, PromotionRow, Stacking, Target};
+pub use customers::{
+    CustomerProfile, CustomerProfileRow, cancel_order, load_customer_facts, record_order,
+    upsert_profiles,
+};
+pub use definition::{
+    Benefit, Conditions, Exclusions, Promotion, PromotionEntry, PromotionRow, Stacking, Target,
+};
 pub use engine::{
-    ActivePromotion, Applied, CodeState, Context, CustomerFacts, Evaluation, LineDiscount, LineResult, PromotionStatus,
-    RefusedCode, evaluate, offered_to,
+    ActivePromotion, Applied, CodeState, Context, CustomerFacts, Evaluation, LineDiscount,
+    LineResult, PromotionStatus, RefusedCode, evaluate, offered_to,
 };
 pub use reason::Refusal;
 pub use redemption::{
-    RedemptionState, Reservation, ReserveRequest, Reserved, Use, commit, load_reservation, release, reservation_for_order,
-    reserve,
+    RedemptionState, Reservation, ReserveRequest, Reserved, Use, commit, load_reservation, release,
+    reservation_for_order, reserve,
 };
 pub use store::{
-    CodeBatch, ImportSummary, PromotionVersion, StoredPromotion, add_codes, create_batch, create_promotion,
-    import_promotions, list_batches, list_promotions, load_active, load_batch, load_for_cart, load_promotion, load_version,
-    replace_promotion, set_status, shared_codes,
+    CodeBatch, ImportSummary, PromotionVersion, StoredPromotion, add_codes, create_batch,
+    create_promotion, import_promotions, list_batches, list_promotions, load_active, load_batch,
+    load_for_cart, load_promotion, load_version, replace_promotion, set_status, shared_codes,
 };
 pub use values::{CouponCode, Fulfilment, LoyaltyTier, Percent, Priority, PromotionId, Segment};
 
 use chrono::{DateTime, Utc};
 use std::fmt;
 
-use crate::channel::Channel;
 use crate::catalog::FieldError;
+use crate::channel::Channel;
 use crate::ids::{CustomerId, OrderId};
 use crate::money::Money;
 use crate::storage::{Sql, StorageError};
@@ -251,7 +256,10 @@ pub enum PromotionError {
     CodesRefused(Box<Evaluation>),
     /// 409 `discount-changed`: the basket's discount is no longer the one the
     /// shopper saw; nothing counted.
-    DiscountChanged { expected: Money, evaluation: Box<Evaluation> },
+    DiscountChanged {
+        expected: Money,
+        evaluation: Box<Evaluation>,
+    },
     /// 422 `idempotency-key-reused`: the key was used for another request.
     KeyReused,
     /// 400 `bad-request`: an empty or oversized idempotency key.
@@ -259,7 +267,10 @@ pub enum PromotionError {
     /// 409 `order-already-reserved`.
     OrderAlreadyReserved { order: OrderId, reservation: String },
     /// 409 `invalid-transition`: e.g. committing a released reservation.
-    InvalidTransition { state: RedemptionState, action: &'static str },
+    InvalidTransition {
+        state: RedemptionState,
+        action: &'static str,
+    },
     /// 503 `unavailable`: guards kept failing under contention; retry.
     Contention,
     /// 500 (503 when busy): logged, never shown.
@@ -278,27 +289,55 @@ impl fmt::Display for PromotionError {
             }
             PromotionError::UnknownPromotion(id) => write!(f, "no promotion with id {id}"),
             PromotionError::UnknownReservation(id) => write!(f, "no redemption reservation {id}"),
-            PromotionError::AlreadyExists(id) => write!(f, "a promotion with id {id} exists already; edit it with PUT"),
+            PromotionError::AlreadyExists(id) => write!(
+                f,
+                "a promotion with id {id} exists already; edit it with PUT"
+            ),
             PromotionError::VersionMismatch { current } => {
-                write!(f, "the promotion has changed; its current version is {current}")
+                write!(
+                    f,
+                    "the promotion has changed; its current version is {current}"
+                )
             }
-            PromotionError::CodeTaken(code) => write!(f, "code {code} belongs to another promotion"),
+            PromotionError::CodeTaken(code) => {
+                write!(f, "code {code} belongs to another promotion")
+            }
             PromotionError::AutomaticPromotion(id) => {
-                write!(f, "promotion {id} applies automatically; codes exist only for promotions that need one")
+                write!(
+                    f,
+                    "promotion {id} applies automatically; codes exist only for promotions that need one"
+                )
             }
             PromotionError::CodesRefused(evaluation) => {
-                let reasons: Vec<String> = evaluation.refused.iter().map(|r| format!("{}: {}", r.code, r.message)).collect();
+                let reasons: Vec<String> = evaluation
+                    .refused
+                    .iter()
+                    .map(|r| format!("{}: {}", r.code, r.message))
+                    .collect();
                 write!(f, "{}", reasons.join("; "))
             }
-            PromotionError::DiscountChanged { expected, evaluation } => write!(
+            PromotionError::DiscountChanged {
+                expected,
+                evaluation,
+            } => write!(
                 f,
                 "the discount is now {}, not the {expected} expected; show the shopper the new total",
                 evaluation.total_discount
             ),
-            PromotionError::KeyReused => write!(f, "this idempotency key was used for a different redemption request"),
-            PromotionError::BadKey => write!(f, "the idempotency key must not be empty or longer than {} characters", redemption::MAX_KEY_LEN),
+            PromotionError::KeyReused => write!(
+                f,
+                "this idempotency key was used for a different redemption request"
+            ),
+            PromotionError::BadKey => write!(
+                f,
+                "the idempotency key must not be empty or longer than {} characters",
+                redemption::MAX_KEY_LEN
+            ),
             PromotionError::OrderAlreadyReserved { order, reservation } => {
-                write!(f, "order {order} already has redemption reservation {reservation}")
+                write!(
+                    f,
+                    "order {order} already has redemption reservation {reservation}"
+                )
             }
             PromotionError::InvalidTransition { state, action } => {
                 write!(f, "a {} reservation cannot {action}", state.as_str())
@@ -330,7 +369,12 @@ pub fn validate(
 ) -> Result<Evaluation, PromotionError> {
     let promotions = load_for_cart(sql, now, cart, codes)?;
     let customer = load_customer_facts(sql, customer)?;
-    let ctx = Context { channel, fulfilment, customer, now };
+    let ctx = Context {
+        channel,
+        fulfilment,
+        customer,
+        now,
+    };
     Ok(evaluate(cart, &ctx, &promotions, codes))
 }
 

@@ -33,7 +33,10 @@ impl fmt::Display for QrError {
         match self {
             QrError::Empty => write!(f, "a QR code needs a non-empty payload"),
             QrError::TooLong { len, max } => {
-                write!(f, "a {len}-byte payload is too long for a scannable QR code (at most {max})")
+                write!(
+                    f,
+                    "a {len}-byte payload is too long for a scannable QR code (at most {max})"
+                )
             }
         }
     }
@@ -48,12 +51,20 @@ pub fn svg(payload: &str) -> Result<String, QrError> {
         return Err(QrError::Empty);
     }
     if payload.len() > MAX_PAYLOAD_LEN {
-        return Err(QrError::TooLong { len: payload.len(), max: MAX_PAYLOAD_LEN });
+        return Err(QrError::TooLong {
+            len: payload.len(),
+            max: MAX_PAYLOAD_LEN,
+        });
     }
     // Byte mode holds far more than MAX_PAYLOAD_LEN at level M (the largest
     // version takes about 2.3 kB), so encoding cannot fail past the checks.
-    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
-        .map_err(|_| QrError::TooLong { len: payload.len(), max: MAX_PAYLOAD_LEN })?;
+    let code =
+        QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|_| {
+            QrError::TooLong {
+                len: payload.len(),
+                max: MAX_PAYLOAD_LEN,
+            }
+        })?;
     Ok(code
         .render::<svg::Color<'_>>()
         .min_dimensions(MIN_SIDE, MIN_SIDE)
@@ -85,7 +96,15 @@ mod tests {
     #[test]
     fn the_symbol_is_at_least_the_minimum_side() {
         let image = svg("x").unwrap();
-        let width: u32 = image.split("width=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        let width: u32 = image
+            .split("width=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(width >= MIN_SIDE, "{width}");
     }
 
@@ -93,7 +112,13 @@ mod tests {
     fn empty_and_overlong_payloads_are_refused() {
         assert_eq!(svg(""), Err(QrError::Empty));
         let long = "x".repeat(MAX_PAYLOAD_LEN + 1);
-        assert_eq!(svg(&long), Err(QrError::TooLong { len: MAX_PAYLOAD_LEN + 1, max: MAX_PAYLOAD_LEN }));
+        assert_eq!(
+            svg(&long),
+            Err(QrError::TooLong {
+                len: MAX_PAYLOAD_LEN + 1,
+                max: MAX_PAYLOAD_LEN
+            })
+        );
         assert!(svg(&"x".repeat(MAX_PAYLOAD_LEN)).is_ok());
     }
 }

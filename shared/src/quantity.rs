@@ -120,7 +120,9 @@ impl StockQuantity {
     pub fn parse(raw: i64) -> Result<StockQuantity, QuantityError> {
         match raw {
             ..0 => Err(QuantityError::Negative),
-            n if n > i64::from(StockQuantity::MAX) => Err(QuantityError::AboveMax { max: StockQuantity::MAX }),
+            n if n > i64::from(StockQuantity::MAX) => Err(QuantityError::AboveMax {
+                max: StockQuantity::MAX,
+            }),
             n => Ok(StockQuantity(n as u32)),
         }
     }
@@ -212,7 +214,9 @@ fn number_from_json(raw: &serde_json::Value) -> Result<JsonNumber, QuantityError
     } else if let Some(u) = n.as_u64() {
         Ok(JsonNumber::Integer(i128::from(u)))
     } else {
-        n.as_f64().map(JsonNumber::Float).ok_or(QuantityError::NotANumber)
+        n.as_f64()
+            .map(JsonNumber::Float)
+            .ok_or(QuantityError::NotANumber)
     }
 }
 
@@ -244,11 +248,18 @@ mod tests {
     use serde_json::json;
 
     fn check(raw: serde_json::Value, expected: Result<u32, QuantityError>) {
-        assert_eq!(Quantity::parse_json(&raw).map(Quantity::get), expected, "{raw}");
+        assert_eq!(
+            Quantity::parse_json(&raw).map(Quantity::get),
+            expected,
+            "{raw}"
+        );
         let via_serde = serde_json::from_value::<Quantity>(raw.clone()).map(Quantity::get);
         match expected {
             Ok(n) => assert_eq!(via_serde.unwrap(), n, "{raw}"),
-            Err(e) => assert!(via_serde.unwrap_err().to_string().contains(&e.to_string()), "{raw}"),
+            Err(e) => assert!(
+                via_serde.unwrap_err().to_string().contains(&e.to_string()),
+                "{raw}"
+            ),
         }
     }
 
@@ -284,13 +295,26 @@ mod tests {
         check(json!(100), Err(QuantityError::AboveMax { max: 99 }));
         check(json!(u64::MAX), Err(QuantityError::AboveMax { max: 99 }));
         check(json!(1e300), Err(QuantityError::AboveMax { max: 99 }));
-        assert_eq!(Quantity::parse_with_max(500, 1000).map(Quantity::get), Ok(500));
+        assert_eq!(
+            Quantity::parse_with_max(500, 1000).map(Quantity::get),
+            Ok(500)
+        );
     }
 
     #[test]
     fn quantities_that_are_not_numbers_are_rejected() {
-        for raw in [json!("2"), json!(null), json!([1]), json!({"n": 1}), json!(true)] {
-            assert_eq!(Quantity::parse_json(&raw), Err(QuantityError::NotANumber), "{raw}");
+        for raw in [
+            json!("2"),
+            json!(null),
+            json!([1]),
+            json!({"n": 1}),
+            json!(true),
+        ] {
+            assert_eq!(
+                Quantity::parse_json(&raw),
+                Err(QuantityError::NotANumber),
+                "{raw}"
+            );
             assert!(serde_json::from_value::<Quantity>(raw).is_err());
         }
     }
@@ -298,26 +322,55 @@ mod tests {
     #[test]
     fn merged_lines_must_stay_within_the_line_maximum() {
         let fifty = Quantity::parse(50).unwrap();
-        assert_eq!(fifty.checked_add(Quantity::parse(49).unwrap()).map(Quantity::get), Ok(99));
-        assert_eq!(fifty.checked_add(fifty), Err(QuantityError::AboveMax { max: 99 }));
+        assert_eq!(
+            fifty
+                .checked_add(Quantity::parse(49).unwrap())
+                .map(Quantity::get),
+            Ok(99)
+        );
+        assert_eq!(
+            fifty.checked_add(fifty),
+            Err(QuantityError::AboveMax { max: 99 })
+        );
     }
 
     #[test]
     fn quantities_serialize_as_plain_numbers() {
-        assert_eq!(serde_json::to_string(&Quantity::parse(3).unwrap()).unwrap(), "3");
-        assert_eq!(serde_json::to_string(&StockQuantity::parse(0).unwrap()).unwrap(), "0");
+        assert_eq!(
+            serde_json::to_string(&Quantity::parse(3).unwrap()).unwrap(),
+            "3"
+        );
+        assert_eq!(
+            serde_json::to_string(&StockQuantity::parse(0).unwrap()).unwrap(),
+            "0"
+        );
     }
 
     #[test]
     fn stock_may_be_zero_but_not_negative_or_absurd() {
         assert_eq!(StockQuantity::parse(0), Ok(StockQuantity::ZERO));
         assert_eq!(StockQuantity::parse(-1), Err(QuantityError::Negative));
-        assert_eq!(StockQuantity::parse(10_000_001), Err(QuantityError::AboveMax { max: 10_000_000 }));
-        assert_eq!(StockQuantity::parse_json(&json!(2.5)), Err(QuantityError::Fractional));
-        assert_eq!(StockQuantity::parse_json(&json!(1e300)), Err(QuantityError::AboveMax { max: 10_000_000 }));
-        assert_eq!(StockQuantity::parse_json(&json!(-1e300)), Err(QuantityError::Negative));
+        assert_eq!(
+            StockQuantity::parse(10_000_001),
+            Err(QuantityError::AboveMax { max: 10_000_000 })
+        );
+        assert_eq!(
+            StockQuantity::parse_json(&json!(2.5)),
+            Err(QuantityError::Fractional)
+        );
+        assert_eq!(
+            StockQuantity::parse_json(&json!(1e300)),
+            Err(QuantityError::AboveMax { max: 10_000_000 })
+        );
+        assert_eq!(
+            StockQuantity::parse_json(&json!(-1e300)),
+            Err(QuantityError::Negative)
+        );
         assert!(serde_json::from_str::<StockQuantity>("-4").is_err());
-        assert_eq!(serde_json::from_str::<StockQuantity>("250").unwrap().get(), 250);
+        assert_eq!(
+            serde_json::from_str::<StockQuantity>("250").unwrap().get(),
+            250
+        );
     }
 
     #[test]

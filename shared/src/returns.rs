@@ -203,7 +203,11 @@ pub enum ReturnError {
     Stale { current_version: i64 },
     /// 422 `not-an-exchange`: a replacement that is not another size or
     /// colour of the same product, or has no price in the case's currency.
-    NotAnExchange { sku: Sku, replacement: Sku, why: &'static str },
+    NotAnExchange {
+        sku: Sku,
+        replacement: Sku,
+        why: &'static str,
+    },
     /// The stock area refused (409 `insufficient-stock` with `available`).
     Stock(StockError),
     /// 500 (503 when busy).
@@ -215,11 +219,17 @@ impl fmt::Display for ReturnError {
         match self {
             ReturnError::NotFound(what) => write!(f, "no such {what}, or not yours"),
             ReturnError::Refused(lines) => {
-                let list: Vec<String> = lines.iter().map(|l| format!("{}: {}", l.sku, l.detail)).collect();
+                let list: Vec<String> = lines
+                    .iter()
+                    .map(|l| format!("{}: {}", l.sku, l.detail))
+                    .collect();
                 write!(f, "these lines cannot be returned: {}", list.join("; "))
             }
             ReturnError::NotHandedOver { status } => {
-                write!(f, "the order is {status}: only collected or delivered orders can be returned")
+                write!(
+                    f,
+                    "the order is {status}: only collected or delivered orders can be returned"
+                )
             }
             ReturnError::Invalid(errors) => {
                 let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -228,25 +238,47 @@ impl fmt::Display for ReturnError {
             ReturnError::NotOffered(what) => write!(f, "the return policy does not offer {what}"),
             ReturnError::CodeInvalid => write!(f, "this is not a genuine return code"),
             ReturnError::CodeExpired { .. } => {
-                write!(f, "this return code has expired; open the return again in the app or at the till")
+                write!(
+                    f,
+                    "this return code has expired; open the return again in the app or at the till"
+                )
             }
             ReturnError::AlreadyReceived { at, store } => {
                 write!(f, "already received at {store} at {}", timestamp(*at))
             }
             ReturnError::Illegal { current, to } => {
                 let next: Vec<&str> = current.allowed_next().iter().map(|s| s.as_str()).collect();
-                let next = if next.is_empty() { "nothing".to_owned() } else { next.join(", ") };
-                write!(f, "a return that is {current} cannot become {to}; it may become: {next}")
+                let next = if next.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    next.join(", ")
+                };
+                write!(
+                    f,
+                    "a return that is {current} cannot become {to}; it may become: {next}"
+                )
             }
             ReturnError::WrongStore { store: Some(store) } => {
-                write!(f, "this return is handled by store {store}, not by this device's store")
+                write!(
+                    f,
+                    "this return is handled by store {store}, not by this device's store"
+                )
             }
-            ReturnError::WrongStore { store: None } => write!(f, "no store has received this return yet"),
+            ReturnError::WrongStore { store: None } => {
+                write!(f, "no store has received this return yet")
+            }
             ReturnError::Forbidden(why) => f.write_str(why),
             ReturnError::Stale { current_version } => {
-                write!(f, "the return has changed; its current ETag is \"v{current_version}\": reload it and retry")
+                write!(
+                    f,
+                    "the return has changed; its current ETag is \"v{current_version}\": reload it and retry"
+                )
             }
-            ReturnError::NotAnExchange { sku, replacement, why } => write!(f, "{sku} -> {replacement}: {why}"),
+            ReturnError::NotAnExchange {
+                sku,
+                replacement,
+                why,
+            } => write!(f, "{sku} -> {replacement}: {why}"),
             ReturnError::Stock(e) => write!(f, "{e}"),
             ReturnError::Storage(e) => write!(f, "{e}"),
         }
@@ -278,48 +310,66 @@ impl From<ReturnError> for Problem {
             ReturnError::Refused(lines) => Problem::new(422, "not-returnable", "Not Returnable")
                 .with_detail(detail)
                 .with_extension("errors", serde_json::to_value(lines).unwrap_or_default()),
-            ReturnError::NotHandedOver { status } => Problem::new(422, "not-handed-over", "Not Handed Over Yet")
-                .with_detail(detail)
-                .with_extension("current", json!(status)),
-            ReturnError::Invalid(errors) => {
-                Problem::invalid_body(detail).with_extension("errors", serde_json::to_value(errors).unwrap_or_default())
+            ReturnError::NotHandedOver { status } => {
+                Problem::new(422, "not-handed-over", "Not Handed Over Yet")
+                    .with_detail(detail)
+                    .with_extension("current", json!(status))
             }
-            ReturnError::NotOffered(_) => Problem::new(422, "not-offered", "Not Offered By The Policy").with_detail(detail),
+            ReturnError::Invalid(errors) => Problem::invalid_body(detail)
+                .with_extension("errors", serde_json::to_value(errors).unwrap_or_default()),
+            ReturnError::NotOffered(_) => {
+                Problem::new(422, "not-offered", "Not Offered By The Policy").with_detail(detail)
+            }
             ReturnError::CodeInvalid => {
                 Problem::new(403, "return-code-invalid", "Invalid Return Code").with_detail(detail)
             }
             ReturnError::CodeExpired { expired_at } => {
-                let problem = Problem::new(410, "return-code-expired", "Return Code Expired").with_detail(detail);
+                let problem = Problem::new(410, "return-code-expired", "Return Code Expired")
+                    .with_detail(detail);
                 match expired_at {
                     Some(at) => problem.with_extension("expired_at", json!(timestamp(at))),
                     None => problem,
                 }
             }
-            ReturnError::AlreadyReceived { at, store } => Problem::new(409, "already-received", "Already Received")
-                .with_detail(detail)
-                .with_extension("received_at", json!(timestamp(at)))
-                .with_extension("received_store_id", json!(store.as_str())),
-            ReturnError::Illegal { current, .. } => Problem::new(409, "illegal-transition", "Illegal Status Transition")
-                .with_detail(detail)
-                .with_extension("current", json!(current.as_str()))
-                .with_extension(
-                    "allowed_next",
-                    json!(current.allowed_next().iter().map(|s| s.as_str()).collect::<Vec<_>>()),
-                ),
-            ReturnError::WrongStore { store } => Problem::new(403, "wrong-store", "Another Store's Return")
-                .with_detail(detail)
-                .with_extension("store_id", json!(store.as_ref().map(StoreId::as_str))),
+            ReturnError::AlreadyReceived { at, store } => {
+                Problem::new(409, "already-received", "Already Received")
+                    .with_detail(detail)
+                    .with_extension("received_at", json!(timestamp(at)))
+                    .with_extension("received_store_id", json!(store.as_str()))
+            }
+            ReturnError::Illegal { current, .. } => {
+                Problem::new(409, "illegal-transition", "Illegal Status Transition")
+                    .with_detail(detail)
+                    .with_extension("current", json!(current.as_str()))
+                    .with_extension(
+                        "allowed_next",
+                        json!(
+                            current
+                                .allowed_next()
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                        ),
+                    )
+            }
+            ReturnError::WrongStore { store } => {
+                Problem::new(403, "wrong-store", "Another Store's Return")
+                    .with_detail(detail)
+                    .with_extension("store_id", json!(store.as_ref().map(StoreId::as_str)))
+            }
             ReturnError::Forbidden(_) => Problem::forbidden(detail),
             ReturnError::Stale { current_version } => {
                 let etag = crate::web::etag::etag(current_version);
-                Problem::precondition_failed(detail).with_extension("current_etag", json!(etag)).with_header("etag", etag)
+                Problem::precondition_failed(detail)
+                    .with_extension("current_etag", json!(etag))
+                    .with_header("etag", etag)
             }
-            ReturnError::NotAnExchange { sku, replacement, .. } => {
-                Problem::new(422, "not-an-exchange", "Not An Exchange")
-                    .with_detail(detail)
-                    .with_extension("sku", json!(sku.as_str()))
-                    .with_extension("replacement_sku", json!(replacement.as_str()))
-            }
+            ReturnError::NotAnExchange {
+                sku, replacement, ..
+            } => Problem::new(422, "not-an-exchange", "Not An Exchange")
+                .with_detail(detail)
+                .with_extension("sku", json!(sku.as_str()))
+                .with_extension("replacement_sku", json!(replacement.as_str())),
             ReturnError::Stock(e) => Problem::from(e),
             ReturnError::Storage(e) => Problem::from(e),
         }

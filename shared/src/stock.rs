@@ -59,22 +59,26 @@ mod shelf;
 
 pub use basket::{Basket, BasketLine, BasketLineRow, MAX_BASKET_LINES, assortments};
 pub use feed::{
-    AppliedFeed, ClampedLine, DisplayMinChange, FeedError, FeedLine, FeedLineRow, FeedOutcome, FeedRow, FeedSequence,
-    MAX_FEED_LINES, MAX_SEQUENCE, OnHandChange, StockFeed, apply_feeds, parse_feeds,
+    AppliedFeed, ClampedLine, DisplayMinChange, FeedError, FeedLine, FeedLineRow, FeedOutcome,
+    FeedRow, FeedSequence, MAX_FEED_LINES, MAX_SEQUENCE, OnHandChange, StockFeed, apply_feeds,
+    parse_feeds,
 };
 pub use level::{DEFAULT_LOW_STOCK_THRESHOLD, Label, StockLevel, effective_reserved};
 pub use location::{load_store, load_stores};
 pub use picking::{PickingLoad, ready_by};
 pub use reservation::{
-    HoldTtl, Reservation, ReservationId, ReservationRequest, ReservationState, ReservedLine, Shortfall, confirm,
-    confirm_in, fulfil, fulfil_in, load_reservation, release, release_in, reserve, reserve_for_shipment_in, reserve_in, restock, restock_in,
-    sweep_expired, sweep_expired_in,
+    HoldTtl, Reservation, ReservationId, ReservationRequest, ReservationState, ReservedLine,
+    Shortfall, confirm, confirm_in, fulfil, fulfil_in, load_reservation, release, release_in,
+    reserve, reserve_for_shipment_in, reserve_in, restock, restock_in, sweep_expired,
+    sweep_expired_in,
 };
 pub use routing::{
-    COURIER_CURRENCY, DeliveryQuote, RoutingCandidate, SCORE_PER_DAY, SCORE_PER_EMPTIED_SHELF, courier_cost,
-    delivery_date, quote, rank, shelf_risk, transit_days,
+    COURIER_CURRENCY, DeliveryQuote, RoutingCandidate, SCORE_PER_DAY, SCORE_PER_EMPTIED_SHELF,
+    courier_cost, delivery_date, quote, rank, shelf_risk, transit_days,
 };
-pub use settings::{MAX_SETTING, SettingsSaved, StockSettings, StockSettingsRow, load_settings, save_settings};
+pub use settings::{
+    MAX_SETTING, SettingsSaved, StockSettings, StockSettingsRow, load_settings, save_settings,
+};
 pub use shelf::{NearbyShelf, level_at, levels_at, shelves_holding, shelves_near};
 
 use crate::catalog::NotSoldIn;
@@ -224,7 +228,10 @@ pub enum StockError {
     /// 409 `reservation-state`: the reservation cannot make this move from
     /// its current state (a released one confirmed, a fulfilled one
     /// released).
-    WrongState { current: ReservationState, action: &'static str },
+    WrongState {
+        current: ReservationState,
+        action: &'static str,
+    },
     /// 409 `hold-expired`: the hold's TTL passed before it was confirmed; its
     /// units are back on sale and must be reserved again.
     HoldExpired,
@@ -256,26 +263,45 @@ impl fmt::Display for StockError {
             StockError::Insufficient(lines) => {
                 let list: Vec<String> = lines
                     .iter()
-                    .map(|s| format!("{} (wanted {}, available {})", s.sku, s.requested, s.available))
+                    .map(|s| {
+                        format!(
+                            "{} (wanted {}, available {})",
+                            s.sku, s.requested, s.available
+                        )
+                    })
                     .collect();
-                write!(f, "not enough stock for {}; nothing was reserved", list.join(", "))
+                write!(
+                    f,
+                    "not enough stock for {}; nothing was reserved",
+                    list.join(", ")
+                )
             }
             StockError::NoSuchReservation => write!(f, "no such reservation"),
             StockError::WrongState { current, action } => {
                 write!(f, "a {} reservation cannot be {action}", current.as_str())
             }
             StockError::HoldExpired => {
-                write!(f, "the hold expired before it was confirmed; its units are back on sale, reserve again")
+                write!(
+                    f,
+                    "the hold expired before it was confirmed; its units are back on sale, reserve again"
+                )
             }
             StockError::InvalidFeed(errors) | StockError::StaleFeed(errors) => {
-                write!(f, "{} problem(s) in the feed, nothing was applied", errors.len())?;
+                write!(
+                    f,
+                    "{} problem(s) in the feed, nothing was applied",
+                    errors.len()
+                )?;
                 if let Some(first) = errors.first() {
                     write!(f, "; first: {first}")?;
                 }
                 Ok(())
             }
             StockError::NoPickupSlot(id) => {
-                write!(f, "{id} has no opening with picking capacity ahead, so no pickup time can be promised")
+                write!(
+                    f,
+                    "{id} has no opening with picking capacity ahead, so no pickup time can be promised"
+                )
             }
             StockError::Storage(e) => write!(f, "{e}"),
         }
@@ -297,10 +323,14 @@ impl From<StockError> for Problem {
             StockError::UnknownStore(id) => {
                 Problem::not_found(detail).with_extension("store_id", Value::String(id.to_string()))
             }
-            StockError::UnknownSkus(skus) => Problem::not_found(detail).with_extension("skus", json!(skus)),
-            StockError::NotCollectable(id) => Problem::new(422, "not-collectable", "Click & collect not offered")
-                .with_detail(detail)
-                .with_extension("store_id", Value::String(id.to_string())),
+            StockError::UnknownSkus(skus) => {
+                Problem::not_found(detail).with_extension("skus", json!(skus))
+            }
+            StockError::NotCollectable(id) => {
+                Problem::new(422, "not-collectable", "Click & collect not offered")
+                    .with_detail(detail)
+                    .with_extension("store_id", Value::String(id.to_string()))
+            }
             StockError::NotSoldHere { sku, refusal } => {
                 let mut body = serde_json::to_value(refusal).unwrap_or_default();
                 body["sku"] = Value::String(sku.to_string());
@@ -308,17 +338,25 @@ impl From<StockError> for Problem {
                     .with_detail(detail)
                     .with_extension("refusal", body)
             }
-            StockError::Insufficient(lines) => Problem::new(409, "insufficient-stock", "Insufficient stock")
-                .with_detail(detail)
-                .with_extension("available", json!(lines)),
+            StockError::Insufficient(lines) => {
+                Problem::new(409, "insufficient-stock", "Insufficient stock")
+                    .with_detail(detail)
+                    .with_extension("available", json!(lines))
+            }
             StockError::NoSuchReservation => Problem::not_found(detail),
-            StockError::WrongState { current, .. } => Problem::new(409, "reservation-state", "Reservation state")
-                .with_detail(detail)
-                .with_extension("state", Value::String(current.as_str().to_owned())),
-            StockError::HoldExpired => Problem::new(409, "hold-expired", "Hold expired").with_detail(detail),
-            StockError::InvalidFeed(errors) => Problem::new(422, "invalid-feed", "Invalid stock feed")
-                .with_detail(detail)
-                .with_extension("errors", json!(errors)),
+            StockError::WrongState { current, .. } => {
+                Problem::new(409, "reservation-state", "Reservation state")
+                    .with_detail(detail)
+                    .with_extension("state", Value::String(current.as_str().to_owned()))
+            }
+            StockError::HoldExpired => {
+                Problem::new(409, "hold-expired", "Hold expired").with_detail(detail)
+            }
+            StockError::InvalidFeed(errors) => {
+                Problem::new(422, "invalid-feed", "Invalid stock feed")
+                    .with_detail(detail)
+                    .with_extension("errors", json!(errors))
+            }
             StockError::StaleFeed(errors) => Problem::new(409, "stale-feed", "Stale stock feed")
                 .with_detail(detail)
                 .with_extension("errors", json!(errors)),
@@ -424,8 +462,14 @@ pub(crate) mod test_support {
         let db = SqliteDb::at(dir.path().join("stock.db"));
         let sql = db.connect().unwrap();
         migrations::apply(&sql).unwrap();
-        insert_store(&sql, &store_json("S1", "store", 52.2297, 21.0031, json!({})));
-        insert_store(&sql, &store_json("S2", "store", 52.2072, 21.0031, json!({})));
+        insert_store(
+            &sql,
+            &store_json("S1", "store", 52.2297, 21.0031, json!({})),
+        );
+        insert_store(
+            &sql,
+            &store_json("S2", "store", 52.2072, 21.0031, json!({})),
+        );
         insert_store(
             &sql,
             &store_json(
@@ -436,7 +480,12 @@ pub(crate) mod test_support {
                 json!({"order_cutoff": null, "daily_picking_limit": null}),
             ),
         );
-        for (sku, assortment) in [("A", "both"), ("B", "both"), ("ONL", "online_only"), ("SHOP", "store_only")] {
+        for (sku, assortment) in [
+            ("A", "both"),
+            ("B", "both"),
+            ("ONL", "online_only"),
+            ("SHOP", "store_only"),
+        ] {
             insert_item(&sql, sku, assortment);
         }
         Db { _dir: dir, db }

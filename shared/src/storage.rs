@@ -71,7 +71,10 @@ pub struct Rows {
 impl Rows {
     /// The rows as name-addressable records.
     pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
-        self.rows.iter().map(|values| Row { columns: &self.columns, values })
+        self.rows.iter().map(|values| Row {
+            columns: &self.columns,
+            values,
+        })
     }
 
     pub fn first(&self) -> Option<Row<'_>> {
@@ -103,7 +106,9 @@ impl<'a> Row<'a> {
     pub fn text(&self, column: &str) -> Result<&'a str, StorageError> {
         match self.value(column)? {
             SqlValue::Text(s) => Ok(s),
-            other => Err(StorageError::Decode(format!("column `{column}` is {other:?}, not text"))),
+            other => Err(StorageError::Decode(format!(
+                "column `{column}` is {other:?}, not text"
+            ))),
         }
     }
 
@@ -111,14 +116,18 @@ impl<'a> Row<'a> {
         match self.value(column)? {
             SqlValue::Null => Ok(None),
             SqlValue::Text(s) => Ok(Some(s)),
-            other => Err(StorageError::Decode(format!("column `{column}` is {other:?}, not text"))),
+            other => Err(StorageError::Decode(format!(
+                "column `{column}` is {other:?}, not text"
+            ))),
         }
     }
 
     pub fn integer(&self, column: &str) -> Result<i64, StorageError> {
         match self.value(column)? {
             SqlValue::Integer(i) => Ok(*i),
-            other => Err(StorageError::Decode(format!("column `{column}` is {other:?}, not an integer"))),
+            other => Err(StorageError::Decode(format!(
+                "column `{column}` is {other:?}, not an integer"
+            ))),
         }
     }
 
@@ -126,7 +135,9 @@ impl<'a> Row<'a> {
         match self.value(column)? {
             SqlValue::Null => Ok(None),
             SqlValue::Integer(i) => Ok(Some(*i)),
-            other => Err(StorageError::Decode(format!("column `{column}` is {other:?}, not an integer"))),
+            other => Err(StorageError::Decode(format!(
+                "column `{column}` is {other:?}, not an integer"
+            ))),
         }
     }
 
@@ -134,7 +145,9 @@ impl<'a> Row<'a> {
         match self.value(column)? {
             SqlValue::Blob(b) => Ok(b),
             SqlValue::Text(s) => Ok(s.as_bytes()),
-            other => Err(StorageError::Decode(format!("column `{column}` is {other:?}, not a blob"))),
+            other => Err(StorageError::Decode(format!(
+                "column `{column}` is {other:?}, not a blob"
+            ))),
         }
     }
 }
@@ -160,7 +173,9 @@ pub enum StorageError {
 impl fmt::Display for StorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StorageError::AccessDenied => write!(f, "access to the store was denied by the manifest"),
+            StorageError::AccessDenied => {
+                write!(f, "access to the store was denied by the manifest")
+            }
             StorageError::NoSuchStore => write!(f, "no such store or database"),
             StorageError::Busy => write!(f, "the database stayed busy"),
             StorageError::Constraint(m) => write!(f, "constraint failed: {m}"),
@@ -207,7 +222,11 @@ where
 {
     let nested = sql.open_units().get() > 0;
     let (begin, commit, rollback): (&str, &[&str], &[&str]) = if nested {
-        ("SAVEPOINT unit", &["RELEASE unit"], &["ROLLBACK TO unit", "RELEASE unit"])
+        (
+            "SAVEPOINT unit",
+            &["RELEASE unit"],
+            &["ROLLBACK TO unit", "RELEASE unit"],
+        )
     } else {
         ("BEGIN IMMEDIATE", &["COMMIT"], &["ROLLBACK"])
     };

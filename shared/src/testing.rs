@@ -60,17 +60,31 @@ pub fn customer(id: &str) -> Caller {
 }
 
 pub fn store_device(store: &str) -> Caller {
-    Caller::StoreDevice { store: StoreId::parse(store).expect("test store id"), device: "till-1".into() }
+    Caller::StoreDevice {
+        store: StoreId::parse(store).expect("test store id"),
+        device: "till-1".into(),
+    }
 }
 
 pub fn ops() -> Caller {
-    Caller::Ops { operator: "back-office".into() }
+    Caller::Ops {
+        operator: "back-office".into(),
+    }
 }
 
 /// A JSON request, with a bearer token when one is given.
-pub fn json_request(method: Method, path: &str, body: &serde_json::Value, token: Option<&str>) -> Request {
+pub fn json_request(
+    method: Method,
+    path: &str,
+    body: &serde_json::Value,
+    token: Option<&str>,
+) -> Request {
     let mut builder = Request::builder();
-    builder.method(method).uri(path).header("content-type", "application/json").body(body.to_string());
+    builder
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(body.to_string());
     if let Some(token) = token {
         builder.header("authorization", format!("Bearer {token}"));
     }
@@ -90,7 +104,10 @@ pub fn request(method: Method, path: &str, token: Option<&str>) -> Request {
 /// The response body as JSON (panics with the body when it is not JSON).
 pub fn body_json(response: &Response) -> serde_json::Value {
     serde_json::from_slice(response.body()).unwrap_or_else(|_| {
-        panic!("body is not JSON: {}", String::from_utf8_lossy(response.body()))
+        panic!(
+            "body is not JSON: {}",
+            String::from_utf8_lossy(response.body())
+        )
     })
 }
 
@@ -110,12 +127,19 @@ pub fn assert_openapi_matches_routes(
     routes: &[crate::web::route::Route<crate::pipeline::Handler>],
     openapi_yaml: &str,
 ) {
-    let doc: serde_json::Value = serde_norway::from_str(openapi_yaml).expect("openapi.yaml is valid YAML");
+    let doc: serde_json::Value =
+        serde_norway::from_str(openapi_yaml).expect("openapi.yaml is valid YAML");
     let paths = doc["paths"].as_object().expect("openapi.yaml has paths");
     let shape = |pattern: &str| -> Vec<String> {
         pattern
             .split('/')
-            .map(|s| if s.starts_with('{') { "{}".to_owned() } else { s.to_owned() })
+            .map(|s| {
+                if s.starts_with('{') {
+                    "{}".to_owned()
+                } else {
+                    s.to_owned()
+                }
+            })
             .collect()
     };
     let documented: Vec<(String, Vec<String>)> = paths
@@ -127,8 +151,15 @@ pub fn assert_openapi_matches_routes(
                 .map(move |m| (m.to_ascii_uppercase(), shape(template)))
         })
         .collect();
-    let served: Vec<(String, Vec<String>)> =
-        routes.iter().map(|r| (r.method().to_string().to_ascii_uppercase(), shape(r.pattern()))).collect();
+    let served: Vec<(String, Vec<String>)> = routes
+        .iter()
+        .map(|r| {
+            (
+                r.method().to_string().to_ascii_uppercase(),
+                shape(r.pattern()),
+            )
+        })
+        .collect();
     let missing: Vec<String> = served
         .iter()
         .filter(|r| !documented.contains(r))
@@ -139,6 +170,12 @@ pub fn assert_openapi_matches_routes(
         .filter(|d| !served.contains(d))
         .map(|(m, p)| format!("{m} {}", p.join("/")))
         .collect();
-    assert!(missing.is_empty(), "served but not in openapi.yaml: {missing:?}");
-    assert!(phantom.is_empty(), "in openapi.yaml but not served: {phantom:?}");
+    assert!(
+        missing.is_empty(),
+        "served but not in openapi.yaml: {missing:?}"
+    );
+    assert!(
+        phantom.is_empty(),
+        "in openapi.yaml but not served: {phantom:?}"
+    );
 }

@@ -44,7 +44,11 @@ pub enum Runtime {
 
 /// The runtime the suite targets: Spin when `SPIN_BIN` is set.
 pub fn suite_runtime() -> Runtime {
-    if std::env::var_os("SPIN_BIN").is_some_and(|v| !v.is_empty()) { Runtime::Spin } else { Runtime::EdgeHost }
+    if std::env::var_os("SPIN_BIN").is_some_and(|v| !v.is_empty()) {
+        Runtime::Spin
+    } else {
+        Runtime::EdgeHost
+    }
 }
 
 struct HostProcess {
@@ -63,7 +67,10 @@ impl HostProcess {
             Runtime::EdgeHost => self.child.id().to_string(),
             Runtime::Spin => format!("-{}", self.child.id()),
         };
-        Command::new("kill").args(["-KILL", "--", &target]).status().is_ok_and(|s| s.success())
+        Command::new("kill")
+            .args(["-KILL", "--", &target])
+            .status()
+            .is_ok_and(|s| s.success())
     }
 }
 
@@ -85,7 +92,11 @@ pub struct Reply {
 impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|_| {
-            panic!("status {}: body is not JSON: {}", self.status, String::from_utf8_lossy(&self.body))
+            panic!(
+                "status {}: body is not JSON: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
 
@@ -94,17 +105,34 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Asserts an RFC 9457 problem with this status and returns its body.
     pub fn problem(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.text());
+        assert_eq!(
+            self.status,
+            status,
+            "expected {status}, got {}: {}",
+            self.status,
+            self.text()
+        );
         let content_type = self.header("content-type").unwrap_or_default();
-        assert!(content_type.starts_with("application/problem+json"), "content-type {content_type:?}");
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "content-type {content_type:?}"
+        );
         let body = self.json();
         assert_eq!(body["status"], status);
-        assert!(body["type"].as_str().is_some_and(|t| t.starts_with("urn:omnichannel-edge:problem:")), "{body}");
+        assert!(
+            body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:omnichannel-edge:problem:")),
+            "{body}"
+        );
         assert!(body["title"].is_string(), "{body}");
         body
     }
@@ -130,7 +158,11 @@ pub struct AppOptions {
 /// app at `EDGE_BASE_URL`.
 pub fn app() -> TestApp {
     match std::env::var("EDGE_BASE_URL") {
-        Ok(base_url) => TestApp { base_url: base_url.trim_end_matches('/').to_owned(), agent: agent(), host: None },
+        Ok(base_url) => TestApp {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            agent: agent(),
+            host: None,
+        },
         Err(_) => spawn_app(AppOptions::default()).expect("the edge host starts"),
     }
 }
@@ -156,14 +188,21 @@ pub fn private_app(options: AppOptions) -> Option<TestApp> {
 }
 
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
 }
 
 impl AppOptions {
     /// The runtime these options can run on: the test clock and the edge
     /// host's own flags exist only there.
     fn runtime(&self) -> Runtime {
-        if self.test_clock || !self.extra_args.is_empty() { Runtime::EdgeHost } else { suite_runtime() }
+        if self.test_clock || !self.extra_args.is_empty() {
+            Runtime::EdgeHost
+        } else {
+            suite_runtime()
+        }
     }
 }
 
@@ -199,7 +238,9 @@ pub fn spawn_app(options: AppOptions) -> Result<TestApp, String> {
     match options.runtime() {
         Runtime::EdgeHost => {
             if suite_runtime() == Runtime::Spin {
-                eprintln!("runtime: edge host (this test needs its test clock or flags; the suite runs on Spin)");
+                eprintln!(
+                    "runtime: edge host (this test needs its test clock or flags; the suite runs on Spin)"
+                );
             }
             spawn_edge_host(options)
         }
@@ -211,11 +252,20 @@ pub fn spawn_app(options: AppOptions) -> Result<TestApp, String> {
 fn spawn_edge_host(options: AppOptions) -> Result<TestApp, String> {
     let bin = edge_host_bin();
     if !bin.exists() {
-        return Err(format!("{} is missing: run the README's test command (make test), which builds it", bin.display()));
+        return Err(format!(
+            "{} is missing: run the README's test command (make test), which builds it",
+            bin.display()
+        ));
     }
     let state = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let state_dir = options.state_dir.clone().unwrap_or_else(|| state.path().to_owned());
-    let manifest = options.manifest.clone().unwrap_or_else(|| workspace_root().join("spin.toml"));
+    let state_dir = options
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| state.path().to_owned());
+    let manifest = options
+        .manifest
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("spin.toml"));
     let mut command = Command::new(&bin);
     command
         .arg("up")
@@ -234,7 +284,9 @@ fn spawn_edge_host(options: AppOptions) -> Result<TestApp, String> {
     if options.test_clock {
         command.arg("--test-clock");
     }
-    let mut child = command.spawn().map_err(|e| format!("starting {}: {e}", bin.display()))?;
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
     let stdout = child.stdout.take().expect("piped stdout");
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -251,7 +303,15 @@ fn spawn_edge_host(options: AppOptions) -> Result<TestApp, String> {
     let base_url = receiver
         .recv_timeout(StdDuration::from_secs(120))
         .map_err(|_| "the edge host did not report listening within 120 s".to_owned())?;
-    Ok(TestApp { base_url, agent: agent(), host: Some(HostProcess { child, runtime: Runtime::EdgeHost, state }) })
+    Ok(TestApp {
+        base_url,
+        agent: agent(),
+        host: Some(HostProcess {
+            child,
+            runtime: Runtime::EdgeHost,
+            state,
+        }),
+    })
 }
 
 /// Starts `$SPIN_BIN up` on the manifest in its own process group, on a free
@@ -264,11 +324,17 @@ fn spawn_spin(options: AppOptions) -> Result<TestApp, String> {
     if !bin.exists() {
         return Err(format!("SPIN_BIN={} does not exist", bin.display()));
     }
-    let manifest = options.manifest.clone().unwrap_or_else(|| workspace_root().join("spin.toml"));
+    let manifest = options
+        .manifest
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("spin.toml"));
     let mut last_error = String::new();
     for _attempt in 0..5 {
         let state = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let state_dir = options.state_dir.clone().unwrap_or_else(|| state.path().to_owned());
+        let state_dir = options
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| state.path().to_owned());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("finding a free port: {e}"))?
@@ -288,17 +354,31 @@ fn spawn_spin(options: AppOptions) -> Result<TestApp, String> {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-        let mut host = HostProcess { child, runtime: Runtime::Spin, state };
+        let mut host = HostProcess {
+            child,
+            runtime: Runtime::Spin,
+            state,
+        };
         let base_url = format!("http://127.0.0.1:{port}");
-        let app = TestApp { base_url, agent: agent(), host: None };
+        let app = TestApp {
+            base_url,
+            agent: agent(),
+            host: None,
+        };
         let deadline = std::time::Instant::now() + StdDuration::from_secs(120);
         loop {
             if let Ok(Some(status)) = host.child.try_wait() {
                 last_error = format!("spin up exited with {status}");
                 break;
             }
-            if app.raw_get("/.well-known/spin/health").is_ok_and(|status| status == 200) {
-                return Ok(TestApp { host: Some(host), ..app });
+            if app
+                .raw_get("/.well-known/spin/health")
+                .is_ok_and(|status| status == 200)
+            {
+                return Ok(TestApp {
+                    host: Some(host),
+                    ..app
+                });
             }
             if std::time::Instant::now() > deadline {
                 return Err("spin up did not serve /.well-known/spin/health within 120 s".into());
@@ -322,8 +402,14 @@ impl TestApp {
 
     /// A GET with no checks on the answer, for readiness polling.
     fn raw_get(&self, path: &str) -> Result<u16, String> {
-        let request = ureq::http::Request::builder().uri(self.url(path)).body(Vec::new()).expect("a valid request");
-        self.agent.run(request).map(|r| r.status().as_u16()).map_err(|e| e.to_string())
+        let request = ureq::http::Request::builder()
+            .uri(self.url(path))
+            .body(Vec::new())
+            .expect("a valid request");
+        self.agent
+            .run(request)
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string())
     }
 
     /// The state directory of a private app.
@@ -338,7 +424,9 @@ impl TestApp {
         use std::io::{Read, Write};
         let address = self.base_url.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(address).expect("connect");
-        stream.set_read_timeout(Some(StdDuration::from_secs(30))).expect("timeout");
+        stream
+            .set_read_timeout(Some(StdDuration::from_secs(30)))
+            .expect("timeout");
         write!(
             stream,
             "{method} {path} HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {content_length}\r\n\r\n"
@@ -347,7 +435,9 @@ impl TestApp {
         let mut head = [0u8; 12];
         stream.read_exact(&mut head).expect("read status line");
         let line = String::from_utf8_lossy(&head);
-        line[9..12].parse().unwrap_or_else(|_| panic!("bad status line {line:?}"))
+        line[9..12]
+            .parse()
+            .unwrap_or_else(|_| panic!("bad status line {line:?}"))
     }
 
     /// Stops a private app at once with SIGKILL, as a crash would: no
@@ -359,8 +449,16 @@ impl TestApp {
     }
 
     /// Sends a request; `body` is sent as JSON when present.
-    pub fn send(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-        self.try_send(method, path, token, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        self.try_send(method, path, token, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     /// [`TestApp::send`] that reports a transport failure (the app died
@@ -373,24 +471,35 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Reply, String> {
-        let mut builder = ureq::http::Request::builder().method(method).uri(self.url(path));
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        let has_content_type = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        let has_content_type = headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
         if body.is_some() && !has_content_type {
             builder = builder.header("content-type", "application/json");
         }
-        let request = builder.body(body.map(<[u8]>::to_vec).unwrap_or_default()).expect("a valid request");
+        let request = builder
+            .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+            .expect("a valid request");
         let mut response = self.agent.run(request).map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
             .collect();
         let body = response
             .body_mut()
@@ -398,8 +507,18 @@ impl TestApp {
             .limit(16 * 1024 * 1024)
             .read_to_vec()
             .map_err(|e| format!("reading the body: {e}"))?;
-        let reply = Reply { status, headers, body };
-        openapi::specs().check(method, path, reply.status, reply.header("content-type"), &reply.body);
+        let reply = Reply {
+            status,
+            headers,
+            body,
+        };
+        openapi::specs().check(
+            method,
+            path,
+            reply.status,
+            reply.header("content-type"),
+            &reply.body,
+        );
         check_instants(method, path, &reply.body);
         Ok(reply)
     }
@@ -422,7 +541,11 @@ impl TestApp {
 
     /// Moves the guests' wall clock (private apps started with `test_clock`).
     pub fn set_clock(&self, now: DateTime<Utc>) {
-        let reply = self.post("/_edge/clock", None, &serde_json::json!({ "now": now.to_rfc3339() }));
+        let reply = self.post(
+            "/_edge/clock",
+            None,
+            &serde_json::json!({ "now": now.to_rfc3339() }),
+        );
         assert_eq!(reply.status, 200, "setting the clock: {}", reply.text());
     }
 
@@ -432,7 +555,13 @@ impl TestApp {
         for kind in ["stores", "items", "prices"] {
             let path = workspace_root().join(format!("infra/demo/{kind}.json"));
             let body = std::fs::read(&path).expect("demo data");
-            let reply = self.send("POST", &format!("/api/catalog/{kind}"), Some(&token), &[], Some(&body));
+            let reply = self.send(
+                "POST",
+                &format!("/api/catalog/{kind}"),
+                Some(&token),
+                &[],
+                Some(&body),
+            );
             assert_eq!(reply.status, 200, "seeding {kind}: {}", reply.text());
         }
     }
@@ -446,7 +575,10 @@ fn check_instants(method: &str, path: &str, body: &[u8]) {
         match value {
             Value::String(text) => {
                 let b = text.as_bytes();
-                let looks_like_instant = b.len() >= 11 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[10] == b'T';
+                let looks_like_instant = b.len() >= 11
+                    && b[..4].iter().all(u8::is_ascii_digit)
+                    && b[4] == b'-'
+                    && b[10] == b'T';
                 let fixed = b.len() == 24
                     && text.ends_with('Z')
                     && b[19] == b'.'
@@ -454,20 +586,31 @@ fn check_instants(method: &str, path: &str, body: &[u8]) {
                     && chrono::DateTime::parse_from_rfc3339(text).is_ok();
                 // A store's wall clock (`2026-12-04T15:03`, no zone) is a
                 // local time, not an instant.
-                let local_minute = b.len() == 16 && chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").is_ok();
+                let local_minute = b.len() == 16
+                    && chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").is_ok();
                 if looks_like_instant && !fixed && !local_minute {
                     bad.push(format!("{at}: {text:?}"));
                 }
             }
-            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{at}[{i}]"), bad)),
-            Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, &format!("{at}.{k}"), bad)),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| walk(v, &format!("{at}[{i}]"), bad)),
+            Value::Object(map) => map
+                .iter()
+                .for_each(|(k, v)| walk(v, &format!("{at}.{k}"), bad)),
             _ => {}
         }
     }
-    let Ok(value) = serde_json::from_slice::<Value>(body) else { return };
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
     let mut bad = Vec::new();
     walk(&value, "", &mut bad);
-    assert!(bad.is_empty(), "{method} {path}: instants not in the wire format (RFC 3339 UTC, milliseconds, Z): {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "{method} {path}: instants not in the wire format (RFC 3339 UTC, milliseconds, Z): {bad:?}"
+    );
 }
 
 /// A bearer token for `caller`, valid for an hour of real time.
@@ -477,8 +620,14 @@ pub fn token(caller: &Caller) -> String {
 
 /// A bearer token issued at `issued_at`, valid for `lifetime`.
 pub fn token_at(caller: &Caller, issued_at: DateTime<Utc>, lifetime: Duration) -> String {
-    let claims = Claims::for_caller(caller, testing::ISSUER, testing::AUDIENCE, issued_at, lifetime)
-        .expect("anonymous callers have no token");
+    let claims = Claims::for_caller(
+        caller,
+        testing::ISSUER,
+        testing::AUDIENCE,
+        issued_at,
+        lifetime,
+    )
+    .expect("anonymous callers have no token");
     sign_hs256(&claims, testing::JWT_SECRET.as_bytes())
 }
 

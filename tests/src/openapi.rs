@@ -24,7 +24,15 @@ struct Doc {
     root: Value,
 }
 
-pub const COMPONENTS: &[&str] = &["catalog", "cart-sync", "coupons", "availability", "pickups", "returns", "kiosk"];
+pub const COMPONENTS: &[&str] = &[
+    "catalog",
+    "cart-sync",
+    "coupons",
+    "availability",
+    "pickups",
+    "returns",
+    "kiosk",
+];
 
 pub fn specs() -> &'static Specs {
     static SPECS: OnceLock<Specs> = OnceLock::new();
@@ -40,18 +48,30 @@ impl Specs {
                 let text = std::fs::read_to_string(&path).ok()?;
                 let root: Value = serde_norway::from_str(&text)
                     .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()));
-                Some(Doc { component: (*component).to_owned(), root })
+                Some(Doc {
+                    component: (*component).to_owned(),
+                    root,
+                })
             })
             .collect();
-        Specs { docs, validators: Mutex::new(HashMap::new()) }
+        Specs {
+            docs,
+            validators: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Whether `component`'s document has an operation for `method` at the
     /// path template `pattern` (`/api/carts/{id}`; parameter names may differ).
     pub fn documents(&self, component: &str, method: &str, pattern: &str) -> bool {
-        self.docs.iter().filter(|d| d.component == component).any(|doc| {
-            doc.paths().any(|(template, item)| same_template(template, pattern) && item.get(&method.to_ascii_lowercase()).is_some())
-        })
+        self.docs
+            .iter()
+            .filter(|d| d.component == component)
+            .any(|doc| {
+                doc.paths().any(|(template, item)| {
+                    same_template(template, pattern)
+                        && item.get(&method.to_ascii_lowercase()).is_some()
+                })
+            })
     }
 
     /// Every documented `(method, path template)` of `component`.
@@ -74,7 +94,14 @@ impl Specs {
     }
 
     /// Checks one reply; panics with the reason when it does not conform.
-    pub fn check(&self, method: &str, path: &str, status: u16, content_type: Option<&str>, body: &[u8]) {
+    pub fn check(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) {
         let path = path.split('?').next().unwrap_or(path);
         // The most literal template wins (`/carts/me` over `/carts/{id}`),
         // as the components' routers and Spin's own routing prefer.
@@ -84,7 +111,12 @@ impl Specs {
             .enumerate()
             .flat_map(|(i, doc)| doc.paths().map(move |(t, item)| (i, t, item)))
             .filter(|(_, template, _)| matches_path(template, path))
-            .min_by_key(|(_, template, _)| segments(template).iter().filter(|s| is_parameter(s)).count())
+            .min_by_key(|(_, template, _)| {
+                segments(template)
+                    .iter()
+                    .filter(|s| is_parameter(s))
+                    .count()
+            })
             .map(|(i, t, item)| (i, t.to_owned(), item))
         else {
             return; // not an app route (the host's own, or no route at all)
@@ -96,36 +128,66 @@ impl Specs {
             // HEAD falls back to GET; OPTIONS is CORS; 405 is the generic
             // answer to a method the path does not support.
             None if method_lower == "head" || method_lower == "options" || status == 405 => return,
-            None => panic!("OpenAPI ({}): {method} {template} is served but not documented", doc.component),
+            None => panic!(
+                "OpenAPI ({}): {method} {template} is served but not documented",
+                doc.component
+            ),
         };
         let responses = &operation["responses"];
         let (key, response) = match responses.get(status.to_string()) {
             Some(r) => (status.to_string(), r),
             None => match responses.get("default") {
                 Some(r) => ("default".to_owned(), r),
-                None => panic!("OpenAPI ({}): {method} {template} answered {status}, which is not documented", doc.component),
+                None => panic!(
+                    "OpenAPI ({}): {method} {template} answered {status}, which is not documented",
+                    doc.component
+                ),
             },
         };
-        let (response, pointer) = doc.resolve_response(response, &format!(
-            "/paths/{}/{method_lower}/responses/{key}",
-            escape(&template)
-        ));
+        let (response, pointer) = doc.resolve_response(
+            response,
+            &format!(
+                "/paths/{}/{method_lower}/responses/{key}",
+                escape(&template)
+            ),
+        );
         let Some(content) = response.get("content") else {
-            assert!(body.is_empty() || status == 204, "OpenAPI ({}): {method} {template} {status} documents no body but got one", doc.component);
+            assert!(
+                body.is_empty() || status == 204,
+                "OpenAPI ({}): {method} {template} {status} documents no body but got one",
+                doc.component
+            );
             return;
         };
-        let media = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = content_type
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         let Some(media_object) = content.get(&media) else {
-            panic!("OpenAPI ({}): {method} {template} {status} answered {media:?}, documented: {:?}", doc.component, content.as_object().map(|o| o.keys().collect::<Vec<_>>()));
+            panic!(
+                "OpenAPI ({}): {method} {template} {status} answered {media:?}, documented: {:?}",
+                doc.component,
+                content.as_object().map(|o| o.keys().collect::<Vec<_>>())
+            );
         };
         if !media.ends_with("json") || media_object.get("schema").is_none() {
             return;
         }
         let schema_pointer = format!("{pointer}/content/{}/schema", escape(&media));
         let validator = self.validator(index, &schema_pointer);
-        let instance: Value = serde_json::from_slice(body)
-            .unwrap_or_else(|e| panic!("OpenAPI ({}): {method} {path} {status}: body is not JSON: {e}", doc.component));
-        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        let instance: Value = serde_json::from_slice(body).unwrap_or_else(|e| {
+            panic!(
+                "OpenAPI ({}): {method} {path} {status}: body is not JSON: {e}",
+                doc.component
+            )
+        });
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
         assert!(
             errors.is_empty(),
             "OpenAPI ({}): {method} {path} {status} does not match {schema_pointer}:\n  {}\nbody: {instance}",
@@ -138,10 +200,21 @@ impl Specs {
     /// pointer into `component`'s document, e.g. the request body of one of
     /// its `webhooks`); panics with the reasons when it does not conform.
     pub fn check_schema(&self, component: &str, pointer: &str, instance: &Value) {
-        let index = self.docs.iter().position(|d| d.component == component).unwrap_or_else(|| panic!("no document for {component}"));
+        let index = self
+            .docs
+            .iter()
+            .position(|d| d.component == component)
+            .unwrap_or_else(|| panic!("no document for {component}"));
         let validator = self.validator(index, pointer);
-        let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-        assert!(errors.is_empty(), "OpenAPI ({component}): {instance} does not match {pointer}:\n  {}", errors.join("\n  "));
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "OpenAPI ({component}): {instance} does not match {pointer}:\n  {}",
+            errors.join("\n  ")
+        );
     }
 
     /// A validator whose root is the whole document, so `#/components/...`
@@ -156,11 +229,17 @@ impl Specs {
                 // must be percent-encoded to form a valid URI reference.
                 let fragment = pointer.replace('{', "%7B").replace('}', "%7D");
                 root["$ref"] = Value::String(format!("#{fragment}"));
-                root["$schema"] = Value::String("https://json-schema.org/draft/2020-12/schema".into());
+                root["$schema"] =
+                    Value::String("https://json-schema.org/draft/2020-12/schema".into());
                 let validator = jsonschema::options()
                     .with_draft(jsonschema::Draft::Draft202012)
                     .build(&root)
-                    .unwrap_or_else(|e| panic!("OpenAPI ({}): schema at {pointer} does not compile: {e}", self.docs[index].component));
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "OpenAPI ({}): schema at {pointer} does not compile: {e}",
+                            self.docs[index].component
+                        )
+                    });
                 Arc::new(validator)
             })
             .clone()
@@ -169,7 +248,11 @@ impl Specs {
 
 impl Doc {
     fn paths(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.root["paths"].as_object().into_iter().flatten().map(|(k, v)| (k.as_str(), v))
+        self.root["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v))
     }
 
     /// Follows a response-level `$ref` (an OpenAPI reference, not a schema
@@ -178,7 +261,9 @@ impl Doc {
         match response.get("$ref").and_then(Value::as_str) {
             Some(reference) => {
                 let target = reference.trim_start_matches('#');
-                let resolved = self.root.pointer(target).unwrap_or_else(|| panic!("OpenAPI ({}): dangling $ref {reference}", self.component));
+                let resolved = self.root.pointer(target).unwrap_or_else(|| {
+                    panic!("OpenAPI ({}): dangling $ref {reference}", self.component)
+                });
                 (resolved, target.to_owned())
             }
             None => (response, pointer.to_owned()),
@@ -202,10 +287,20 @@ fn is_parameter(segment: &str) -> bool {
 /// parameters non-empty.
 fn matches_path(template: &str, path: &str) -> bool {
     let (t, p) = (segments(template), segments(path));
-    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| if is_parameter(t) { !p.is_empty() } else { t == p })
+    t.len() == p.len()
+        && t.iter().zip(&p).all(|(t, p)| {
+            if is_parameter(t) {
+                !p.is_empty()
+            } else {
+                t == p
+            }
+        })
 }
 
 fn same_template(a: &str, b: &str) -> bool {
     let (a, b) = (segments(a), segments(b));
-    a.len() == b.len() && a.iter().zip(&b).all(|(a, b)| (is_parameter(a) && is_parameter(b)) || a == b)
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(a, b)| (is_parameter(a) && is_parameter(b)) || a == b)
 }

@@ -19,7 +19,8 @@ use omni_shared::ids::{Sku, StoreId};
 use omni_shared::pipeline::Ctx;
 use omni_shared::quantity::Quantity;
 use omni_shared::stock::{
-    Basket, BasketLineRow, StockLevel, assortments, levels_at, load_settings, load_store, ready_by, timestamp,
+    Basket, BasketLineRow, StockLevel, assortments, levels_at, load_settings, load_store, ready_by,
+    timestamp,
 };
 use omni_shared::web::{Problem, json_response, parse_json};
 use serde::Deserialize;
@@ -35,7 +36,8 @@ struct BasketBody {
 
 pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let body: BasketBody = parse_json(ctx.req)?;
-    let store_id = StoreId::parse(&body.store_id).map_err(|e| field_problem(vec![FieldError::new("store_id", e)]))?;
+    let store_id = StoreId::parse(&body.store_id)
+        .map_err(|e| field_problem(vec![FieldError::new("store_id", e)]))?;
     let basket = Basket::parse(&body.lines).map_err(field_problem)?;
 
     let sql = ctx.sql()?;
@@ -52,7 +54,12 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         let enough = level.covers(line.quantity());
         // Handed over on a shop floor: the assortment rule of a till.
         let collectable = assortment.sold_in(Channel::Pos);
-        pickup.line(line.sku(), line.quantity(), &level, collectable.as_ref().err());
+        pickup.line(
+            line.sku(),
+            line.quantity(),
+            &level,
+            collectable.as_ref().err(),
+        );
         let mut entry = json!({
             "sku": line.sku(),
             "quantity": line.quantity(),
@@ -60,10 +67,17 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             "enough": enough,
             "collectable": collectable.is_ok(),
         });
-        merge(&mut entry, render::availability(&level, settings.low_stock_threshold()));
+        merge(
+            &mut entry,
+            render::availability(&level, settings.low_stock_threshold()),
+        );
         lines.push(entry);
     }
-    let promise = if pickup.possible() { ready_by(sql, &store, now)? } else { None };
+    let promise = if pickup.possible() {
+        ready_by(sql, &store, now)?
+    } else {
+        None
+    };
     let reasons = pickup.finish(&store, promise.is_some());
     let mut answer = json!({
         "store": render::store_summary(&store),
@@ -97,12 +111,21 @@ impl Pickup {
     }
 
     /// One line: `refusal` is the assortment's answer for a shop floor.
-    pub fn line(&mut self, sku: &Sku, wanted: Quantity, level: &StockLevel, refusal: Option<&NotSoldIn>) {
+    pub fn line(
+        &mut self,
+        sku: &Sku,
+        wanted: Quantity,
+        level: &StockLevel,
+        refusal: Option<&NotSoldIn>,
+    ) {
         if let Some(refusal) = refusal {
             self.reasons.push(format!("{sku}: {refusal}"));
         }
         if !level.covers(wanted) {
-            self.reasons.push(format!("{sku}: {wanted} wanted, {} available", level.available_to_promise()));
+            self.reasons.push(format!(
+                "{sku}: {wanted} wanted, {} available",
+                level.available_to_promise()
+            ));
         }
     }
 
@@ -115,7 +138,10 @@ impl Pickup {
     /// `slot` is whether the store has a ready-by time ahead.
     pub fn finish(mut self, store: &Store, slot: bool) -> Vec<String> {
         if self.reasons.is_empty() && !slot {
-            self.reasons.push(format!("{} has no pickup slot ahead (closed, or its picking capacity is full)", store.id()));
+            self.reasons.push(format!(
+                "{} has no pickup slot ahead (closed, or its picking capacity is full)",
+                store.id()
+            ));
         }
         self.reasons
     }
@@ -123,6 +149,11 @@ impl Pickup {
 
 /// 422 listing every invalid field of the body.
 pub fn field_problem(errors: Vec<FieldError>) -> Problem {
-    let detail = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-    Problem::invalid_body(detail).with_extension("errors", serde_json::to_value(errors).unwrap_or_default())
+    let detail = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    Problem::invalid_body(detail)
+        .with_extension("errors", serde_json::to_value(errors).unwrap_or_default())
 }

@@ -47,16 +47,40 @@ pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Get, "/api/availability/health", health),
     Route::new(Method::Get, "/api/availability/nearby", nearby::lookup),
     Route::new(Method::Post, "/api/availability/basket", basket::lookup),
-    Route::new(Method::Post, "/api/availability/fulfilment-options", options::compute),
+    Route::new(
+        Method::Post,
+        "/api/availability/fulfilment-options",
+        options::compute,
+    ),
     Route::new(Method::Post, "/api/availability/feed", feed::apply),
     Route::new(Method::Get, "/api/stores/{store_id}", stores::get),
-    Route::new(Method::Get, "/api/stores/{store_id}/stock/{sku}", shelf::get),
-    Route::new(Method::Get, "/api/stores/{store_id}/stock-settings", shelf::get_settings),
-    Route::new(Method::Put, "/api/stores/{store_id}/stock-settings", shelf::put_settings),
+    Route::new(
+        Method::Get,
+        "/api/stores/{store_id}/stock/{sku}",
+        shelf::get,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/stores/{store_id}/stock-settings",
+        shelf::get_settings,
+    ),
+    Route::new(
+        Method::Put,
+        "/api/stores/{store_id}/stock-settings",
+        shelf::put_settings,
+    ),
     Route::new(Method::Post, "/api/reservations", reservations::create),
     Route::new(Method::Post, "/api/reservations/sweep", reservations::sweep),
-    Route::new(Method::Get, "/api/reservations/{reservation_id}", reservations::get),
-    Route::new(Method::Post, "/api/reservations/{reservation_id}/release", reservations::release),
+    Route::new(
+        Method::Get,
+        "/api/reservations/{reservation_id}",
+        reservations::get,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/reservations/{reservation_id}/release",
+        reservations::release,
+    ),
 ];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {

@@ -34,18 +34,24 @@ const MAX_LIMIT: u32 = 100;
 
 pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let mut query = Query::parse(ctx.req.query())?;
-    let sku = Sku::parse(&query.required("sku")?).map_err(|e| Problem::bad_request(format!("sku: {e}")))?;
+    let sku = Sku::parse(&query.required("sku")?)
+        .map_err(|e| Problem::bad_request(format!("sku: {e}")))?;
     let origin = query.point()?;
     let radius = query.radius(DEFAULT_RADIUS_KM)?;
     let limit = query.whole("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT)?;
     let quantity = query.whole("quantity", 1..=Quantity::DEFAULT_MAX_PER_LINE, 1)?;
     query.finish("sku, lat, lon, radius_km, limit or quantity")?;
-    let quantity = Quantity::parse(i64::from(quantity)).map_err(|e| Problem::bad_request(format!("quantity: {e}")))?;
+    let quantity = Quantity::parse(i64::from(quantity))
+        .map_err(|e| Problem::bad_request(format!("quantity: {e}")))?;
 
     let sql = ctx.sql()?;
-    let item = sql.execute("SELECT assortment FROM catalog_items WHERE sku = ?1", &[sku.as_str().into()])?;
-    let assortment =
-        item.first().ok_or_else(|| Problem::not_found(format!("the catalog has no item with SKU {sku}")))?;
+    let item = sql.execute(
+        "SELECT assortment FROM catalog_items WHERE sku = ?1",
+        &[sku.as_str().into()],
+    )?;
+    let assortment = item
+        .first()
+        .ok_or_else(|| Problem::not_found(format!("the catalog has no item with SKU {sku}")))?;
     let assortment = Assortment::parse(assortment.text("assortment")?)
         .map_err(|e| omni_shared::storage::StorageError::Decode(e.to_string()))?;
     // Handed over on a shop floor: the assortment rule of a till, as for a
@@ -61,10 +67,17 @@ pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         let enough = shelf.level.covers(quantity);
         let mut pickup = Pickup::at(store);
         pickup.line(&sku, quantity, &shelf.level, collectable.as_ref().err());
-        let promise = if pickup.possible() { load.ready_by(store, now) } else { None };
+        let promise = if pickup.possible() {
+            load.ready_by(store, now)
+        } else {
+            None
+        };
         let reasons = pickup.finish(store, promise.is_some());
         let mut entry = render::store_summary(store);
-        merge(&mut entry, render::availability(&shelf.level, shelf.low_stock_threshold));
+        merge(
+            &mut entry,
+            render::availability(&shelf.level, shelf.low_stock_threshold),
+        );
         merge(
             &mut entry,
             json!({

@@ -31,8 +31,8 @@ use omni_shared::ids::StoreId;
 use omni_shared::pipeline::Ctx;
 use omni_shared::quantity::{Quantity, StockQuantity};
 use omni_shared::stock::{
-    Basket, BasketLineRow, DeliveryQuote, PickingLoad, RoutingCandidate, StockLevel, assortments, load_store,
-    load_stores, quote, rank, shelves_holding, timestamp,
+    Basket, BasketLineRow, DeliveryQuote, PickingLoad, RoutingCandidate, StockLevel, assortments,
+    load_store, load_stores, quote, rank, shelves_holding, timestamp,
 };
 use omni_shared::web::{Problem, json_response, parse_json};
 use serde::Deserialize;
@@ -73,8 +73,12 @@ impl TryFrom<OptionsBody> for Request {
 
     fn try_from(body: OptionsBody) -> Result<Self, Self::Error> {
         let mut errors = Vec::new();
-        let channel = Channel::parse(&body.channel).map_err(|e| errors.push(FieldError::new("channel", e))).ok();
-        let basket = Basket::parse(&body.lines).map_err(|e| errors.extend(e)).ok();
+        let channel = Channel::parse(&body.channel)
+            .map_err(|e| errors.push(FieldError::new("channel", e)))
+            .ok();
+        let basket = Basket::parse(&body.lines)
+            .map_err(|e| errors.extend(e))
+            .ok();
         let location = match body.location {
             None => Some(None),
             Some(geo) => GeoPoint::parse(geo.lat, geo.lon)
@@ -84,22 +88,39 @@ impl TryFrom<OptionsBody> for Request {
         };
         let store = match body.store_id.as_deref() {
             None => Some(None),
-            Some(raw) => StoreId::parse(raw).map(Some).map_err(|e| errors.push(FieldError::new("store_id", e))).ok(),
+            Some(raw) => StoreId::parse(raw)
+                .map(Some)
+                .map_err(|e| errors.push(FieldError::new("store_id", e)))
+                .ok(),
         };
         let radius = Radius::parse(body.radius_km.unwrap_or(DEFAULT_PICKUP_RADIUS_KM))
             .map_err(|e| errors.push(FieldError::new("radius_km", e)))
             .ok();
         if let Some(channel) = channel {
             if channel.is_in_store() && matches!(store, Some(None)) {
-                errors.push(FieldError::new("store_id", "a kiosk or till request names the store it stands in"));
+                errors.push(FieldError::new(
+                    "store_id",
+                    "a kiosk or till request names the store it stands in",
+                ));
             }
             if channel.is_remote() && matches!(location, Some(None)) {
-                errors.push(FieldError::new("location", "a remote request gives the shopper's location"));
+                errors.push(FieldError::new(
+                    "location",
+                    "a remote request gives the shopper's location",
+                ));
             }
         }
         match (channel, basket, location, store, radius) {
-            (Some(channel), Some(basket), Some(location), Some(store), Some(radius)) if errors.is_empty() => {
-                Ok(Request { channel, basket, location, store, radius })
+            (Some(channel), Some(basket), Some(location), Some(store), Some(radius))
+                if errors.is_empty() =>
+            {
+                Ok(Request {
+                    channel,
+                    basket,
+                    location,
+                    store,
+                    radius,
+                })
             }
             _ => Err(errors),
         }
@@ -115,17 +136,24 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let sql = ctx.sql()?;
     let now = ctx.now();
     let kinds = assortments(sql, &request.basket)?;
-    let own = request.store.as_ref().map(|id| load_store(sql, id)).transpose()?;
+    let own = request
+        .store
+        .as_ref()
+        .map(|id| load_store(sql, id))
+        .transpose()?;
     // The request has a location, or (in store) the store it stands in.
     let Some(destination) = request.location.or(own.as_ref().map(Store::geo)) else {
-        return Err(Problem::invalid_body("give the shopper's location or the store_id"));
+        return Err(Problem::invalid_body(
+            "give the shopper's location or the store_id",
+        ));
     };
 
     let mut lines = Vec::new();
     let mut no_pickup = Vec::new();
     let mut no_delivery = Vec::new();
     for (line, (sku, assortment)) in request.basket.lines().iter().zip(&kinds) {
-        let mut entry = json!({"sku": sku, "quantity": line.quantity(), "assortment": assortment.as_str()});
+        let mut entry =
+            json!({"sku": sku, "quantity": line.quantity(), "assortment": assortment.as_str()});
         match assortment.sold_in(request.channel) {
             Ok(()) => entry["sold_in_channel"] = Value::Bool(true),
             Err(refusal) => {
@@ -137,7 +165,9 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             no_pickup.push(format!("{sku}: {}", refusal.reason));
         }
         if !assortment.ships_to_home() {
-            no_delivery.push(format!("{sku}: this item is sold in stores only and is not shipped"));
+            no_delivery.push(format!(
+                "{sku}: this item is sold in stores only and is not shipped"
+            ));
         }
         lines.push(entry);
     }
@@ -145,16 +175,30 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     // Locations holding every line in full: the only ones that can serve
     // the basket whole.
     let skus: Vec<_> = request.basket.skus().collect();
-    let wanted: Vec<Quantity> = request.basket.lines().iter().map(|l| l.quantity()).collect();
+    let wanted: Vec<Quantity> = request
+        .basket
+        .lines()
+        .iter()
+        .map(|l| l.quantity())
+        .collect();
     let shelves = shelves_holding(sql, &skus, now)?;
     let able: HashMap<StoreId, Vec<StockQuantity>> = shelves
         .into_iter()
         .filter_map(|(id, by_sku)| {
             let atp: Vec<StockQuantity> = skus
                 .iter()
-                .map(|s| by_sku.get(*s).copied().unwrap_or(StockLevel::EMPTY).available_to_promise())
+                .map(|s| {
+                    by_sku
+                        .get(*s)
+                        .copied()
+                        .unwrap_or(StockLevel::EMPTY)
+                        .available_to_promise()
+                })
                 .collect();
-            atp.iter().zip(&wanted).all(|(a, w)| a.covers(*w)).then_some((id, atp))
+            atp.iter()
+                .zip(&wanted)
+                .all(|(a, w)| a.covers(*w))
+                .then_some((id, atp))
         })
         .collect();
     let ids: Vec<StoreId> = able.keys().cloned().collect();
@@ -190,7 +234,10 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
                 .then(a.0.cmp(&b.0))
                 .then_with(|| a.2.id().cmp(b.2.id()))
         });
-        if let Some(own) = own.as_ref().filter(|s| !pickups.iter().any(|p| p.2.id() == s.id())) {
+        if let Some(own) = own
+            .as_ref()
+            .filter(|s| !pickups.iter().any(|p| p.2.id() == s.id()))
+        {
             let why = if own.offers(Service::ClickAndCollect) {
                 "does not have the whole basket available to promise"
             } else {
@@ -200,8 +247,13 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
                 .push(json!({"method": "pickup", "store_id": own.id(), "reason": format!("{} {why}", own.id())}));
         }
         if pickups.is_empty() {
-            unavailable
-                .push(refusal("pickup", &format!("no store within {} km has the whole basket", request.radius.km())));
+            unavailable.push(refusal(
+                "pickup",
+                &format!(
+                    "no store within {} km has the whole basket",
+                    request.radius.km()
+                ),
+            ));
         }
         for (_, distance, store, promise) in pickups.into_iter().take(PICKUP_OPTIONS) {
             let mut option = json!({
@@ -216,7 +268,11 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     }
 
     // Ship to the shopper: from a store, or from the central warehouse.
-    let home_method = if request.channel.is_in_store() { "endless_aisle" } else { "home_delivery" };
+    let home_method = if request.channel.is_in_store() {
+        "endless_aisle"
+    } else {
+        "home_delivery"
+    };
     if !no_delivery.is_empty() {
         let why = no_delivery.join("; ");
         unavailable.push(refusal("ship_from_store", &why));
@@ -236,7 +292,11 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
                         today: hours.local_date(now),
                         dispatch: promise,
                         dispatch_date: hours.local_date(promise.ready_by),
-                        lines: wanted.iter().copied().zip(able[s.id()].iter().copied()).collect(),
+                        lines: wanted
+                            .iter()
+                            .copied()
+                            .zip(able[s.id()].iter().copied())
+                            .collect(),
                     }))
                 })
                 .collect();
@@ -247,10 +307,17 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         match from_stores.split_first() {
             Some((best, rest)) => {
                 let mut option = delivery("ship_from_store", best, &stores);
-                option["alternatives"] = rest.iter().take(SHIP_ALTERNATIVES).map(quote_json).collect();
+                option["alternatives"] = rest
+                    .iter()
+                    .take(SHIP_ALTERNATIVES)
+                    .map(quote_json)
+                    .collect();
                 options.push(option);
             }
-            None => unavailable.push(refusal("ship_from_store", "no shipping store has the whole basket")),
+            None => unavailable.push(refusal(
+                "ship_from_store",
+                "no shipping store has the whole basket",
+            )),
         }
         let central = quotes_of(StoreKind::Warehouse, None);
         match central.first() {
@@ -261,7 +328,10 @@ pub fn compute(ctx: &Ctx<'_>) -> Result<Response, Problem> {
                 }
                 options.push(option);
             }
-            None => unavailable.push(refusal(home_method, "the central warehouse does not have the whole basket")),
+            None => unavailable.push(refusal(
+                home_method,
+                "the central warehouse does not have the whole basket",
+            )),
         }
     }
 

@@ -15,10 +15,12 @@ impl Query {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = form_decode(name)
-                .ok_or_else(|| Problem::bad_request("a parameter name is not valid percent-encoded UTF-8"))?;
-            let value = form_decode(value)
-                .ok_or_else(|| Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8")))?;
+            let name = form_decode(name).ok_or_else(|| {
+                Problem::bad_request("a parameter name is not valid percent-encoded UTF-8")
+            })?;
+            let value = form_decode(value).ok_or_else(|| {
+                Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8"))
+            })?;
             if pairs.iter().any(|(n, _)| *n == name) {
                 return Err(Problem::bad_request(format!("`{name}` is given twice")));
             }
@@ -34,7 +36,9 @@ impl Query {
     }
 
     pub fn required(&mut self, name: &str) -> Result<String, Problem> {
-        self.take(name).ok_or_else(|| Problem::bad_request(format!("the query parameter `{name}` is required")))
+        self.take(name).ok_or_else(|| {
+            Problem::bad_request(format!("the query parameter `{name}` is required"))
+        })
     }
 
     /// A finite number; `what` names it in the error.
@@ -45,29 +49,45 @@ impl Query {
                     .parse::<f64>()
                     .ok()
                     .filter(|n| n.is_finite())
-                    .ok_or_else(|| Problem::bad_request(format!("`{name}` must be a number, not {raw:?}")))
+                    .ok_or_else(|| {
+                        Problem::bad_request(format!("`{name}` must be a number, not {raw:?}"))
+                    })
             })
             .transpose()
     }
 
     /// A whole number in `range`, or `default` when absent.
-    pub fn whole(&mut self, name: &str, range: std::ops::RangeInclusive<u32>, default: u32) -> Result<u32, Problem> {
+    pub fn whole(
+        &mut self,
+        name: &str,
+        range: std::ops::RangeInclusive<u32>,
+        default: u32,
+    ) -> Result<u32, Problem> {
         match self.take(name) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
-                Problem::bad_request(format!(
-                    "`{name}` must be a whole number from {} to {}, not {raw:?}",
-                    range.start(),
-                    range.end()
-                ))
-            }),
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    Problem::bad_request(format!(
+                        "`{name}` must be a whole number from {} to {}, not {raw:?}",
+                        range.start(),
+                        range.end()
+                    ))
+                }),
         }
     }
 
     /// `lat` and `lon`, both required and in range.
     pub fn point(&mut self) -> Result<GeoPoint, Problem> {
-        let lat = self.number("lat")?.ok_or_else(|| Problem::bad_request("the query parameter `lat` is required"))?;
-        let lon = self.number("lon")?.ok_or_else(|| Problem::bad_request("the query parameter `lon` is required"))?;
+        let lat = self
+            .number("lat")?
+            .ok_or_else(|| Problem::bad_request("the query parameter `lat` is required"))?;
+        let lon = self
+            .number("lon")?
+            .ok_or_else(|| Problem::bad_request("the query parameter `lon` is required"))?;
         GeoPoint::parse(lat, lon).map_err(|e| Problem::bad_request(e.to_string()))
     }
 
@@ -82,10 +102,9 @@ impl Query {
     pub fn finish(self, expected: &str) -> Result<(), Problem> {
         match self.pairs.first() {
             None => Ok(()),
-            Some((name, _)) => {
-                Err(Problem::bad_request(format!("unknown query parameter `{name}`; expected {expected}")))
-            }
+            Some((name, _)) => Err(Problem::bad_request(format!(
+                "unknown query parameter `{name}`; expected {expected}"
+            ))),
         }
     }
 }
-

@@ -16,8 +16,8 @@ use omni_shared::catalog::FieldError;
 use omni_shared::ids::{CustomerId, StoreId};
 use omni_shared::pipeline::Ctx;
 use omni_shared::stock::{
-    Basket, BasketLineRow, HoldTtl, Reservation, ReservationId, ReservationRequest, StockError, load_reservation,
-    release as release_reservation, reserve, sweep_expired,
+    Basket, BasketLineRow, HoldTtl, Reservation, ReservationId, ReservationRequest, StockError,
+    load_reservation, release as release_reservation, reserve, sweep_expired,
 };
 use omni_shared::web::idempotency::run_for_request;
 use omni_shared::web::{Problem, json_response, parse_json};
@@ -49,11 +49,18 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let acting_store = match &caller {
         Caller::Customer(_) => None,
         Caller::StoreDevice { store, .. } => Some(store.clone()),
-        other => return Err(other.require_customer().err().unwrap_or_else(|| Problem::forbidden("customers only"))),
+        other => {
+            return Err(other
+                .require_customer()
+                .err()
+                .unwrap_or_else(|| Problem::forbidden("customers only")));
+        }
     };
     let body: ReserveBody = parse_json(ctx.req)?;
     let mut errors = Vec::new();
-    let store = StoreId::parse(&body.store_id).map_err(|e| errors.push(FieldError::new("store_id", e))).ok();
+    let store = StoreId::parse(&body.store_id)
+        .map_err(|e| errors.push(FieldError::new("store_id", e)))
+        .ok();
     let named = body
         .customer_id
         .as_deref()
@@ -62,7 +69,9 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         .map_err(|e| errors.push(FieldError::new("customer_id", e)))
         .ok()
         .flatten();
-    let basket = Basket::parse(&body.lines).map_err(|e| errors.extend(e)).ok();
+    let basket = Basket::parse(&body.lines)
+        .map_err(|e| errors.extend(e))
+        .ok();
     let (Some(store), Some(basket)) = (store, basket) else {
         return Err(field_problem(errors));
     };
@@ -72,39 +81,64 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let customer = match (&caller, acting_store) {
         (_, Some(own)) => {
             if own != store {
-                return Err(Problem::forbidden(format!("this device may reserve only in its own store, not {store}")));
+                return Err(Problem::forbidden(format!(
+                    "this device may reserve only in its own store, not {store}"
+                )));
             }
             named.ok_or_else(|| {
-                field_problem(vec![FieldError::new("customer_id", "a store device reserves for a named customer")])
+                field_problem(vec![FieldError::new(
+                    "customer_id",
+                    "a store device reserves for a named customer",
+                )])
             })?
         }
         (Caller::Customer(me), None) => match named {
             Some(other) if other != *me => {
-                return Err(Problem::forbidden("a customer may reserve only for themself"));
+                return Err(Problem::forbidden(
+                    "a customer may reserve only for themself",
+                ));
             }
             _ => me.clone(),
         },
-        (_, None) => return Err(Problem::forbidden("only a customer or a store device may reserve")),
+        (_, None) => {
+            return Err(Problem::forbidden(
+                "only a customer or a store device may reserve",
+            ));
+        }
     };
-    let request =
-        ReservationRequest { store, customer, basket, hold: HoldTtl::DEFAULT, requested_by: caller.principal() };
+    let request = ReservationRequest {
+        store,
+        customer,
+        basket,
+        hold: HoldTtl::DEFAULT,
+        requested_by: caller.principal(),
+    };
     let sql = ctx.sql()?;
     let now = ctx.now();
     let scope = format!("{} POST /api/reservations", caller.principal());
-    Ok(run_for_request(sql, &scope, ctx.req, now, || match reserve(sql, &request, now) {
-        Ok(held) => {
-            let mut response = json_response(201, &render::reservation(&held, now));
-            response.set_header("location", format!("/api/reservations/{}", held.id));
-            response
-        }
-        Err(e) => Problem::from(e).into_response(),
-    }))
+    Ok(run_for_request(
+        sql,
+        &scope,
+        ctx.req,
+        now,
+        || match reserve(sql, &request, now) {
+            Ok(held) => {
+                let mut response = json_response(201, &render::reservation(&held, now));
+                response.set_header("location", format!("/api/reservations/{}", held.id));
+                response
+            }
+            Err(e) => Problem::from(e).into_response(),
+        },
+    ))
 }
 
 /// `GET /api/reservations/{reservation_id}`.
 pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let reservation = visible(ctx)?;
-    Ok(json_response(200, &render::reservation(&reservation, ctx.now())))
+    Ok(json_response(
+        200,
+        &render::reservation(&reservation, ctx.now()),
+    ))
 }
 
 /// `POST /api/reservations/{reservation_id}/release`: the units return to
@@ -147,5 +181,9 @@ fn visible(ctx: &Ctx<'_>) -> Result<Reservation, Problem> {
         Caller::Ops { .. } => true,
         Caller::Anonymous => false,
     };
-    if allowed { Ok(reservation) } else { Err(StockError::NoSuchReservation.into()) }
+    if allowed {
+        Ok(reservation)
+    } else {
+        Err(StockError::NoSuchReservation.into())
+    }
 }

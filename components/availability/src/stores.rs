@@ -14,12 +14,17 @@ use serde_json::json;
 use spin_sdk::http::Response;
 
 pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
-    let id = StoreId::parse(ctx.param("store_id")).map_err(|e| Problem::not_found(e.to_string()))?;
+    let id =
+        StoreId::parse(ctx.param("store_id")).map_err(|e| Problem::not_found(e.to_string()))?;
     let sql = ctx.sql()?;
     let store = load_store(sql, &id)?;
     let now = ctx.now();
     let hours = store.opening_hours();
-    let promise = if store.offers(Service::ClickAndCollect) { ready_by(sql, &store, now)? } else { None };
+    let promise = if store.offers(Service::ClickAndCollect) {
+        ready_by(sql, &store, now)?
+    } else {
+        None
+    };
     let mut body = render::store_summary(&store);
     merge(
         &mut body,

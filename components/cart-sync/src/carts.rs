@@ -42,10 +42,12 @@ impl TryFrom<NewCartBody> for NewCart {
     type Error = Problem;
 
     fn try_from(body: NewCartBody) -> Result<NewCart, Problem> {
-        let channel = Channel::parse(&body.channel).map_err(|e| Problem::invalid_body(format!("channel: {e}")))?;
+        let channel = Channel::parse(&body.channel)
+            .map_err(|e| Problem::invalid_body(format!("channel: {e}")))?;
         let currency = match body.currency {
             None => Currency::Pln,
-            Some(code) => Currency::parse(&code).map_err(|e| Problem::invalid_body(format!("currency: {e}")))?,
+            Some(code) => Currency::parse(&code)
+                .map_err(|e| Problem::invalid_body(format!("currency: {e}")))?,
         };
         Ok(NewCart { channel, currency })
     }
@@ -66,8 +68,14 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             (id, 201, Some(secret))
         }
         Caller::Customer(customer) => {
-            let (id, created) =
-                store::create_or_get_customer_cart(sql, customer, new.channel, new.currency, &policy, now)?;
+            let (id, created) = store::create_or_get_customer_cart(
+                sql,
+                customer,
+                new.channel,
+                new.currency,
+                &policy,
+                now,
+            )?;
             (id, if created { 201 } else { 200 }, None)
         }
         Caller::StoreDevice { .. } => {
@@ -75,7 +83,11 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
                 "store devices do not own carts; they load a shopper's cart through its hand-off code",
             ));
         }
-        Caller::Ops { .. } => return Err(Problem::forbidden("operators read carts but do not start them")),
+        Caller::Ops { .. } => {
+            return Err(Problem::forbidden(
+                "operators read carts but do not start them",
+            ));
+        }
     };
     let cart = store::load(sql, &id)?.ok_or(CartError::NotFound)?;
     let mut response = render::priced(ctx, sql, &cart, shopper.channel, &policy, |view| {
@@ -99,9 +111,16 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let policy = request::policy(ctx)?;
     let sql = ctx.sql()?;
     let mut cart = store::load(sql, &id)?.ok_or(CartError::NotFound)?;
-    authorize(&shopper.caller, shopper.secret(), &cart.header, Intent::Read)?;
+    authorize(
+        &shopper.caller,
+        shopper.secret(),
+        &cart.header,
+        Intent::Read,
+    )?;
     if expiry::is_stale(&cart.header, &policy, ctx.now()) {
-        in_transaction(sql, |tx| expiry::expire_if_stale(tx, &cart.header, &policy, ctx.now()))?;
+        in_transaction(sql, |tx| {
+            expiry::expire_if_stale(tx, &cart.header, &policy, ctx.now())
+        })?;
         cart = store::load(sql, &id)?.ok_or(CartError::NotFound)?;
     }
     render::cart_response(ctx, sql, &cart, 200, shopper.channel, &policy)
@@ -114,11 +133,14 @@ pub fn mine(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let customer = shopper.caller.require_customer()?;
     let policy = request::policy(ctx)?;
     let sql = ctx.sql()?;
-    let no_cart = || Problem::not_found("this customer has no active cart; POST /api/carts starts one");
+    let no_cart =
+        || Problem::not_found("this customer has no active cart; POST /api/carts starts one");
     let id = store::active_cart_of(sql, customer)?.ok_or_else(no_cart)?;
     let cart = store::load(sql, &id)?.ok_or_else(no_cart)?;
     if expiry::is_stale(&cart.header, &policy, ctx.now()) {
-        in_transaction(sql, |tx| expiry::expire_if_stale(tx, &cart.header, &policy, ctx.now()))?;
+        in_transaction(sql, |tx| {
+            expiry::expire_if_stale(tx, &cart.header, &policy, ctx.now())
+        })?;
         return Err(no_cart());
     }
     render::cart_response(ctx, sql, &cart, 200, shopper.channel, &policy)

@@ -37,29 +37,43 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let if_match = IfMatch::from_request(ctx.req)?;
     let policy = request::policy(ctx)?;
     let secret = ctx.code_signing_secret()?;
-    let scope = format!("{} POST /api/carts/{id}/checkouts", shopper.caller.principal());
+    let scope = format!(
+        "{} POST /api/carts/{id}/checkouts",
+        shopper.caller.principal()
+    );
     let now = ctx.now();
     let sql = ctx.sql()?;
     Ok(run_for_request(sql, &scope, ctx.req, now, || {
-        let outcome = in_transaction(sql, |tx| -> Result<Result<Checkout, CartError>, CartError> {
-            let header = store::header(tx, &id)?.ok_or(CartError::NotFound)?;
-            authorize(&shopper.caller, shopper.secret(), &header, Intent::Edit)?;
-            if expiry::expire_if_stale(tx, &header, &policy, now)? {
-                return Ok(Err(CartError::NotActive { status: CartStatus::Expired, merged_into: None }));
-            }
-            header.ensure_active()?;
-            if !if_match.matches(header.version) {
-                return Err(CartError::Stale { current_version: header.version });
-            }
-            let cart = store::load(tx, &id)?.ok_or(CartError::NotFound)?;
-            let channel = shopper.channel_for(&header);
-            checkout::freeze(tx, &cart, channel, now).map(Ok)
-        });
+        let outcome = in_transaction(
+            sql,
+            |tx| -> Result<Result<Checkout, CartError>, CartError> {
+                let header = store::header(tx, &id)?.ok_or(CartError::NotFound)?;
+                authorize(&shopper.caller, shopper.secret(), &header, Intent::Edit)?;
+                if expiry::expire_if_stale(tx, &header, &policy, now)? {
+                    return Ok(Err(CartError::NotActive {
+                        status: CartStatus::Expired,
+                        merged_into: None,
+                    }));
+                }
+                header.ensure_active()?;
+                if !if_match.matches(header.version) {
+                    return Err(CartError::Stale {
+                        current_version: header.version,
+                    });
+                }
+                let cart = store::load(tx, &id)?.ok_or(CartError::NotFound)?;
+                let channel = shopper.channel_for(&header);
+                checkout::freeze(tx, &cart, channel, now).map(Ok)
+            },
+        );
         match outcome {
             Ok(Ok(checkout)) => {
                 let body = owner_view(&checkout, &secret, now);
                 let mut response = json_response(201, &body);
-                response.set_header("location", format!("/api/carts/checkouts/{}", checkout.snapshot.checkout_id));
+                response.set_header(
+                    "location",
+                    format!("/api/carts/checkouts/{}", checkout.snapshot.checkout_id),
+                );
                 response.set_header("cache-control", "no-store");
                 response
             }
@@ -82,7 +96,9 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             .req
             .header("x-handoff-code")
             .and_then(|v| v.as_str())
-            .ok_or(CartError::Forbidden("a store device reads a checkout only with its hand-off code (X-Handoff-Code)"))?;
+            .ok_or(CartError::Forbidden(
+                "a store device reads a checkout only with its hand-off code (X-Handoff-Code)",
+            ))?;
         if checkout::verify_handoff(code, &secret, now)? != id {
             return Err(CartError::HandoffCodeInvalid.into());
         }
@@ -93,8 +109,10 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     if let Caller::Ops { .. } = shopper.caller {
         return Ok(json_response(200, &checkout));
     }
-    let cart = store::header(sql, &checkout.snapshot.cart_id)?.ok_or(CartError::CheckoutNotFound)?;
-    authorize(&shopper.caller, shopper.secret(), &cart, Intent::Read).map_err(|_| CartError::CheckoutNotFound)?;
+    let cart =
+        store::header(sql, &checkout.snapshot.cart_id)?.ok_or(CartError::CheckoutNotFound)?;
+    authorize(&shopper.caller, shopper.secret(), &cart, Intent::Read)
+        .map_err(|_| CartError::CheckoutNotFound)?;
     let mut response = json_response(200, &owner_view(&checkout, &secret, now));
     response.set_header("cache-control", "no-store");
     Ok(response)
@@ -117,7 +135,11 @@ pub fn complete(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let channel = match shopper.channel {
         None => Channel::Pos,
         Some(c) if c.is_in_store() => c,
-        Some(c) => return Err(Problem::bad_request(format!("a store device completes a checkout at the till or kiosk, not {c}"))),
+        Some(c) => {
+            return Err(Problem::bad_request(format!(
+                "a store device completes a checkout at the till or kiosk, not {c}"
+            )));
+        }
     };
     let id = checkout::verify_handoff(ctx.param("code"), &ctx.code_signing_secret()?, ctx.now())?;
     let completed = checkout::complete(ctx.sql()?, &id, store_id.as_str(), channel, ctx.now())?;

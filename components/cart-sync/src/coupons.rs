@@ -25,10 +25,13 @@ struct AttachBody {
 /// `POST /api/carts/{cart_id}/coupons` `{"code": "WELCOME10"}`.
 pub fn attach(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let body = parse_json::<AttachBody>(ctx.req)?;
-    let code = CouponCode::parse(&body.code).map_err(|e| Problem::invalid_body(format!("code: {e}")))?;
+    let code =
+        CouponCode::parse(&body.code).map_err(|e| Problem::invalid_body(format!("code: {e}")))?;
     edit_cart(ctx, |c| {
         if !pricing::code_exists(c.tx, &code, c.now)? {
-            return Err(omni_shared::cart::CartError::UnknownCoupon { code: code.as_str().to_owned() });
+            return Err(omni_shared::cart::CartError::UnknownCoupon {
+                code: code.as_str().to_owned(),
+            });
         }
         store::attach_coupon(c.tx, c.header, code.as_str(), c.channel, c.now)
     })
@@ -37,6 +40,9 @@ pub fn attach(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// `DELETE /api/carts/{cart_id}/coupons/{code}`: detaching a code that is not
 /// attached changes nothing and answers 200.
 pub fn detach(ctx: &Ctx<'_>) -> Result<Response, Problem> {
-    let code = CouponCode::parse(ctx.param("code")).map_err(|e| Problem::not_found(format!("no coupon: {e}")))?;
-    edit_cart(ctx, |c| store::detach_coupon(c.tx, c.header, code.as_str(), c.channel, c.now))
+    let code = CouponCode::parse(ctx.param("code"))
+        .map_err(|e| Problem::not_found(format!("no coupon: {e}")))?;
+    edit_cart(ctx, |c| {
+        store::detach_coupon(c.tx, c.header, code.as_str(), c.channel, c.now)
+    })
 }

@@ -46,24 +46,48 @@ pub struct Change<'a> {
 ///
 /// `change` returns whether it changed the cart; every change bumps the
 /// version exactly once, which is how the new ETag is known without a read.
-pub fn edit_cart(ctx: &Ctx<'_>, change: impl FnOnce(&Change<'_>) -> Result<bool, CartError>) -> Result<Response, Problem> {
-    let Edit { id, shopper, if_match, minimal, policy, now } = Edit::read(ctx)?;
+pub fn edit_cart(
+    ctx: &Ctx<'_>,
+    change: impl FnOnce(&Change<'_>) -> Result<bool, CartError>,
+) -> Result<Response, Problem> {
+    let Edit {
+        id,
+        shopper,
+        if_match,
+        minimal,
+        policy,
+        now,
+    } = Edit::read(ctx)?;
     let sql = ctx.sql()?;
-    let outcome = in_transaction(sql, |tx| -> Result<Result<(Channel, i64), CartError>, CartError> {
-        let header = store::header(tx, &id)?.ok_or(CartError::NotFound)?;
-        authorize(&shopper.caller, shopper.secret(), &header, Intent::Edit)?;
-        if expiry::expire_if_stale(tx, &header, &policy, now)? {
-            // Committed: the cart is expired whatever this request wanted.
-            return Ok(Err(CartError::NotActive { status: CartStatus::Expired, merged_into: None }));
-        }
-        header.ensure_active()?;
-        if !if_match.matches(header.version) {
-            return Err(CartError::Stale { current_version: header.version });
-        }
-        let channel = shopper.channel_for(&header);
-        let changed = change(&Change { tx, header: &header, channel, policy: &policy, now })?;
-        Ok(Ok((channel, header.version + i64::from(changed))))
-    });
+    let outcome = in_transaction(
+        sql,
+        |tx| -> Result<Result<(Channel, i64), CartError>, CartError> {
+            let header = store::header(tx, &id)?.ok_or(CartError::NotFound)?;
+            authorize(&shopper.caller, shopper.secret(), &header, Intent::Edit)?;
+            if expiry::expire_if_stale(tx, &header, &policy, now)? {
+                // Committed: the cart is expired whatever this request wanted.
+                return Ok(Err(CartError::NotActive {
+                    status: CartStatus::Expired,
+                    merged_into: None,
+                }));
+            }
+            header.ensure_active()?;
+            if !if_match.matches(header.version) {
+                return Err(CartError::Stale {
+                    current_version: header.version,
+                });
+            }
+            let channel = shopper.channel_for(&header);
+            let changed = change(&Change {
+                tx,
+                header: &header,
+                channel,
+                policy: &policy,
+                now,
+            })?;
+            Ok(Ok((channel, header.version + i64::from(changed))))
+        },
+    );
     answer(ctx, sql, &id, shopper.channel, &policy, minimal, outcome)
 }
 
@@ -78,13 +102,22 @@ const LINE_EDIT_ATTEMPTS: u32 = 50;
 /// does the rare edit of a cart that has gone stale and must expire first.
 pub fn edit_line(ctx: &Ctx<'_>, sku: &Sku, edit: &LineEdit) -> Result<Response, Problem> {
     let in_transaction_path = |ctx: &Ctx<'_>| {
-        edit_cart(ctx, |c| store::edit_line(c.tx, c.header, sku, edit, c.channel, c.policy, c.now))
+        edit_cart(ctx, |c| {
+            store::edit_line(c.tx, c.header, sku, edit, c.channel, c.policy, c.now)
+        })
     };
     let sql = ctx.sql()?;
     if sql.open_units().get() > 0 {
         return in_transaction_path(ctx);
     }
-    let Edit { id, shopper, if_match, minimal, policy, now } = Edit::read(ctx)?;
+    let Edit {
+        id,
+        shopper,
+        if_match,
+        minimal,
+        policy,
+        now,
+    } = Edit::read(ctx)?;
     /// One decision and its guarded commit.
     enum Attempt {
         Done(Channel, i64),
@@ -100,14 +133,18 @@ pub fn edit_line(ctx: &Ctx<'_>, sku: &Sku, edit: &LineEdit) -> Result<Response, 
         }
         header.ensure_active()?;
         if !if_match.matches(header.version) {
-            return Err(CartError::Stale { current_version: header.version });
+            return Err(CartError::Stale {
+                current_version: header.version,
+            });
         }
         let channel = shopper.channel_for(&header);
-        Ok(match store::edit_line_guarded(sql, &header, sku, edit, channel, &policy, now)? {
-            GuardedEdit::Changed { version } => Attempt::Done(channel, version),
-            GuardedEdit::Unchanged => Attempt::Done(channel, header.version),
-            GuardedEdit::Raced => Attempt::Raced,
-        })
+        Ok(
+            match store::edit_line_guarded(sql, &header, sku, edit, channel, &policy, now)? {
+                GuardedEdit::Changed { version } => Attempt::Done(channel, version),
+                GuardedEdit::Unchanged => Attempt::Done(channel, header.version),
+                GuardedEdit::Raced => Attempt::Raced,
+            },
+        )
     };
     let mut attempts = 0;
     let outcome = loop {
@@ -120,7 +157,15 @@ pub fn edit_line(ctx: &Ctx<'_>, sku: &Sku, edit: &LineEdit) -> Result<Response, 
             Err(error) => break Err(error),
         }
     };
-    answer(ctx, sql, &id, shopper.channel, &policy, minimal, outcome.map(Ok))
+    answer(
+        ctx,
+        sql,
+        &id,
+        shopper.channel,
+        &policy,
+        minimal,
+        outcome.map(Ok),
+    )
 }
 
 /// The answer to a change: the cart (or 204 with the new ETag when the
@@ -141,7 +186,14 @@ fn answer(
             .header("preference-applied", "return=minimal")
             .build()),
         Ok(Ok((channel, _))) => render::current_response(ctx, sql, id, 200, Some(channel), policy),
-        Ok(Err(error)) | Err(error) => Err(render::refusal(ctx, sql, id, shopper_channel, policy, error)),
+        Ok(Err(error)) | Err(error) => Err(render::refusal(
+            ctx,
+            sql,
+            id,
+            shopper_channel,
+            policy,
+            error,
+        )),
     }
 }
 
@@ -173,5 +225,8 @@ fn prefers_minimal(ctx: &Ctx<'_>) -> bool {
     ctx.req
         .header("prefer")
         .and_then(|v| v.as_str())
-        .is_some_and(|v| v.split([',', ';']).any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
+        .is_some_and(|v| {
+            v.split([',', ';'])
+                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+        })
 }

@@ -37,18 +37,46 @@ pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Get, "/api/carts/me", carts::mine),
     Route::new(Method::Get, "/api/carts/events", ops::events),
     Route::new(Method::Post, "/api/carts/expire", ops::expire),
-    Route::new(Method::Get, "/api/carts/checkouts/{checkout_id}", checkouts::get),
-    Route::new(Method::Get, "/api/carts/handoff/{code}", checkouts::load_by_code),
-    Route::new(Method::Post, "/api/carts/handoff/{code}/complete", checkouts::complete),
+    Route::new(
+        Method::Get,
+        "/api/carts/checkouts/{checkout_id}",
+        checkouts::get,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/carts/handoff/{code}",
+        checkouts::load_by_code,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/carts/handoff/{code}/complete",
+        checkouts::complete,
+    ),
     Route::new(Method::Get, "/api/carts/{cart_id}", carts::get),
     Route::new(Method::Post, "/api/carts/{cart_id}/lines", lines::add),
     Route::new(Method::Delete, "/api/carts/{cart_id}/lines", lines::clear),
     Route::new(Method::Put, "/api/carts/{cart_id}/lines/{sku}", lines::set),
-    Route::new(Method::Delete, "/api/carts/{cart_id}/lines/{sku}", lines::remove),
-    Route::new(Method::Post, "/api/carts/{cart_id}/coupons", coupons::attach),
-    Route::new(Method::Delete, "/api/carts/{cart_id}/coupons/{code}", coupons::detach),
+    Route::new(
+        Method::Delete,
+        "/api/carts/{cart_id}/lines/{sku}",
+        lines::remove,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/carts/{cart_id}/coupons",
+        coupons::attach,
+    ),
+    Route::new(
+        Method::Delete,
+        "/api/carts/{cart_id}/coupons/{code}",
+        coupons::detach,
+    ),
     Route::new(Method::Post, "/api/carts/{cart_id}/merge", merge::merge),
-    Route::new(Method::Post, "/api/carts/{cart_id}/checkouts", checkouts::create),
+    Route::new(
+        Method::Post,
+        "/api/carts/{cart_id}/checkouts",
+        checkouts::create,
+    ),
 ];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {

@@ -15,8 +15,8 @@
 //! of 0 is refused rather than read as "remove": a removal is its own
 //! request, so a slip of the thumb never deletes a line.
 
-use omni_shared::cart::store;
 use omni_shared::cart::lines::LineEdit;
+use omni_shared::cart::store;
 use omni_shared::ids::Sku;
 use omni_shared::pipeline::Ctx;
 use omni_shared::quantity::{Quantity, QuantityError};
@@ -75,10 +75,17 @@ impl SetLine {
             Some(raw) => Some(
                 raw.as_i64()
                     .filter(|v| (1..=MAX_VERSION).contains(v))
-                    .ok_or_else(|| Problem::invalid_body("base_version must be a cart version: a whole number from 1"))?,
+                    .ok_or_else(|| {
+                        Problem::invalid_body(
+                            "base_version must be a cart version: a whole number from 1",
+                        )
+                    })?,
             ),
         };
-        Ok(SetLine { quantity, base_version })
+        Ok(SetLine {
+            quantity,
+            base_version,
+        })
     }
 }
 
@@ -91,9 +98,13 @@ fn parse_quantity(raw: &Value, max: u32) -> Result<Quantity, Problem> {
         Err(QuantityError::AboveMax { .. }) => {
             // `parse_json` caps at the shared default of 99; a deployment may
             // allow more, so a whole number is read again under this cap.
-            let whole = raw.as_f64().filter(|f| f.fract() == 0.0 && *f <= f64::from(max));
+            let whole = raw
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && *f <= f64::from(max));
             whole
-                .map_or(Err(QuantityError::AboveMax { max }), |f| Quantity::parse_with_max(f as i64, max))
+                .map_or(Err(QuantityError::AboveMax { max }), |f| {
+                    Quantity::parse_with_max(f as i64, max)
+                })
                 .map_err(quantity_problem)
         }
         Err(other) => Err(quantity_problem(other)),
@@ -108,8 +119,10 @@ fn quantity_problem(error: QuantityError) -> Problem {
         QuantityError::AboveMax { .. } => "above-max",
         QuantityError::NotANumber => "not-a-number",
     };
-    let mut problem =
-        Problem::invalid_body(format!("quantity: {error}")).with_extension("errors", serde_json::json!([{"field": "quantity", "reason": reason}]));
+    let mut problem = Problem::invalid_body(format!("quantity: {error}")).with_extension(
+        "errors",
+        serde_json::json!([{"field": "quantity", "reason": reason}]),
+    );
     if let QuantityError::AboveMax { max } = error {
         problem = problem.with_extension("max", serde_json::json!(max));
     }
@@ -127,11 +140,15 @@ fn sku_param(ctx: &Ctx<'_>) -> Result<Sku, Problem> {
 pub fn add(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let id = request::cart_id(ctx)?;
     let policy = request::policy(ctx)?;
-    let line = AddLine::parse(parse_json::<AddLineBody>(ctx.req)?, policy.max_line_quantity())?;
+    let line = AddLine::parse(
+        parse_json::<AddLineBody>(ctx.req)?,
+        policy.max_line_quantity(),
+    )?;
     let scope = format!("{} POST /api/carts/{id}/lines", ctx.caller()?.principal());
     let sql = ctx.sql()?;
     Ok(run_for_request(sql, &scope, ctx.req, ctx.now(), || {
-        edit_line(ctx, &line.sku, &LineEdit::Add(line.quantity)).unwrap_or_else(Problem::into_response)
+        edit_line(ctx, &line.sku, &LineEdit::Add(line.quantity))
+            .unwrap_or_else(Problem::into_response)
     }))
 }
 
@@ -140,8 +157,18 @@ pub fn add(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 pub fn set(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let sku = sku_param(ctx)?;
     let policy = request::policy(ctx)?;
-    let line = SetLine::parse(parse_json::<SetLineBody>(ctx.req)?, policy.max_line_quantity())?;
-    edit_line(ctx, &sku, &LineEdit::Set { quantity: line.quantity, base_version: line.base_version })
+    let line = SetLine::parse(
+        parse_json::<SetLineBody>(ctx.req)?,
+        policy.max_line_quantity(),
+    )?;
+    edit_line(
+        ctx,
+        &sku,
+        &LineEdit::Set {
+            quantity: line.quantity,
+            base_version: line.base_version,
+        },
+    )
 }
 
 /// `DELETE /api/carts/{cart_id}/lines/{sku}`: removing a line that is not
@@ -155,7 +182,9 @@ pub fn remove(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// `DELETE /api/carts/{cart_id}/lines`: empties the cart (coupons stay).
 pub fn clear(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let base_version = base_version(ctx)?;
-    edit_cart(ctx, |c| store::clear(c.tx, c.header, base_version, c.channel, c.now))
+    edit_cart(ctx, |c| {
+        store::clear(c.tx, c.header, base_version, c.channel, c.now)
+    })
 }
 
 fn base_version(ctx: &Ctx<'_>) -> Result<Option<i64>, Problem> {
@@ -169,7 +198,12 @@ mod tests {
     use serde_json::json;
 
     fn reason(raw: Value, max: u32) -> Option<String> {
-        parse_quantity(&raw, max).err().map(|p| p.extension("errors").unwrap()[0]["reason"].as_str().unwrap().to_owned())
+        parse_quantity(&raw, max).err().map(|p| {
+            p.extension("errors").unwrap()[0]["reason"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
     }
 
     #[test]
@@ -190,7 +224,11 @@ mod tests {
         assert_eq!(parse_quantity(&json!(150), 200).unwrap().get(), 150);
         assert_eq!(parse_quantity(&json!(150.0), 200).unwrap().get(), 150);
         let refused = parse_quantity(&json!(250), 200).unwrap_err();
-        assert_eq!(refused.extension("max"), Some(&json!(200)), "the configured cap is the one reported");
+        assert_eq!(
+            refused.extension("max"),
+            Some(&json!(200)),
+            "the configured cap is the one reported"
+        );
         assert_eq!(reason(json!(201), 200).as_deref(), Some("above-max"));
     }
 }

@@ -31,7 +31,10 @@ pub fn merge(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         let guest = store::header(tx, &guest_id)?.ok_or(CartError::NotFound)?;
         authorize(&shopper.caller, shopper.secret(), &guest, Intent::Edit)?;
         if expiry::expire_if_stale(tx, &guest, &policy, now)? {
-            return Ok(Err(CartError::NotActive { status: CartStatus::Expired, merged_into: None }));
+            return Ok(Err(CartError::NotActive {
+                status: CartStatus::Expired,
+                merged_into: None,
+            }));
         }
         let channel = shopper.channel_for(&guest);
         store::merge_guest(tx, &guest, &customer, channel, &policy, now).map(Ok)

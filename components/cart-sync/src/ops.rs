@@ -55,6 +55,13 @@ pub fn events(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let page = expiry::events(ctx.sql()?, after, limit as u32 + 1, kind)?;
     let more = page.len() as i64 > limit;
     let events: Vec<_> = page.into_iter().take(limit as usize).collect();
-    let next_after = if more { events.last().map(|e| e.event_id) } else { None };
-    Ok(json_response(200, &json!({ "events": events, "next_after": next_after })))
+    let next_after = if more {
+        events.last().map(|e| e.event_id)
+    } else {
+        None
+    };
+    Ok(json_response(
+        200,
+        &json!({ "events": events, "next_after": next_after }),
+    ))
 }

@@ -90,7 +90,12 @@ impl<'a> LineView<'a> {
 }
 
 impl<'a> CartView<'a> {
-    pub fn new(cart: &'a Cart, priced: &'a PricedCart, channel: Channel, policy: &CartPolicy) -> CartView<'a> {
+    pub fn new(
+        cart: &'a Cart,
+        priced: &'a PricedCart,
+        channel: Channel,
+        policy: &CartPolicy,
+    ) -> CartView<'a> {
         let header = &cart.header;
         CartView {
             cart_id: &header.id,
@@ -103,7 +108,12 @@ impl<'a> CartView<'a> {
             currency: header.currency,
             version: header.version,
             merged_into: header.merged_into.as_ref(),
-            lines: cart.lines.iter().zip(&priced.lines).map(|(l, p)| LineView::new(l, p, channel)).collect(),
+            lines: cart
+                .lines
+                .iter()
+                .zip(&priced.lines)
+                .map(|(l, p)| LineView::new(l, p, channel))
+                .collect(),
             coupons: &priced.coupons,
             promotions: &priced.promotions,
             totals: &priced.totals,
@@ -145,7 +155,9 @@ pub fn cart_response(
     channel: Option<Channel>,
     policy: &CartPolicy,
 ) -> Result<Response, Problem> {
-    priced(ctx, sql, cart, channel, policy, |view| with_etag(json_response(status, &view), cart.header.version))
+    priced(ctx, sql, cart, channel, policy, |view| {
+        with_etag(json_response(status, &view), cart.header.version)
+    })
 }
 
 /// Loads the cart named `id` and answers it.
@@ -176,10 +188,14 @@ pub fn refusal(
     if !stale {
         return problem;
     }
-    let current = store::load(sql, id).map_err(Problem::from).and_then(|cart| {
-        let cart = cart.ok_or(CartError::NotFound)?;
-        priced(ctx, sql, &cart, channel, policy, |view| serde_json::to_value(view).unwrap_or(Value::Null))
-    });
+    let current = store::load(sql, id)
+        .map_err(Problem::from)
+        .and_then(|cart| {
+            let cart = cart.ok_or(CartError::NotFound)?;
+            priced(ctx, sql, &cart, channel, policy, |view| {
+                serde_json::to_value(view).unwrap_or(Value::Null)
+            })
+        });
     match current {
         Ok(body) => problem.with_extension("current", body),
         Err(other) => other,

@@ -11,10 +11,34 @@ use spin_sdk::http::{Method, Request, Response};
 
 /// `(sku, category, assortment, PLN price, EUR price)`.
 const ITEMS: &[(&str, &str, &str, &str, Option<&str>)] = &[
-    ("TEE-ORG-BLK-M", "men/t-shirts", "both", "59.99", Some("14.99")),
-    ("DRS-LIN-NAV-M", "women/dresses", "both", "249.99", Some("59.99")),
-    ("SKT-PLT-BLK-M", "women/skirts", "store_only", "149.99", Some("34.99")),
-    ("BLZ-TAI-BLK-38", "women/blazers", "online_only", "399.00", Some("94.99")),
+    (
+        "TEE-ORG-BLK-M",
+        "men/t-shirts",
+        "both",
+        "59.99",
+        Some("14.99"),
+    ),
+    (
+        "DRS-LIN-NAV-M",
+        "women/dresses",
+        "both",
+        "249.99",
+        Some("59.99"),
+    ),
+    (
+        "SKT-PLT-BLK-M",
+        "women/skirts",
+        "store_only",
+        "149.99",
+        Some("34.99"),
+    ),
+    (
+        "BLZ-TAI-BLK-38",
+        "women/blazers",
+        "online_only",
+        "399.00",
+        Some("94.99"),
+    ),
     ("SCF-WOL-RED", "accessories/scarves", "both", "79.90", None),
 ];
 
@@ -23,10 +47,18 @@ fn minor(amount: &str) -> i64 {
     whole.parse::<i64>().unwrap() * 100 + fraction.parse::<i64>().unwrap()
 }
 
-fn add_item(host: &NativeHost, sku: &str, category: &str, assortment: &str, pln: &str, eur: Option<&str>) {
+fn add_item(
+    host: &NativeHost,
+    sku: &str,
+    category: &str,
+    assortment: &str,
+    pln: &str,
+    eur: Option<&str>,
+) {
     let sql = host.sql().unwrap();
     let segments: Vec<&str> = category.split('/').collect();
-    let data = json!({"sku": sku, "product_id": sku, "name": format!("Item {sku}"), "category": segments});
+    let data =
+        json!({"sku": sku, "product_id": sku, "name": format!("Item {sku}"), "category": segments});
     sql.execute(
         "INSERT INTO catalog_items (sku, product_id, category, assortment, data, updated_at) VALUES (?1, ?1, ?2, ?3, ?4, 'now')",
         &[sku.into(), category.into(), assortment.into(), data.to_string().into()],
@@ -50,7 +82,14 @@ fn shop_with(generic: usize) -> TestHost {
         add_item(&t.host, sku, category, assortment, pln, *eur);
     }
     for i in 0..generic {
-        add_item(&t.host, &format!("GEN-{i:03}"), "home/misc", "both", "10.00", Some("2.50"));
+        add_item(
+            &t.host,
+            &format!("GEN-{i:03}"),
+            "home/misc",
+            "both",
+            "10.00",
+            Some("2.50"),
+        );
     }
     t
 }
@@ -60,7 +99,14 @@ fn shop() -> TestHost {
 }
 
 /// One request with optional body, token and extra headers.
-fn call(host: &NativeHost, method: Method, path: &str, body: Option<&Value>, token: Option<&str>, headers: &[(&str, &str)]) -> Response {
+fn call(
+    host: &NativeHost,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Response {
     let mut builder = Request::builder();
     builder.method(method).uri(path);
     if let Some(token) = token {
@@ -70,7 +116,9 @@ fn call(host: &NativeHost, method: Method, path: &str, body: Option<&Value>, tok
         builder.header(*name, *value);
     }
     match body {
-        Some(body) => builder.header("content-type", "application/json").body(body.to_string()),
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(body.to_string()),
         None => builder.body(Vec::new()),
     };
     handle(builder.build(), &host.another_request())
@@ -93,9 +141,23 @@ impl Key {
         headers
     }
 
-    fn send(&self, host: &NativeHost, method: Method, suffix: &str, body: Option<&Value>, extra: &[(&str, &str)]) -> Response {
+    fn send(
+        &self,
+        host: &NativeHost,
+        method: Method,
+        suffix: &str,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+    ) -> Response {
         let path = format!("/api/carts/{}{suffix}", self.id);
-        call(host, method, &path, body, self.token.as_deref(), &self.headers(extra))
+        call(
+            host,
+            method,
+            &path,
+            body,
+            self.token.as_deref(),
+            &self.headers(extra),
+        )
     }
 
     fn get(&self, host: &NativeHost) -> Value {
@@ -105,22 +167,54 @@ impl Key {
     }
 
     fn add(&self, host: &NativeHost, sku: &str, quantity: i64) -> Response {
-        self.send(host, Method::Post, "/lines", Some(&json!({"sku": sku, "quantity": quantity})), &[])
+        self.send(
+            host,
+            Method::Post,
+            "/lines",
+            Some(&json!({"sku": sku, "quantity": quantity})),
+            &[],
+        )
     }
 }
 
 fn guest_cart(t: &TestHost, channel: &str) -> Key {
-    let response = call(&t.host, Method::Post, "/api/carts", Some(&json!({"channel": channel})), None, &[]);
+    let response = call(
+        &t.host,
+        Method::Post,
+        "/api/carts",
+        Some(&json!({"channel": channel})),
+        None,
+        &[],
+    );
     assert_eq!(status(&response), 201, "{}", body_json(&response));
     let body = body_json(&response);
-    Key { id: body["cart_id"].as_str().unwrap().into(), token: None, secret: Some(body["secret"].as_str().unwrap().into()) }
+    Key {
+        id: body["cart_id"].as_str().unwrap().into(),
+        token: None,
+        secret: Some(body["secret"].as_str().unwrap().into()),
+    }
 }
 
 fn customer_cart(t: &TestHost, id: &str, channel: &str) -> Key {
     let token = t.token(&customer(id));
-    let response = call(&t.host, Method::Post, "/api/carts", Some(&json!({"channel": channel})), Some(&token), &[]);
-    assert!(matches!(status(&response), 200 | 201), "{}", body_json(&response));
-    Key { id: body_json(&response)["cart_id"].as_str().unwrap().into(), token: Some(token), secret: None }
+    let response = call(
+        &t.host,
+        Method::Post,
+        "/api/carts",
+        Some(&json!({"channel": channel})),
+        Some(&token),
+        &[],
+    );
+    assert!(
+        matches!(status(&response), 200 | 201),
+        "{}",
+        body_json(&response)
+    );
+    Key {
+        id: body_json(&response)["cart_id"].as_str().unwrap().into(),
+        token: Some(token),
+        secret: None,
+    }
 }
 
 fn ok(response: Response) -> Value {
@@ -132,12 +226,25 @@ fn ok(response: Response) -> Value {
 fn problem(response: Response, expected: u16) -> Value {
     let body = body_json(&response);
     assert_eq!(status(&response), expected, "{body}");
-    assert_eq!(header(&response, "content-type"), Some("application/problem+json"));
+    assert_eq!(
+        header(&response, "content-type"),
+        Some("application/problem+json")
+    );
     body
 }
 
 fn quantities(cart: &Value) -> Vec<(String, u64)> {
-    cart["lines"].as_array().unwrap().iter().map(|l| (l["sku"].as_str().unwrap().to_owned(), l["quantity"].as_u64().unwrap())).collect()
+    cart["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["sku"].as_str().unwrap().to_owned(),
+                l["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect()
 }
 
 fn amount(money: &Value) -> &str {
@@ -154,22 +261,61 @@ fn health_names_the_component() {
 #[test]
 fn a_guest_cart_is_created_with_a_secret_shown_once_and_opens_only_with_it() {
     let t = shop();
-    let response = call(&t.host, Method::Post, "/api/carts", Some(&json!({"channel": "web"})), None, &[]);
+    let response = call(
+        &t.host,
+        Method::Post,
+        "/api/carts",
+        Some(&json!({"channel": "web"})),
+        None,
+        &[],
+    );
     assert_eq!(status(&response), 201);
     assert_eq!(header(&response, "etag"), Some("\"v1\""));
     let body = body_json(&response);
     let id = body["cart_id"].as_str().unwrap();
-    assert_eq!(header(&response, "location"), Some(format!("/api/carts/{id}").as_str()));
-    assert_eq!((body["channel"].as_str(), body["currency"].as_str(), body["guest"].as_bool()), (Some("web"), Some("PLN"), Some(true)));
+    assert_eq!(
+        header(&response, "location"),
+        Some(format!("/api/carts/{id}").as_str())
+    );
+    assert_eq!(
+        (
+            body["channel"].as_str(),
+            body["currency"].as_str(),
+            body["guest"].as_bool()
+        ),
+        (Some("web"), Some("PLN"), Some(true))
+    );
     let secret = body["secret"].as_str().unwrap();
-    let key = Key { id: id.into(), token: None, secret: Some(secret.into()) };
-    assert!(key.get(&t.host).get("secret").is_none(), "the secret is shown only at creation");
-    let stored = t.host.sql().unwrap().execute("SELECT secret_sha256 FROM carts", &[]).unwrap();
-    assert_ne!(stored.first().unwrap().text("secret_sha256").unwrap(), secret, "only a hash is stored");
+    let key = Key {
+        id: id.into(),
+        token: None,
+        secret: Some(secret.into()),
+    };
+    assert!(
+        key.get(&t.host).get("secret").is_none(),
+        "the secret is shown only at creation"
+    );
+    let stored = t
+        .host
+        .sql()
+        .unwrap()
+        .execute("SELECT secret_sha256 FROM carts", &[])
+        .unwrap();
+    assert_ne!(
+        stored.first().unwrap().text("secret_sha256").unwrap(),
+        secret,
+        "only a hash is stored"
+    );
 
-    let without = Key { secret: None, ..key.clone() };
+    let without = Key {
+        secret: None,
+        ..key.clone()
+    };
     problem(without.send(&t.host, Method::Get, "", None, &[]), 404);
-    let wrong = Key { secret: Some("x".repeat(43)), ..key.clone() };
+    let wrong = Key {
+        secret: Some("x".repeat(43)),
+        ..key.clone()
+    };
     problem(wrong.send(&t.host, Method::Get, "", None, &[]), 404);
     problem(wrong.add(&t.host, "TEE-ORG-BLK-M", 1), 404);
 }
@@ -178,27 +324,86 @@ fn a_guest_cart_is_created_with_a_secret_shown_once_and_opens_only_with_it() {
 fn a_customer_has_one_active_cart_that_every_channel_sees() {
     let t = shop();
     let token = t.token(&customer("C-1"));
-    let first = call(&t.host, Method::Post, "/api/carts", Some(&json!({"channel": "app"})), Some(&token), &[]);
+    let first = call(
+        &t.host,
+        Method::Post,
+        "/api/carts",
+        Some(&json!({"channel": "app"})),
+        Some(&token),
+        &[],
+    );
     assert_eq!(status(&first), 201);
     let id = body_json(&first)["cart_id"].clone();
-    let again = call(&t.host, Method::Post, "/api/carts", Some(&json!({"channel": "web", "currency": "EUR"})), Some(&token), &[]);
+    let again = call(
+        &t.host,
+        Method::Post,
+        "/api/carts",
+        Some(&json!({"channel": "web", "currency": "EUR"})),
+        Some(&token),
+        &[],
+    );
     assert_eq!(status(&again), 200);
     assert_eq!(body_json(&again)["cart_id"], id);
-    assert_eq!(body_json(&again)["channel"], "app", "the cart keeps the channel it started in");
-    let key = Key { id: id.as_str().unwrap().into(), token: Some(token.clone()), secret: None };
+    assert_eq!(
+        body_json(&again)["channel"],
+        "app",
+        "the cart keeps the channel it started in"
+    );
+    let key = Key {
+        id: id.as_str().unwrap().into(),
+        token: Some(token.clone()),
+        secret: None,
+    };
     ok(key.add(&t.host, "TEE-ORG-BLK-M", 2));
     for channel in ["app", "web"] {
-        let mine = ok(call(&t.host, Method::Get, "/api/carts/me", None, Some(&token), &[("x-channel", channel)]));
+        let mine = ok(call(
+            &t.host,
+            Method::Get,
+            "/api/carts/me",
+            None,
+            Some(&token),
+            &[("x-channel", channel)],
+        ));
         assert_eq!(mine["cart_id"], id);
         assert_eq!(mine["priced_for_channel"], channel);
-        assert_eq!(amount(&mine["totals"]["total"]), "119.98", "the same base price in every channel");
+        assert_eq!(
+            amount(&mine["totals"]["total"]),
+            "119.98",
+            "the same base price in every channel"
+        );
     }
     for channel in ["kiosk", "pos", "call_center"] {
-        let refused = problem(call(&t.host, Method::Get, "/api/carts/me", None, Some(&token), &[("x-channel", channel)]), 403);
-        assert_eq!(refused["type"], "urn:omnichannel-edge:problem:channel-not-allowed", "a shopper cannot claim {channel}");
+        let refused = problem(
+            call(
+                &t.host,
+                Method::Get,
+                "/api/carts/me",
+                None,
+                Some(&token),
+                &[("x-channel", channel)],
+            ),
+            403,
+        );
+        assert_eq!(
+            refused["type"], "urn:omnichannel-edge:problem:channel-not-allowed",
+            "a shopper cannot claim {channel}"
+        );
     }
-    problem(call(&t.host, Method::Get, "/api/carts/me", None, Some(&t.token(&customer("C-2"))), &[]), 404);
-    problem(call(&t.host, Method::Get, "/api/carts/me", None, None, &[]), 401);
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            "/api/carts/me",
+            None,
+            Some(&t.token(&customer("C-2"))),
+            &[],
+        ),
+        404,
+    );
+    problem(
+        call(&t.host, Method::Get, "/api/carts/me", None, None, &[]),
+        401,
+    );
 }
 
 #[test]
@@ -210,22 +415,51 @@ fn lines_are_added_changed_removed_and_cleared_with_exact_totals() {
     ok(after_add);
     ok(cart.add(&t.host, "TEE-ORG-BLK-M", 1));
     let body = ok(cart.add(&t.host, "DRS-LIN-NAV-M", 1));
-    assert_eq!(quantities(&body), [("TEE-ORG-BLK-M".to_owned(), 3), ("DRS-LIN-NAV-M".to_owned(), 1)]);
+    assert_eq!(
+        quantities(&body),
+        [
+            ("TEE-ORG-BLK-M".to_owned(), 3),
+            ("DRS-LIN-NAV-M".to_owned(), 1)
+        ]
+    );
     let tee = &body["lines"][0];
-    assert_eq!((amount(&tee["unit_price"]), amount(&tee["subtotal"]), amount(&tee["total"])), ("59.99", "179.97", "179.97"));
+    assert_eq!(
+        (
+            amount(&tee["unit_price"]),
+            amount(&tee["subtotal"]),
+            amount(&tee["total"])
+        ),
+        ("59.99", "179.97", "179.97")
+    );
     let totals = &body["totals"];
     assert_eq!(amount(&totals["subtotal"]), "429.96");
     assert_eq!(amount(&totals["discount"]), "0.00");
     assert_eq!(amount(&totals["total"]), "429.96");
-    assert_eq!((totals["item_count"].as_u64(), totals["line_count"].as_u64(), totals["currency"].as_str()), (Some(4), Some(2), Some("PLN")));
+    assert_eq!(
+        (
+            totals["item_count"].as_u64(),
+            totals["line_count"].as_u64(),
+            totals["currency"].as_str()
+        ),
+        (Some(4), Some(2), Some("PLN"))
+    );
 
-    let set = ok(cart.send(&t.host, Method::Put, "/lines/TEE-ORG-BLK-M", Some(&json!({"quantity": 1})), &[]));
+    let set = ok(cart.send(
+        &t.host,
+        Method::Put,
+        "/lines/TEE-ORG-BLK-M",
+        Some(&json!({"quantity": 1})),
+        &[],
+    ));
     assert_eq!(quantities(&set)[0].1, 1);
     assert_eq!(set["version"], 5);
     let removed = ok(cart.send(&t.host, Method::Delete, "/lines/DRS-LIN-NAV-M", None, &[]));
     assert_eq!(quantities(&removed), [("TEE-ORG-BLK-M".to_owned(), 1)]);
     let again = ok(cart.send(&t.host, Method::Delete, "/lines/DRS-LIN-NAV-M", None, &[]));
-    assert_eq!(again["version"], removed["version"], "removing a missing line changes nothing");
+    assert_eq!(
+        again["version"], removed["version"],
+        "removing a missing line changes nothing"
+    );
     let cleared = ok(cart.send(&t.host, Method::Delete, "/lines", None, &[]));
     assert!(quantities(&cleared).is_empty());
     assert_eq!(amount(&cleared["totals"]["total"]), "0.00");
@@ -242,36 +476,145 @@ fn every_bad_input_is_a_problem_and_leaves_the_cart_unchanged() {
         builder
             .method(Method::Post)
             .uri(format!("/api/carts/{}/lines", cart.id))
-            .header("authorization", format!("Bearer {}", cart.token.as_deref().unwrap()))
+            .header(
+                "authorization",
+                format!("Bearer {}", cart.token.as_deref().unwrap()),
+            )
             .header("content-type", content_type)
             .body(body.to_owned());
         handle(builder.build(), &t.host.another_request())
     };
     let unknown = problem(cart.add(&t.host, "NO-SUCH-SKU", 1), 422);
     assert_eq!(unknown["type"], "urn:omnichannel-edge:problem:unknown-sku");
-    for (quantity, reason) in [(json!(0), "zero"), (json!(-1), "negative"), (json!(1.5), "fractional"), (json!(100), "above-max"), (json!("1"), "not-a-number")] {
-        let body = problem(cart.send(&t.host, Method::Post, "/lines", Some(&json!({"sku": "GEN-000", "quantity": quantity})), &[]), 422);
+    for (quantity, reason) in [
+        (json!(0), "zero"),
+        (json!(-1), "negative"),
+        (json!(1.5), "fractional"),
+        (json!(100), "above-max"),
+        (json!("1"), "not-a-number"),
+    ] {
+        let body = problem(
+            cart.send(
+                &t.host,
+                Method::Post,
+                "/lines",
+                Some(&json!({"sku": "GEN-000", "quantity": quantity})),
+                &[],
+            ),
+            422,
+        );
         assert_eq!(body["errors"][0]["reason"], reason, "{quantity}");
     }
     let above = problem(cart.add(&t.host, "TEE-ORG-BLK-M", 2), 422);
-    assert_eq!((above["type"].as_str(), above["max"].as_u64(), above["requested"].as_u64()),
-        (Some("urn:omnichannel-edge:problem:line-quantity-above-max"), Some(99), Some(100)));
+    assert_eq!(
+        (
+            above["type"].as_str(),
+            above["max"].as_u64(),
+            above["requested"].as_u64()
+        ),
+        (
+            Some("urn:omnichannel-edge:problem:line-quantity-above-max"),
+            Some(99),
+            Some(100)
+        )
+    );
     problem(post("{\"sku\": ", "application/json"), 400);
-    problem(post(&json!({"sku": 5, "quantity": "x"}).to_string(), "application/json"), 422);
-    problem(post(&json!({"sku": "GEN-000", "quantity": 1, "price": "0.01"}).to_string(), "application/json"), 422);
-    problem(post(&json!({"sku": "GEN-000", "quantity": 1}).to_string(), "text/plain"), 415);
-    problem(post(&format!("{{\"sku\": \"GEN-000\", \"quantity\": 1, \"pad\": \"{}\"}}", "x".repeat(70_000)), "application/json"), 413);
+    problem(
+        post(
+            &json!({"sku": 5, "quantity": "x"}).to_string(),
+            "application/json",
+        ),
+        422,
+    );
+    problem(
+        post(
+            &json!({"sku": "GEN-000", "quantity": 1, "price": "0.01"}).to_string(),
+            "application/json",
+        ),
+        422,
+    );
+    problem(
+        post(
+            &json!({"sku": "GEN-000", "quantity": 1}).to_string(),
+            "text/plain",
+        ),
+        415,
+    );
+    problem(
+        post(
+            &format!(
+                "{{\"sku\": \"GEN-000\", \"quantity\": 1, \"pad\": \"{}\"}}",
+                "x".repeat(70_000)
+            ),
+            "application/json",
+        ),
+        413,
+    );
     problem(post("[1]", "application/json"), 422);
     for bad in [json!(0), json!(-3), json!(1.5), json!("7"), json!([7])] {
-        problem(cart.send(&t.host, Method::Put, "/lines/GEN-000", Some(&json!({"quantity": 1, "base_version": bad})), &[]), 422);
+        problem(
+            cart.send(
+                &t.host,
+                Method::Put,
+                "/lines/GEN-000",
+                Some(&json!({"quantity": 1, "base_version": bad})),
+                &[],
+            ),
+            422,
+        );
     }
-    problem(cart.send(&t.host, Method::Put, "/lines/GEN-000", Some(&json!({"quantity": 0})), &[]), 422);
-    problem(cart.send(&t.host, Method::Delete, "/lines/GEN-000?base_version=x", None, &[]), 400);
-    problem(cart.send(&t.host, Method::Delete, "/lines?bse_version=1", None, &[]), 400);
-    let stale = problem(cart.send(&t.host, Method::Post, "/lines", Some(&json!({"sku": "GEN-000", "quantity": 1})), &[("if-match", "\"v1\"")]), 412);
-    assert!(stale["current"]["version"].as_i64().unwrap() > 1, "the current cart comes with a 412");
-    problem(cart.send(&t.host, Method::Post, "/lines", Some(&json!({"sku": "GEN-000", "quantity": 1})), &[("if-match", "v1")]), 400);
-    problem(cart.send(&t.host, Method::Get, "", None, &[("x-channel", "mobile")]), 400);
+    problem(
+        cart.send(
+            &t.host,
+            Method::Put,
+            "/lines/GEN-000",
+            Some(&json!({"quantity": 0})),
+            &[],
+        ),
+        422,
+    );
+    problem(
+        cart.send(
+            &t.host,
+            Method::Delete,
+            "/lines/GEN-000?base_version=x",
+            None,
+            &[],
+        ),
+        400,
+    );
+    problem(
+        cart.send(&t.host, Method::Delete, "/lines?bse_version=1", None, &[]),
+        400,
+    );
+    let stale = problem(
+        cart.send(
+            &t.host,
+            Method::Post,
+            "/lines",
+            Some(&json!({"sku": "GEN-000", "quantity": 1})),
+            &[("if-match", "\"v1\"")],
+        ),
+        412,
+    );
+    assert!(
+        stale["current"]["version"].as_i64().unwrap() > 1,
+        "the current cart comes with a 412"
+    );
+    problem(
+        cart.send(
+            &t.host,
+            Method::Post,
+            "/lines",
+            Some(&json!({"sku": "GEN-000", "quantity": 1})),
+            &[("if-match", "v1")],
+        ),
+        400,
+    );
+    problem(
+        cart.send(&t.host, Method::Get, "", None, &[("x-channel", "mobile")]),
+        400,
+    );
     let after = cart.get(&t.host);
     assert_eq!(quantities(&after), quantities(&before));
     assert_eq!(after["version"], before["version"]);
@@ -285,7 +628,10 @@ fn a_cart_holds_at_most_200_lines() {
         ok(cart.add(&t.host, &format!("GEN-{i:03}"), 1));
     }
     let refused = problem(cart.add(&t.host, "GEN-200", 1), 422);
-    assert_eq!(refused["type"], "urn:omnichannel-edge:problem:too-many-lines");
+    assert_eq!(
+        refused["type"],
+        "urn:omnichannel-edge:problem:too-many-lines"
+    );
     ok(cart.add(&t.host, "GEN-000", 1));
     assert_eq!(cart.get(&t.host)["totals"]["line_count"], 200);
 }
@@ -295,12 +641,32 @@ fn an_item_not_sold_in_the_channel_is_refused_with_the_alternative() {
     let t = shop();
     let web = customer_cart(&t, "C-1", "web");
     let skirt = problem(web.add(&t.host, "SKT-PLT-BLK-M", 1), 422);
-    assert_eq!(skirt["type"], "urn:omnichannel-edge:problem:not-sold-in-channel");
-    assert_eq!((skirt["assortment"].as_str(), skirt["alternative"].as_str()), (Some("store_only"), Some("reserve_in_store")));
-    assert!(skirt["alternative_text"].as_str().unwrap().contains("click & collect"));
+    assert_eq!(
+        skirt["type"],
+        "urn:omnichannel-edge:problem:not-sold-in-channel"
+    );
+    assert_eq!(
+        (skirt["assortment"].as_str(), skirt["alternative"].as_str()),
+        (Some("store_only"), Some("reserve_in_store"))
+    );
+    assert!(
+        skirt["alternative_text"]
+            .as_str()
+            .unwrap()
+            .contains("click & collect")
+    );
     // Claiming the kiosk does not open the store-only assortment to a shopper.
-    let at_kiosk = web.send(&t.host, Method::Post, "/lines", Some(&json!({"sku": "SKT-PLT-BLK-M", "quantity": 1})), &[("x-channel", "kiosk")]);
-    assert_eq!(problem(at_kiosk, 403)["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+    let at_kiosk = web.send(
+        &t.host,
+        Method::Post,
+        "/lines",
+        Some(&json!({"sku": "SKT-PLT-BLK-M", "quantity": 1})),
+        &[("x-channel", "kiosk")],
+    );
+    assert_eq!(
+        problem(at_kiosk, 403)["type"],
+        "urn:omnichannel-edge:problem:channel-not-allowed"
+    );
     let online = web.get(&t.host);
     assert_eq!(online["lines"], json!([]), "nothing was added");
     assert_eq!(online["last_channel"], "web");
@@ -310,14 +676,39 @@ fn an_item_not_sold_in_the_channel_is_refused_with_the_alternative() {
 fn a_cart_in_euros_refuses_a_sku_without_a_euro_price() {
     let t = shop();
     let token = t.token(&customer("C-1"));
-    let created = call(&t.host, Method::Post, "/api/carts", Some(&json!({"channel": "web", "currency": "eur"})), Some(&token), &[]);
-    let key = Key { id: body_json(&created)["cart_id"].as_str().unwrap().into(), token: Some(token), secret: None };
+    let created = call(
+        &t.host,
+        Method::Post,
+        "/api/carts",
+        Some(&json!({"channel": "web", "currency": "eur"})),
+        Some(&token),
+        &[],
+    );
+    let key = Key {
+        id: body_json(&created)["cart_id"].as_str().unwrap().into(),
+        token: Some(token),
+        secret: None,
+    };
     let body = ok(key.add(&t.host, "TEE-ORG-BLK-M", 2));
-    assert_eq!(body["totals"]["total"], json!({"amount": "29.98", "currency": "EUR"}));
+    assert_eq!(
+        body["totals"]["total"],
+        json!({"amount": "29.98", "currency": "EUR"})
+    );
     let refused = problem(key.add(&t.host, "SCF-WOL-RED", 1), 422);
-    assert_eq!((refused["type"].as_str(), refused["currency"].as_str()), (Some("urn:omnichannel-edge:problem:no-price"), Some("EUR")));
-    for bad in [json!({"channel": "mobile"}), json!({"channel": "web", "currency": "XXX"}), json!({"channel": "web", "colour": "red"}), json!({})] {
-        problem(call(&t.host, Method::Post, "/api/carts", Some(&bad), None, &[]), 422);
+    assert_eq!(
+        (refused["type"].as_str(), refused["currency"].as_str()),
+        (Some("urn:omnichannel-edge:problem:no-price"), Some("EUR"))
+    );
+    for bad in [
+        json!({"channel": "mobile"}),
+        json!({"channel": "web", "currency": "XXX"}),
+        json!({"channel": "web", "colour": "red"}),
+        json!({}),
+    ] {
+        problem(
+            call(&t.host, Method::Post, "/api/carts", Some(&bad), None, &[]),
+            422,
+        );
     }
 }
 
@@ -326,17 +717,39 @@ fn customers_ops_and_store_devices_reach_only_what_they_may() {
     let t = shop();
     let mine = customer_cart(&t, "C-1", "app");
     ok(mine.add(&t.host, "TEE-ORG-BLK-M", 1));
-    let theirs = Key { token: Some(t.token(&customer("C-2"))), ..mine.clone() };
+    let theirs = Key {
+        token: Some(t.token(&customer("C-2"))),
+        ..mine.clone()
+    };
     problem(theirs.send(&t.host, Method::Get, "", None, &[]), 404);
     problem(theirs.add(&t.host, "TEE-ORG-BLK-M", 1), 404);
-    let operator = Key { token: Some(t.token(&ops())), ..mine.clone() };
+    let operator = Key {
+        token: Some(t.token(&ops())),
+        ..mine.clone()
+    };
     assert_eq!(operator.get(&t.host)["lines"][0]["quantity"], 1);
     problem(operator.add(&t.host, "TEE-ORG-BLK-M", 1), 403);
-    let till = Key { token: Some(t.token(&store_device("WAW-01"))), ..mine.clone() };
+    let till = Key {
+        token: Some(t.token(&store_device("WAW-01"))),
+        ..mine.clone()
+    };
     problem(till.send(&t.host, Method::Get, "", None, &[]), 403);
-    let anonymous = Key { token: None, ..mine.clone() };
+    let anonymous = Key {
+        token: None,
+        ..mine.clone()
+    };
     problem(anonymous.send(&t.host, Method::Get, "", None, &[]), 404);
-    problem(call(&t.host, Method::Post, "/api/carts", Some(&json!({"channel": "pos"})), Some(&t.token(&store_device("WAW-01"))), &[]), 403);
+    problem(
+        call(
+            &t.host,
+            Method::Post,
+            "/api/carts",
+            Some(&json!({"channel": "pos"})),
+            Some(&t.token(&store_device("WAW-01"))),
+            &[],
+        ),
+        403,
+    );
     assert_eq!(mine.get(&t.host)["lines"][0]["quantity"], 1);
 }
 
@@ -350,26 +763,55 @@ fn a_guest_cart_merges_at_login_by_the_larger_quantity_once() {
     ok(guest.add(&t.host, "TEE-ORG-BLK-M", 2));
     ok(guest.add(&t.host, "DRS-LIN-NAV-M", 1));
     ok(guest.add(&t.host, "BLZ-TAI-BLK-38", 1));
-    let login = Key { token: app.token.clone(), ..guest.clone() };
+    let login = Key {
+        token: app.token.clone(),
+        ..guest.clone()
+    };
     let merged = ok(login.send(&t.host, Method::Post, "/merge", None, &[]));
     assert_eq!(merged["cart_id"].as_str(), Some(app.id.as_str()));
-    let expected = [("TEE-ORG-BLK-M".to_owned(), 2), ("DRS-LIN-NAV-M".to_owned(), 3), ("BLZ-TAI-BLK-38".to_owned(), 1)];
+    let expected = [
+        ("TEE-ORG-BLK-M".to_owned(), 2),
+        ("DRS-LIN-NAV-M".to_owned(), 3),
+        ("BLZ-TAI-BLK-38".to_owned(), 1),
+    ];
     assert_eq!(quantities(&merged), expected);
     let twice = ok(login.send(&t.host, Method::Post, "/merge", None, &[]));
     assert_eq!(quantities(&twice), expected, "merged twice = merged once");
     assert_eq!(twice["version"], merged["version"]);
 
     let old = guest.get(&t.host);
-    assert_eq!((old["status"].as_str(), old["merged_into"].as_str()), (Some("merged"), Some(app.id.as_str())));
+    assert_eq!(
+        (old["status"].as_str(), old["merged_into"].as_str()),
+        (Some("merged"), Some(app.id.as_str()))
+    );
     let closed = problem(guest.add(&t.host, "TEE-ORG-BLK-M", 1), 409);
     assert_eq!(closed["merged_into"].as_str(), Some(app.id.as_str()));
-    let thief = Key { token: Some(t.token(&customer("C-9"))), ..guest.clone() };
+    let thief = Key {
+        token: Some(t.token(&customer("C-9"))),
+        ..guest.clone()
+    };
     problem(thief.send(&t.host, Method::Post, "/merge", None, &[]), 409);
     let not_guest = problem(app.send(&t.host, Method::Post, "/merge", None, &[]), 422);
-    assert_eq!(not_guest["type"], "urn:omnichannel-edge:problem:not-a-guest-cart");
-    let events = ok(call(&t.host, Method::Get, "/api/carts/events?kind=merged", None, Some(&t.token(&ops())), &[]));
+    assert_eq!(
+        not_guest["type"],
+        "urn:omnichannel-edge:problem:not-a-guest-cart"
+    );
+    let events = ok(call(
+        &t.host,
+        Method::Get,
+        "/api/carts/events?kind=merged",
+        None,
+        Some(&t.token(&ops())),
+        &[],
+    ));
     assert_eq!(events["events"].as_array().unwrap().len(), 1);
-    assert_eq!((events["events"][0]["channel_started"].as_str(), events["events"][0]["item_count"].as_u64()), (Some("web"), Some(4)));
+    assert_eq!(
+        (
+            events["events"][0]["channel_started"].as_str(),
+            events["events"][0]["item_count"].as_u64()
+        ),
+        (Some("web"), Some(4))
+    );
 }
 
 #[test]
@@ -378,14 +820,33 @@ fn a_guest_merging_with_no_customer_cart_gets_a_new_one_with_its_lines() {
     let guest = guest_cart(&t, "web");
     ok(guest.add(&t.host, "TEE-ORG-BLK-M", 2));
     let token = t.token(&customer("C-7"));
-    let login = Key { token: Some(token.clone()), ..guest.clone() };
+    let login = Key {
+        token: Some(token.clone()),
+        ..guest.clone()
+    };
     let merged = ok(login.send(&t.host, Method::Post, "/merge", None, &[]));
     assert_ne!(merged["cart_id"].as_str(), Some(guest.id.as_str()));
-    assert_eq!((merged["customer_id"].as_str(), merged["channel"].as_str()), (Some("C-7"), Some("web")));
-    let mine = ok(call(&t.host, Method::Get, "/api/carts/me", None, Some(&token), &[]));
+    assert_eq!(
+        (merged["customer_id"].as_str(), merged["channel"].as_str()),
+        (Some("C-7"), Some("web"))
+    );
+    let mine = ok(call(
+        &t.host,
+        Method::Get,
+        "/api/carts/me",
+        None,
+        Some(&token),
+        &[],
+    ));
     assert_eq!(quantities(&mine), [("TEE-ORG-BLK-M".to_owned(), 2)]);
-    let anonymous = Key { token: None, ..guest };
-    problem(anonymous.send(&t.host, Method::Post, "/merge", None, &[]), 401);
+    let anonymous = Key {
+        token: None,
+        ..guest
+    };
+    problem(
+        anonymous.send(&t.host, Method::Post, "/merge", None, &[]),
+        401,
+    );
 }
 
 #[test]
@@ -433,9 +894,19 @@ fn devices_setting_one_line_at_once_end_in_the_largest_quantity() {
         for thread in threads {
             assert_eq!(thread.join().unwrap(), 200);
         }
-        assert_eq!(quantities(&cart.get(&t.host))[0].1, 7 + round as u64, "round {round}");
+        assert_eq!(
+            quantities(&cart.get(&t.host))[0].1,
+            7 + round as u64,
+            "round {round}"
+        );
         // A later edit from the latest state may lower it again.
-        let lower = ok(cart.send(&t.host, Method::Put, "/lines/TEE-ORG-BLK-M", Some(&json!({"quantity": 1, "base_version": base + 3})), &[]));
+        let lower = ok(cart.send(
+            &t.host,
+            Method::Put,
+            "/lines/TEE-ORG-BLK-M",
+            Some(&json!({"quantity": 1, "base_version": base + 3})),
+            &[],
+        ));
         assert_eq!(quantities(&lower)[0].1, 1);
     }
 }
@@ -445,10 +916,25 @@ fn a_stale_if_match_is_412_with_the_current_cart_and_a_fresh_one_applies() {
     let t = shop();
     let cart = customer_cart(&t, "C-1", "web");
     ok(cart.add(&t.host, "TEE-ORG-BLK-M", 1));
-    let stale = problem(cart.send(&t.host, Method::Delete, "/lines", None, &[("if-match", "\"v1\"")]), 412);
+    let stale = problem(
+        cart.send(
+            &t.host,
+            Method::Delete,
+            "/lines",
+            None,
+            &[("if-match", "\"v1\"")],
+        ),
+        412,
+    );
     assert_eq!(stale["current"]["lines"][0]["sku"], "TEE-ORG-BLK-M");
     assert_eq!(stale["current_etag"], "\"v2\"");
-    let applied = cart.send(&t.host, Method::Delete, "/lines", None, &[("if-match", "\"v2\"")]);
+    let applied = cart.send(
+        &t.host,
+        Method::Delete,
+        "/lines",
+        None,
+        &[("if-match", "\"v2\"")],
+    );
     assert_eq!(header(&applied, "etag"), Some("\"v3\""));
     assert!(quantities(&ok(applied)).is_empty());
 }
@@ -458,16 +944,44 @@ fn a_device_may_ask_for_only_the_new_etag() {
     let t = shop();
     let cart = customer_cart(&t, "C-1", "app");
     let body = json!({"sku": "TEE-ORG-BLK-M", "quantity": 2});
-    let minimal = cart.send(&t.host, Method::Post, "/lines", Some(&body), &[("prefer", "return=minimal")]);
+    let minimal = cart.send(
+        &t.host,
+        Method::Post,
+        "/lines",
+        Some(&body),
+        &[("prefer", "return=minimal")],
+    );
     assert_eq!(status(&minimal), 204);
     assert!(minimal.body().is_empty());
     assert_eq!(header(&minimal, "etag"), Some("\"v2\""));
-    let unchanged = cart.send(&t.host, Method::Delete, "/lines/DRS-LIN-NAV-M", None, &[("prefer", "return=minimal")]);
-    assert_eq!(header(&unchanged, "etag"), Some("\"v2\""), "a no-op keeps the version");
+    let unchanged = cart.send(
+        &t.host,
+        Method::Delete,
+        "/lines/DRS-LIN-NAV-M",
+        None,
+        &[("prefer", "return=minimal")],
+    );
+    assert_eq!(
+        header(&unchanged, "etag"),
+        Some("\"v2\""),
+        "a no-op keeps the version"
+    );
     let full = cart.send(&t.host, Method::Get, "", None, &[]);
     assert_eq!(header(&full, "etag"), Some("\"v2\""));
-    assert_eq!(quantities(&body_json(&full)), [("TEE-ORG-BLK-M".to_owned(), 2)]);
-    problem(cart.send(&t.host, Method::Post, "/lines", Some(&json!({"sku": "NOPE", "quantity": 1})), &[("prefer", "return=minimal")]), 422);
+    assert_eq!(
+        quantities(&body_json(&full)),
+        [("TEE-ORG-BLK-M".to_owned(), 2)]
+    );
+    problem(
+        cart.send(
+            &t.host,
+            Method::Post,
+            "/lines",
+            Some(&json!({"sku": "NOPE", "quantity": 1})),
+            &[("prefer", "return=minimal")],
+        ),
+        422,
+    );
 }
 
 #[test]
@@ -476,13 +990,28 @@ fn a_retried_add_with_an_idempotency_key_counts_once() {
     let cart = customer_cart(&t, "C-1", "app");
     let body = json!({"sku": "TEE-ORG-BLK-M", "quantity": 2});
     for _ in 0..3 {
-        ok(cart.send(&t.host, Method::Post, "/lines", Some(&body), &[("idempotency-key", "add-tee-1")]));
+        ok(cart.send(
+            &t.host,
+            Method::Post,
+            "/lines",
+            Some(&body),
+            &[("idempotency-key", "add-tee-1")],
+        ));
     }
-    assert_eq!(quantities(&cart.get(&t.host)), [("TEE-ORG-BLK-M".to_owned(), 2)]);
+    assert_eq!(
+        quantities(&cart.get(&t.host)),
+        [("TEE-ORG-BLK-M".to_owned(), 2)]
+    );
 }
 
 fn checkout(t: &TestHost, cart: &Key, channel: &str) -> Value {
-    let response = cart.send(&t.host, Method::Post, "/checkouts", None, &[("x-channel", channel)]);
+    let response = cart.send(
+        &t.host,
+        Method::Post,
+        "/checkouts",
+        None,
+        &[("x-channel", channel)],
+    );
     let body = body_json(&response);
     assert_eq!(status(&response), 201, "{body}");
     body
@@ -498,37 +1027,149 @@ fn a_cart_handed_to_the_till_by_qr_loads_exactly_the_snapshot() {
     let handoff = &frozen["handoff"];
     let code = handoff["code"].as_str().unwrap();
     assert!(handoff["qr_svg"].as_str().unwrap().contains("<svg"));
-    assert_eq!((frozen["status"].as_str(), frozen["channel"].as_str()), (Some("open"), Some("app")));
+    assert_eq!(
+        (frozen["status"].as_str(), frozen["channel"].as_str()),
+        (Some("open"), Some("app"))
+    );
     // Edits after the hand-off do not change what the till charges.
     ok(cart.add(&t.host, "TEE-ORG-BLK-M", 1));
     let till = t.token(&store_device("WAW-01"));
-    let loaded = ok(call(&t.host, Method::Get, &format!("/api/carts/handoff/{code}"), None, Some(&till), &[]));
-    for field in ["lines", "totals", "coupons", "currency", "checkout_id", "cart_version"] {
+    let loaded = ok(call(
+        &t.host,
+        Method::Get,
+        &format!("/api/carts/handoff/{code}"),
+        None,
+        Some(&till),
+        &[],
+    ));
+    for field in [
+        "lines",
+        "totals",
+        "coupons",
+        "currency",
+        "checkout_id",
+        "cart_version",
+    ] {
         assert_eq!(loaded[field], frozen[field], "{field}");
     }
     assert_eq!(amount(&loaded["totals"]["total"]), "369.97");
-    assert!(loaded.get("handoff").is_none(), "the till never gets a code to pass on");
+    assert!(
+        loaded.get("handoff").is_none(),
+        "the till never gets a code to pass on"
+    );
     let id = frozen["checkout_id"].as_str().unwrap();
-    let by_id = ok(call(&t.host, Method::Get, &format!("/api/carts/checkouts/{id}"), None, Some(&till), &[("x-handoff-code", code)]));
+    let by_id = ok(call(
+        &t.host,
+        Method::Get,
+        &format!("/api/carts/checkouts/{id}"),
+        None,
+        Some(&till),
+        &[("x-handoff-code", code)],
+    ));
     assert_eq!(by_id["totals"], frozen["totals"]);
-    problem(call(&t.host, Method::Get, &format!("/api/carts/checkouts/{id}"), None, Some(&till), &[]), 403);
-    let owner = ok(call(&t.host, Method::Get, &format!("/api/carts/checkouts/{id}"), None, cart.token.as_deref(), &[]));
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            &format!("/api/carts/checkouts/{id}"),
+            None,
+            Some(&till),
+            &[],
+        ),
+        403,
+    );
+    let owner = ok(call(
+        &t.host,
+        Method::Get,
+        &format!("/api/carts/checkouts/{id}"),
+        None,
+        cart.token.as_deref(),
+        &[],
+    ));
     assert_eq!(owner["handoff"]["code"], code);
-    problem(call(&t.host, Method::Get, &format!("/api/carts/checkouts/{id}"), None, Some(&t.token(&customer("C-2"))), &[]), 404);
-    problem(call(&t.host, Method::Get, &format!("/api/carts/handoff/{code}"), None, cart.token.as_deref(), &[]), 403);
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            &format!("/api/carts/checkouts/{id}"),
+            None,
+            Some(&t.token(&customer("C-2"))),
+            &[],
+        ),
+        404,
+    );
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            &format!("/api/carts/handoff/{code}"),
+            None,
+            cart.token.as_deref(),
+            &[],
+        ),
+        403,
+    );
 
-    let paid = ok(call(&t.host, Method::Post, &format!("/api/carts/handoff/{code}/complete"), None, Some(&till), &[]));
-    assert_eq!((paid["status"].as_str(), paid["completed_by"].as_str(), paid["completed_channel"].as_str()), (Some("completed"), Some("WAW-01"), Some("pos")));
-    let retry = ok(call(&t.host, Method::Post, &format!("/api/carts/handoff/{code}/complete"), None, Some(&till), &[]));
+    let paid = ok(call(
+        &t.host,
+        Method::Post,
+        &format!("/api/carts/handoff/{code}/complete"),
+        None,
+        Some(&till),
+        &[],
+    ));
+    assert_eq!(
+        (
+            paid["status"].as_str(),
+            paid["completed_by"].as_str(),
+            paid["completed_channel"].as_str()
+        ),
+        (Some("completed"), Some("WAW-01"), Some("pos"))
+    );
+    let retry = ok(call(
+        &t.host,
+        Method::Post,
+        &format!("/api/carts/handoff/{code}/complete"),
+        None,
+        Some(&till),
+        &[],
+    ));
     assert_eq!(retry["completed_at"], paid["completed_at"]);
     let elsewhere = t.token(&store_device("KRK-01"));
-    problem(call(&t.host, Method::Post, &format!("/api/carts/handoff/{code}/complete"), None, Some(&elsewhere), &[]), 409);
+    problem(
+        call(
+            &t.host,
+            Method::Post,
+            &format!("/api/carts/handoff/{code}/complete"),
+            None,
+            Some(&elsewhere),
+            &[],
+        ),
+        409,
+    );
     let left = cart.get(&t.host);
     assert_eq!(left["status"], "active");
-    assert_eq!(quantities(&left), [("TEE-ORG-BLK-M".to_owned(), 1)], "what was added after the hand-off stays");
-    let events = ok(call(&t.host, Method::Get, "/api/carts/events?kind=converted", None, Some(&t.token(&ops())), &[]));
+    assert_eq!(
+        quantities(&left),
+        [("TEE-ORG-BLK-M".to_owned(), 1)],
+        "what was added after the hand-off stays"
+    );
+    let events = ok(call(
+        &t.host,
+        Method::Get,
+        "/api/carts/events?kind=converted",
+        None,
+        Some(&t.token(&ops())),
+        &[],
+    ));
     let event = &events["events"][0];
-    assert_eq!((event["channel_started"].as_str(), event["channel_finished"].as_str()), (Some("app"), Some("pos")));
+    assert_eq!(
+        (
+            event["channel_started"].as_str(),
+            event["channel_finished"].as_str()
+        ),
+        (Some("app"), Some("pos"))
+    );
     assert_eq!(amount(&event["value"]), "369.97");
 }
 
@@ -540,7 +1181,14 @@ fn a_cart_bought_whole_is_converted_and_read_only() {
     let frozen = checkout(&t, &cart, "web");
     let code = frozen["handoff"]["code"].as_str().unwrap();
     let kiosk = t.token(&store_device("WAW-02"));
-    ok(call(&t.host, Method::Post, &format!("/api/carts/handoff/{code}/complete"), None, Some(&kiosk), &[("x-channel", "kiosk")]));
+    ok(call(
+        &t.host,
+        Method::Post,
+        &format!("/api/carts/handoff/{code}/complete"),
+        None,
+        Some(&kiosk),
+        &[("x-channel", "kiosk")],
+    ));
     assert_eq!(cart.get(&t.host)["status"], "converted");
     problem(cart.add(&t.host, "TEE-ORG-BLK-M", 1), 409);
 }
@@ -549,7 +1197,10 @@ fn a_cart_bought_whole_is_converted_and_read_only() {
 fn forged_expired_and_misused_handoff_codes_are_refused() {
     let t = shop();
     let cart = customer_cart(&t, "C-1", "app");
-    problem(cart.send(&t.host, Method::Post, "/checkouts", None, &[]), 422);
+    problem(
+        cart.send(&t.host, Method::Post, "/checkouts", None, &[]),
+        422,
+    );
     ok(cart.add(&t.host, "TEE-ORG-BLK-M", 1));
     let frozen = checkout(&t, &cart, "app");
     let code = frozen["handoff"]["code"].as_str().unwrap().to_owned();
@@ -558,48 +1209,205 @@ fn forged_expired_and_misused_handoff_codes_are_refused() {
     let last = forged.len() - 1;
     forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
-    let refused = problem(call(&t.host, Method::Get, &format!("/api/carts/handoff/{forged}"), None, Some(&till), &[]), 403);
-    assert_eq!(refused["type"], "urn:omnichannel-edge:problem:handoff-code-invalid");
-    problem(call(&t.host, Method::Get, "/api/carts/handoff/not-a-code", None, Some(&till), &[]), 403);
-    problem(call(&t.host, Method::Get, &format!("/api/carts/handoff/{code}"), None, None, &[]), 401);
+    let refused = problem(
+        call(
+            &t.host,
+            Method::Get,
+            &format!("/api/carts/handoff/{forged}"),
+            None,
+            Some(&till),
+            &[],
+        ),
+        403,
+    );
+    assert_eq!(
+        refused["type"],
+        "urn:omnichannel-edge:problem:handoff-code-invalid"
+    );
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            "/api/carts/handoff/not-a-code",
+            None,
+            Some(&till),
+            &[],
+        ),
+        403,
+    );
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            &format!("/api/carts/handoff/{code}"),
+            None,
+            None,
+            &[],
+        ),
+        401,
+    );
     t.host.fixed_clock().advance(Duration::minutes(31));
     let till = t.token(&store_device("WAW-01"));
-    let expired = problem(call(&t.host, Method::Get, &format!("/api/carts/handoff/{code}"), None, Some(&till), &[]), 410);
-    assert_eq!(expired["type"], "urn:omnichannel-edge:problem:handoff-code-expired");
-    problem(call(&t.host, Method::Post, &format!("/api/carts/handoff/{code}/complete"), None, Some(&till), &[]), 410);
-    let owner = ok(call(&t.host, Method::Get, &format!("/api/carts/checkouts/{}", frozen["checkout_id"].as_str().unwrap()), None, Some(&t.token(&customer("C-1"))), &[]));
-    assert!(owner["handoff"].is_null(), "an expired checkout offers no code");
+    let expired = problem(
+        call(
+            &t.host,
+            Method::Get,
+            &format!("/api/carts/handoff/{code}"),
+            None,
+            Some(&till),
+            &[],
+        ),
+        410,
+    );
+    assert_eq!(
+        expired["type"],
+        "urn:omnichannel-edge:problem:handoff-code-expired"
+    );
+    problem(
+        call(
+            &t.host,
+            Method::Post,
+            &format!("/api/carts/handoff/{code}/complete"),
+            None,
+            Some(&till),
+            &[],
+        ),
+        410,
+    );
+    let owner = ok(call(
+        &t.host,
+        Method::Get,
+        &format!(
+            "/api/carts/checkouts/{}",
+            frozen["checkout_id"].as_str().unwrap()
+        ),
+        None,
+        Some(&t.token(&customer("C-1"))),
+        &[],
+    ));
+    assert!(
+        owner["handoff"].is_null(),
+        "an expired checkout offers no code"
+    );
 }
 
 #[test]
 fn an_untouched_cart_expires_and_is_recorded_as_abandoned() {
     let t = shop();
     let cart = customer_cart(&t, "C-1", "app");
-    ok(cart.send(&t.host, Method::Post, "/lines", Some(&json!({"sku": "TEE-ORG-BLK-M", "quantity": 2})), &[("x-channel", "web")]));
+    ok(cart.send(
+        &t.host,
+        Method::Post,
+        "/lines",
+        Some(&json!({"sku": "TEE-ORG-BLK-M", "quantity": 2})),
+        &[("x-channel", "web")],
+    ));
     let _empty = guest_cart(&t, "web");
     t.host.fixed_clock().advance(Duration::days(29));
     let token = t.token(&customer("C-1"));
-    assert_eq!(ok(call(&t.host, Method::Get, "/api/carts/me", None, Some(&token), &[]))["status"], "active");
+    assert_eq!(
+        ok(call(
+            &t.host,
+            Method::Get,
+            "/api/carts/me",
+            None,
+            Some(&token),
+            &[]
+        ))["status"],
+        "active"
+    );
     t.host.fixed_clock().advance(Duration::days(2));
     let token = t.token(&customer("C-1"));
-    problem(call(&t.host, Method::Get, "/api/carts/me", None, Some(&token), &[]), 404);
-    let key = Key { token: Some(token.clone()), ..cart.clone() };
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            "/api/carts/me",
+            None,
+            Some(&token),
+            &[],
+        ),
+        404,
+    );
+    let key = Key {
+        token: Some(token.clone()),
+        ..cart.clone()
+    };
     assert_eq!(key.get(&t.host)["status"], "expired");
     problem(key.add(&t.host, "TEE-ORG-BLK-M", 1), 409);
-    let fresh = call(&t.host, Method::Post, "/api/carts", Some(&json!({"channel": "app"})), Some(&token), &[]);
+    let fresh = call(
+        &t.host,
+        Method::Post,
+        "/api/carts",
+        Some(&json!({"channel": "app"})),
+        Some(&token),
+        &[],
+    );
     assert_eq!(status(&fresh), 201);
-    assert_ne!(body_json(&fresh)["cart_id"].as_str(), Some(cart.id.as_str()));
+    assert_ne!(
+        body_json(&fresh)["cart_id"].as_str(),
+        Some(cart.id.as_str())
+    );
 
     let operator = t.token(&ops());
-    let sweep = ok(call(&t.host, Method::Post, "/api/carts/expire", None, Some(&operator), &[]));
-    assert_eq!((sweep["expired"].as_u64(), sweep["abandoned"].as_u64(), sweep["more"].as_bool()), (Some(1), Some(0), Some(false)), "the empty guest cart expires unrecorded");
-    let events = ok(call(&t.host, Method::Get, "/api/carts/events", None, Some(&operator), &[]));
+    let sweep = ok(call(
+        &t.host,
+        Method::Post,
+        "/api/carts/expire",
+        None,
+        Some(&operator),
+        &[],
+    ));
+    assert_eq!(
+        (
+            sweep["expired"].as_u64(),
+            sweep["abandoned"].as_u64(),
+            sweep["more"].as_bool()
+        ),
+        (Some(1), Some(0), Some(false)),
+        "the empty guest cart expires unrecorded"
+    );
+    let events = ok(call(
+        &t.host,
+        Method::Get,
+        "/api/carts/events",
+        None,
+        Some(&operator),
+        &[],
+    ));
     let all = events["events"].as_array().unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!((all[0]["kind"].as_str(), all[0]["channel_started"].as_str(), all[0]["channel_finished"].as_str()), (Some("abandoned"), Some("app"), Some("web")));
+    assert_eq!(
+        (
+            all[0]["kind"].as_str(),
+            all[0]["channel_started"].as_str(),
+            all[0]["channel_finished"].as_str()
+        ),
+        (Some("abandoned"), Some("app"), Some("web"))
+    );
     assert_eq!(amount(&all[0]["value"]), "119.98");
-    problem(call(&t.host, Method::Post, "/api/carts/expire", None, Some(&token), &[]), 403);
-    problem(call(&t.host, Method::Get, "/api/carts/events?limit=0", None, Some(&operator), &[]), 400);
+    problem(
+        call(
+            &t.host,
+            Method::Post,
+            "/api/carts/expire",
+            None,
+            Some(&token),
+            &[],
+        ),
+        403,
+    );
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            "/api/carts/events?limit=0",
+            None,
+            Some(&operator),
+            &[],
+        ),
+        400,
+    );
 }
 
 #[test]
@@ -616,7 +1424,10 @@ fn the_expiry_is_configurable() {
     problem(cart.add(&t.host, "TEE-ORG-BLK-M", 6), 422);
     ok(cart.add(&t.host, "TEE-ORG-BLK-M", 5));
     t.host.fixed_clock().advance(Duration::days(3));
-    let key = Key { token: Some(t.token(&customer("C-1"))), ..cart };
+    let key = Key {
+        token: Some(t.token(&customer("C-1"))),
+        ..cart
+    };
     assert_eq!(key.get(&t.host)["status"], "expired");
 }
 
@@ -653,21 +1464,75 @@ fn coupons_are_priced_by_the_promotion_engine_per_line_and_in_total() {
     let cart = customer_cart(&t, "C-1", "web");
     ok(cart.add(&t.host, "TEE-ORG-BLK-M", 1));
     ok(cart.add(&t.host, "DRS-LIN-NAV-M", 1));
-    let unknown = problem(cart.send(&t.host, Method::Post, "/coupons", Some(&json!({"code": "NOPE123"})), &[]), 422);
-    assert_eq!(unknown["type"], "urn:omnichannel-edge:problem:unknown-coupon");
-    problem(cart.send(&t.host, Method::Post, "/coupons", Some(&json!({"code": "!"})), &[]), 422);
-    let body = ok(cart.send(&t.host, Method::Post, "/coupons", Some(&json!({"code": "welcome-10"})), &[]));
+    let unknown = problem(
+        cart.send(
+            &t.host,
+            Method::Post,
+            "/coupons",
+            Some(&json!({"code": "NOPE123"})),
+            &[],
+        ),
+        422,
+    );
+    assert_eq!(
+        unknown["type"],
+        "urn:omnichannel-edge:problem:unknown-coupon"
+    );
+    problem(
+        cart.send(
+            &t.host,
+            Method::Post,
+            "/coupons",
+            Some(&json!({"code": "!"})),
+            &[],
+        ),
+        422,
+    );
+    let body = ok(cart.send(
+        &t.host,
+        Method::Post,
+        "/coupons",
+        Some(&json!({"code": "welcome-10"})),
+        &[],
+    ));
     assert_eq!(body["coupons"][0]["code"], "WELCOME10");
     assert_eq!(body["coupons"][0]["applied"], true);
     assert_eq!(amount(&body["totals"]["subtotal"]), "309.98");
     assert_eq!(amount(&body["totals"]["discount"]), "31.00");
     assert_eq!(amount(&body["totals"]["total"]), "278.98");
-    let line_discounts: Vec<&str> = body["lines"].as_array().unwrap().iter().map(|l| amount(&l["discount"])).collect();
-    assert_eq!(line_discounts, ["6.00", "25.00"], "spread over the lines, adding up exactly");
+    let line_discounts: Vec<&str> = body["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| amount(&l["discount"]))
+        .collect();
+    assert_eq!(
+        line_discounts,
+        ["6.00", "25.00"],
+        "spread over the lines, adding up exactly"
+    );
 
-    let web = ok(cart.send(&t.host, Method::Post, "/coupons", Some(&json!({"code": "APP5"})), &[]));
-    let app5 = &web["coupons"].as_array().unwrap().iter().find(|c| c["code"] == "APP5").unwrap().clone();
-    assert_eq!((app5["applied"].as_bool(), app5["refusal"]["reason"].as_str()), (Some(false), Some("wrong-channel")));
+    let web = ok(cart.send(
+        &t.host,
+        Method::Post,
+        "/coupons",
+        Some(&json!({"code": "APP5"})),
+        &[],
+    ));
+    let app5 = &web["coupons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "APP5")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            app5["applied"].as_bool(),
+            app5["refusal"]["reason"].as_str()
+        ),
+        (Some(false), Some("wrong-channel"))
+    );
     assert_eq!(app5["message"], "valid only in the app");
     let detached = ok(cart.send(&t.host, Method::Delete, "/coupons/WELCOME10", None, &[]));
     assert_eq!(detached["coupons"].as_array().unwrap().len(), 1);
@@ -686,13 +1551,29 @@ fn a_checkout_freezes_the_coupon_result_of_the_channel_it_was_handed_from() {
     );
     let cart = customer_cart(&t, "C-1", "app");
     ok(cart.add(&t.host, "DRS-LIN-NAV-M", 1));
-    ok(cart.send(&t.host, Method::Post, "/coupons", Some(&json!({"code": "APP5"})), &[]));
+    ok(cart.send(
+        &t.host,
+        Method::Post,
+        "/coupons",
+        Some(&json!({"code": "APP5"})),
+        &[],
+    ));
     let frozen = checkout(&t, &cart, "app");
     assert_eq!(amount(&frozen["totals"]["discount"]), "12.50");
     let till = t.token(&store_device("WAW-01"));
     let code = frozen["handoff"]["code"].as_str().unwrap();
-    let loaded = ok(call(&t.host, Method::Get, &format!("/api/carts/handoff/{code}"), None, Some(&till), &[("x-channel", "pos")]));
-    assert_eq!(loaded["totals"], frozen["totals"], "the till charges what the app showed");
+    let loaded = ok(call(
+        &t.host,
+        Method::Get,
+        &format!("/api/carts/handoff/{code}"),
+        None,
+        Some(&till),
+        &[("x-channel", "pos")],
+    ));
+    assert_eq!(
+        loaded["totals"], frozen["totals"],
+        "the till charges what the app showed"
+    );
     assert_eq!(loaded["coupons"], frozen["coupons"]);
 }
 
@@ -700,7 +1581,37 @@ fn a_checkout_freezes_the_coupon_result_of_the_channel_it_was_handed_from() {
 fn unknown_routes_and_ids_are_problems() {
     let t = shop();
     let token = t.token(&customer("C-1"));
-    problem(call(&t.host, Method::Get, "/api/carts/crt_nope", None, Some(&token), &[]), 404);
-    problem(call(&t.host, Method::Get, "/api/carts/checkouts/chk_nope", None, Some(&token), &[]), 404);
-    problem(call(&t.host, Method::Patch, "/api/carts/me", None, Some(&token), &[]), 405);
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            "/api/carts/crt_nope",
+            None,
+            Some(&token),
+            &[],
+        ),
+        404,
+    );
+    problem(
+        call(
+            &t.host,
+            Method::Get,
+            "/api/carts/checkouts/chk_nope",
+            None,
+            Some(&token),
+            &[],
+        ),
+        404,
+    );
+    problem(
+        call(
+            &t.host,
+            Method::Patch,
+            "/api/carts/me",
+            None,
+            Some(&token),
+            &[],
+        ),
+        405,
+    );
 }

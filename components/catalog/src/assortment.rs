@@ -31,9 +31,14 @@ impl TryFrom<AssortmentRow> for AssortmentChange {
     type Error = Vec<FieldError>;
 
     fn try_from(row: AssortmentRow) -> Result<Self, Self::Error> {
-        let sku = Sku::parse(&row.sku).map_err(|e| FieldError { field: "sku".into(), reason: e.to_string() });
-        let assortment = Assortment::parse(&row.assortment)
-            .map_err(|e| FieldError { field: "assortment".into(), reason: e.to_string() });
+        let sku = Sku::parse(&row.sku).map_err(|e| FieldError {
+            field: "sku".into(),
+            reason: e.to_string(),
+        });
+        let assortment = Assortment::parse(&row.assortment).map_err(|e| FieldError {
+            field: "assortment".into(),
+            reason: e.to_string(),
+        });
         match (sku, assortment) {
             (Ok(sku), Ok(assortment)) => Ok(AssortmentChange { sku, assortment }),
             (sku, assortment) => Err(sku.err().into_iter().chain(assortment.err()).collect()),
@@ -47,10 +52,18 @@ impl BatchKeys for AssortmentChange {
     }
 }
 
-fn write(sql: &dyn Sql, change: &AssortmentChange, now: &str) -> Result<Option<FieldError>, StorageError> {
+fn write(
+    sql: &dyn Sql,
+    change: &AssortmentChange,
+    now: &str,
+) -> Result<Option<FieldError>, StorageError> {
     let rows = sql.execute(
         "UPDATE catalog_items SET assortment = ?2, updated_at = ?3 WHERE sku = ?1 RETURNING sku",
-        &[change.sku.as_str().into(), change.assortment.as_str().into(), now.into()],
+        &[
+            change.sku.as_str().into(),
+            change.assortment.as_str().into(),
+            now.into(),
+        ],
     )?;
     Ok(rows.is_empty().then(|| FieldError {
         field: "sku".into(),

@@ -31,10 +31,18 @@ where
         let mut errors = Vec::new();
         for (row, entry) in entries.iter().enumerate() {
             if let Some(e) = write(tx, entry, &now)? {
-                errors.push(RowError { row, field: e.field, reason: e.reason });
+                errors.push(RowError {
+                    row,
+                    field: e.field,
+                    reason: e.reason,
+                });
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(BatchOutcome::Refused(errors)) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(BatchOutcome::Refused(errors))
+        }
     });
     match outcome {
         Ok(_) => Ok(json_response(200, &json!({ "upserted": entries.len() }))),
@@ -60,20 +68,27 @@ impl From<StorageError> for BatchOutcome {
 fn rows_under(ctx: &Ctx<'_>, key: &str) -> Result<Vec<Value>, Problem> {
     let mut body: Map<String, Value> = parse_json(ctx.req)?;
     if let Some(other) = body.keys().find(|k| *k != key) {
-        return Err(Problem::invalid_body(format!("unknown field `{other}`; expected only `{key}`")));
+        return Err(Problem::invalid_body(format!(
+            "unknown field `{other}`; expected only `{key}`"
+        )));
     }
     match body.remove(key) {
         Some(Value::Array(rows)) if !rows.is_empty() => Ok(rows),
-        Some(Value::Array(_)) => Err(Problem::invalid_body(format!("`{key}` must hold at least one row"))),
-        Some(_) => Err(Problem::invalid_body(format!("`{key}` must be an array of rows"))),
+        Some(Value::Array(_)) => Err(Problem::invalid_body(format!(
+            "`{key}` must hold at least one row"
+        ))),
+        Some(_) => Err(Problem::invalid_body(format!(
+            "`{key}` must be an array of rows"
+        ))),
         None => Err(Problem::invalid_body(format!("missing field `{key}`"))),
     }
 }
 
 fn batch_problem(error: BatchError) -> Problem {
     match error {
-        BatchError::TooManyRows { .. } => Problem::new(413, "payload-too-large", "Batch too large")
-            .with_detail(error.to_string()),
+        BatchError::TooManyRows { .. } => {
+            Problem::new(413, "payload-too-large", "Batch too large").with_detail(error.to_string())
+        }
         BatchError::InvalidRows(ref errors) => Problem::unprocessable(error.to_string())
             .with_extension("errors", serde_json::to_value(errors).unwrap_or_default()),
     }

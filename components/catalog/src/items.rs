@@ -51,7 +51,9 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         "SELECT sku, assortment, data FROM catalog_items WHERE sku = ?1",
         &[sku.as_str().into()],
     )?;
-    let row = rows.first().ok_or_else(|| Problem::not_found(format!("no item with SKU {sku}")))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| Problem::not_found(format!("no item with SKU {sku}")))?;
     let mut item = item_json(row)?;
     item["prices"] = prices_of(sql, &[sku])?.pop().unwrap_or_default();
     Ok(json_response(200, &item))
@@ -59,41 +61,67 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 
 /// `GET /api/catalog/items?category=women/dresses&after=SKU&limit=50`: a page
 /// of items in SKU order; `next_after` is the cursor of the next page.
+/// `product_id` narrows it to one product's variants (its sizes and
+/// colours), as an exchange at the counter lists them.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let query = ListQuery::parse(ctx.req.query())?;
     let sql = ctx.sql()?;
     let rows = sql.execute(
         "SELECT sku, assortment, data FROM catalog_items
          WHERE sku > ?1 AND (?2 IS NULL OR category = ?2 OR category LIKE ?2 || '/%')
+           AND (?4 IS NULL OR product_id = ?4)
          ORDER BY sku LIMIT ?3",
-        &[query.after.into(), query.category.into(), SqlValue::Integer(query.limit + 1)],
+        &[
+            query.after.into(),
+            query.category.into(),
+            SqlValue::Integer(query.limit + 1),
+            query.product.into(),
+        ],
     )?;
     let mut items = rows.iter().map(item_json).collect::<Result<Vec<_>, _>>()?;
     let next_after = if items.len() as i64 > query.limit {
         items.truncate(query.limit as usize);
-        items.last().and_then(|i| i["sku"].as_str()).map(str::to_owned)
+        items
+            .last()
+            .and_then(|i| i["sku"].as_str())
+            .map(str::to_owned)
     } else {
         None
     };
-    let skus: Vec<Sku> = items.iter().filter_map(|i| i["sku"].as_str()).filter_map(|s| Sku::parse(s).ok()).collect();
+    let skus: Vec<Sku> = items
+        .iter()
+        .filter_map(|i| i["sku"].as_str())
+        .filter_map(|s| Sku::parse(s).ok())
+        .collect();
     for (item, prices) in items.iter_mut().zip(prices_of(sql, &skus)?) {
         item["prices"] = prices;
     }
-    Ok(json_response(200, &json!({ "items": items, "next_after": next_after })))
+    Ok(json_response(
+        200,
+        &json!({ "items": items, "next_after": next_after }),
+    ))
 }
 
 struct ListQuery {
     category: Option<String>,
+    product: Option<String>,
     after: String,
     limit: i64,
 }
 
 impl ListQuery {
     fn parse(query: &str) -> Result<ListQuery, Problem> {
-        let mut parsed = ListQuery { category: None, after: String::new(), limit: DEFAULT_PAGE };
+        let mut parsed = ListQuery {
+            category: None,
+            product: None,
+            after: String::new(),
+            limit: DEFAULT_PAGE,
+        };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = form_decode(value).ok_or_else(|| Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8")))?;
+            let value = form_decode(value).ok_or_else(|| {
+                Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8"))
+            })?;
             match name {
                 "category" => {
                     let segments: Vec<&str> = value.split('/').collect();
@@ -101,17 +129,32 @@ impl ListQuery {
                         .map_err(|e| Problem::bad_request(format!("category: {e}")))?;
                     parsed.category = Some(path.to_string());
                 }
+                "product_id" => {
+                    let product = omni_shared::ids::ProductId::parse(&value)
+                        .map_err(|e| Problem::bad_request(format!("product_id: {e}")))?;
+                    parsed.product = Some(product.to_string());
+                }
                 "after" => {
-                    parsed.after = Sku::parse(&value).map_err(|e| Problem::bad_request(format!("after: {e}")))?.to_string();
+                    parsed.after = Sku::parse(&value)
+                        .map_err(|e| Problem::bad_request(format!("after: {e}")))?
+                        .to_string();
                 }
                 "limit" => {
                     parsed.limit = value
                         .parse::<i64>()
                         .ok()
                         .filter(|l| (1..=MAX_PAGE).contains(l))
-                        .ok_or_else(|| Problem::bad_request(format!("limit must be a whole number from 1 to {MAX_PAGE}")))?;
+                        .ok_or_else(|| {
+                            Problem::bad_request(format!(
+                                "limit must be a whole number from 1 to {MAX_PAGE}"
+                            ))
+                        })?;
                 }
-                other => return Err(Problem::bad_request(format!("unknown query parameter `{other}`; expected category, after or limit"))),
+                other => {
+                    return Err(Problem::bad_request(format!(
+                        "unknown query parameter `{other}`; expected category, product_id, after or limit"
+                    )));
+                }
             }
         }
         Ok(parsed)
@@ -122,7 +165,8 @@ impl ListQuery {
 fn item_json(row: Row<'_>) -> Result<Value, StorageError> {
     let mut item: CatalogItemRow =
         serde_json::from_str(row.text("data")?).map_err(|e| StorageError::Decode(e.to_string()))?;
-    let assortment = Assortment::parse(row.text("assortment")?).map_err(|e| StorageError::Decode(e.to_string()))?;
+    let assortment = Assortment::parse(row.text("assortment")?)
+        .map_err(|e| StorageError::Decode(e.to_string()))?;
     item.assortment = Some(assortment.as_str().to_owned());
     serde_json::to_value(item).map_err(|e| StorageError::Decode(e.to_string()))
 }

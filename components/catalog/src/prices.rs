@@ -32,6 +32,9 @@ fn write(sql: &dyn Sql, entry: &PriceEntry, now: &str) -> Result<Option<FieldErr
     )?;
     Ok(rows.is_empty().then(|| FieldError {
         field: "sku".into(),
-        reason: format!("no catalog item has SKU {}; load the item first", entry.sku()),
+        reason: format!(
+            "no catalog item has SKU {}; load the item first",
+            entry.sku()
+        ),
     }))
 }

@@ -37,17 +37,28 @@ fn write(sql: &dyn Sql, store: &Store, now: &str) -> Result<Option<FieldError>, 
 
 /// `GET /api/catalog/stores/{store_id}`.
 pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
-    let id = StoreId::parse(ctx.param("store_id")).map_err(|e| Problem::not_found(e.to_string()))?;
-    let rows = ctx.sql()?.execute("SELECT data FROM stores WHERE id = ?1", &[id.as_str().into()])?;
-    let row = rows.first().ok_or_else(|| Problem::not_found(format!("no store with id {id}")))?;
+    let id =
+        StoreId::parse(ctx.param("store_id")).map_err(|e| Problem::not_found(e.to_string()))?;
+    let rows = ctx.sql()?.execute(
+        "SELECT data FROM stores WHERE id = ?1",
+        &[id.as_str().into()],
+    )?;
+    let row = rows
+        .first()
+        .ok_or_else(|| Problem::not_found(format!("no store with id {id}")))?;
     Ok(json_response(200, &stored(row.text("data")?)?))
 }
 
 /// `GET /api/catalog/stores`: every location, in id order. A retailer has
 /// hundreds of stores at most, so the list is not paged.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
-    let rows = ctx.sql()?.execute("SELECT data FROM stores ORDER BY id", &[])?;
-    let stores = rows.iter().map(|r| stored(r.text("data")?)).collect::<Result<Vec<_>, _>>()?;
+    let rows = ctx
+        .sql()?
+        .execute("SELECT data FROM stores ORDER BY id", &[])?;
+    let stores = rows
+        .iter()
+        .map(|r| stored(r.text("data")?))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(json_response(200, &json!({ "stores": stores })))
 }
 

@@ -36,23 +36,41 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         .as_i64()
         .ok_or_else(|| invalid(vec![FieldError::new("count", "must be a whole number")]))?;
     let request = BatchRequest::parse(count, body.prefix.as_deref()).map_err(|e| {
-        let field = if matches!(e, promotions::codes::BatchRequestError::Count { .. }) { "count" } else { "prefix" };
+        let field = if matches!(e, promotions::codes::BatchRequestError::Count { .. }) {
+            "count"
+        } else {
+            "prefix"
+        };
         invalid(vec![FieldError::new(field, e)])
     })?;
     let seed = entropy::seed()?;
     let sql = ctx.sql()?;
     let now = ctx.now();
     let scope = format!("ops:{operator} POST /api/promotions/{id}/code-batches");
-    Ok(run_for_request(sql, &scope, ctx.req, now, || {
-        match promotions::create_batch(sql, &id, &request, &seed, &format!("ops:{operator}"), now) {
+    Ok(run_for_request(
+        sql,
+        &scope,
+        ctx.req,
+        now,
+        || match promotions::create_batch(
+            sql,
+            &id,
+            &request,
+            &seed,
+            &format!("ops:{operator}"),
+            now,
+        ) {
             Ok((batch, codes)) => {
                 let mut response = json_response(201, &json!({ "batch": batch, "codes": codes }));
-                response.set_header("location", format!("/api/promotions/{id}/code-batches/{}", batch.batch_id));
+                response.set_header(
+                    "location",
+                    format!("/api/promotions/{id}/code-batches/{}", batch.batch_id),
+                );
                 response
             }
             Err(err) => problem(err).into_response(),
-        }
-    }))
+        },
+    ))
 }
 
 /// `GET /api/promotions/{id}/code-batches`: every batch with its use count.
@@ -73,6 +91,14 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let batch_id = ctx.param("batch_id");
     let (batch, codes) = promotions::load_batch(ctx.sql()?, &id, batch_id)
         .map_err(problem)?
-        .ok_or_else(|| Problem::not_found(format!("promotion {id} has no code batch {}", batch_id.chars().take(64).collect::<String>())))?;
-    Ok(json_response(200, &json!({ "batch": batch, "codes": codes })))
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "promotion {id} has no code batch {}",
+                batch_id.chars().take(64).collect::<String>()
+            ))
+        })?;
+    Ok(json_response(
+        200,
+        &json!({ "batch": batch, "codes": codes }),
+    ))
 }

@@ -25,13 +25,19 @@ pub fn add(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let id = path_id(ctx)?;
     let body: AddCodes = parse_json(ctx.req)?;
     if body.codes.is_empty() || body.codes.len() > MAX_CODES {
-        return Err(invalid(vec![FieldError::new("codes", format!("give 1 to {MAX_CODES} codes"))]));
+        return Err(invalid(vec![FieldError::new(
+            "codes",
+            format!("give 1 to {MAX_CODES} codes"),
+        )]));
     }
     let mut errors = Vec::new();
     let mut codes: Vec<CouponCode> = Vec::new();
     for (i, raw) in body.codes.iter().enumerate() {
         match CouponCode::parse(raw) {
-            Ok(code) if codes.contains(&code) => errors.push(FieldError::new(format!("codes[{i}]"), format!("{code} is listed twice"))),
+            Ok(code) if codes.contains(&code) => errors.push(FieldError::new(
+                format!("codes[{i}]"),
+                format!("{code} is listed twice"),
+            )),
             Ok(code) => codes.push(code),
             Err(e) => errors.push(FieldError::new(format!("codes[{i}]"), e)),
         }
@@ -40,5 +46,8 @@ pub fn add(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         return Err(invalid(errors));
     }
     promotions::add_codes(ctx.sql()?, &id, &codes, ctx.now()).map_err(problem)?;
-    Ok(json_response(201, &json!({ "promotion_id": id, "codes": codes })))
+    Ok(json_response(
+        201,
+        &json!({ "promotion_id": id, "codes": codes }),
+    ))
 }

@@ -19,15 +19,26 @@ pub fn upsert(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ctx.caller()?.require_ops()?;
     let mut body: serde_json::Map<String, Value> = parse_json_with_limit(ctx.req, LIMIT)?;
     if let Some(other) = body.keys().find(|k| *k != "customers") {
-        return Err(Problem::invalid_body(format!("unknown field `{other}`; expected only `customers`")));
+        return Err(Problem::invalid_body(format!(
+            "unknown field `{other}`; expected only `customers`"
+        )));
     }
     let rows = match body.remove("customers") {
         Some(Value::Array(rows)) if !rows.is_empty() => rows,
-        Some(Value::Array(_)) => return Err(Problem::invalid_body("`customers` must hold at least one row")),
-        Some(_) => return Err(Problem::invalid_body("`customers` must be an array of rows")),
+        Some(Value::Array(_)) => {
+            return Err(Problem::invalid_body(
+                "`customers` must hold at least one row",
+            ));
+        }
+        Some(_) => {
+            return Err(Problem::invalid_body(
+                "`customers` must be an array of rows",
+            ));
+        }
         None => return Err(Problem::invalid_body("missing field `customers`")),
     };
-    let profiles = parse_batch::<CustomerProfileRow, CustomerProfile>(rows).map_err(batch_problem)?;
+    let profiles =
+        parse_batch::<CustomerProfileRow, CustomerProfile>(rows).map_err(batch_problem)?;
     let now = ctx.now();
     in_transaction(ctx.sql()?, |tx| upsert_profiles(tx, &profiles, now))?;
     Ok(json_response(200, &json!({ "upserted": profiles.len() })))

@@ -10,7 +10,9 @@ use omni_shared::web::Problem;
 #[cfg(target_arch = "wasm32")]
 pub fn seed() -> Result<[u8; 32], Problem> {
     let bytes = wasi::random::random::get_random_bytes(32);
-    bytes.try_into().map_err(|_| Problem::internal(&"wasi:random returned fewer than 32 bytes"))
+    bytes
+        .try_into()
+        .map_err(|_| Problem::internal(&"wasi:random returned fewer than 32 bytes"))
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -47,23 +47,63 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Get, "/api/coupons/health", health),
     Route::new(Method::Post, "/api/coupons/validate", validate::validate),
-    Route::new(Method::Post, "/api/coupons/redemptions", redemptions::reserve),
-    Route::new(Method::Get, "/api/coupons/redemptions/{id}", redemptions::get),
-    Route::new(Method::Post, "/api/coupons/redemptions/{id}/commit", redemptions::commit),
-    Route::new(Method::Post, "/api/coupons/redemptions/{id}/release", redemptions::release),
+    Route::new(
+        Method::Post,
+        "/api/coupons/redemptions",
+        redemptions::reserve,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/coupons/redemptions/{id}",
+        redemptions::get,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/coupons/redemptions/{id}/commit",
+        redemptions::commit,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/coupons/redemptions/{id}/release",
+        redemptions::release,
+    ),
     Route::new(Method::Post, "/api/promotions", promotions::create),
     Route::new(Method::Get, "/api/promotions", promotions::list),
     Route::new(Method::Post, "/api/promotions/import", promotions::import),
     Route::new(Method::Post, "/api/promotions/customers", customers::upsert),
     Route::new(Method::Get, "/api/promotions/{id}", promotions::get),
     Route::new(Method::Put, "/api/promotions/{id}", promotions::replace),
-    Route::new(Method::Post, "/api/promotions/{id}/pause", promotions::pause),
-    Route::new(Method::Post, "/api/promotions/{id}/resume", promotions::resume),
-    Route::new(Method::Get, "/api/promotions/{id}/versions/{version}", promotions::version),
+    Route::new(
+        Method::Post,
+        "/api/promotions/{id}/pause",
+        promotions::pause,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/promotions/{id}/resume",
+        promotions::resume,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/promotions/{id}/versions/{version}",
+        promotions::version,
+    ),
     Route::new(Method::Post, "/api/promotions/{id}/codes", codes::add),
-    Route::new(Method::Post, "/api/promotions/{id}/code-batches", batches::create),
-    Route::new(Method::Get, "/api/promotions/{id}/code-batches", batches::list),
-    Route::new(Method::Get, "/api/promotions/{id}/code-batches/{batch_id}", batches::get),
+    Route::new(
+        Method::Post,
+        "/api/promotions/{id}/code-batches",
+        batches::create,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/promotions/{id}/code-batches",
+        batches::list,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/promotions/{id}/code-batches/{batch_id}",
+        batches::get,
+    ),
 ];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {

@@ -27,16 +27,23 @@ use serde_json::{Value, json};
 pub fn problem(err: PromotionError) -> Problem {
     match err {
         PromotionError::Invalid(errors) => invalid(errors),
-        PromotionError::UnknownPromotion(_) | PromotionError::UnknownReservation(_) => Problem::not_found(err.to_string()),
-        PromotionError::AlreadyExists(_) => Problem::new(409, "promotion-exists", "Promotion Exists").with_detail(err.to_string()),
-        PromotionError::VersionMismatch { current } => Problem::precondition_failed(err.to_string())
-            .with_extension("current_etag", Value::String(etag(current)))
-            .with_header("etag", etag(current)),
+        PromotionError::UnknownPromotion(_) | PromotionError::UnknownReservation(_) => {
+            Problem::not_found(err.to_string())
+        }
+        PromotionError::AlreadyExists(_) => {
+            Problem::new(409, "promotion-exists", "Promotion Exists").with_detail(err.to_string())
+        }
+        PromotionError::VersionMismatch { current } => {
+            Problem::precondition_failed(err.to_string())
+                .with_extension("current_etag", Value::String(etag(current)))
+                .with_header("etag", etag(current))
+        }
         PromotionError::CodeTaken(ref code) => Problem::new(409, "code-taken", "Code Taken")
             .with_detail(err.to_string())
             .with_extension("code", json!(code)),
         PromotionError::AutomaticPromotion(_) => {
-            Problem::new(409, "automatic-promotion", "Automatic Promotion").with_detail(err.to_string())
+            Problem::new(409, "automatic-promotion", "Automatic Promotion")
+                .with_detail(err.to_string())
         }
         PromotionError::CodesRefused(ref evaluation) => {
             let unknown = unknown_codes(evaluation);
@@ -48,19 +55,23 @@ pub fn problem(err: PromotionError) -> Problem {
                 unknown_code(&unknown)
             }
         }
-        PromotionError::DiscountChanged { ref evaluation, .. } => Problem::new(409, "discount-changed", "Discount Changed")
-            .with_detail(err.to_string())
-            .with_extension("evaluation", json!(evaluation)),
+        PromotionError::DiscountChanged { ref evaluation, .. } => {
+            Problem::new(409, "discount-changed", "Discount Changed")
+                .with_detail(err.to_string())
+                .with_extension("evaluation", json!(evaluation))
+        }
         PromotionError::KeyReused => Problem::idempotency_key_reused(),
         PromotionError::BadKey => Problem::bad_request(err.to_string()),
-        PromotionError::OrderAlreadyReserved { ref reservation, .. } => {
-            Problem::new(409, "order-already-reserved", "Order Already Reserved")
-                .with_detail(err.to_string())
-                .with_extension("reservation_id", json!(reservation))
-        }
-        PromotionError::InvalidTransition { state, .. } => Problem::new(409, "invalid-transition", "Invalid Transition")
+        PromotionError::OrderAlreadyReserved {
+            ref reservation, ..
+        } => Problem::new(409, "order-already-reserved", "Order Already Reserved")
             .with_detail(err.to_string())
-            .with_extension("state", json!(state)),
+            .with_extension("reservation_id", json!(reservation)),
+        PromotionError::InvalidTransition { state, .. } => {
+            Problem::new(409, "invalid-transition", "Invalid Transition")
+                .with_detail(err.to_string())
+                .with_extension("state", json!(state))
+        }
         PromotionError::Contention => Problem::unavailable(1),
         PromotionError::Storage(storage) => Problem::from(storage),
     }
@@ -84,5 +95,10 @@ pub fn unknown_code(codes: &[String]) -> Problem {
 }
 
 pub fn unknown_codes(evaluation: &Evaluation) -> Vec<String> {
-    evaluation.refused.iter().filter(|r| r.refusal.reason() == "unknown-code").map(|r| r.code.to_string()).collect()
+    evaluation
+        .refused
+        .iter()
+        .filter(|r| r.refusal.reason() == "unknown-code")
+        .map(|r| r.code.to_string())
+        .collect()
 }

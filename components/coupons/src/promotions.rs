@@ -4,7 +4,9 @@
 
 use omni_shared::catalog::parse_batch;
 use omni_shared::pipeline::Ctx;
-use omni_shared::promotions::{self, PromotionEntry, PromotionId, PromotionRow, PromotionStatus, StoredPromotion};
+use omni_shared::promotions::{
+    self, PromotionEntry, PromotionId, PromotionRow, PromotionStatus, StoredPromotion,
+};
 use omni_shared::web::etag::IfMatch;
 use omni_shared::web::idempotency::run_for_request;
 use omni_shared::web::{Problem, json_response, parse_json, parse_json_with_limit, with_etag};
@@ -40,8 +42,14 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         );
         match created {
             Ok(stored) => {
-                let mut response = with_etag(json_response(201, &promotion_json(&stored, Some(&entry.codes))), stored.version);
-                response.set_header("location", format!("/api/promotions/{}", stored.promotion.id()));
+                let mut response = with_etag(
+                    json_response(201, &promotion_json(&stored, Some(&entry.codes))),
+                    stored.version,
+                );
+                response.set_header(
+                    "location",
+                    format!("/api/promotions/{}", stored.promotion.id()),
+                );
                 response
             }
             Err(err) => problem(err).into_response(),
@@ -56,17 +64,32 @@ pub fn import(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let operator = ctx.caller()?.require_ops()?.to_owned();
     let mut body: serde_json::Map<String, Value> = parse_json_with_limit(ctx.req, IMPORT_LIMIT)?;
     if let Some(other) = body.keys().find(|k| *k != "promotions") {
-        return Err(Problem::invalid_body(format!("unknown field `{other}`; expected only `promotions`")));
+        return Err(Problem::invalid_body(format!(
+            "unknown field `{other}`; expected only `promotions`"
+        )));
     }
     let rows = match body.remove("promotions") {
         Some(Value::Array(rows)) if !rows.is_empty() => rows,
-        Some(Value::Array(_)) => return Err(Problem::invalid_body("`promotions` must hold at least one row")),
-        Some(_) => return Err(Problem::invalid_body("`promotions` must be an array of rows")),
+        Some(Value::Array(_)) => {
+            return Err(Problem::invalid_body(
+                "`promotions` must hold at least one row",
+            ));
+        }
+        Some(_) => {
+            return Err(Problem::invalid_body(
+                "`promotions` must be an array of rows",
+            ));
+        }
         None => return Err(Problem::invalid_body("missing field `promotions`")),
     };
     let entries = parse_batch::<PromotionRow, PromotionEntry>(rows).map_err(batch_problem)?;
-    let entries: Vec<_> = entries.into_iter().map(|e| (e.promotion, e.codes)).collect();
-    let summary = promotions::import_promotions(ctx.sql()?, &entries, &format!("ops:{operator}"), ctx.now()).map_err(problem)?;
+    let entries: Vec<_> = entries
+        .into_iter()
+        .map(|e| (e.promotion, e.codes))
+        .collect();
+    let summary =
+        promotions::import_promotions(ctx.sql()?, &entries, &format!("ops:{operator}"), ctx.now())
+            .map_err(problem)?;
     Ok(json_response(200, &summary))
 }
 
@@ -78,7 +101,10 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let sql = ctx.sql()?;
     let stored = found(promotions::load_promotion(sql, &id).map_err(problem)?, &id)?;
     let codes = promotions::shared_codes(sql, &id).map_err(problem)?;
-    Ok(with_etag(json_response(200, &promotion_json(&stored, Some(&codes))), stored.version))
+    Ok(with_etag(
+        json_response(200, &promotion_json(&stored, Some(&codes))),
+        stored.version,
+    ))
 }
 
 /// `GET /api/promotions?status=active&after=ID&limit=50`: a page in id order.
@@ -87,11 +113,18 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let query = Query::parse(ctx.req.query())?.only(&["status", "after", "limit"])?;
     let status = query
         .get("status")
-        .map(|s| PromotionStatus::parse(s).ok_or_else(|| Problem::bad_request("status must be active or paused")))
+        .map(|s| {
+            PromotionStatus::parse(s)
+                .ok_or_else(|| Problem::bad_request("status must be active or paused"))
+        })
         .transpose()?;
-    let after = query.get("after").map(|a| PromotionId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}")))).transpose()?;
+    let after = query
+        .get("after")
+        .map(|a| PromotionId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}"))))
+        .transpose()?;
     let limit = query.limit(DEFAULT_PAGE, MAX_PAGE)?;
-    let mut page = promotions::list_promotions(ctx.sql()?, status, after.as_ref(), limit + 1).map_err(problem)?;
+    let mut page = promotions::list_promotions(ctx.sql()?, status, after.as_ref(), limit + 1)
+        .map_err(problem)?;
     let next_after = if page.len() > limit as usize {
         page.truncate(limit as usize);
         page.last().map(|p| p.promotion.id().to_string())
@@ -99,7 +132,10 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         None
     };
     let items: Vec<Value> = page.iter().map(|p| promotion_json(p, None)).collect();
-    Ok(json_response(200, &json!({ "promotions": items, "next_after": next_after })))
+    Ok(json_response(
+        200,
+        &json!({ "promotions": items, "next_after": next_after }),
+    ))
 }
 
 /// `PUT /api/promotions/{id}` with `If-Match`: replaces the definition,
@@ -110,24 +146,41 @@ pub fn replace(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let if_match = IfMatch::from_request(ctx.req)?.require()?;
     let mut row: PromotionRow = parse_json(ctx.req)?;
     if row.id.trim() != id.as_str() {
-        return Err(invalid(vec![omni_shared::catalog::FieldError::new("id", format!("must be {id}, the promotion in the path"))]));
+        return Err(invalid(vec![omni_shared::catalog::FieldError::new(
+            "id",
+            format!("must be {id}, the promotion in the path"),
+        )]));
     }
     if !row.codes.is_empty() {
         return Err(invalid(vec![omni_shared::catalog::FieldError::new(
             "codes",
-            format!("bind codes with POST /api/promotions/{id}/codes; a definition change keeps its codes"),
+            format!(
+                "bind codes with POST /api/promotions/{id}/codes; a definition change keeps its codes"
+            ),
         )]));
     }
     let sql = ctx.sql()?;
     let current = found(promotions::load_promotion(sql, &id).map_err(problem)?, &id)?;
     // Codes stay bound across edits, so a definition that does not say
     // otherwise keeps needing one (rather than silently turning automatic).
-    row.requires_code.get_or_insert(current.promotion.requires_code());
+    row.requires_code
+        .get_or_insert(current.promotion.requires_code());
     let promotion = PromotionEntry::try_from(row).map_err(invalid)?.promotion;
-    if_match.check(current.version).map_err(|p| p.with_extension("current", promotion_json(&current, None)))?;
-    let stored = promotions::replace_promotion(sql, &promotion, current.version, &format!("ops:{operator}"), ctx.now())
-        .map_err(problem)?;
-    Ok(with_etag(json_response(200, &promotion_json(&stored, None)), stored.version))
+    if_match
+        .check(current.version)
+        .map_err(|p| p.with_extension("current", promotion_json(&current, None)))?;
+    let stored = promotions::replace_promotion(
+        sql,
+        &promotion,
+        current.version,
+        &format!("ops:{operator}"),
+        ctx.now(),
+    )
+    .map_err(problem)?;
+    Ok(with_etag(
+        json_response(200, &promotion_json(&stored, None)),
+        stored.version,
+    ))
 }
 
 /// `POST /api/promotions/{id}/pause`: stops the promotion at once in every
@@ -154,8 +207,19 @@ fn set_status(ctx: &Ctx<'_>, status: PromotionStatus) -> Result<Response, Proble
             Some(current.version)
         }
     };
-    let stored = promotions::set_status(sql, &id, status, expected, &format!("ops:{operator}"), ctx.now()).map_err(problem)?;
-    Ok(with_etag(json_response(200, &promotion_json(&stored, None)), stored.version))
+    let stored = promotions::set_status(
+        sql,
+        &id,
+        status,
+        expected,
+        &format!("ops:{operator}"),
+        ctx.now(),
+    )
+    .map_err(problem)?;
+    Ok(with_etag(
+        json_response(200, &promotion_json(&stored, None)),
+        stored.version,
+    ))
 }
 
 /// `GET /api/promotions/{id}/versions/{version}`: a version as it was, for
@@ -164,11 +228,12 @@ pub fn version(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ctx.caller()?.require_ops()?;
     let id = path_id(ctx)?;
     let raw = ctx.param("version");
-    let number: i64 = raw
-        .parse()
-        .ok()
-        .filter(|v| *v >= 1)
-        .ok_or_else(|| Problem::not_found(format!("no version {:?} of promotion {id}", raw.chars().take(20).collect::<String>())))?;
+    let number: i64 = raw.parse().ok().filter(|v| *v >= 1).ok_or_else(|| {
+        Problem::not_found(format!(
+            "no version {:?} of promotion {id}",
+            raw.chars().take(20).collect::<String>()
+        ))
+    })?;
     let version = promotions::load_version(ctx.sql()?, &id, number)
         .map_err(problem)?
         .ok_or_else(|| Problem::not_found(format!("no version {number} of promotion {id}")))?;
@@ -188,10 +253,18 @@ pub fn version(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// The promotion id in the path; one that cannot be an id is simply absent.
 pub fn path_id(ctx: &Ctx<'_>) -> Result<PromotionId, Problem> {
     let raw = ctx.param("id");
-    PromotionId::parse(raw).map_err(|_| Problem::not_found(format!("no promotion with id {:?}", raw.chars().take(64).collect::<String>())))
+    PromotionId::parse(raw).map_err(|_| {
+        Problem::not_found(format!(
+            "no promotion with id {:?}",
+            raw.chars().take(64).collect::<String>()
+        ))
+    })
 }
 
-pub fn found(stored: Option<StoredPromotion>, id: &PromotionId) -> Result<StoredPromotion, Problem> {
+pub fn found(
+    stored: Option<StoredPromotion>,
+    id: &PromotionId,
+) -> Result<StoredPromotion, Problem> {
     stored.ok_or_else(|| problem(promotions::PromotionError::UnknownPromotion(id.clone())))
 }
 

@@ -48,13 +48,21 @@ pub fn reserve(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     if !matches!(caller, Caller::Customer(_) | Caller::StoreDevice { .. }) {
         return Err(match caller {
-            Caller::Anonymous => Problem::unauthorized("a redemption needs the customer's token or a store device"),
-            _ => Problem::forbidden("a redemption is made by the order's customer or a store device"),
+            Caller::Anonymous => {
+                Problem::unauthorized("a redemption needs the customer's token or a store device")
+            }
+            _ => {
+                Problem::forbidden("a redemption is made by the order's customer or a store device")
+            }
         });
     }
     let key = match ctx.req.header("idempotency-key").map(|v| v.as_str()) {
         Some(Some(raw)) => IdempotencyKey::parse(raw)?,
-        Some(None) => return Err(Problem::bad_request("the Idempotency-Key header must be printable ASCII")),
+        Some(None) => {
+            return Err(Problem::bad_request(
+                "the Idempotency-Key header must be printable ASCII",
+            ));
+        }
         None => {
             return Err(Problem::bad_request(
                 "a redemption needs an Idempotency-Key header, so a retried order placement counts once",
@@ -63,14 +71,25 @@ pub fn reserve(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     };
     let body: ReserveBody = parse_json(ctx.req)?;
     let mut errors = Vec::new();
-    let order = OrderId::parse(&body.order_id).map_err(|e| errors.push(FieldError::new("order_id", e))).ok();
+    let order = OrderId::parse(&body.order_id)
+        .map_err(|e| errors.push(FieldError::new("order_id", e)))
+        .ok();
     let store = match &body.store_id {
         None => Some(None),
-        Some(raw) => StoreId::parse(raw).map(Some).map_err(|e| errors.push(FieldError::new("store_id", e))).ok(),
+        Some(raw) => StoreId::parse(raw)
+            .map(Some)
+            .map_err(|e| errors.push(FieldError::new("store_id", e)))
+            .ok(),
     };
-    let basket = Basket::parse(body.channel, body.cart, body.codes, body.customer_id, body.fulfilment)
-        .map_err(|e| errors.extend(e))
-        .ok();
+    let basket = Basket::parse(
+        body.channel,
+        body.cart,
+        body.codes,
+        body.customer_id,
+        body.fulfilment,
+    )
+    .map_err(|e| errors.extend(e))
+    .ok();
     let (Some(order), Some(store), Some(basket)) = (order, store, basket) else {
         return Err(invalid(errors));
     };
@@ -81,7 +100,9 @@ pub fn reserve(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             if let Some(named) = &store
                 && named != own
             {
-                return Err(Problem::forbidden(format!("this device may act only for its own store, not {named}")));
+                return Err(Problem::forbidden(format!(
+                    "this device may act only for its own store, not {named}"
+                )));
             }
             Some(own.clone())
         }
@@ -90,7 +111,10 @@ pub fn reserve(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     if let Some(expected) = body.expected_discount
         && expected.currency() != basket.cart.currency()
     {
-        return Err(invalid(vec![FieldError::new("expected_discount", "must be in the cart's currency")]));
+        return Err(invalid(vec![FieldError::new(
+            "expected_discount",
+            "must be in the cart's currency",
+        )]));
     }
     let cart = basket.priced(sql)?;
     let request = ReserveRequest {
@@ -104,12 +128,16 @@ pub fn reserve(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         codes: basket.codes,
         expected_discount: body.expected_discount,
     };
-    let (reservation, replayed) = match promotions::reserve(sql, &request, ctx.now()).map_err(problem)? {
-        Reserved::Created(r) => (r, false),
-        Reserved::Replayed(r) => (r, true),
-    };
+    let (reservation, replayed) =
+        match promotions::reserve(sql, &request, ctx.now()).map_err(problem)? {
+            Reserved::Created(r) => (r, false),
+            Reserved::Replayed(r) => (r, true),
+        };
     let mut response = json_response(201, &reservation);
-    response.set_header("location", format!("/api/coupons/redemptions/{}", reservation.reservation_id));
+    response.set_header(
+        "location",
+        format!("/api/coupons/redemptions/{}", reservation.reservation_id),
+    );
     if replayed {
         response.set_header("idempotent-replayed", "true");
     }
@@ -129,7 +157,8 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 pub fn commit(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     let reservation = owned(ctx, &caller, false)?;
-    let committed = promotions::commit(ctx.sql()?, &reservation.reservation_id, ctx.now()).map_err(problem)?;
+    let committed =
+        promotions::commit(ctx.sql()?, &reservation.reservation_id, ctx.now()).map_err(problem)?;
     Ok(json_response(200, &committed))
 }
 
@@ -138,25 +167,39 @@ pub fn commit(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 pub fn release(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     let reservation = owned(ctx, &caller, false)?;
-    let released = promotions::release(ctx.sql()?, &reservation.reservation_id, ctx.now()).map_err(problem)?;
+    let released =
+        promotions::release(ctx.sql()?, &reservation.reservation_id, ctx.now()).map_err(problem)?;
     Ok(json_response(200, &released))
 }
 
 /// The reservation in the path, if the caller may act on it.
 fn owned(ctx: &Ctx<'_>, caller: &Caller, ops_may_read: bool) -> Result<Reservation, Problem> {
     let id = ctx.param("id");
-    let not_found = || Problem::not_found(format!("no redemption reservation {}", id.chars().take(64).collect::<String>()));
+    let not_found = || {
+        Problem::not_found(format!(
+            "no redemption reservation {}",
+            id.chars().take(64).collect::<String>()
+        ))
+    };
     if let Caller::Anonymous = caller {
-        return Err(Problem::unauthorized("a redemption needs the customer's token or a store device"));
+        return Err(Problem::unauthorized(
+            "a redemption needs the customer's token or a store device",
+        ));
     }
     if matches!(caller, Caller::Ops { .. }) && !ops_may_read {
-        return Err(Problem::forbidden("a redemption is committed or released by the order's customer or a store device"));
+        return Err(Problem::forbidden(
+            "a redemption is committed or released by the order's customer or a store device",
+        ));
     }
-    let reservation = promotions::load_reservation(ctx.sql()?, id).map_err(problem)?.ok_or_else(not_found)?;
+    let reservation = promotions::load_reservation(ctx.sql()?, id)
+        .map_err(problem)?
+        .ok_or_else(not_found)?;
     match caller {
         Caller::Customer(me) if reservation.customer_id.as_ref() != Some(me) => Err(not_found()),
         Caller::StoreDevice { store, .. } if reservation.store_id.as_ref() != Some(store) => {
-            Err(Problem::forbidden(format!("this reservation belongs to another store's order, not {store}'s")))
+            Err(Problem::forbidden(format!(
+                "this reservation belongs to another store's order, not {store}'s"
+            )))
         }
         _ => Ok(reservation),
     }

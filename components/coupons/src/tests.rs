@@ -3,7 +3,9 @@
 use super::handle;
 use omni_shared::auth::Caller;
 use omni_shared::host::Host;
-use omni_shared::testing::{TestHost, body_json, customer, header, json_request, ops, request, status, store_device};
+use omni_shared::testing::{
+    TestHost, body_json, customer, header, json_request, ops, request, status, store_device,
+};
 use serde_json::{Value, json};
 use spin_sdk::http::{Method, Request, Response};
 
@@ -19,7 +21,8 @@ fn minor(amount: &str) -> i64 {
 
 fn add_item(t: &TestHost, sku: &str, category: &[&str], assortment: &str, prices: &[(&str, &str)]) {
     let sql = t.host.sql().unwrap();
-    let data = json!({"sku": sku, "product_id": sku, "name": format!("Item {sku}"), "category": category});
+    let data =
+        json!({"sku": sku, "product_id": sku, "name": format!("Item {sku}"), "category": category});
     sql.execute(
         "INSERT INTO catalog_items (sku, product_id, category, assortment, data, updated_at) VALUES (?1, ?1, ?2, ?3, ?4, 'now')",
         &[sku.into(), category.join("/").into(), assortment.into(), data.to_string().into()],
@@ -43,17 +46,39 @@ fn shop() -> TestHost {
     let prices: Value = serde_json::from_str(DEMO_PRICES).unwrap();
     for item in items["items"].as_array().unwrap() {
         let sku = item["sku"].as_str().unwrap();
-        let category: Vec<&str> = item["category"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let category: Vec<&str> = item["category"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
         let own: Vec<(&str, &str)> = prices["prices"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|p| p["sku"] == sku)
-            .map(|p| (p["currency"].as_str().unwrap(), p["amount"].as_str().unwrap()))
+            .map(|p| {
+                (
+                    p["currency"].as_str().unwrap(),
+                    p["amount"].as_str().unwrap(),
+                )
+            })
             .collect();
-        add_item(&t, sku, &category, item["assortment"].as_str().unwrap(), &own);
+        add_item(
+            &t,
+            sku,
+            &category,
+            item["assortment"].as_str().unwrap(),
+            &own,
+        );
     }
-    add_item(&t, "DRS-WRP-GRN-M", &["women", "dresses"], "both", &[("PLN", "200.00")]);
+    add_item(
+        &t,
+        "DRS-WRP-GRN-M",
+        &["women", "dresses"],
+        "both",
+        &[("PLN", "200.00")],
+    );
     t
 }
 
@@ -72,14 +97,25 @@ fn get(t: &TestHost, path: &str, caller: Option<&Caller>) -> Response {
 }
 
 /// A request with extra headers (Idempotency-Key, If-Match).
-fn with_headers(method: Method, path: &str, token: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Request {
+fn with_headers(
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> Request {
     let mut builder = Request::builder();
-    builder.method(method).uri(path).header("authorization", format!("Bearer {token}"));
+    builder
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"));
     for (name, value) in headers {
         builder.header(*name, *value);
     }
     if let Some(body) = body {
-        builder.header("content-type", "application/json").body(body.to_string());
+        builder
+            .header("content-type", "application/json")
+            .body(body.to_string());
     }
     builder.build()
 }
@@ -105,7 +141,12 @@ fn basket() -> Value {
 }
 
 fn validate(t: &TestHost, caller: Option<&Caller>, channel: &str, codes: &[&str]) -> Response {
-    post(t, "/api/coupons/validate", caller, json!({"channel": channel, "cart": basket(), "codes": codes}))
+    post(
+        t,
+        "/api/coupons/validate",
+        caller,
+        json!({"channel": channel, "cart": basket(), "codes": codes}),
+    )
 }
 
 fn reserve_body(order: &str, channel: &str, codes: &[&str]) -> Value {
@@ -114,7 +155,16 @@ fn reserve_body(order: &str, channel: &str, codes: &[&str]) -> Value {
 
 fn reserve(t: &TestHost, caller: &Caller, key: &str, body: &Value) -> Response {
     let token = t.token(caller);
-    send(t, with_headers(Method::Post, "/api/coupons/redemptions", &token, Some(body), &[("idempotency-key", key)]))
+    send(
+        t,
+        with_headers(
+            Method::Post,
+            "/api/coupons/redemptions",
+            &token,
+            Some(body),
+            &[("idempotency-key", key)],
+        ),
+    )
 }
 
 fn percent(id: &str, pct: &str) -> Value {
@@ -127,34 +177,59 @@ fn with(mut value: Value, key: &str, set: Value) -> Value {
 }
 
 fn used(t: &TestHost, id: &str) -> i64 {
-    body_json(&get(t, &format!("/api/promotions/{id}"), Some(&ops())))["used"].as_i64().unwrap()
+    body_json(&get(t, &format!("/api/promotions/{id}"), Some(&ops())))["used"]
+        .as_i64()
+        .unwrap()
 }
 
 #[test]
 fn health_names_the_component() {
     let t = TestHost::new();
-    assert_eq!(body_json(&get(&t, "/api/coupons/health", None))["component"], "coupons");
+    assert_eq!(
+        body_json(&get(&t, "/api/coupons/health", None))["component"],
+        "coupons"
+    );
 }
 
 #[test]
 fn the_same_basket_gets_the_same_discounts_at_the_till_and_on_the_web() {
     let t = shop();
-    let response = post(&t, "/api/promotions/import", Some(&ops()), serde_json::from_str(DEMO_PROMOTIONS).unwrap());
+    let response = post(
+        &t,
+        "/api/promotions/import",
+        Some(&ops()),
+        serde_json::from_str(DEMO_PROMOTIONS).unwrap(),
+    );
     assert_eq!(status(&response), 200, "{}", body_json(&response));
-    created(&t, with(percent("SPRING15", "15"), "codes", json!(["SPRING15"])));
-    let till = body_json(&validate(&t, Some(&store_device("WAW-01")), "pos", &["spring-15"]));
+    created(
+        &t,
+        with(percent("SPRING15", "15"), "codes", json!(["SPRING15"])),
+    );
+    let till = body_json(&validate(
+        &t,
+        Some(&store_device("WAW-01")),
+        "pos",
+        &["spring-15"],
+    ));
     let web = body_json(&validate(&t, None, "web", &["SPRING15"]));
     assert_eq!(till, web);
     // The tees deal (automatic, stackable) loses to the exclusive 15% code.
     assert_eq!(till["applied"][0]["promotion_id"], "SPRING15");
-    assert_eq!(till["total_discount"], json!({"amount": "64.49", "currency": "PLN"}));
+    assert_eq!(
+        till["total_discount"],
+        json!({"amount": "64.49", "currency": "PLN"})
+    );
     assert_eq!(till["refused"], json!([]));
 }
 
 #[test]
 fn an_app_only_code_is_refused_at_the_till_with_its_reason() {
     let t = shop();
-    let app_only = with(with(percent("APPONLY", "5"), "codes", json!(["APPONLY"])), "conditions", json!({"channels": ["app"]}));
+    let app_only = with(
+        with(percent("APPONLY", "5"), "codes", json!(["APPONLY"])),
+        "conditions",
+        json!({"channels": ["app"]}),
+    );
     created(&t, app_only);
     let response = validate(&t, Some(&store_device("WAW-01")), "pos", &["APPONLY"]);
     assert_eq!(status(&response), 200);
@@ -171,7 +246,10 @@ fn unknown_codes_and_malformed_baskets_are_4xx_problems() {
     let t = shop();
     let unknown = validate(&t, None, "web", &["NOSUCHCODE"]);
     assert_eq!(status(&unknown), 422);
-    assert_eq!(body_json(&unknown)["type"], "urn:omnichannel-edge:problem:unknown-coupon-code");
+    assert_eq!(
+        body_json(&unknown)["type"],
+        "urn:omnichannel-edge:problem:unknown-coupon-code"
+    );
     assert_eq!(body_json(&unknown)["detail"], "unknown code NOSUCHCODE");
     let bad_cart = json!({"currency": "PLN", "lines": [
         line("", &["men"], 0, "10.00"),
@@ -179,35 +257,76 @@ fn unknown_codes_and_malformed_baskets_are_4xx_problems() {
         {"sku": "B", "category": ["men"], "quantity": 1, "unit_price": {"amount": "5.00", "currency": "EUR"}},
         line("C", &["men"], 1, "99999999.00"),
     ]});
-    let response = post(&t, "/api/coupons/validate", None, json!({"channel": "tv", "cart": bad_cart, "codes": ["a"]}));
+    let response = post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "tv", "cart": bad_cart, "codes": ["a"]}),
+    );
     assert_eq!(status(&response), 422);
-    let fields: Vec<String> =
-        body_json(&response)["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    let fields: Vec<String> = body_json(&response)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(
         fields,
-        ["channel", "cart.lines[0].sku", "cart.lines[0].quantity", "cart.lines[1].unit_price", "cart.lines[2].unit_price", "cart.lines[3].unit_price", "codes[0]"]
+        [
+            "channel",
+            "cart.lines[0].sku",
+            "cart.lines[0].quantity",
+            "cart.lines[1].unit_price",
+            "cart.lines[2].unit_price",
+            "cart.lines[3].unit_price",
+            "codes[0]"
+        ]
     );
     let malformed = send(&t, {
         let mut b = Request::builder();
-        b.method(Method::Post).uri("/api/coupons/validate").header("content-type", "application/json").body("{\"channel\":");
+        b.method(Method::Post)
+            .uri("/api/coupons/validate")
+            .header("content-type", "application/json")
+            .body("{\"channel\":");
         b.build()
     });
     assert_eq!(status(&malformed), 400);
-    let numbers = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": {"currency": "PLN", "lines": [
-        {"sku": "A", "category": ["men"], "quantity": 1, "unit_price": {"amount": 10.5, "currency": "PLN"}}]}}));
+    let numbers = post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "web", "cart": {"currency": "PLN", "lines": [
+        {"sku": "A", "category": ["men"], "quantity": 1, "unit_price": {"amount": 10.5, "currency": "PLN"}}]}}),
+    );
     assert_eq!(status(&numbers), 422);
 }
 
 #[test]
 fn channels_and_customers_are_checked_against_the_caller() {
     let t = shop();
-    let named = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": basket(), "customer_id": "C-1"}));
+    let named = post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "web", "cart": basket(), "customer_id": "C-1"}),
+    );
     assert_eq!(status(&named), 401);
-    let other = post(&t, "/api/coupons/validate", Some(&customer("C-2")), json!({"channel": "web", "cart": basket(), "customer_id": "C-1"}));
+    let other = post(
+        &t,
+        "/api/coupons/validate",
+        Some(&customer("C-2")),
+        json!({"channel": "web", "cart": basket(), "customer_id": "C-1"}),
+    );
     assert_eq!(status(&other), 403);
-    assert_eq!(status(&validate(&t, Some(&customer("C-1")), "pos", &[])), 403);
+    assert_eq!(
+        status(&validate(&t, Some(&customer("C-1")), "pos", &[])),
+        403
+    );
     assert_eq!(status(&validate(&t, None, "kiosk", &[])), 403);
-    assert_eq!(status(&validate(&t, Some(&store_device("WAW-01")), "app", &[])), 403);
+    assert_eq!(
+        status(&validate(&t, Some(&store_device("WAW-01")), "app", &[])),
+        403
+    );
     assert_eq!(status(&validate(&t, Some(&ops()), "pos", &[])), 200);
 }
 
@@ -219,13 +338,34 @@ fn operators_create_version_pause_and_read_promotions() {
     assert_eq!(header(&response, "etag"), Some("\"v1\""));
     assert_eq!(header(&response, "location"), Some("/api/promotions/SALE"));
     assert_eq!(status(&create(&t, percent("SALE", "20"))), 409);
-    assert_eq!(status(&post(&t, "/api/promotions", Some(&customer("C-1")), percent("X", "5"))), 403);
-    assert_eq!(status(&post(&t, "/api/promotions", None, percent("X", "5"))), 401);
+    assert_eq!(
+        status(&post(
+            &t,
+            "/api/promotions",
+            Some(&customer("C-1")),
+            percent("X", "5")
+        )),
+        403
+    );
+    assert_eq!(
+        status(&post(&t, "/api/promotions", None, percent("X", "5"))),
+        401
+    );
 
     let token = t.token(&ops());
     let put = |if_match: Option<&str>, body: &Value| {
-        let headers: Vec<(&str, &str)> = if_match.map(|m| vec![("if-match", m)]).unwrap_or_default();
-        send(&t, with_headers(Method::Put, "/api/promotions/SALE", &token, Some(body), &headers))
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|m| vec![("if-match", m)]).unwrap_or_default();
+        send(
+            &t,
+            with_headers(
+                Method::Put,
+                "/api/promotions/SALE",
+                &token,
+                Some(body),
+                &headers,
+            ),
+        )
     };
     let twenty = percent("SALE", "20");
     assert_eq!(status(&put(None, &twenty)), 428);
@@ -233,26 +373,57 @@ fn operators_create_version_pause_and_read_promotions() {
     let replaced = put(Some("\"v1\""), &twenty);
     assert_eq!(status(&replaced), 200, "{}", body_json(&replaced));
     assert_eq!(header(&replaced, "etag"), Some("\"v2\""));
-    assert_eq!(status(&put(Some("\"v2\""), &percent("OTHER", "5"))), 422, "the body's id must match the path");
+    assert_eq!(
+        status(&put(Some("\"v2\""), &percent("OTHER", "5"))),
+        422,
+        "the body's id must match the path"
+    );
 
     let paused = post(&t, "/api/promotions/SALE/pause", Some(&ops()), json!({}));
     assert_eq!(body_json(&paused)["version"], 3);
     assert_eq!(body_json(&paused)["status"], "paused");
     let refused = body_json(&validate(&t, None, "web", &["SALE10"]));
     assert_eq!(refused["refused"][0]["message"], "this promotion is paused");
-    assert_eq!(body_json(&post(&t, "/api/promotions/SALE/pause", Some(&ops()), json!({})))["version"], 3, "a repeated pause changes nothing");
-    assert_eq!(body_json(&post(&t, "/api/promotions/SALE/resume", Some(&ops()), json!({})))["version"], 4);
+    assert_eq!(
+        body_json(&post(
+            &t,
+            "/api/promotions/SALE/pause",
+            Some(&ops()),
+            json!({})
+        ))["version"],
+        3,
+        "a repeated pause changes nothing"
+    );
+    assert_eq!(
+        body_json(&post(
+            &t,
+            "/api/promotions/SALE/resume",
+            Some(&ops()),
+            json!({})
+        ))["version"],
+        4
+    );
 
     let v1 = body_json(&get(&t, "/api/promotions/SALE/versions/1", Some(&ops())));
     assert_eq!(v1["definition"]["benefit"]["percent"], "10");
     assert_eq!(v1["changed_by"], "ops:back-office");
-    assert_eq!(status(&get(&t, "/api/promotions/SALE/versions/9", Some(&ops()))), 404);
+    assert_eq!(
+        status(&get(&t, "/api/promotions/SALE/versions/9", Some(&ops()))),
+        404
+    );
     let one = body_json(&get(&t, "/api/promotions/SALE", Some(&ops())));
     assert_eq!(one["codes"], json!(["SALE10"]));
     assert_eq!(one["definition"]["benefit"]["percent"], "20");
-    let list = body_json(&get(&t, "/api/promotions?status=active&limit=10", Some(&ops())));
+    let list = body_json(&get(
+        &t,
+        "/api/promotions?status=active&limit=10",
+        Some(&ops()),
+    ));
     assert_eq!(list["promotions"].as_array().unwrap().len(), 1);
-    assert_eq!(status(&get(&t, "/api/promotions?sort=x", Some(&ops()))), 400);
+    assert_eq!(
+        status(&get(&t, "/api/promotions?sort=x", Some(&ops()))),
+        400
+    );
 }
 
 #[test]
@@ -263,42 +434,108 @@ fn contradictory_definitions_are_refused_by_field() {
         "conditions": {"valid_from": "2026-12-01", "valid_until": "2026-11-01", "per_customer_limit": 5, "global_limit": 2}});
     let response = create(&t, bad);
     assert_eq!(status(&response), 422);
-    let fields: Vec<String> =
-        body_json(&response)["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(fields, ["conditions.valid_until", "target", "conditions.per_customer_limit"]);
-    let response = create(&t, with(percent("BAD", "10"), "conditions", json!({"per_customer_limit": 5, "global_limit": 2})));
-    assert_eq!(body_json(&response)["errors"][0]["field"], "conditions.per_customer_limit");
+    let fields: Vec<String> = body_json(&response)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "conditions.valid_until",
+            "target",
+            "conditions.per_customer_limit"
+        ]
+    );
+    let response = create(
+        &t,
+        with(
+            percent("BAD", "10"),
+            "conditions",
+            json!({"per_customer_limit": 5, "global_limit": 2}),
+        ),
+    );
+    assert_eq!(
+        body_json(&response)["errors"][0]["field"],
+        "conditions.per_customer_limit"
+    );
     assert_eq!(status(&get(&t, "/api/promotions/BAD", Some(&ops()))), 404);
 }
 
 #[test]
 fn code_batches_are_bounded_unique_and_single_use() {
     let t = shop();
-    created(&t, with(percent("XMAS", "10"), "requires_code", json!(true)));
-    let huge = post(&t, "/api/promotions/XMAS/code-batches", Some(&ops()), json!({"count": 10_000_000}));
+    created(
+        &t,
+        with(percent("XMAS", "10"), "requires_code", json!(true)),
+    );
+    let huge = post(
+        &t,
+        "/api/promotions/XMAS/code-batches",
+        Some(&ops()),
+        json!({"count": 10_000_000}),
+    );
     assert_eq!(status(&huge), 422);
     assert_eq!(body_json(&huge)["errors"][0]["field"], "count");
-    let response = post(&t, "/api/promotions/XMAS/code-batches", Some(&ops()), json!({"count": 50, "prefix": "xmas"}));
+    let response = post(
+        &t,
+        "/api/promotions/XMAS/code-batches",
+        Some(&ops()),
+        json!({"count": 50, "prefix": "xmas"}),
+    );
     assert_eq!(status(&response), 201, "{}", body_json(&response));
     let body = body_json(&response);
-    let codes: Vec<String> = body["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let codes: Vec<String> = body["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(codes.len(), 50);
     assert!(codes.iter().all(|c| c.starts_with("XMAS") && c.len() == 14));
     let batch_id = body["batch"]["batch_id"].as_str().unwrap().to_owned();
 
     let code = codes[0].to_lowercase();
-    let first = reserve(&t, &customer("C-1"), "k1", &reserve_body("O-1", "web", &[&code]));
+    let first = reserve(
+        &t,
+        &customer("C-1"),
+        "k1",
+        &reserve_body("O-1", "web", &[&code]),
+    );
     assert_eq!(status(&first), 201, "{}", body_json(&first));
-    let again = reserve(&t, &customer("C-2"), "k2", &reserve_body("O-2", "web", &[&code]));
+    let again = reserve(
+        &t,
+        &customer("C-2"),
+        "k2",
+        &reserve_body("O-2", "web", &[&code]),
+    );
     assert_eq!(status(&again), 409);
     assert_eq!(body_json(&again)["refused"][0]["message"], "already used");
-    let batch = body_json(&get(&t, &format!("/api/promotions/XMAS/code-batches/{batch_id}"), Some(&ops())));
+    let batch = body_json(&get(
+        &t,
+        &format!("/api/promotions/XMAS/code-batches/{batch_id}"),
+        Some(&ops()),
+    ));
     assert_eq!(batch["batch"]["used"], 1);
-    assert_eq!(batch["codes"].as_array().unwrap().iter().filter(|c| c["used"] == true).count(), 1);
+    assert_eq!(
+        batch["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["used"] == true)
+            .count(),
+        1
+    );
     let batches = body_json(&get(&t, "/api/promotions/XMAS/code-batches", Some(&ops())));
     assert_eq!(batches["batches"][0]["count"], 50);
     created(&t, percent("AUTO", "5"));
-    let automatic = post(&t, "/api/promotions/AUTO/code-batches", Some(&ops()), json!({"count": 5}));
+    let automatic = post(
+        &t,
+        "/api/promotions/AUTO/code-batches",
+        Some(&ops()),
+        json!({"count": 5}),
+    );
     assert_eq!(status(&automatic), 409);
 }
 
@@ -312,22 +549,45 @@ fn a_retried_redemption_with_the_same_key_counts_once() {
     let retry = reserve(&t, &customer("C-1"), "place-O-1", &body);
     assert_eq!(status(&retry), 201);
     assert_eq!(header(&retry, "idempotent-replayed"), Some("true"));
-    assert_eq!(body_json(&retry)["reservation_id"], body_json(&first)["reservation_id"]);
+    assert_eq!(
+        body_json(&retry)["reservation_id"],
+        body_json(&first)["reservation_id"]
+    );
     assert_eq!(used(&t, "ONCE"), 1);
-    let changed = reserve(&t, &customer("C-1"), "place-O-1", &reserve_body("O-1", "app", &[]));
+    let changed = reserve(
+        &t,
+        &customer("C-1"),
+        "place-O-1",
+        &reserve_body("O-1", "app", &[]),
+    );
     assert_eq!(status(&changed), 422);
-    let no_key = post(&t, "/api/coupons/redemptions", Some(&customer("C-1")), body.clone());
+    let no_key = post(
+        &t,
+        "/api/coupons/redemptions",
+        Some(&customer("C-1")),
+        body.clone(),
+    );
     assert_eq!(status(&no_key), 400);
     let second_for_order = reserve(&t, &customer("C-1"), "another-key", &body);
     assert_eq!(status(&second_for_order), 409);
-    assert_eq!(body_json(&second_for_order)["type"], "urn:omnichannel-edge:problem:order-already-reserved");
+    assert_eq!(
+        body_json(&second_for_order)["type"],
+        "urn:omnichannel-edge:problem:order-already-reserved"
+    );
     assert_eq!(used(&t, "ONCE"), 1);
 }
 
 #[test]
 fn a_global_limit_holds_under_concurrent_redemptions() {
     let t = shop();
-    created(&t, with(with(percent("TWENTY", "10"), "codes", json!(["TWENTY"])), "conditions", json!({"global_limit": 20})));
+    created(
+        &t,
+        with(
+            with(percent("TWENTY", "10"), "codes", json!(["TWENTY"])),
+            "conditions",
+            json!({"global_limit": 20}),
+        ),
+    );
     let token = t.token(&customer("C-1"));
     let handles: Vec<_> = (0..60)
         .map(|i| {
@@ -336,58 +596,157 @@ fn a_global_limit_holds_under_concurrent_redemptions() {
             std::thread::spawn(move || {
                 let body = reserve_body(&format!("O-{i}"), "web", &["TWENTY"]);
                 let key = format!("k-{i}");
-                let req = with_headers(Method::Post, "/api/coupons/redemptions", &token, Some(&body), &[("idempotency-key", &key)]);
+                let req = with_headers(
+                    Method::Post,
+                    "/api/coupons/redemptions",
+                    &token,
+                    Some(&body),
+                    &[("idempotency-key", &key)],
+                );
                 status(&handle(req, &host))
             })
         })
         .collect();
     let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 20, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
     assert_eq!(used(&t, "TWENTY"), 20);
-    let refused = reserve(&t, &customer("C-1"), "late", &reserve_body("O-late", "web", &["TWENTY"]));
-    assert_eq!(body_json(&refused)["refused"][0]["message"], "limit reached: all 20 uses are taken");
+    let refused = reserve(
+        &t,
+        &customer("C-1"),
+        "late",
+        &reserve_body("O-late", "web", &["TWENTY"]),
+    );
+    assert_eq!(
+        body_json(&refused)["refused"][0]["message"],
+        "limit reached: all 20 uses are taken"
+    );
 }
 
 #[test]
 fn a_per_customer_limit_holds_across_channels() {
     let t = shop();
-    created(&t, with(with(percent("ONEEACH", "10"), "codes", json!(["ONEEACH"])), "conditions", json!({"per_customer_limit": 1})));
-    let in_app = reserve(&t, &customer("C-1"), "k1", &reserve_body("O-1", "app", &["ONEEACH"]));
+    created(
+        &t,
+        with(
+            with(percent("ONEEACH", "10"), "codes", json!(["ONEEACH"])),
+            "conditions",
+            json!({"per_customer_limit": 1}),
+        ),
+    );
+    let in_app = reserve(
+        &t,
+        &customer("C-1"),
+        "k1",
+        &reserve_body("O-1", "app", &["ONEEACH"]),
+    );
     assert_eq!(status(&in_app), 201, "{}", body_json(&in_app));
     let mut at_till = reserve_body("O-2", "pos", &["ONEEACH"]);
     at_till["customer_id"] = json!("C-1");
     let till = reserve(&t, &store_device("WAW-01"), "k2", &at_till);
     assert_eq!(status(&till), 409);
     assert_eq!(body_json(&till)["refused"][0]["message"], "already used");
-    let validated = body_json(&post(&t, "/api/coupons/validate", Some(&store_device("WAW-01")),
-        json!({"channel": "pos", "cart": basket(), "codes": ["ONEEACH"], "customer_id": "C-1"})));
+    let validated = body_json(&post(
+        &t,
+        "/api/coupons/validate",
+        Some(&store_device("WAW-01")),
+        json!({"channel": "pos", "cart": basket(), "codes": ["ONEEACH"], "customer_id": "C-1"}),
+    ));
     assert_eq!(validated["refused"][0]["message"], "already used");
     at_till["customer_id"] = json!("C-2");
-    assert_eq!(status(&reserve(&t, &store_device("WAW-01"), "k3", &at_till)), 201);
+    assert_eq!(
+        status(&reserve(&t, &store_device("WAW-01"), "k3", &at_till)),
+        201
+    );
 }
 
 #[test]
 fn release_gives_the_use_back_and_commit_after_release_is_refused() {
     let t = shop();
-    created(&t, with(with(percent("ONE", "10"), "codes", json!(["ONE"])), "conditions", json!({"global_limit": 1})));
-    let first = body_json(&reserve(&t, &customer("C-1"), "k1", &reserve_body("O-1", "web", &["ONE"])));
+    created(
+        &t,
+        with(
+            with(percent("ONE", "10"), "codes", json!(["ONE"])),
+            "conditions",
+            json!({"global_limit": 1}),
+        ),
+    );
+    let first = body_json(&reserve(
+        &t,
+        &customer("C-1"),
+        "k1",
+        &reserve_body("O-1", "web", &["ONE"]),
+    ));
     let id = first["reservation_id"].as_str().unwrap().to_owned();
     assert_eq!(first["evaluation"]["lines"][1]["total"]["amount"], "161.97");
-    assert_eq!(first["uses"], json!([{"promotion_id": "ONE", "promotion_version": 1, "code": "ONE"}]));
-    assert_eq!(status(&reserve(&t, &customer("C-2"), "k2", &reserve_body("O-2", "web", &["ONE"]))), 409);
-    let released = post(&t, &format!("/api/coupons/redemptions/{id}/release"), Some(&customer("C-1")), json!({}));
+    assert_eq!(
+        first["uses"],
+        json!([{"promotion_id": "ONE", "promotion_version": 1, "code": "ONE"}])
+    );
+    assert_eq!(
+        status(&reserve(
+            &t,
+            &customer("C-2"),
+            "k2",
+            &reserve_body("O-2", "web", &["ONE"])
+        )),
+        409
+    );
+    let released = post(
+        &t,
+        &format!("/api/coupons/redemptions/{id}/release"),
+        Some(&customer("C-1")),
+        json!({}),
+    );
     assert_eq!(body_json(&released)["state"], "released");
-    assert_eq!(status(&post(&t, &format!("/api/coupons/redemptions/{id}/release"), Some(&customer("C-1")), json!({}))), 200);
+    assert_eq!(
+        status(&post(
+            &t,
+            &format!("/api/coupons/redemptions/{id}/release"),
+            Some(&customer("C-1")),
+            json!({})
+        )),
+        200
+    );
     assert_eq!(used(&t, "ONE"), 0);
-    let commit = post(&t, &format!("/api/coupons/redemptions/{id}/commit"), Some(&customer("C-1")), json!({}));
+    let commit = post(
+        &t,
+        &format!("/api/coupons/redemptions/{id}/commit"),
+        Some(&customer("C-1")),
+        json!({}),
+    );
     assert_eq!(status(&commit), 409);
     assert_eq!(body_json(&commit)["state"], "released");
-    let second = body_json(&reserve(&t, &customer("C-2"), "k3", &reserve_body("O-2", "web", &["ONE"])));
+    let second = body_json(&reserve(
+        &t,
+        &customer("C-2"),
+        "k3",
+        &reserve_body("O-2", "web", &["ONE"]),
+    ));
     let second_id = second["reservation_id"].as_str().unwrap().to_owned();
-    let committed = post(&t, &format!("/api/coupons/redemptions/{second_id}/commit"), Some(&customer("C-2")), json!({}));
+    let committed = post(
+        &t,
+        &format!("/api/coupons/redemptions/{second_id}/commit"),
+        Some(&customer("C-2")),
+        json!({}),
+    );
     assert_eq!(body_json(&committed)["state"], "committed");
-    assert_eq!(status(&post(&t, &format!("/api/coupons/redemptions/{second_id}/commit"), Some(&customer("C-2")), json!({}))), 200);
+    assert_eq!(
+        status(&post(
+            &t,
+            &format!("/api/coupons/redemptions/{second_id}/commit"),
+            Some(&customer("C-2")),
+            json!({})
+        )),
+        200
+    );
 }
 
 #[test]
@@ -397,53 +756,114 @@ fn only_the_orders_customer_or_store_may_act_on_a_reservation() {
     till["store_id"] = json!("WAW-01");
     let made = reserve(&t, &store_device("WAW-01"), "k", &till);
     assert_eq!(status(&made), 201, "{}", body_json(&made));
-    let id = body_json(&made)["reservation_id"].as_str().unwrap().to_owned();
+    let id = body_json(&made)["reservation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/api/coupons/redemptions/{id}");
     assert_eq!(status(&get(&t, &path, Some(&store_device("WAW-01")))), 200);
     assert_eq!(status(&get(&t, &path, Some(&ops()))), 200);
     assert_eq!(status(&get(&t, &path, Some(&store_device("KRK-01")))), 403);
     assert_eq!(status(&get(&t, &path, Some(&customer("C-1")))), 404);
     assert_eq!(status(&get(&t, &path, None)), 401);
-    assert_eq!(status(&post(&t, &format!("{path}/commit"), Some(&ops()), json!({}))), 403);
-    assert_eq!(status(&get(&t, "/api/coupons/redemptions/RSV-nope", Some(&ops()))), 404);
+    assert_eq!(
+        status(&post(
+            &t,
+            &format!("{path}/commit"),
+            Some(&ops()),
+            json!({})
+        )),
+        403
+    );
+    assert_eq!(
+        status(&get(&t, "/api/coupons/redemptions/RSV-nope", Some(&ops()))),
+        404
+    );
     let mut elsewhere = reserve_body("O-10", "pos", &[]);
     elsewhere["store_id"] = json!("KRK-01");
-    assert_eq!(status(&reserve(&t, &store_device("WAW-01"), "k2", &elsewhere)), 403);
-    assert_eq!(status(&reserve(&t, &ops(), "k3", &reserve_body("O-11", "web", &[]))), 403);
+    assert_eq!(
+        status(&reserve(&t, &store_device("WAW-01"), "k2", &elsewhere)),
+        403
+    );
+    assert_eq!(
+        status(&reserve(
+            &t,
+            &ops(),
+            "k3",
+            &reserve_body("O-11", "web", &[])
+        )),
+        403
+    );
 }
 
 #[test]
 fn an_offline_shoppers_first_app_click_and_collect_order_gets_the_demo_offer() {
     let t = shop();
-    assert_eq!(status(&post(&t, "/api/promotions/import", Some(&ops()), serde_json::from_str(DEMO_PROMOTIONS).unwrap())), 200);
+    assert_eq!(
+        status(&post(
+            &t,
+            "/api/promotions/import",
+            Some(&ops()),
+            serde_json::from_str(DEMO_PROMOTIONS).unwrap()
+        )),
+        200
+    );
     let feed = json!({"customers": [{"customer_id": "C-OFF", "segments": ["offline-frequent"], "loyalty_tier": "member", "order_history": {"pos": 9}}]});
-    assert_eq!(status(&post(&t, "/api/promotions/customers", Some(&ops()), feed)), 200);
+    assert_eq!(
+        status(&post(&t, "/api/promotions/customers", Some(&ops()), feed)),
+        200
+    );
     let mut body = reserve_body("O-APP-1", "app", &[]);
     body["fulfilment"] = json!("click_and_collect");
     body["cart"] = json!({"currency": "PLN", "lines": [line("DRS-WRP-GRN-M", &["women", "dresses"], 1, "200.00")]});
     let first = reserve(&t, &customer("C-OFF"), "k1", &body);
     assert_eq!(status(&first), 201, "{}", body_json(&first));
-    let applied: Vec<String> = body_json(&first)["evaluation"]["applied"].as_array().unwrap().iter()
-        .map(|a| a["promotion_id"].as_str().unwrap().to_owned()).collect();
+    let applied: Vec<String> = body_json(&first)["evaluation"]["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["promotion_id"].as_str().unwrap().to_owned())
+        .collect();
     // Loyalty -5% in the app (APP5), then +10% on the discounted amount
     // (FIRSTCC), then free shipping (SHIP200 no longer reached: 171.00).
     assert_eq!(applied, ["APP5", "FIRSTCC"]);
     assert_eq!(body_json(&first)["evaluation"]["total"]["amount"], "171.00");
     body["order_id"] = json!("O-APP-2");
     let second = body_json(&reserve(&t, &customer("C-OFF"), "k2", &body));
-    let applied: Vec<&str> = second["evaluation"]["applied"].as_array().unwrap().iter().map(|a| a["promotion_id"].as_str().unwrap()).collect();
+    let applied: Vec<&str> = second["evaluation"]["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["promotion_id"].as_str().unwrap())
+        .collect();
     assert_eq!(applied, ["APP5"], "the first order has been placed");
-    let again = post(&t, "/api/promotions/import", Some(&ops()), serde_json::from_str(DEMO_PROMOTIONS).unwrap());
+    let again = post(
+        &t,
+        "/api/promotions/import",
+        Some(&ops()),
+        serde_json::from_str(DEMO_PROMOTIONS).unwrap(),
+    );
     assert_eq!(body_json(&again)["unchanged"].as_array().unwrap().len(), 6);
 }
 
 #[test]
 fn an_expired_code_says_on_which_local_day() {
     let t = shop();
-    let dated = with(with(percent("NOV", "10"), "codes", json!(["NOV10"])), "conditions", json!({"valid_until": "2026-11-30"}));
+    let dated = with(
+        with(percent("NOV", "10"), "codes", json!(["NOV10"])),
+        "conditions",
+        json!({"valid_until": "2026-11-30"}),
+    );
     created(&t, dated);
-    assert_eq!(body_json(&validate(&t, None, "web", &["NOV10"]))["total_discount"]["amount"], "43.00");
-    t.host.fixed_clock().set(chrono::DateTime::parse_from_rfc3339("2026-11-30T23:00:00Z").unwrap().into());
+    assert_eq!(
+        body_json(&validate(&t, None, "web", &["NOV10"]))["total_discount"]["amount"],
+        "43.00"
+    );
+    t.host.fixed_clock().set(
+        chrono::DateTime::parse_from_rfc3339("2026-11-30T23:00:00Z")
+            .unwrap()
+            .into(),
+    );
     let late = body_json(&validate(&t, None, "web", &["NOV10"]));
     assert_eq!(late["refused"][0]["message"], "expired on 2026-11-30");
 }
@@ -455,7 +875,15 @@ fn customer_feeds_are_validated_all_or_nothing() {
     let response = post(&t, "/api/promotions/customers", Some(&ops()), feed);
     assert_eq!(status(&response), 422);
     assert_eq!(body_json(&response)["errors"][0]["row"], 1);
-    assert_eq!(status(&post(&t, "/api/promotions/customers", Some(&customer("C-1")), json!({"customers": []}))), 403);
+    assert_eq!(
+        status(&post(
+            &t,
+            "/api/promotions/customers",
+            Some(&customer("C-1")),
+            json!({"customers": []})
+        )),
+        403
+    );
 }
 
 fn errors_of(response: &Response) -> Vec<(String, String)> {
@@ -463,28 +891,64 @@ fn errors_of(response: &Response) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["reason"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
 #[test]
 fn the_basket_is_priced_from_the_catalog_and_a_price_that_disagrees_is_refused() {
     let t = shop();
-    created(&t, with(percent("TENOFF", "10"), "codes", json!(["TENOFF"])));
+    created(
+        &t,
+        with(percent("TENOFF", "10"), "codes", json!(["TENOFF"])),
+    );
     // A scarf claimed at 1.00: refused, naming the field and the catalog price.
     let cheap = json!({"currency": "PLN", "lines": [line("SCF-WOL-RED", &["accessories", "scarves"], 1, "1.00")]});
-    let response = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": cheap, "codes": ["TENOFF"]}));
+    let response = post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "web", "cart": cheap, "codes": ["TENOFF"]}),
+    );
     assert_eq!(status(&response), 422, "{}", body_json(&response));
-    assert_eq!(body_json(&response)["type"], "urn:omnichannel-edge:problem:invalid-body");
+    assert_eq!(
+        body_json(&response)["type"],
+        "urn:omnichannel-edge:problem:invalid-body"
+    );
     let errors = errors_of(&response);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, "cart.lines[0].unit_price");
-    assert!(errors[0].1.contains("the catalog price of SCF-WOL-RED is 89.90 PLN"), "{}", errors[0].1);
-    assert!(body_json(&response)["detail"].as_str().unwrap().contains("89.90 PLN"));
+    assert!(
+        errors[0]
+            .1
+            .contains("the catalog price of SCF-WOL-RED is 89.90 PLN"),
+        "{}",
+        errors[0].1
+    );
+    assert!(
+        body_json(&response)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("89.90 PLN")
+    );
     // SKUs and quantities are enough: the catalog gives price and category.
     let bare = json!({"currency": "PLN", "lines": [{"sku": "SCF-WOL-RED", "quantity": 2}, {"sku": "tee-org-blk-m", "quantity": 1}]});
-    let answer = body_json(&post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": bare, "codes": ["TENOFF"]})));
-    assert_eq!(answer["lines"][0]["unit_price"], json!({"amount": "89.90", "currency": "PLN"}), "{answer}");
+    let answer = body_json(&post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "web", "cart": bare, "codes": ["TENOFF"]}),
+    ));
+    assert_eq!(
+        answer["lines"][0]["unit_price"],
+        json!({"amount": "89.90", "currency": "PLN"}),
+        "{answer}"
+    );
     assert_eq!(answer["subtotal"]["amount"], "239.79");
     assert_eq!(answer["total_discount"]["amount"], "23.98");
     // The right price, sent, is accepted and gives the same answer.
@@ -492,7 +956,12 @@ fn the_basket_is_priced_from_the_catalog_and_a_price_that_disagrees_is_refused()
         line("SCF-WOL-RED", &["accessories", "scarves"], 2, "89.90"),
         line("TEE-ORG-BLK-M", &["men", "t-shirts"], 1, "59.99"),
     ]});
-    let same = body_json(&post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": shown, "codes": ["TENOFF"]})));
+    let same = body_json(&post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "web", "cart": shown, "codes": ["TENOFF"]}),
+    ));
     assert_eq!(same, answer);
     // A wrong category, an unknown SKU, a SKU without a price in the cart's
     // currency: each refused on its line.
@@ -500,12 +969,22 @@ fn the_basket_is_priced_from_the_catalog_and_a_price_that_disagrees_is_refused()
         line("SCF-WOL-RED", &["men", "t-shirts"], 1, "89.90"),
         {"sku": "NOPE-1", "quantity": 1},
     ]});
-    let response = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": wrong}));
+    let response = post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "web", "cart": wrong}),
+    );
     assert_eq!(status(&response), 422);
     let fields: Vec<String> = errors_of(&response).into_iter().map(|(f, _)| f).collect();
     assert_eq!(fields, ["cart.lines[0].category", "cart.lines[1].sku"]);
     let in_euro = json!({"currency": "EUR", "lines": [{"sku": "SCF-WOL-RED", "quantity": 1}, {"sku": "DRS-WRP-GRN-M", "quantity": 1}]});
-    let response = post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": in_euro}));
+    let response = post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "web", "cart": in_euro}),
+    );
     assert_eq!(status(&response), 422);
     let errors = errors_of(&response);
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -523,28 +1002,54 @@ fn the_basket_is_priced_from_the_catalog_and_a_price_that_disagrees_is_refused()
 #[test]
 fn a_line_marked_down_keeps_its_flag_and_the_catalog_price() {
     let t = shop();
-    let full_price_only = with(with(percent("FULL10", "10"), "codes", json!(["FULL10"])), "exclusions", json!({"discounted_lines": true}));
+    let full_price_only = with(
+        with(percent("FULL10", "10"), "codes", json!(["FULL10"])),
+        "exclusions",
+        json!({"discounted_lines": true}),
+    );
     created(&t, full_price_only);
     let cart = json!({"currency": "PLN", "lines": [
         {"sku": "SCF-WOL-RED", "quantity": 1, "already_discounted": true},
         {"sku": "TEE-ORG-BLK-M", "quantity": 1},
     ]});
-    let answer = body_json(&post(&t, "/api/coupons/validate", None, json!({"channel": "web", "cart": cart, "codes": ["FULL10"]})));
-    assert_eq!(answer["lines"][0]["unit_price"]["amount"], "89.90", "{answer}");
-    assert_eq!(answer["lines"][0]["discount"]["amount"], "0.00", "the marked-down line is left alone");
+    let answer = body_json(&post(
+        &t,
+        "/api/coupons/validate",
+        None,
+        json!({"channel": "web", "cart": cart, "codes": ["FULL10"]}),
+    ));
+    assert_eq!(
+        answer["lines"][0]["unit_price"]["amount"], "89.90",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["lines"][0]["discount"]["amount"], "0.00",
+        "the marked-down line is left alone"
+    );
     assert_eq!(answer["lines"][1]["discount"]["amount"], "6.00");
 }
 
 #[test]
 fn each_caller_validates_and_redeems_only_in_the_channels_it_may_act_in() {
     let t = shop();
-    created(&t, with(with(percent("LIMITED", "10"), "codes", json!(["LIMITED"])), "conditions", json!({"global_limit": 100})));
+    created(
+        &t,
+        with(
+            with(percent("LIMITED", "10"), "codes", json!(["LIMITED"])),
+            "conditions",
+            json!({"global_limit": 100}),
+        ),
+    );
     let (shopper, till, staff) = (customer("C-1"), store_device("WAW-01"), ops());
     let callers: [(&str, Option<&Caller>, &[&str]); 4] = [
         ("guest", None, &["web", "app"]),
         ("customer", Some(&shopper), &["web", "app"]),
         ("store device", Some(&till), &["pos", "kiosk"]),
-        ("ops", Some(&staff), &["web", "app", "kiosk", "pos", "call_center"]),
+        (
+            "ops",
+            Some(&staff),
+            &["web", "app", "kiosk", "pos", "call_center"],
+        ),
     ];
     let mut n = 0;
     for (who, caller, allowed) in callers {
@@ -552,24 +1057,55 @@ fn each_caller_validates_and_redeems_only_in_the_channels_it_may_act_in() {
             let response = validate(&t, caller, channel, &["LIMITED"]);
             let body = body_json(&response);
             if allowed.contains(&channel) {
-                assert_eq!(status(&response), 200, "{who} validating in {channel}: {body}");
+                assert_eq!(
+                    status(&response),
+                    200,
+                    "{who} validating in {channel}: {body}"
+                );
                 assert_eq!(body["applied"][0]["promotion_id"], "LIMITED");
             } else {
-                assert_eq!(status(&response), 403, "{who} validating in {channel}: {body}");
-                assert_eq!(body["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+                assert_eq!(
+                    status(&response),
+                    403,
+                    "{who} validating in {channel}: {body}"
+                );
+                assert_eq!(
+                    body["type"],
+                    "urn:omnichannel-edge:problem:channel-not-allowed"
+                );
                 assert_eq!(body["allowed_channels"], json!(allowed));
             }
             // Redemptions: the order's customer or a store device.
-            let Some(caller) = caller.filter(|c| matches!(c, Caller::Customer(_) | Caller::StoreDevice { .. })) else {
+            let Some(caller) =
+                caller.filter(|c| matches!(c, Caller::Customer(_) | Caller::StoreDevice { .. }))
+            else {
                 continue;
             };
             n += 1;
-            let response = reserve(&t, caller, &format!("k-{n}"), &reserve_body(&format!("O-{n}"), channel, &["LIMITED"]));
+            let response = reserve(
+                &t,
+                caller,
+                &format!("k-{n}"),
+                &reserve_body(&format!("O-{n}"), channel, &["LIMITED"]),
+            );
             if allowed.contains(&channel) {
-                assert_eq!(status(&response), 201, "{who} redeeming in {channel}: {}", body_json(&response));
+                assert_eq!(
+                    status(&response),
+                    201,
+                    "{who} redeeming in {channel}: {}",
+                    body_json(&response)
+                );
             } else {
-                assert_eq!(status(&response), 403, "{who} redeeming in {channel}: {}", body_json(&response));
-                assert_eq!(body_json(&response)["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+                assert_eq!(
+                    status(&response),
+                    403,
+                    "{who} redeeming in {channel}: {}",
+                    body_json(&response)
+                );
+                assert_eq!(
+                    body_json(&response)["type"],
+                    "urn:omnichannel-edge:problem:channel-not-allowed"
+                );
             }
         }
     }

@@ -18,7 +18,9 @@ use omni_shared::channel::Channel;
 use omni_shared::ids::CustomerId;
 use omni_shared::pipeline::Ctx;
 use omni_shared::promotions::cart::CartRequest;
-use omni_shared::promotions::{self, CartSnapshot, CartSnapshotRow, CouponCode, Fulfilment, PromotionError};
+use omni_shared::promotions::{
+    self, CartSnapshot, CartSnapshotRow, CouponCode, Fulfilment, PromotionError,
+};
 use omni_shared::storage::Sql;
 use omni_shared::web::{Problem, parse_json};
 use serde::Deserialize;
@@ -45,7 +47,14 @@ struct ValidateBody {
 pub fn validate(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     let body: ValidateBody = parse_json(ctx.req)?;
-    let basket = Basket::parse(body.channel, body.cart, body.codes, body.customer_id, body.fulfilment).map_err(invalid)?;
+    let basket = Basket::parse(
+        body.channel,
+        body.cart,
+        body.codes,
+        body.customer_id,
+        body.fulfilment,
+    )
+    .map_err(invalid)?;
     let customer = basket.customer_for(&caller)?;
     let sql = ctx.sql()?;
     let cart = basket.priced(sql)?;
@@ -69,7 +78,8 @@ pub fn validate(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// The evaluation as JSON, written into a buffer sized for a large basket
 /// at once (growing a small one is a measurable share of a large answer).
 fn evaluation_response(evaluation: &promotions::Evaluation) -> Response {
-    let mut body = Vec::with_capacity(1024 + 640 * evaluation.lines.len() + 256 * evaluation.applied.len());
+    let mut body =
+        Vec::with_capacity(1024 + 640 * evaluation.lines.len() + 256 * evaluation.applied.len());
     match serde_json::to_writer(&mut body, evaluation) {
         Ok(()) => {
             let mut response = Response::new(200, body);
@@ -101,11 +111,18 @@ impl Basket {
         fulfilment: Option<String>,
     ) -> Result<Basket, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let channel = Channel::parse(&channel).map_err(|e| errors.push(FieldError::new("channel", e))).ok();
-        let cart = CartRequest::try_from(cart).map_err(|e| errors.extend(in_cart(e))).ok();
+        let channel = Channel::parse(&channel)
+            .map_err(|e| errors.push(FieldError::new("channel", e)))
+            .ok();
+        let cart = CartRequest::try_from(cart)
+            .map_err(|e| errors.extend(in_cart(e)))
+            .ok();
         let mut parsed_codes = Vec::new();
         if codes.len() > MAX_CODES {
-            errors.push(FieldError::new("codes", format!("at most {MAX_CODES} codes per basket")));
+            errors.push(FieldError::new(
+                "codes",
+                format!("at most {MAX_CODES} codes per basket"),
+            ));
         } else {
             for (i, raw) in codes.iter().enumerate() {
                 match CouponCode::parse(raw) {
@@ -116,15 +133,27 @@ impl Basket {
         }
         let customer = match customer {
             None => Some(None),
-            Some(raw) => CustomerId::parse(&raw).map(Some).map_err(|e| errors.push(FieldError::new("customer_id", e))).ok(),
+            Some(raw) => CustomerId::parse(&raw)
+                .map(Some)
+                .map_err(|e| errors.push(FieldError::new("customer_id", e)))
+                .ok(),
         };
         let fulfilment = match fulfilment {
             None => Some(None),
-            Some(raw) => Fulfilment::parse(&raw).map(Some).map_err(|e| errors.push(FieldError::new("fulfilment", e))).ok(),
+            Some(raw) => Fulfilment::parse(&raw)
+                .map(Some)
+                .map_err(|e| errors.push(FieldError::new("fulfilment", e)))
+                .ok(),
         };
         match (channel, cart, customer, fulfilment) {
             (Some(channel), Some(cart), Some(customer), Some(fulfilment)) if errors.is_empty() => {
-                Ok(Basket { cart, channel, fulfilment, codes: parsed_codes, customer })
+                Ok(Basket {
+                    cart,
+                    channel,
+                    fulfilment,
+                    codes: parsed_codes,
+                    customer,
+                })
             }
             _ => Err(errors),
         }
@@ -152,7 +181,9 @@ impl Basket {
             }
             Caller::Customer(id) => {
                 if self.customer.as_ref().is_some_and(|named| named != id) {
-                    return Err(Problem::forbidden("a customer may validate only their own basket"));
+                    return Err(Problem::forbidden(
+                        "a customer may validate only their own basket",
+                    ));
                 }
                 Some(id.clone())
             }
@@ -176,5 +207,8 @@ impl Basket {
 
 /// Field errors of the cart, named as the body names them (`cart.<field>`).
 fn in_cart(errors: Vec<FieldError>) -> Vec<FieldError> {
-    errors.into_iter().map(|e| FieldError::new(format!("cart.{}", e.field), e.reason)).collect()
+    errors
+        .into_iter()
+        .map(|e| FieldError::new(format!("cart.{}", e.field), e.reason))
+        .collect()
 }

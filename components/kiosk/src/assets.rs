@@ -37,9 +37,21 @@ pub struct Asset {
 
 /// Every file the page is made of.
 pub static ASSETS: &[Asset] = &[
-    Asset { name: "index.html", content_type: "text/html; charset=utf-8", body: include_bytes!("../assets/index.html") },
-    Asset { name: "kiosk.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../assets/kiosk.js") },
-    Asset { name: "kiosk.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../assets/kiosk.css") },
+    Asset {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../assets/index.html"),
+    },
+    Asset {
+        name: "kiosk.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/kiosk.js"),
+    },
+    Asset {
+        name: "kiosk.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../assets/kiosk.css"),
+    },
     Asset {
         name: "strings-pl.json",
         content_type: "application/json; charset=utf-8",
@@ -50,7 +62,11 @@ pub static ASSETS: &[Asset] = &[
         content_type: "application/json; charset=utf-8",
         body: include_bytes!("../assets/strings-en.json"),
     },
-    Asset { name: "icon.svg", content_type: "image/svg+xml", body: include_bytes!("../assets/icon.svg") },
+    Asset {
+        name: "icon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../assets/icon.svg"),
+    },
 ];
 
 /// The answer for a path under `/kiosk`, or `None` for any other path.
@@ -112,7 +128,10 @@ fn respond(req: &Request, asset: &Asset) -> Response {
         .header("referrer-policy", "no-referrer")
         .header("x-frame-options", "DENY")
         .header("cross-origin-opener-policy", "same-origin")
-        .header("permissions-policy", "camera=(self), microphone=(), geolocation=()")
+        .header(
+            "permissions-policy",
+            "camera=(self), microphone=(), geolocation=()",
+        )
         .header("content-security-policy", CONTENT_SECURITY_POLICY);
     if status == 200 {
         builder.header("content-type", asset.content_type);

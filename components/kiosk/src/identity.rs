@@ -10,10 +10,10 @@
 use omni_shared::auth::Caller;
 use omni_shared::identity::{self, IdentityCode};
 use omni_shared::orders::{Order, timestamp};
+use omni_shared::pipeline::Ctx;
 use omni_shared::promotions::ActivePromotion;
 use omni_shared::returns::Rma;
 use omni_shared::stock::{StockError, load_store};
-use omni_shared::pipeline::Ctx;
 use omni_shared::web::{Problem, json_response, parse_json};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -31,9 +31,9 @@
 //! edge host both honour that.
 
 mod orders;
-mod outbox;
 #[cfg(target_arch = "wasm32")]
 mod outbound;
+mod outbox;
 mod pickup;
 mod preferences;
 mod render;
@@ -43,8 +43,8 @@ mod sweep;
 mod transitions;
 
 use omni_shared::host::Host;
-use omni_shared::notify::outbox::{DeliveryReport, Scope, deliver};
 use omni_shared::notify::Outbound;
+use omni_shared::notify::outbox::{DeliveryReport, Scope, deliver};
 use omni_shared::pipeline::{self, Ctx, Handler};
 use omni_shared::web::Problem;
 use omni_shared::web::route::Route;
@@ -62,15 +62,51 @@ pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Post, "/api/orders/pickup-scans", pickup::scan),
     Route::new(Method::Post, "/api/orders/pickup-lookups", pickup::lookup),
     Route::new(Method::Get, "/api/orders/{order_id}", orders::get),
-    Route::new(Method::Get, "/api/orders/{order_id}/history", orders::history),
-    Route::new(Method::Post, "/api/orders/{order_id}/transitions", transitions::apply),
-    Route::new(Method::Get, "/api/orders/{order_id}/pickup-code", pickup::code),
-    Route::new(Method::Get, "/api/notifications/vapid-public-key", subscriptions::vapid_key),
-    Route::new(Method::Post, "/api/notifications/push-subscriptions", subscriptions::register),
-    Route::new(Method::Get, "/api/notifications/push-subscriptions", subscriptions::list),
-    Route::new(Method::Delete, "/api/notifications/push-subscriptions/{subscription_id}", subscriptions::remove),
-    Route::new(Method::Get, "/api/notifications/preferences", preferences::get),
-    Route::new(Method::Put, "/api/notifications/preferences", preferences::put),
+    Route::new(
+        Method::Get,
+        "/api/orders/{order_id}/history",
+        orders::history,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/orders/{order_id}/transitions",
+        transitions::apply,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/orders/{order_id}/pickup-code",
+        pickup::code,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/notifications/vapid-public-key",
+        subscriptions::vapid_key,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/notifications/push-subscriptions",
+        subscriptions::register,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/notifications/push-subscriptions",
+        subscriptions::list,
+    ),
+    Route::new(
+        Method::Delete,
+        "/api/notifications/push-subscriptions/{subscription_id}",
+        subscriptions::remove,
+    ),
+    Route::new(
+        Method::Get,
+        "/api/notifications/preferences",
+        preferences::get,
+    ),
+    Route::new(
+        Method::Put,
+        "/api/notifications/preferences",
+        preferences::put,
+    ),
     Route::new(Method::Get, "/api/notifications/outbox", outbox::list),
 ];
 
@@ -131,9 +167,17 @@ impl FollowUp {
         };
         let config = settings::delivery_config(host);
         let cache = host.key_value().ok();
-        let outcome = host
-            .sql()
-            .and_then(|sql| deliver(sql, cache, outbound, &config, scope, host.clock().now(), limit));
+        let outcome = host.sql().and_then(|sql| {
+            deliver(
+                sql,
+                cache,
+                outbound,
+                &config,
+                scope,
+                host.clock().now(),
+                limit,
+            )
+        });
         match outcome {
             Ok(report) => Some(report),
             Err(e) => {

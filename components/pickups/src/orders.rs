@@ -10,11 +10,13 @@ use omni_shared::money::Currency;
 use omni_shared::notify::Locale;
 use omni_shared::orders::place::{NewOrder, place};
 use omni_shared::orders::store::{self, Filter, MAX_LIST};
-use omni_shared::orders::{Actor, ActorKind, DeliveryAddress, Fulfilment, Order, OrderError, OrderStatus};
+use omni_shared::orders::{
+    Actor, ActorKind, DeliveryAddress, Fulfilment, Order, OrderError, OrderStatus,
+};
 use omni_shared::pipeline::Ctx;
-use omni_shared::web::query::Query;
 use omni_shared::stock::{Basket, BasketLineRow, ReservationId};
 use omni_shared::web::idempotency::run_for_request;
+use omni_shared::web::query::Query;
 use omni_shared::web::{Problem, json_response, parse_json};
 use serde::Deserialize;
 use serde_json::json;
@@ -57,7 +59,12 @@ struct AddressBody {
 /// The caller as an actor; anonymous callers get 401.
 pub fn actor(ctx: &Ctx<'_>) -> Result<Actor, Problem> {
     let caller = ctx.caller()?;
-    Actor::of(&caller).ok_or_else(|| caller.require_customer().err().unwrap_or_else(|| Problem::unauthorized("sign in")))
+    Actor::of(&caller).ok_or_else(|| {
+        caller
+            .require_customer()
+            .err()
+            .unwrap_or_else(|| Problem::unauthorized("sign in"))
+    })
 }
 
 /// A path's order id; a malformed one names no order (404).
@@ -84,13 +91,15 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     new.channel = order_channel(sql, &caller, claimed, new.checkout.as_ref())?;
     let now = ctx.now();
     let scope = format!("{} POST /api/orders", caller.principal());
-    Ok(run_for_request(sql, &scope, ctx.req, now, || match place(sql, &new, &actor, settings, now) {
-        Ok(order) => {
-            let mut response = render::order_response(201, &order, &actor, now);
-            response.set_header("location", format!("/api/orders/{}", order.id));
-            response
+    Ok(run_for_request(sql, &scope, ctx.req, now, || {
+        match place(sql, &new, &actor, settings, now) {
+            Ok(order) => {
+                let mut response = render::order_response(201, &order, &actor, now);
+                response.set_header("location", format!("/api/orders/{}", order.id));
+                response
+            }
+            Err(e) => Problem::from(e).into_response(),
         }
-        Err(e) => Problem::from(e).into_response(),
     }))
 }
 
@@ -109,7 +118,9 @@ fn order_channel(
         Some(id) => omni_shared::cart::checkout::load(sql, id)?.map(|c| c.snapshot.channel),
         None => None,
     };
-    let channel = claimed.or(priced_for).unwrap_or_else(|| channel_claim::default_for(caller));
+    let channel = claimed
+        .or(priced_for)
+        .unwrap_or_else(|| channel_claim::default_for(caller));
     channel_claim::check(caller, channel)?;
     Ok(channel)
 }
@@ -119,16 +130,38 @@ fn new_order(body: CreateBody, caller: &Caller) -> Result<(NewOrder, Option<Chan
     let mut field = |name: &str, e: &dyn std::fmt::Display| errors.push(FieldError::new(name, e));
     let fulfilment = Fulfilment::parse(&body.fulfilment);
     if fulfilment.is_none() {
-        field("fulfilment", &"must be click_and_collect, ship_from_store or endless_aisle");
+        field(
+            "fulfilment",
+            &"must be click_and_collect, ship_from_store or endless_aisle",
+        );
     }
-    let named = body.customer_id.as_deref().map(CustomerId::parse).transpose().map_err(|e| field("customer_id", &e)).ok().flatten();
-    let store = body.store_id.as_deref().map(StoreId::parse).transpose().map_err(|e| field("store_id", &e)).ok().flatten();
+    let named = body
+        .customer_id
+        .as_deref()
+        .map(CustomerId::parse)
+        .transpose()
+        .map_err(|e| field("customer_id", &e))
+        .ok()
+        .flatten();
+    let store = body
+        .store_id
+        .as_deref()
+        .map(StoreId::parse)
+        .transpose()
+        .map_err(|e| field("store_id", &e))
+        .ok()
+        .flatten();
     let reservation = body
         .reservation_id
         .as_deref()
         .map(ReservationId::parse)
         .transpose()
-        .map_err(|_| field("reservation_id", &"is not a reservation id (RSV- and 16 hex digits)"))
+        .map_err(|_| {
+            field(
+                "reservation_id",
+                &"is not a reservation id (RSV- and 16 hex digits)",
+            )
+        })
         .ok()
         .flatten();
     let checkout = body
@@ -148,8 +181,22 @@ fn new_order(body: CreateBody, caller: &Caller) -> Result<(NewOrder, Option<Chan
         .ok()
         .flatten()
         .unwrap_or(Currency::Pln);
-    let locale = body.locale.as_deref().map(Locale::parse).transpose().map_err(|e| field("locale", &e)).ok().flatten();
-    let channel = body.channel.as_deref().map(Channel::parse).transpose().map_err(|e| field("channel", &e)).ok().flatten();
+    let locale = body
+        .locale
+        .as_deref()
+        .map(Locale::parse)
+        .transpose()
+        .map_err(|e| field("locale", &e))
+        .ok()
+        .flatten();
+    let channel = body
+        .channel
+        .as_deref()
+        .map(Channel::parse)
+        .transpose()
+        .map_err(|e| field("channel", &e))
+        .ok()
+        .flatten();
     let lines = if body.lines.is_empty() {
         Vec::new()
     } else {
@@ -162,13 +209,15 @@ fn new_order(body: CreateBody, caller: &Caller) -> Result<(NewOrder, Option<Chan
         }
     };
     let delivery_address = match body.delivery_address {
-        Some(a) => match DeliveryAddress::parse(&a.name, &a.street, &a.city, &a.postal_code, &a.country) {
-            Ok(address) => Some(address),
-            Err(address_errors) => {
-                errors.extend(address_errors);
-                None
+        Some(a) => {
+            match DeliveryAddress::parse(&a.name, &a.street, &a.city, &a.postal_code, &a.country) {
+                Ok(address) => Some(address),
+                Err(address_errors) => {
+                    errors.extend(address_errors);
+                    None
+                }
             }
-        },
+        }
         None => None,
     };
     let Some(fulfilment) = fulfilment.filter(|_| errors.is_empty()) else {
@@ -176,12 +225,19 @@ fn new_order(body: CreateBody, caller: &Caller) -> Result<(NewOrder, Option<Chan
     };
     let (customer, store) = match caller {
         Caller::Customer(me) => match named {
-            Some(other) if other != *me => return Err(Problem::forbidden("a customer may place orders only for themself")),
+            Some(other) if other != *me => {
+                return Err(Problem::forbidden(
+                    "a customer may place orders only for themself",
+                ));
+            }
             _ => (me.clone(), store),
         },
         Caller::StoreDevice { store: own, .. } => {
             let customer = named.ok_or_else(|| {
-                Problem::from(OrderError::Invalid(vec![FieldError::new("customer_id", "name the customer the order is for")]))
+                Problem::from(OrderError::Invalid(vec![FieldError::new(
+                    "customer_id",
+                    "name the customer the order is for",
+                )]))
             })?;
             if fulfilment == Fulfilment::EndlessAisle {
                 // The store orders from the central stock for its shopper:
@@ -189,14 +245,20 @@ fn new_order(body: CreateBody, caller: &Caller) -> Result<(NewOrder, Option<Chan
                 (customer, store)
             } else {
                 if store.as_ref().is_some_and(|s| s != own) {
-                    return Err(OrderError::WrongStore { store: store.unwrap_or_else(|| own.clone()) }.into());
+                    return Err(OrderError::WrongStore {
+                        store: store.unwrap_or_else(|| own.clone()),
+                    }
+                    .into());
                 }
                 (customer, Some(own.clone()))
             }
         }
         Caller::Ops { .. } => {
             let customer = named.ok_or_else(|| {
-                Problem::from(OrderError::Invalid(vec![FieldError::new("customer_id", "name the customer the order is for")]))
+                Problem::from(OrderError::Invalid(vec![FieldError::new(
+                    "customer_id",
+                    "name the customer the order is for",
+                )]))
             })?;
             (customer, store)
         }
@@ -230,7 +292,10 @@ pub fn history(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let actor = actor(ctx)?;
     let order = visible(ctx, &actor)?;
     let entries = store::history(ctx.sql()?, &order.id)?;
-    Ok(json_response(200, &render::history(&order, &entries, &actor)))
+    Ok(json_response(
+        200,
+        &render::history(&order, &entries, &actor),
+    ))
 }
 
 /// `GET /api/orders?status=&store_id=&customer_id=&at_risk=true&queue=true&limit=`:
@@ -242,8 +307,10 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let query = Query::parse(ctx.req.query())?;
     let mut filter = Filter::default();
     if let Some(raw) = query.get("status") {
-        filter.status =
-            Some(OrderStatus::parse(raw).ok_or_else(|| Problem::bad_request(format!("status: unknown status {raw:?}")))?);
+        filter.status = Some(
+            OrderStatus::parse(raw)
+                .ok_or_else(|| Problem::bad_request(format!("status: unknown status {raw:?}")))?,
+        );
     }
     let named_store = query
         .get("store_id")
@@ -279,12 +346,20 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     match query.get("at_risk") {
         None | Some("false") => {}
         Some("true") => filter.at_risk_at = Some(ctx.now()),
-        Some(other) => return Err(Problem::bad_request(format!("at_risk: expected true or false, not {other:?}"))),
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "at_risk: expected true or false, not {other:?}"
+            )));
+        }
     }
     match query.get("queue") {
         None | Some("false") => {}
         Some("true") => filter.queue = true,
-        Some(other) => return Err(Problem::bad_request(format!("queue: expected true or false, not {other:?}"))),
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "queue: expected true or false, not {other:?}"
+            )));
+        }
     }
     let limit = match query.get("limit") {
         None => 50,
@@ -292,11 +367,15 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_LIST).contains(n))
-            .ok_or_else(|| Problem::bad_request(format!("limit: a whole number from 1 to {MAX_LIST}")))?,
+            .ok_or_else(|| {
+                Problem::bad_request(format!("limit: a whole number from 1 to {MAX_LIST}"))
+            })?,
     };
     let now = ctx.now();
     let orders = store::list(ctx.sql()?, &filter, limit)?;
-    let rendered: Vec<_> = orders.iter().map(|o| render::order(o, &actor, now)).collect();
+    let rendered: Vec<_> = orders
+        .iter()
+        .map(|o| render::order(o, &actor, now))
+        .collect();
     Ok(json_response(200, &json!({ "orders": rendered })))
 }
-

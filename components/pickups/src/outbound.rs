@@ -22,7 +22,11 @@ impl Outbound for SpinOutbound {
             .unwrap_or_else(|| Err(OutboundError::Transport("no answer".into())))
     }
 
-    fn send_all(&self, requests: &[OutboundRequest], timeouts: Timeouts) -> Vec<Result<OutboundResponse, OutboundError>> {
+    fn send_all(
+        &self,
+        requests: &[OutboundRequest],
+        timeouts: Timeouts,
+    ) -> Vec<Result<OutboundResponse, OutboundError>> {
         #[cfg(target_arch = "wasm32")]
         return wasi_http::send_all(requests, timeouts);
         // Natively there is no wasi:http to send through (tests use
@@ -32,7 +36,12 @@ impl Outbound for SpinOutbound {
             let _ = timeouts;
             requests
                 .iter()
-                .map(|r| Err(OutboundError::Transport(format!("{}: outbound HTTP needs a Spin runtime", host_of(&r.url)))))
+                .map(|r| {
+                    Err(OutboundError::Transport(format!(
+                        "{}: outbound HTTP needs a Spin runtime",
+                        host_of(&r.url)
+                    )))
+                })
                 .collect()
         }
     }
@@ -43,7 +52,8 @@ mod wasi_http {
     use super::*;
     use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
     use spin_sdk::wit::wasi::http0_2_0::types::{
-        ErrorCode, Fields, FutureIncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+        ErrorCode, Fields, FutureIncomingResponse, Method, OutgoingBody, OutgoingRequest,
+        RequestOptions, Scheme,
     };
 
     /// One request in flight, or its answer already.
@@ -52,11 +62,19 @@ mod wasi_http {
         Done(Result<OutboundResponse, OutboundError>),
     }
 
-    pub fn send_all(requests: &[OutboundRequest], timeouts: Timeouts) -> Vec<Result<OutboundResponse, OutboundError>> {
-        let mut flights: Vec<Flight> = requests.iter().map(|r| start(r, timeouts).map_or_else(|e| Flight::Done(Err(e)), Flight::Waiting)).collect();
+    pub fn send_all(
+        requests: &[OutboundRequest],
+        timeouts: Timeouts,
+    ) -> Vec<Result<OutboundResponse, OutboundError>> {
+        let mut flights: Vec<Flight> = requests
+            .iter()
+            .map(|r| start(r, timeouts).map_or_else(|e| Flight::Done(Err(e)), Flight::Waiting))
+            .collect();
         let deadline = wasi::clocks::monotonic_clock::subscribe_duration(nanos(timeouts.total));
         loop {
-            let waiting: Vec<usize> = (0..flights.len()).filter(|i| matches!(flights[*i], Flight::Waiting(_))).collect();
+            let waiting: Vec<usize> = (0..flights.len())
+                .filter(|i| matches!(flights[*i], Flight::Waiting(_)))
+                .collect();
             if waiting.is_empty() || deadline.ready() {
                 break;
             }
@@ -77,9 +95,13 @@ mod wasi_http {
                     && let Some(answer) = future.get()
                 {
                     flights[i] = Flight::Done(match answer {
-                        Ok(Ok(response)) => Ok(OutboundResponse { status: response.status() }),
+                        Ok(Ok(response)) => Ok(OutboundResponse {
+                            status: response.status(),
+                        }),
                         Ok(Err(code)) => Err(error(&requests[i].url, code)),
-                        Err(()) => Err(OutboundError::Transport("the answer was already taken".into())),
+                        Err(()) => Err(OutboundError::Transport(
+                            "the answer was already taken".into(),
+                        )),
                     });
                 }
             }
@@ -104,9 +126,15 @@ mod wasi_http {
     }
 
     /// Sends the head, then the whole body with its declared length.
-    fn start(request: &OutboundRequest, timeouts: Timeouts) -> Result<FutureIncomingResponse, OutboundError> {
+    fn start(
+        request: &OutboundRequest,
+        timeouts: Timeouts,
+    ) -> Result<FutureIncomingResponse, OutboundError> {
         let bad = |what: &str| OutboundError::Transport(format!("{what} of {}", request.url));
-        let (scheme, rest) = request.url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+        let (scheme, rest) = request
+            .url
+            .split_once("://")
+            .ok_or_else(|| bad("no scheme"))?;
         let (authority, path) = match rest.find('/') {
             Some(at) => (&rest[..at], &rest[at..]),
             None => (rest, "/"),
@@ -117,18 +145,29 @@ mod wasi_http {
             .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
             .map(|(name, value)| (name.clone(), value.as_bytes().to_vec()))
             .collect();
-        headers.push(("content-length".into(), request.body.len().to_string().into_bytes()));
+        headers.push((
+            "content-length".into(),
+            request.body.len().to_string().into_bytes(),
+        ));
         let fields = Fields::from_list(&headers).map_err(|e| bad(&format!("headers ({e:?})")))?;
         let outgoing = OutgoingRequest::new(fields);
-        outgoing.set_method(&Method::Post).map_err(|()| bad("method"))?;
+        outgoing
+            .set_method(&Method::Post)
+            .map_err(|()| bad("method"))?;
         let scheme = match scheme {
             "https" => Scheme::Https,
             "http" => Scheme::Http,
             other => Scheme::Other(other.to_owned()),
         };
-        outgoing.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
-        outgoing.set_authority(Some(authority)).map_err(|()| bad("authority"))?;
-        outgoing.set_path_with_query(Some(path)).map_err(|()| bad("path"))?;
+        outgoing
+            .set_scheme(Some(&scheme))
+            .map_err(|()| bad("scheme"))?;
+        outgoing
+            .set_authority(Some(authority))
+            .map_err(|()| bad("authority"))?;
+        outgoing
+            .set_path_with_query(Some(path))
+            .map_err(|()| bad("path"))?;
         let body = outgoing.body().map_err(|()| bad("body"))?;
         let options = RequestOptions::new();
         // A host that does not support a timeout keeps its own; the
@@ -136,11 +175,17 @@ mod wasi_http {
         let _ = options.set_connect_timeout(Some(nanos(timeouts.connect)));
         let _ = options.set_first_byte_timeout(Some(nanos(timeouts.total)));
         let _ = options.set_between_bytes_timeout(Some(nanos(timeouts.total)));
-        let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|code| error(&request.url, code))?;
+        let future = outgoing_handler::handle(outgoing, Some(options))
+            .map_err(|code| error(&request.url, code))?;
         {
             let stream = body.write().map_err(|()| bad("body stream"))?;
             for chunk in request.body.chunks(4096) {
-                stream.blocking_write_and_flush(chunk).map_err(|e| OutboundError::Transport(format!("sending the body to {}: {e}", host_of(&request.url))))?;
+                stream.blocking_write_and_flush(chunk).map_err(|e| {
+                    OutboundError::Transport(format!(
+                        "sending the body to {}: {e}",
+                        host_of(&request.url)
+                    ))
+                })?;
             }
         }
         OutgoingBody::finish(body, None).map_err(|code| error(&request.url, code))?;
@@ -149,13 +194,17 @@ mod wasi_http {
 
     fn error(url: &str, code: ErrorCode) -> OutboundError {
         match code {
-            ErrorCode::HttpRequestDenied => OutboundError::Denied(format!("{} is not in allowed_outbound_hosts", host_of(url))),
+            ErrorCode::HttpRequestDenied => {
+                OutboundError::Denied(format!("{} is not in allowed_outbound_hosts", host_of(url)))
+            }
             other => OutboundError::Transport(format!("{}: {other:?}", host_of(url))),
         }
     }
 }
 
 fn host_of(url: &str) -> &str {
-    url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or(url)
+    url.split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(url)
 }
-

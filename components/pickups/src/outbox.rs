@@ -1,11 +1,11 @@
 //! `GET /api/notifications/outbox?order_id=&limit=` (ops): what was queued
 //! for an order and how its delivery went, newest first.
 
-use omni_shared::web::query::Query;
 use omni_shared::ids::OrderId;
 use omni_shared::notify::outbox::entries;
 use omni_shared::orders::timestamp;
 use omni_shared::pipeline::Ctx;
+use omni_shared::web::query::Query;
 use omni_shared::web::{Problem, json_response};
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -26,7 +26,9 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| Problem::bad_request(format!("limit: a whole number from 1 to {MAX_LIMIT}")))?,
+            .ok_or_else(|| {
+                Problem::bad_request(format!("limit: a whole number from 1 to {MAX_LIMIT}"))
+            })?,
     };
     let rows = entries(ctx.sql()?, order.as_ref().map(OrderId::as_str), limit)?;
     let rendered: Vec<_> = rows

@@ -50,16 +50,27 @@ pub fn scan(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     if !matches!(caller, Caller::StoreDevice { .. }) {
         caller.require_store()?;
     }
-    let device = Actor::of(&caller).ok_or(OrderError::Forbidden("only a store device scans pickup codes"))?;
+    let device = Actor::of(&caller).ok_or(OrderError::Forbidden(
+        "only a store device scans pickup codes",
+    ))?;
     let body: ScanBody = parse_json(ctx.req)?;
     let via = match body.channel.as_deref() {
         None => Via::default_for(device.kind()),
-        Some(raw) => Via::parse(raw).map_err(|why| OrderError::Invalid(vec![FieldError::new("channel", why)]))?,
+        Some(raw) => Via::parse(raw)
+            .map_err(|why| OrderError::Invalid(vec![FieldError::new("channel", why)]))?,
     };
     via.check_claim(&caller)?;
     let settings = settings::order_settings(ctx)?;
     let now = ctx.now();
-    let order = hand_over(ctx.sql()?, &body.code, &ctx.code_signing_secret()?, &device, via, settings, now)?;
+    let order = hand_over(
+        ctx.sql()?,
+        &body.code,
+        &ctx.code_signing_secret()?,
+        &device,
+        via,
+        settings,
+        now,
+    )?;
     Ok(render::order_response(200, &order, &device, now))
 }
 
@@ -75,9 +86,17 @@ struct LookupBody {
 pub fn lookup(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     caller.require_store()?;
-    let device = Actor::of(&caller).ok_or(OrderError::Forbidden("only a store device scans pickup codes"))?;
+    let device = Actor::of(&caller).ok_or(OrderError::Forbidden(
+        "only a store device scans pickup codes",
+    ))?;
     let body: LookupBody = parse_json(ctx.req)?;
     let now = ctx.now();
-    let order = look_up(ctx.sql()?, &body.code, &ctx.code_signing_secret()?, &device, now)?;
+    let order = look_up(
+        ctx.sql()?,
+        &body.code,
+        &ctx.code_signing_secret()?,
+        &device,
+        now,
+    )?;
     Ok(render::order_response(200, &order, &device, now))
 }

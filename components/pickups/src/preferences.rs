@@ -56,6 +56,12 @@ pub fn put(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         sms: body.channels.sms,
         marketing_consent: body.marketing_consent,
     };
-    let saved = preferences::save(ctx.sql()?, &customer, choice, |v| if_match.matches(v), ctx.now())?;
+    let saved = preferences::save(
+        ctx.sql()?,
+        &customer,
+        choice,
+        |v| if_match.matches(v),
+        ctx.now(),
+    )?;
     Ok(respond(&saved))
 }

@@ -14,8 +14,10 @@ fn staff(viewer: &Actor) -> bool {
 }
 
 pub fn order(order: &Order, viewer: &Actor, now: DateTime<Utc>) -> Value {
-    let allowed: Vec<&str> =
-        next_for(order.status, order.fulfilment, viewer.kind()).into_iter().map(|s| s.as_str()).collect();
+    let allowed: Vec<&str> = next_for(order.status, order.fulfilment, viewer.kind())
+        .into_iter()
+        .map(|s| s.as_str())
+        .collect();
     let lines: Vec<Value> = order
         .lines
         .iter()
@@ -69,8 +71,16 @@ pub fn order(order: &Order, viewer: &Actor, now: DateTime<Utc>) -> Value {
 }
 
 /// An order answer with its ETag.
-pub fn order_response(status: u16, order_value: &Order, viewer: &Actor, now: DateTime<Utc>) -> Response {
-    with_etag(json_response(status, &order(order_value, viewer, now)), order_value.version)
+pub fn order_response(
+    status: u16,
+    order_value: &Order,
+    viewer: &Actor,
+    now: DateTime<Utc>,
+) -> Response {
+    with_etag(
+        json_response(status, &order(order_value, viewer, now)),
+        order_value.version,
+    )
 }
 
 pub fn history(order: &Order, entries: &[HistoryEntry], viewer: &Actor) -> Value {

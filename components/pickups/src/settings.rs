@@ -20,7 +20,11 @@ use omni_shared::pipeline::Ctx;
 use omni_shared::web::Problem;
 
 fn variable(host: &dyn Host, name: &str) -> Option<String> {
-    host.variable(name).ok().flatten().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    host.variable(name)
+        .ok()
+        .flatten()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 fn misconfigured(name: &str, why: &dyn std::fmt::Display) -> Problem {
@@ -35,7 +39,10 @@ pub fn order_settings(ctx: &Ctx<'_>) -> Result<Settings, Problem> {
     )
     .map_err(Problem::from)?;
     let webhook_configured = webhook(ctx.host)?.is_some();
-    Ok(Settings { policy, webhook_configured })
+    Ok(Settings {
+        policy,
+        webhook_configured,
+    })
 }
 
 /// The gateway webhook, if configured; a URL without a usable secret is a
@@ -45,13 +52,17 @@ pub fn webhook(host: &dyn Host) -> Result<Option<WebhookTarget>, Problem> {
         return Ok(None);
     };
     let secret = variable(host, "notification_webhook_secret").unwrap_or_default();
-    WebhookTarget::new(&url, secret.as_bytes()).map(Some).map_err(|e| {
-        let name = match e {
-            omni_shared::notify::webhook::WebhookError::BadUrl => "notification_webhook_url",
-            omni_shared::notify::webhook::WebhookError::WeakSecret => "notification_webhook_secret",
-        };
-        misconfigured(name, &e)
-    })
+    WebhookTarget::new(&url, secret.as_bytes())
+        .map(Some)
+        .map_err(|e| {
+            let name = match e {
+                omni_shared::notify::webhook::WebhookError::BadUrl => "notification_webhook_url",
+                omni_shared::notify::webhook::WebhookError::WeakSecret => {
+                    "notification_webhook_secret"
+                }
+            };
+            misconfigured(name, &e)
+        })
 }
 
 /// The VAPID identity, if Web Push is configured.
@@ -76,8 +87,17 @@ pub fn delivery_config(host: &dyn Host) -> DeliveryConfig {
         .and_then(|ms| ms.parse::<u64>().ok())
         .filter(|ms| (100..=60_000).contains(ms))
         .map(std::time::Duration::from_millis);
-    let timeouts = total.map_or_else(omni_shared::notify::Timeouts::default, |total| omni_shared::notify::Timeouts { connect: total / 2, total });
-    DeliveryConfig { vapid: vapid(host).ok().flatten(), webhook: webhook(host).ok().flatten(), timeouts }
+    let timeouts = total.map_or_else(omni_shared::notify::Timeouts::default, |total| {
+        omni_shared::notify::Timeouts {
+            connect: total / 2,
+            total,
+        }
+    });
+    DeliveryConfig {
+        vapid: vapid(host).ok().flatten(),
+        webhook: webhook(host).ok().flatten(),
+        timeouts,
+    }
 }
 
 /// Whether `http://` push endpoints are accepted: only where a test

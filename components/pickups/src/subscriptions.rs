@@ -44,11 +44,18 @@ fn rendered(stored: &Stored) -> Value {
 pub fn register(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let customer = ctx.caller()?.require_customer()?.clone();
     let body: SubscriptionBody = parse_json(ctx.req)?;
-    let subscription =
-        PushSubscription::parse(&body.endpoint, &body.keys.p256dh, &body.keys.auth, settings::allow_http_push(ctx))?;
+    let subscription = PushSubscription::parse(
+        &body.endpoint,
+        &body.keys.p256dh,
+        &body.keys.auth,
+        settings::allow_http_push(ctx),
+    )?;
     let (stored, new) = subscriptions::register(ctx.sql()?, &customer, &subscription, ctx.now())?;
     let mut response = json_response(if new { 201 } else { 200 }, &rendered(&stored));
-    response.set_header("location", format!("/api/notifications/push-subscriptions/{}", stored.id));
+    response.set_header(
+        "location",
+        format!("/api/notifications/push-subscriptions/{}", stored.id),
+    );
     Ok(response)
 }
 
@@ -56,7 +63,10 @@ pub fn register(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let customer = ctx.caller()?.require_customer()?.clone();
     let all = subscriptions::list(ctx.sql()?, &customer)?;
-    Ok(json_response(200, &json!({ "subscriptions": all.iter().map(rendered).collect::<Vec<_>>() })))
+    Ok(json_response(
+        200,
+        &json!({ "subscriptions": all.iter().map(rendered).collect::<Vec<_>>() }),
+    ))
 }
 
 /// `DELETE /api/notifications/push-subscriptions/{subscription_id}`: 204.
@@ -76,7 +86,10 @@ pub fn vapid_key(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             response.set_header("cache-control", "public, max-age=3600");
             Ok(response)
         }
-        None => Err(Problem::new(404, "web-push-disabled", "Web Push Disabled")
-            .with_detail("this deployment has no VAPID key (vapid_private_key), so it sends no Web Push")),
+        None => Err(
+            Problem::new(404, "web-push-disabled", "Web Push Disabled").with_detail(
+                "this deployment has no VAPID key (vapid_private_key), so it sends no Web Push",
+            ),
+        ),
     }
 }

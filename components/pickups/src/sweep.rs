@@ -3,7 +3,6 @@
 //! the per-store hit rate.
 
 use crate::orders::actor;
-use omni_shared::web::query::Query;
 use crate::settings;
 use chrono::Duration;
 use omni_shared::ids::StoreId;
@@ -11,6 +10,7 @@ use omni_shared::notify::outbox::due_count;
 use omni_shared::orders::sweep::{parse_instant, sla_report, sweep};
 use omni_shared::orders::{ActorKind, OrderError, timestamp};
 use omni_shared::pipeline::Ctx;
+use omni_shared::web::query::Query;
 use omni_shared::web::{Problem, json_response};
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -65,7 +65,8 @@ pub fn report(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let now = ctx.now();
     let instant = |name: &str, default| match query.get(name) {
         None => Ok(default),
-        Some(raw) => parse_instant(raw).ok_or_else(|| Problem::bad_request(format!("{name}: an RFC 3339 instant"))),
+        Some(raw) => parse_instant(raw)
+            .ok_or_else(|| Problem::bad_request(format!("{name}: an RFC 3339 instant"))),
     };
     let to = instant("to", now)?;
     let from = instant("from", to - Duration::days(30))?;
@@ -73,5 +74,8 @@ pub fn report(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         return Err(Problem::bad_request("from must be before to"));
     }
     let stores = sla_report(ctx.sql()?, store.as_ref(), from, to, now)?;
-    Ok(json_response(200, &json!({ "from": timestamp(from), "to": timestamp(to), "stores": stores })))
+    Ok(json_response(
+        200,
+        &json!({ "from": timestamp(from), "to": timestamp(to), "stores": stores }),
+    ))
 }

@@ -57,9 +57,14 @@ pub fn apply(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             Via::default_for(actor.kind())
         }
     };
-    let note = parse_note(body.note.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
+    let note = parse_note(body.note.as_deref())
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
     let tracking = match body.tracking {
-        Some(t) => Tracking::parse(&t.carrier, &t.url).map_err(|e| errors.extend(e)).ok(),
+        Some(t) => Tracking::parse(&t.carrier, &t.url)
+            .map_err(|e| errors.extend(e))
+            .ok(),
         None => None,
     };
     let Some(to) = to.filter(|_| errors.is_empty()) else {
@@ -69,8 +74,21 @@ pub fn apply(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         via.check_claim(&ctx.caller()?)?;
     }
     let settings = settings::order_settings(ctx)?;
-    let change = Move { to, via, note, tracking };
+    let change = Move {
+        to,
+        via,
+        note,
+        tracking,
+    };
     let now = ctx.now();
-    let order = transition(ctx.sql()?, &id, &change, &actor, settings, |v| if_match.matches(v), now)?;
+    let order = transition(
+        ctx.sql()?,
+        &id,
+        &change,
+        &actor,
+        settings,
+        |v| if_match.matches(v),
+        now,
+    )?;
     Ok(render::order_response(200, &order, &actor, now))
 }

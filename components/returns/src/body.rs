@@ -3,12 +3,12 @@
 
 use omni_shared::auth::Caller;
 use omni_shared::catalog::FieldError;
+use omni_shared::ids::RmaId;
 use omni_shared::orders::{Actor, Via};
 use omni_shared::pipeline::Ctx;
 use omni_shared::returns::cases::Settings;
 use omni_shared::returns::store::CaseRef;
 use omni_shared::returns::{CaseNumber, ReturnError};
-use omni_shared::ids::RmaId;
 use omni_shared::web::Problem;
 
 /// The caller as an actor; anonymous callers get 401.
@@ -19,8 +19,9 @@ pub fn actor(ctx: &Ctx<'_>) -> Result<Actor, Problem> {
 /// The verified caller and the actor it is; anonymous callers get 401.
 pub fn caller(ctx: &Ctx<'_>) -> Result<(Caller, Actor), Problem> {
     let caller = ctx.caller()?;
-    let actor =
-        Actor::of(&caller).ok_or_else(|| Problem::unauthorized("sign in: returns need a customer, store or ops token"))?;
+    let actor = Actor::of(&caller).ok_or_else(|| {
+        Problem::unauthorized("sign in: returns need a customer, store or ops token")
+    })?;
     Ok((caller, actor))
 }
 
@@ -38,7 +39,8 @@ pub fn via(caller: &Caller, actor: &Actor, raw: Option<&str>) -> Result<Via, Pro
     let Some(raw) = raw else {
         return Ok(Via::default_for(actor.kind()));
     };
-    let via = Via::parse(raw).map_err(|why| ReturnError::Invalid(vec![FieldError::new("channel", why)]))?;
+    let via = Via::parse(raw)
+        .map_err(|why| ReturnError::Invalid(vec![FieldError::new("channel", why)]))?;
     via.check_claim(caller)?;
     Ok(via)
 }
@@ -56,7 +58,10 @@ pub fn case_ref(ctx: &Ctx<'_>) -> Result<CaseRef, Problem> {
     match CaseNumber::parse(raw) {
         Ok(number) => Ok(CaseRef::Number(number)),
         Err(omni_shared::returns::case_number::CaseNumberError::CheckDigit) => {
-            Err(Problem::not_found(format!("no such return: {}", omni_shared::returns::case_number::CaseNumberError::CheckDigit)))
+            Err(Problem::not_found(format!(
+                "no such return: {}",
+                omni_shared::returns::case_number::CaseNumberError::CheckDigit
+            )))
         }
         Err(_) => Err(ReturnError::NotFound("return").into()),
     }
@@ -64,8 +69,15 @@ pub fn case_ref(ctx: &Ctx<'_>) -> Result<CaseRef, Problem> {
 
 /// Whether the gateway webhook is configured for this component too.
 pub fn settings(ctx: &Ctx<'_>) -> Settings {
-    let url = ctx.host.variable("notification_webhook_url").ok().flatten().unwrap_or_default();
-    Settings { webhook_configured: !url.trim().is_empty() }
+    let url = ctx
+        .host
+        .variable("notification_webhook_url")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    Settings {
+        webhook_configured: !url.trim().is_empty(),
+    }
 }
 
 /// A note on a change: printable, at most 500 characters.
@@ -77,4 +89,3 @@ pub fn note(raw: Option<&str>) -> Result<Option<String>, ReturnError> {
 pub fn has_body(ctx: &Ctx<'_>) -> bool {
     !ctx.req.body().iter().all(u8::is_ascii_whitespace)
 }
-

@@ -2,18 +2,18 @@
 //! listing them.
 
 use crate::body;
-use omni_shared::web::query::Query;
 use crate::render;
 use omni_shared::catalog::FieldError;
 use omni_shared::ids::CustomerId;
+use omni_shared::ids::Sku;
 use omni_shared::orders::ActorKind;
 use omni_shared::pipeline::Ctx;
 use omni_shared::quantity::Quantity;
 use omni_shared::returns::cases::{NewReturn, RequestedLine, code_for, may_see, open};
 use omni_shared::returns::store::{self, Filter, MAX_LIST, load_policy};
 use omni_shared::returns::{RefundMethod, ReturnError, RmaStatus};
-use omni_shared::ids::Sku;
 use omni_shared::web::idempotency::run_for_request;
+use omni_shared::web::query::Query;
 use omni_shared::web::{Problem, json_response, parse_json};
 use serde::Deserialize;
 use serde_json::json;
@@ -49,35 +49,56 @@ fn new_return(body: CreateBody, via: omni_shared::orders::Via) -> Result<NewRetu
     }
     let mut lines = Vec::new();
     for (i, line) in body.lines.iter().enumerate() {
-        let sku = Sku::parse(&line.sku).map_err(|e| errors.push(FieldError::new(format!("lines[{i}].sku"), e))).ok();
-        let quantity =
-            Quantity::parse_json(&line.quantity).map_err(|e| errors.push(FieldError::new(format!("lines[{i}].quantity"), e))).ok();
+        let sku = Sku::parse(&line.sku)
+            .map_err(|e| errors.push(FieldError::new(format!("lines[{i}].sku"), e)))
+            .ok();
+        let quantity = Quantity::parse_json(&line.quantity)
+            .map_err(|e| errors.push(FieldError::new(format!("lines[{i}].quantity"), e)))
+            .ok();
         let reason = match line.reason.as_deref().map(str::trim) {
-            Some(r) if r.is_empty() || r.chars().count() > 64 || r.chars().any(char::is_control) => {
-                errors.push(FieldError::new(format!("lines[{i}].reason"), "1 to 64 printable characters"));
+            Some(r)
+                if r.is_empty() || r.chars().count() > 64 || r.chars().any(char::is_control) =>
+            {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].reason"),
+                    "1 to 64 printable characters",
+                ));
                 None
             }
             other => other.map(str::to_owned),
         };
         if let (Some(sku), Some(quantity)) = (sku, quantity) {
-            lines.push(RequestedLine { sku, quantity, reason });
+            lines.push(RequestedLine {
+                sku,
+                quantity,
+                reason,
+            });
         }
     }
     let refund_method = match body.refund_method.as_deref() {
         None => Some(RefundMethod::OriginalPayment),
         Some(raw) => RefundMethod::parse(raw).or_else(|| {
-            errors.push(FieldError::new("refund_method", "must be original_payment or store_credit"));
+            errors.push(FieldError::new(
+                "refund_method",
+                "must be original_payment or store_credit",
+            ));
             None
         }),
     };
     let source_ok = !body.order_id.trim().is_empty() && body.order_id.len() <= 64;
     if !source_ok {
-        errors.push(FieldError::new("order_id", "an order id or a till receipt id (RCP-...)"));
+        errors.push(FieldError::new(
+            "order_id",
+            "an order id or a till receipt id (RCP-...)",
+        ));
     }
     match refund_method {
-        Some(refund_method) if errors.is_empty() => {
-            Ok(NewReturn { source_id: body.order_id.trim().to_owned(), lines, refund_method, via })
-        }
+        Some(refund_method) if errors.is_empty() => Ok(NewReturn {
+            source_id: body.order_id.trim().to_owned(),
+            lines,
+            refund_method,
+            via,
+        }),
         _ => Err(ReturnError::Invalid(errors)),
     }
 }
@@ -95,14 +116,17 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let settings = body::settings(ctx);
     let now = ctx.now();
     let scope = format!("{} POST /api/returns", actor.principal());
-    Ok(run_for_request(sql, &scope, ctx.req, now, || match open(sql, &new, &actor, &policy, settings, now) {
-        Ok(rma) => {
-            let code = code_for(&rma, &secret, now).map(|c| render::code(&c)).ok();
-            let mut response = render::response(201, &rma, &actor, code.map(|c| ("return_code", c)));
-            response.set_header("location", format!("/api/returns/{}", rma.case_number));
-            response
+    Ok(run_for_request(sql, &scope, ctx.req, now, || {
+        match open(sql, &new, &actor, &policy, settings, now) {
+            Ok(rma) => {
+                let code = code_for(&rma, &secret, now).map(|c| render::code(&c)).ok();
+                let mut response =
+                    render::response(201, &rma, &actor, code.map(|c| ("return_code", c)));
+                response.set_header("location", format!("/api/returns/{}", rma.case_number));
+                response
+            }
+            Err(e) => Problem::from(e).into_response(),
         }
-        Err(e) => Problem::from(e).into_response(),
     }))
 }
 
@@ -121,8 +145,14 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let actor = body::actor(ctx)?;
     let query = Query::parse(ctx.req.query())?;
     let mut errors = Vec::new();
-    if let Some(unknown) = query.names().find(|n| !["order_id", "customer_id", "status", "limit"].contains(n)) {
-        errors.push(FieldError::new(unknown, "is not a filter; use order_id, customer_id, status or limit"));
+    if let Some(unknown) = query
+        .names()
+        .find(|n| !["order_id", "customer_id", "status", "limit"].contains(n))
+    {
+        errors.push(FieldError::new(
+            unknown,
+            "is not a filter; use order_id, customer_id, status or limit",
+        ));
     }
     let customer = query
         .get("customer_id")
@@ -140,10 +170,14 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     };
     let limit = match query.get("limit") {
         None => 50,
-        Some(raw) => raw.parse::<u32>().ok().filter(|l| (1..=MAX_LIST).contains(l)).unwrap_or_else(|| {
-            errors.push(FieldError::new("limit", format!("1 to {MAX_LIST}")));
-            50
-        }),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=MAX_LIST).contains(l))
+            .unwrap_or_else(|| {
+                errors.push(FieldError::new("limit", format!("1 to {MAX_LIST}")));
+                50
+            }),
     };
     let source_id = query.get("order_id").map(str::to_owned);
     if !errors.is_empty() {
@@ -166,7 +200,11 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         }
         _ => customer,
     };
-    let filter = Filter { customer, source_id, status };
+    let filter = Filter {
+        customer,
+        source_id,
+        status,
+    };
     let cases = store::list(ctx.sql()?, &filter, limit)?;
     let items: Vec<_> = cases.iter().map(|rma| render::case(rma, &actor)).collect();
     let mut response = json_response(200, &json!({"returns": items, "count": items.len()}));

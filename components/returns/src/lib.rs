@@ -52,12 +52,36 @@ pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Post, "/api/returns/intakes", codes::intake),
     Route::new(Method::Post, "/api/returns/receipts", receipts::create),
     Route::new(Method::Get, "/api/returns/{case_number}", cases::get),
-    Route::new(Method::Get, "/api/returns/{case_number}/return-code", codes::code),
-    Route::new(Method::Post, "/api/returns/{case_number}/inspect", moves::inspect),
-    Route::new(Method::Post, "/api/returns/{case_number}/refund", moves::refund),
-    Route::new(Method::Post, "/api/returns/{case_number}/exchange", moves::exchange),
-    Route::new(Method::Post, "/api/returns/{case_number}/reject", moves::reject),
-    Route::new(Method::Post, "/api/returns/{case_number}/close", moves::close),
+    Route::new(
+        Method::Get,
+        "/api/returns/{case_number}/return-code",
+        codes::code,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/returns/{case_number}/inspect",
+        moves::inspect,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/returns/{case_number}/refund",
+        moves::refund,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/returns/{case_number}/exchange",
+        moves::exchange,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/returns/{case_number}/reject",
+        moves::reject,
+    ),
+    Route::new(
+        Method::Post,
+        "/api/returns/{case_number}/close",
+        moves::close,
+    ),
 ];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {

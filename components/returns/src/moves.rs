@@ -43,7 +43,12 @@ struct SwapBody {
     quantity: serde_json::Value,
 }
 
-fn run(ctx: &Ctx<'_>, change: Move, note: Option<String>, channel: Option<String>) -> Result<Response, Problem> {
+fn run(
+    ctx: &Ctx<'_>,
+    change: Move,
+    note: Option<String>,
+    channel: Option<String>,
+) -> Result<Response, Problem> {
     let (caller, actor) = body::caller(ctx)?;
     let via = body::via(&caller, &actor, channel.as_deref())?;
     let note = body::note(note.as_deref())?;
@@ -67,7 +72,11 @@ fn run(ctx: &Ctx<'_>, change: Move, note: Option<String>, channel: Option<String
 }
 
 fn simple(ctx: &Ctx<'_>, change: Move) -> Result<Response, Problem> {
-    let body: NoteBody = if body::has_body(ctx) { parse_json(ctx.req)? } else { NoteBody::default() };
+    let body: NoteBody = if body::has_body(ctx) {
+        parse_json(ctx.req)?
+    } else {
+        NoteBody::default()
+    };
     run(ctx, change, body.note, body.channel)
 }
 
@@ -96,7 +105,9 @@ pub fn exchange(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     }
     let mut lines = Vec::new();
     for (i, swap) in body.lines.iter().enumerate() {
-        let sku = Sku::parse(&swap.sku).map_err(|e| errors.push(FieldError::new(format!("lines[{i}].sku"), e))).ok();
+        let sku = Sku::parse(&swap.sku)
+            .map_err(|e| errors.push(FieldError::new(format!("lines[{i}].sku"), e)))
+            .ok();
         let replacement = Sku::parse(&swap.replacement_sku)
             .map_err(|e| errors.push(FieldError::new(format!("lines[{i}].replacement_sku"), e)))
             .ok();
@@ -104,7 +115,11 @@ pub fn exchange(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             .map_err(|e| errors.push(FieldError::new(format!("lines[{i}].quantity"), e)))
             .ok();
         if let (Some(sku), Some(replacement), Some(quantity)) = (sku, replacement, quantity) {
-            lines.push(ExchangeRequest { sku, replacement, quantity });
+            lines.push(ExchangeRequest {
+                sku,
+                replacement,
+                quantity,
+            });
         }
     }
     let store = body
@@ -118,5 +133,10 @@ pub fn exchange(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     if !errors.is_empty() {
         return Err(ReturnError::Invalid(errors).into());
     }
-    run(ctx, Move::Exchange { lines, store }, body.note, body.channel)
+    run(
+        ctx,
+        Move::Exchange { lines, store },
+        body.note,
+        body.channel,
+    )
 }

@@ -1,10 +1,10 @@
 //! `GET /api/return-policy` (public, cacheable) and `PUT` (ops, If-Match
 //! honoured): the one policy the storefront, the app and the kiosk read.
 
+use omni_shared::pipeline::Ctx;
 use omni_shared::returns::ReturnError;
 use omni_shared::returns::policy::{PolicyRow, ReturnPolicy};
 use omni_shared::returns::store::{load_policy, save_policy};
-use omni_shared::pipeline::Ctx;
 use omni_shared::web::etag::{etag, none_match};
 use omni_shared::web::{IfMatch, Problem, json_response, parse_json, with_etag};
 use serde_json::{Value, json};
@@ -19,7 +19,8 @@ fn document(policy: &ReturnPolicy, version: i64) -> Value {
     let row = serde_json::to_value(policy.to_row()).unwrap_or_default();
     let mut doc = row;
     doc["version"] = json!(version);
-    doc["window_starts"] = json!("handover: pickup, delivery or till purchase, in the selling store's time zone");
+    doc["window_starts"] =
+        json!("handover: pickup, delivery or till purchase, in the selling store's time zone");
     doc["refund_basis"] = json!("paid_after_discounts");
     doc["coupon_minimum_rule"] = json!(COUPON_MINIMUM_RULE);
     doc["schema_org"] = policy.schema_org();
@@ -56,8 +57,20 @@ pub fn put(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         IfMatch::Absent | IfMatch::Any => None,
         IfMatch::Tags(_) => Some(current),
     };
-    match save_policy(sql, &policy, expected, &format!("ops:{operator}"), ctx.now())? {
-        Ok(version) => Ok(with_etag(json_response(200, &document(&policy, version)), version)),
-        Err(current) => Err(ReturnError::Stale { current_version: current }.into()),
+    match save_policy(
+        sql,
+        &policy,
+        expected,
+        &format!("ops:{operator}"),
+        ctx.now(),
+    )? {
+        Ok(version) => Ok(with_etag(
+            json_response(200, &document(&policy, version)),
+            version,
+        )),
+        Err(current) => Err(ReturnError::Stale {
+            current_version: current,
+        }
+        .into()),
     }
 }

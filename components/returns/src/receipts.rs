@@ -3,6 +3,7 @@
 //! `omni_shared::returns::receipts` for why and what is kept).
 
 use crate::body;
+use chrono::{DateTime, Utc};
 use omni_shared::catalog::FieldError;
 use omni_shared::ids::{CustomerId, Sku};
 use omni_shared::money::{Currency, Money};
@@ -12,7 +13,6 @@ use omni_shared::returns::receipts::{MAX_LINES, NewReceipt, SaleLine, record};
 use omni_shared::returns::{ReturnError, timestamp};
 use omni_shared::web::idempotency::run_for_request;
 use omni_shared::web::{Problem, json_response, parse_json};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -47,7 +47,9 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let body: ReceiptBody = parse_json(ctx.req)?;
     let now = ctx.now();
     let mut errors = Vec::new();
-    let currency = Currency::parse(&body.currency).map_err(|e| errors.push(FieldError::new("currency", e))).ok();
+    let currency = Currency::parse(&body.currency)
+        .map_err(|e| errors.push(FieldError::new("currency", e)))
+        .ok();
     if body.lines.is_empty() || body.lines.len() > MAX_LINES {
         errors.push(FieldError::new("lines", format!("1 to {MAX_LINES} lines")));
     }
@@ -55,16 +57,28 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     if let Some(currency) = currency {
         for (i, line) in body.lines.iter().enumerate() {
             let field = |name: &str| format!("lines[{i}].{name}");
-            let sku = Sku::parse(&line.sku).map_err(|e| errors.push(FieldError::new(field("sku"), e))).ok();
-            let quantity = Quantity::parse_json(&line.quantity).map_err(|e| errors.push(FieldError::new(field("quantity"), e))).ok();
+            let sku = Sku::parse(&line.sku)
+                .map_err(|e| errors.push(FieldError::new(field("sku"), e)))
+                .ok();
+            let quantity = Quantity::parse_json(&line.quantity)
+                .map_err(|e| errors.push(FieldError::new(field("quantity"), e)))
+                .ok();
             let price = Money::parse_non_negative(&line.unit_price, currency)
                 .map_err(|e| errors.push(FieldError::new(field("unit_price"), e)))
                 .ok();
-            let discount = Money::parse_non_negative(line.line_discount.as_deref().unwrap_or("0"), currency)
-                .map_err(|e| errors.push(FieldError::new(field("line_discount"), e)))
-                .ok();
-            if let (Some(sku), Some(quantity), Some(unit_price), Some(line_discount)) = (sku, quantity, price, discount) {
-                lines.push(SaleLine { sku, quantity: quantity.get(), unit_price, line_discount });
+            let discount =
+                Money::parse_non_negative(line.line_discount.as_deref().unwrap_or("0"), currency)
+                    .map_err(|e| errors.push(FieldError::new(field("line_discount"), e)))
+                    .ok();
+            if let (Some(sku), Some(quantity), Some(unit_price), Some(line_discount)) =
+                (sku, quantity, price, discount)
+            {
+                lines.push(SaleLine {
+                    sku,
+                    quantity: quantity.get(),
+                    unit_price,
+                    line_discount,
+                });
             }
         }
     }
@@ -98,10 +112,22 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let (Some(currency), Some(sold_at), true) = (currency, sold_at, errors.is_empty()) else {
         return Err(ReturnError::Invalid(errors).into());
     };
-    let new = NewReceipt { store, customer, currency, lines, order_discounts: discounts, sold_at };
+    let new = NewReceipt {
+        store,
+        customer,
+        currency,
+        lines,
+        order_discounts: discounts,
+        sold_at,
+    };
     let sql = ctx.sql()?;
     let scope = format!("{} POST /api/returns/receipts", actor.principal());
-    Ok(run_for_request(sql, &scope, ctx.req, now, || match record(sql, &new, &actor.principal().to_owned(), now) {
+    Ok(run_for_request(sql, &scope, ctx.req, now, || match record(
+        sql,
+        &new,
+        &actor.principal().to_owned(),
+        now,
+    ) {
         Ok(receipt) => {
             let lines: Vec<_> = receipt
                 .lines

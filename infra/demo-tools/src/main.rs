@@ -32,8 +32,11 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("vapid-public") => {
-            let private = args.get(1).context("usage: omni-demo vapid-public PRIVATE_KEY")?;
-            let vapid = Vapid::parse(private, "mailto:demo@omnichannel-edge.local").map_err(|e| anyhow::anyhow!("{e}"))?;
+            let private = args
+                .get(1)
+                .context("usage: omni-demo vapid-public PRIVATE_KEY")?;
+            let vapid = Vapid::parse(private, "mailto:demo@omnichannel-edge.local")
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", vapid.public_key());
             Ok(())
         }
@@ -46,7 +49,8 @@ fn main() -> Result<()> {
     }
 }
 
-const USAGE: &str = "usage: omni-demo token --role customer|store|ops --sub ID [--store ID] [--ttl-secs N]
+const USAGE: &str =
+    "usage: omni-demo token --role customer|store|ops --sub ID [--store ID] [--ttl-secs N]
        omni-demo vapid-public PRIVATE_KEY
        omni-demo gateway [--listen 127.0.0.1:3100] [--log FILE]";
 
@@ -57,10 +61,17 @@ fn gateway(args: &[String]) -> Result<()> {
     let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
     let listen = flag("--listen").unwrap_or_else(|| "127.0.0.1:3100".into());
     let log = flag("--log");
-    let secret = std::env::var("SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET")
-        .context("SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET is not set (source .spin/demo-secrets.env)")?;
-    let listener = std::net::TcpListener::bind(&listen).with_context(|| format!("listening on {listen}"))?;
-    eprintln!("gateway stand-in on http://{listen}: every notice is printed{}", log.as_deref().map(|l| format!(" and appended to {l}")).unwrap_or_default());
+    let secret = std::env::var("SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET").context(
+        "SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET is not set (source .spin/demo-secrets.env)",
+    )?;
+    let listener =
+        std::net::TcpListener::bind(&listen).with_context(|| format!("listening on {listen}"))?;
+    eprintln!(
+        "gateway stand-in on http://{listen}: every notice is printed{}",
+        log.as_deref()
+            .map(|l| format!(" and appended to {l}"))
+            .unwrap_or_default()
+    );
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
         let mut reader = BufReader::new(stream.try_clone()?);
@@ -76,25 +87,40 @@ fn gateway(args: &[String]) -> Result<()> {
                 headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
             }
         }
-        let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let find = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
         let Some(length) = find("content-length").and_then(|l| l.parse::<usize>().ok()) else {
-            stream.write_all(b"HTTP/1.1 411 Length Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")?;
+            stream.write_all(
+                b"HTTP/1.1 411 Length Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            )?;
             continue;
         };
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
-        let timestamp = find("webhook-timestamp").and_then(|t| t.parse::<i64>().ok()).unwrap_or_default();
+        let timestamp = find("webhook-timestamp")
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or_default();
         let signature = find("webhook-signature").unwrap_or_default();
         if !omni_shared::notify::webhook::verify(secret.as_bytes(), timestamp, &body, &signature) {
             eprintln!("gateway stand-in: refused a call whose signature does not verify");
-            stream.write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")?;
+            stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            )?;
             continue;
         }
         stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")?;
         let notice: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let to = match notice["audience"].as_str() {
             Some("store") => format!("store {}", notice["store_id"].as_str().unwrap_or("?")),
-            _ => format!("customer {} by {}", notice["customer_id"].as_str().unwrap_or("?"), notice["channels"]),
+            _ => format!(
+                "customer {} by {}",
+                notice["customer_id"].as_str().unwrap_or("?"),
+                notice["channels"]
+            ),
         };
         let shown = format!(
             "{} {} [{}] to {to}: {} | {}",
@@ -106,7 +132,10 @@ fn gateway(args: &[String]) -> Result<()> {
         );
         println!("{shown}");
         if let Some(path) = &log {
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
             writeln!(file, "{shown}")?;
         }
     }
@@ -114,12 +143,14 @@ fn gateway(args: &[String]) -> Result<()> {
 }
 
 fn token(args: &[String]) -> Result<String> {
-    let flag = |name: &str| {
-        args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone())
-    };
+    let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
     let role = flag("--role").context("--role is required")?;
     let sub = flag("--sub").context("--sub is required")?;
-    let ttl: i64 = flag("--ttl-secs").map(|t| t.parse()).transpose().context("--ttl-secs must be a whole number")?.unwrap_or(3600);
+    let ttl: i64 = flag("--ttl-secs")
+        .map(|t| t.parse())
+        .transpose()
+        .context("--ttl-secs must be a whole number")?
+        .unwrap_or(3600);
     let caller = match role.as_str() {
         "customer" => Caller::Customer(CustomerId::parse(&sub)?),
         "store" => Caller::StoreDevice {
@@ -129,9 +160,19 @@ fn token(args: &[String]) -> Result<String> {
         "ops" => Caller::Ops { operator: sub },
         other => bail!("unknown role {other:?}; expected customer, store or ops"),
     };
-    let secret = std::env::var("SPIN_VARIABLE_JWT_HS256_SECRET").context("SPIN_VARIABLE_JWT_HS256_SECRET is not set")?;
-    let issuer = std::env::var("SPIN_VARIABLE_JWT_ISSUER").unwrap_or_else(|_| DEFAULT_ISSUER.into());
-    let audience = std::env::var("SPIN_VARIABLE_JWT_AUDIENCE").unwrap_or_else(|_| DEFAULT_AUDIENCE.into());
-    let claims = Claims::for_caller(&caller, &issuer, &audience, Utc::now(), Duration::seconds(ttl)).context("no claims")?;
+    let secret = std::env::var("SPIN_VARIABLE_JWT_HS256_SECRET")
+        .context("SPIN_VARIABLE_JWT_HS256_SECRET is not set")?;
+    let issuer =
+        std::env::var("SPIN_VARIABLE_JWT_ISSUER").unwrap_or_else(|_| DEFAULT_ISSUER.into());
+    let audience =
+        std::env::var("SPIN_VARIABLE_JWT_AUDIENCE").unwrap_or_else(|_| DEFAULT_AUDIENCE.into());
+    let claims = Claims::for_caller(
+        &caller,
+        &issuer,
+        &audience,
+        Utc::now(),
+        Duration::seconds(ttl),
+    )
+    .context("no claims")?;
     Ok(sign_hs256(&claims, secret.as_bytes()))
 }

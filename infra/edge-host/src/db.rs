@@ -176,9 +176,18 @@ impl Database {
         let tainted = Arc::new(AtomicBool::new(false));
         let retuned = Arc::new(AtomicBool::new(false));
         let busy_replaced = Arc::new(AtomicBool::new(false));
-        let flags = Flags { tainted: Arc::clone(&tainted), retuned: Arc::clone(&retuned), busy_replaced: Arc::clone(&busy_replaced) };
+        let flags = Flags {
+            tainted: Arc::clone(&tainted),
+            retuned: Arc::clone(&retuned),
+            busy_replaced: Arc::clone(&busy_replaced),
+        };
         conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(&ctx, &flags)));
-        Ok(Pooled { conn, tainted, retuned, busy_replaced })
+        Ok(Pooled {
+            conn,
+            tainted,
+            retuned,
+            busy_replaced,
+        })
     }
 
     fn give_back(&self, pooled: Pooled) {
@@ -191,7 +200,10 @@ impl Database {
         if pooled.retuned.swap(false, Ordering::Relaxed) {
             // `PRAGMA busy_timeout` replaced the busy handler.
             let restored = pooled.conn.busy_handler(Some(busy_wait)).is_ok()
-                && pooled.conn.execute_batch("PRAGMA synchronous=NORMAL").is_ok();
+                && pooled
+                    .conn
+                    .execute_batch("PRAGMA synchronous=NORMAL")
+                    .is_ok();
             if !restored {
                 return;
             }
@@ -257,7 +269,9 @@ fn authorize(ctx: &AuthContext<'_>, flags: &Flags) -> Authorization {
             pragma_name,
             pragma_value: Some(_),
         } if ctx.database_name.is_none_or(|db| db == "main")
-            && RESTORABLE_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)) =>
+            && RESTORABLE_PRAGMAS
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(pragma_name)) =>
         {
             retuned.store(true, Ordering::Relaxed);
             if pragma_name.eq_ignore_ascii_case("busy_timeout") {
@@ -422,11 +436,18 @@ mod tests {
         let (_dir, db) = db();
         {
             let conn = db.checkout().unwrap();
-            conn.execute_batch("PRAGMA busy_timeout = 0; PRAGMA synchronous = FULL;").unwrap();
+            conn.execute_batch("PRAGMA busy_timeout = 0; PRAGMA synchronous = FULL;")
+                .unwrap();
         }
-        assert_eq!(db.idle.lock().unwrap().len(), 1, "the connection went back to the pool");
+        assert_eq!(
+            db.idle.lock().unwrap().len(),
+            1,
+            "the connection went back to the pool"
+        );
         let conn = db.checkout().unwrap();
-        let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        let synchronous: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(synchronous, 1, "NORMAL again");
         // The pool's busy handler is back: a writer waits for a lock held
         // elsewhere instead of failing at once.
@@ -440,7 +461,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         other.execute_batch("COMMIT").unwrap();
         let (ok, waited) = waiter.join().unwrap();
-        assert!(ok && waited >= Duration::from_millis(90), "{ok} after {waited:?}");
+        assert!(
+            ok && waited >= Duration::from_millis(90),
+            "{ok} after {waited:?}"
+        );
     }
 
     #[test]
@@ -451,9 +475,13 @@ mod tests {
         conn.keep_host_busy_handler();
         let other = db.checkout().unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let waiter = std::thread::spawn(move || conn.execute_batch("INSERT INTO t VALUES (3)").is_ok());
+        let waiter =
+            std::thread::spawn(move || conn.execute_batch("INSERT INTO t VALUES (3)").is_ok());
         std::thread::sleep(Duration::from_millis(100));
         other.execute_batch("COMMIT").unwrap();
-        assert!(waiter.join().unwrap(), "the write waited for the lock instead of failing at once");
+        assert!(
+            waiter.join().unwrap(),
+            "the write waited for the lock instead of failing at once"
+        );
     }
 }

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
-use edge_host::{manifest, schedule};
 use edge_host::runtime::{self, CacheOutcome, EngineOptions, StateOptions};
 use edge_host::server::{EdgeServer, ServeOptions};
 use edge_host::variables;
+use edge_host::{manifest, schedule};
 
 #[derive(Parser)]
 #[command(
@@ -258,16 +258,26 @@ fn start_schedule(app: &manifest::App, args: &UpArgs, addr: SocketAddr, server: 
         return;
     }
     let variable = |name: &str| app.variables.get(name).filter(|v| !v.is_empty()).cloned();
-    let (Some(issuer), Some(audience), Some(secret)) =
-        (variable("jwt_issuer"), variable("jwt_audience"), variable("jwt_hs256_secret"))
-    else {
-        eprintln!("edge-host: schedule off: the app has no jwt_issuer, jwt_audience and jwt_hs256_secret to sign its calls with");
+    let (Some(issuer), Some(audience), Some(secret)) = (
+        variable("jwt_issuer"),
+        variable("jwt_audience"),
+        variable("jwt_hs256_secret"),
+    ) else {
+        eprintln!(
+            "edge-host: schedule off: the app has no jwt_issuer, jwt_audience and jwt_hs256_secret to sign its calls with"
+        );
         return;
     };
-    let signer = schedule::Signer { issuer, audience, secret: secret.into_bytes() };
+    let signer = schedule::Signer {
+        issuer,
+        audience,
+        secret: secret.into_bytes(),
+    };
     let every = args.schedule_every_secs.map(Duration::from_secs);
     let clock = Arc::clone(server);
-    schedule::spawn(addr, &app.schedule, signer, every, move || clock.guest_now());
+    schedule::spawn(addr, &app.schedule, signer, every, move || {
+        clock.guest_now()
+    });
     for call in &app.schedule {
         let secs = args.schedule_every_secs.unwrap_or(call.every_seconds);
         println!("Scheduled: POST {} every {secs} s", call.route);

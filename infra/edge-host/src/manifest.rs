@@ -175,7 +175,9 @@ pub enum Problem {
     #[error("required variable has no value (set {0})")]
     MissingValue(String),
     /// A schedule entry that is not a path called at least every second.
-    #[error("schedule entry {0:?}: the route must be a path (\"/api/...\") and every_seconds at least 1")]
+    #[error(
+        "schedule entry {0:?}: the route must be a path (\"/api/...\") and every_seconds at least 1"
+    )]
     Schedule(String),
     /// Both `default` and `required = true`.
     #[error("a variable cannot have both a default and `required = true`")]
@@ -319,11 +321,17 @@ pub fn parse(
 /// The edge host's schedule from `[application.tool.edge-host]`, checked:
 /// each route a path, each interval at least a second.
 fn schedule(tool: Option<&toml::Value>) -> Result<Vec<ScheduledCall>, ManifestError> {
-    let err = |problem| ManifestError::Application { key: "tool.edge-host", problem };
+    let err = |problem| ManifestError::Application {
+        key: "tool.edge-host",
+        problem,
+    };
     let Some(ours) = tool.and_then(|t| t.get("edge-host")) else {
         return Ok(Vec::new());
     };
-    let parsed: RawEdgeHostTool = ours.clone().try_into().map_err(|e| err(Problem::Shape(Box::new(e))))?;
+    let parsed: RawEdgeHostTool = ours
+        .clone()
+        .try_into()
+        .map_err(|e| err(Problem::Shape(Box::new(e))))?;
     for call in &parsed.schedule {
         if !call.route.starts_with('/') || call.every_seconds == 0 {
             return Err(err(Problem::Schedule(call.route.clone())));
@@ -423,7 +431,9 @@ fn check_component(
         if let Some(unknown) = template.references().find(|r| !declared.contains_key(*r)) {
             return Err(err(key, Problem::UnknownVariable(unknown.to_owned())));
         }
-        let host = template.render(app_values).expect("every declared variable has a value once resolution succeeded");
+        let host = template
+            .render(app_values)
+            .expect("every declared variable has a value once resolution succeeded");
         if !host.trim().is_empty() {
             rendered_hosts.push(host);
         }
@@ -781,10 +791,27 @@ source = "a.wasm"
 allowed_outbound_hosts = ["{{ gateway }}", "{{ off }}"]
 "#;
         let app = Fixture::new().parse(&manifest(text), &[]).unwrap();
-        assert!(app.components[0].allowed_outbound_hosts.allows("http", "127.0.0.1", Some(3100)));
-        assert!(!app.components[0].allowed_outbound_hosts.allows("http", "127.0.0.1", Some(3101)));
-        let moved = Fixture::new().parse(&manifest(text), &[("SPIN_VARIABLE_GATEWAY", "https://gw.example.com")]).unwrap();
-        assert!(moved.components[0].allowed_outbound_hosts.allows("https", "gw.example.com", None));
+        assert!(
+            app.components[0]
+                .allowed_outbound_hosts
+                .allows("http", "127.0.0.1", Some(3100))
+        );
+        assert!(
+            !app.components[0]
+                .allowed_outbound_hosts
+                .allows("http", "127.0.0.1", Some(3101))
+        );
+        let moved = Fixture::new()
+            .parse(
+                &manifest(text),
+                &[("SPIN_VARIABLE_GATEWAY", "https://gw.example.com")],
+            )
+            .unwrap();
+        assert!(
+            moved.components[0]
+                .allowed_outbound_hosts
+                .allows("https", "gw.example.com", None)
+        );
         check_error(
             "[component.a]\nsource = \"a.wasm\"\nallowed_outbound_hosts = [\"{{ nope }}\"]\n",
             &[],
@@ -800,13 +827,31 @@ allowed_outbound_hosts = ["{{ gateway }}", "{{ off }}"]
                 &[],
             )
             .unwrap();
-        assert_eq!(app.schedule, vec![ScheduledCall { route: "/api/x/sweep".into(), every_seconds: 30 }]);
-        for bad in ["schedule = [{ route = \"api\", every_seconds = 30 }]", "schedule = [{ route = \"/a\", every_seconds = 0 }]", "scedule = []"] {
+        assert_eq!(
+            app.schedule,
+            vec![ScheduledCall {
+                route: "/api/x/sweep".into(),
+                every_seconds: 30
+            }]
+        );
+        for bad in [
+            "schedule = [{ route = \"api\", every_seconds = 30 }]",
+            "schedule = [{ route = \"/a\", every_seconds = 0 }]",
+            "scedule = []",
+        ] {
             let err = Fixture::new()
-                .parse(&manifest(&format!("[application.tool.edge-host]\n{bad}\n[component.a]\nsource = \"a.wasm\"\n")), &[])
+                .parse(
+                    &manifest(&format!(
+                        "[application.tool.edge-host]\n{bad}\n[component.a]\nsource = \"a.wasm\"\n"
+                    )),
+                    &[],
+                )
                 .unwrap_err()
                 .to_string();
-            assert!(err.starts_with("application: tool.edge-host:"), "{bad}: {err}");
+            assert!(
+                err.starts_with("application: tool.edge-host:"),
+                "{bad}: {err}"
+            );
         }
     }
 

@@ -40,9 +40,13 @@ impl Signer {
         });
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
         let input = format!("{header}.{payload}");
-        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256>>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 }
 
@@ -99,15 +103,24 @@ mod tests {
 
     #[test]
     fn the_token_is_an_hs256_jwt_for_ops_that_verifies_with_the_secret() {
-        let signer = Signer { issuer: "iss".into(), audience: "aud".into(), secret: b"0123456789abcdef0123456789abcdef".to_vec() };
+        let signer = Signer {
+            issuer: "iss".into(),
+            audience: "aud".into(),
+            secret: b"0123456789abcdef0123456789abcdef".to_vec(),
+        };
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let token = signer.token(now);
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
-        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-        assert_eq!((claims["role"].as_str(), claims["exp"].as_i64()), (Some("ops"), Some(1_800_000_300)));
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(
+            (claims["role"].as_str(), claims["exp"].as_i64()),
+            (Some("ops"), Some(1_800_000_300))
+        );
         let mut mac = <Hmac<Sha256>>::new_from_slice(&signer.secret).unwrap();
         mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
-        mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).expect("the signature verifies");
+        mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap())
+            .expect("the signature verifies");
     }
 }

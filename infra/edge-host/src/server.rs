@@ -98,7 +98,11 @@ impl EdgeServer {
 
     /// The guests' wall clock: the test clock when there is one.
     pub fn guest_now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.runtime.services.clock.as_ref().map_or_else(chrono::Utc::now, |clock| clock.now())
+        self.runtime
+            .services
+            .clock
+            .as_ref()
+            .map_or_else(chrono::Utc::now, |clock| clock.now())
     }
 
     /// The routing table, for the start-up banner and its warnings.

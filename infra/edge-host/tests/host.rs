@@ -388,7 +388,11 @@ fn a_path_without_route_gets_an_empty_404_as_under_spin() {
     let host = spawn_host();
     for path in ["/nowhere", "/prob", "/.well-known/spin/other"] {
         let r = host.get(path);
-        assert_eq!((r.status, r.body.as_slice()), (404, &b""[..]), "{path}: {r:?}");
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (404, &b""[..]),
+            "{path}: {r:?}"
+        );
     }
 }
 
@@ -399,7 +403,10 @@ fn the_well_known_info_route_answers_as_spin_does() {
     assert_eq!(r.status, 200);
     let info = r.json();
     let keys: Vec<&String> = info.as_object().unwrap().keys().collect();
-    assert!(keys.iter().all(|k| *k == "name" || *k == "version"), "{info}");
+    assert!(
+        keys.iter().all(|k| *k == "name" || *k == "version"),
+        "{info}"
+    );
     assert!(info["name"].is_string(), "{info}");
 }
 
@@ -684,7 +691,10 @@ fn when_every_instance_slot_is_busy_further_requests_get_503() {
 
 #[test]
 fn bodies_over_the_limit_get_413_before_the_guest_runs() {
-    let host = spawn_with(Options { extra: vec!["--max-body-bytes".into(), (1u64 << 20).to_string()], ..Default::default() });
+    let host = spawn_with(Options {
+        extra: vec!["--max-body-bytes".into(), (1u64 << 20).to_string()],
+        ..Default::default()
+    });
     let big = vec![b'x'; (1 << 20) + 1];
     assert_problem(&host.post("/probe/echo", &big), 413, "payload-too-large");
     let chunked = request(
@@ -719,7 +729,13 @@ fn without_a_limit_every_body_reaches_the_guest_as_under_spin() {
     let r = host.post("/probe/echo", &big);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["length"], 3 << 20);
-    let r = request(host.addr, "POST", "/probe/echo", &[], Some(Body::Chunked(&big)));
+    let r = request(
+        host.addr,
+        "POST",
+        "/probe/echo",
+        &[],
+        Some(Body::Chunked(&big)),
+    );
     assert_eq!(r.json()["length"], 3 << 20);
 }
 

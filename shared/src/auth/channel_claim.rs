@@ -50,10 +50,16 @@ pub fn may_use(caller: &Caller, channel: Channel) -> bool {
 /// The channel of a request: the `claimed` one if the caller may use it
 /// (else 403), otherwise `usual` (for example the channel a cart started
 /// in) when the caller may use that, otherwise the caller's default.
-pub fn resolve(caller: &Caller, claimed: Option<Channel>, usual: Option<Channel>) -> Result<Channel, Problem> {
+pub fn resolve(
+    caller: &Caller,
+    claimed: Option<Channel>,
+    usual: Option<Channel>,
+) -> Result<Channel, Problem> {
     match claimed {
         Some(channel) => check(caller, channel).map(|()| channel),
-        None => Ok(usual.filter(|c| may_use(caller, *c)).unwrap_or_else(|| default_for(caller))),
+        None => Ok(usual
+            .filter(|c| may_use(caller, *c))
+            .unwrap_or_else(|| default_for(caller))),
     }
 }
 
@@ -62,7 +68,11 @@ pub fn check(caller: &Caller, channel: Channel) -> Result<(), Problem> {
     if may_use(caller, channel) {
         return Ok(());
     }
-    Err(refused(caller, channel.as_str(), "its prices and assortment are not granted"))
+    Err(refused(
+        caller,
+        channel.as_str(),
+        "its prices and assortment are not granted",
+    ))
 }
 
 /// The 403 `channel-not-allowed` for `caller` naming `claimed` (a sales
@@ -76,9 +86,16 @@ pub fn refused(caller: &Caller, claimed: &str, why: &str) -> Problem {
         Caller::Ops { .. } => "an operator",
     };
     let allowed: Vec<&str> = allowed(caller).iter().map(|c| c.as_str()).collect();
-    Problem::new(403, "channel-not-allowed", "Channel not allowed for this caller")
-        .with_detail(format!("{who} may act only in the {} channels, not {claimed}; {why}", allowed.join(" and ")))
-        .with_extension("allowed_channels", serde_json::json!(allowed))
+    Problem::new(
+        403,
+        "channel-not-allowed",
+        "Channel not allowed for this caller",
+    )
+    .with_detail(format!(
+        "{who} may act only in the {} channels, not {claimed}; {why}",
+        allowed.join(" and ")
+    ))
+    .with_extension("allowed_channels", serde_json::json!(allowed))
 }
 
 #[cfg(test)]
@@ -90,8 +107,13 @@ mod tests {
         vec![
             Caller::Anonymous,
             Caller::Customer(CustomerId::parse("C-1").unwrap()),
-            Caller::StoreDevice { store: StoreId::parse("WAW-01").unwrap(), device: "till-1".into() },
-            Caller::Ops { operator: "ops".into() },
+            Caller::StoreDevice {
+                store: StoreId::parse("WAW-01").unwrap(),
+                device: "till-1".into(),
+            },
+            Caller::Ops {
+                operator: "ops".into(),
+            },
         ]
     }
 
@@ -100,7 +122,9 @@ mod tests {
         for caller in callers() {
             for channel in Channel::ALL {
                 let expected = match &caller {
-                    Caller::Anonymous | Caller::Customer(_) => channel == Channel::Web || channel == Channel::App,
+                    Caller::Anonymous | Caller::Customer(_) => {
+                        channel == Channel::Web || channel == Channel::App
+                    }
                     Caller::StoreDevice { .. } => channel.is_in_store(),
                     Caller::Ops { .. } => true,
                 };
@@ -118,10 +142,26 @@ mod tests {
     #[test]
     fn an_unclaimed_channel_is_the_usual_one_only_when_allowed() {
         let customer = Caller::Customer(CustomerId::parse("C-1").unwrap());
-        assert_eq!(resolve(&customer, None, Some(Channel::Web)).unwrap(), Channel::Web);
-        assert_eq!(resolve(&customer, None, Some(Channel::Pos)).unwrap(), Channel::App, "a till cart read by its owner");
-        let till = Caller::StoreDevice { store: StoreId::parse("WAW-01").unwrap(), device: "t".into() };
-        assert_eq!(resolve(&till, None, Some(Channel::App)).unwrap(), Channel::Pos);
-        assert_eq!(resolve(&Caller::Anonymous, None, None).unwrap(), Channel::Web);
+        assert_eq!(
+            resolve(&customer, None, Some(Channel::Web)).unwrap(),
+            Channel::Web
+        );
+        assert_eq!(
+            resolve(&customer, None, Some(Channel::Pos)).unwrap(),
+            Channel::App,
+            "a till cart read by its owner"
+        );
+        let till = Caller::StoreDevice {
+            store: StoreId::parse("WAW-01").unwrap(),
+            device: "t".into(),
+        };
+        assert_eq!(
+            resolve(&till, None, Some(Channel::App)).unwrap(),
+            Channel::Pos
+        );
+        assert_eq!(
+            resolve(&Caller::Anonymous, None, None).unwrap(),
+            Channel::Web
+        );
     }
 }

@@ -27,7 +27,12 @@ pub enum Intent {
 
 /// Checks `caller` (and the `X-Cart-Secret` they sent, if any) against the
 /// cart in `header`.
-pub fn authorize(caller: &Caller, secret: Option<&str>, header: &CartHeader, intent: Intent) -> Result<(), CartError> {
+pub fn authorize(
+    caller: &Caller,
+    secret: Option<&str>,
+    header: &CartHeader,
+    intent: Intent,
+) -> Result<(), CartError> {
     match caller {
         Caller::StoreDevice { .. } => {
             return Err(CartError::Forbidden(
@@ -35,15 +40,25 @@ pub fn authorize(caller: &Caller, secret: Option<&str>, header: &CartHeader, int
             ));
         }
         Caller::Ops { .. } if intent == Intent::Read => return Ok(()),
-        Caller::Ops { .. } => return Err(CartError::Forbidden("operators may read carts but not edit them")),
+        Caller::Ops { .. } => {
+            return Err(CartError::Forbidden(
+                "operators may read carts but not edit them",
+            ));
+        }
         Caller::Customer(_) | Caller::Anonymous => {}
     }
     let allowed = match (&header.owner, caller) {
         (Owner::Customer(owner), Caller::Customer(id)) => owner == id,
         (Owner::Customer(_), _) => false,
-        (Owner::Guest { secret_sha256 }, _) => secret.is_some_and(|s| secret_matches(s, secret_sha256)),
+        (Owner::Guest { secret_sha256 }, _) => {
+            secret.is_some_and(|s| secret_matches(s, secret_sha256))
+        }
     };
-    if allowed { Ok(()) } else { Err(CartError::NotFound) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(CartError::NotFound)
+    }
 }
 
 #[cfg(test)]
@@ -75,8 +90,15 @@ mod tests {
         Caller::Customer(CustomerId::parse(id).unwrap())
     }
 
-    fn check(caller: &Caller, secret: Option<&str>, header: &CartHeader, intent: Intent, expected: Option<u16>) {
-        let outcome = authorize(caller, secret, header, intent).map_err(|e| crate::web::Problem::from(e).status());
+    fn check(
+        caller: &Caller,
+        secret: Option<&str>,
+        header: &CartHeader,
+        intent: Intent,
+        expected: Option<u16>,
+    ) {
+        let outcome = authorize(caller, secret, header, intent)
+            .map_err(|e| crate::web::Problem::from(e).status());
         assert_eq!(outcome.err(), expected, "{caller:?} {intent:?}");
     }
 
@@ -91,17 +113,39 @@ mod tests {
     #[test]
     fn a_guest_cart_opens_only_with_its_secret() {
         let secret = GuestSecret::generate().unwrap();
-        let guest = cart(Owner::Guest { secret_sha256: secret.sha256_hex() });
-        check(&Caller::Anonymous, Some(secret.as_str()), &guest, Intent::Edit, None);
-        check(&customer("C-1"), Some(secret.as_str()), &guest, Intent::Edit, None);
+        let guest = cart(Owner::Guest {
+            secret_sha256: secret.sha256_hex(),
+        });
+        check(
+            &Caller::Anonymous,
+            Some(secret.as_str()),
+            &guest,
+            Intent::Edit,
+            None,
+        );
+        check(
+            &customer("C-1"),
+            Some(secret.as_str()),
+            &guest,
+            Intent::Edit,
+            None,
+        );
         check(&Caller::Anonymous, None, &guest, Intent::Read, Some(404));
         let wrong = GuestSecret::generate().unwrap();
-        check(&Caller::Anonymous, Some(wrong.as_str()), &guest, Intent::Read, Some(404));
+        check(
+            &Caller::Anonymous,
+            Some(wrong.as_str()),
+            &guest,
+            Intent::Read,
+            Some(404),
+        );
     }
 
     #[test]
     fn operators_read_any_cart_but_edit_none() {
-        let ops = Caller::Ops { operator: "support".into() };
+        let ops = Caller::Ops {
+            operator: "support".into(),
+        };
         let theirs = cart(Owner::Customer(CustomerId::parse("C-1").unwrap()));
         check(&ops, None, &theirs, Intent::Read, None);
         check(&ops, None, &theirs, Intent::Edit, Some(403));
@@ -109,9 +153,20 @@ mod tests {
 
     #[test]
     fn store_devices_never_open_a_cart_directly() {
-        let till = Caller::StoreDevice { store: StoreId::parse("WAW-01").unwrap(), device: "till-1".into() };
+        let till = Caller::StoreDevice {
+            store: StoreId::parse("WAW-01").unwrap(),
+            device: "till-1".into(),
+        };
         let secret = GuestSecret::generate().unwrap();
-        let guest = cart(Owner::Guest { secret_sha256: secret.sha256_hex() });
-        check(&till, Some(secret.as_str()), &guest, Intent::Read, Some(403));
+        let guest = cart(Owner::Guest {
+            secret_sha256: secret.sha256_hex(),
+        });
+        check(
+            &till,
+            Some(secret.as_str()),
+            &guest,
+            Intent::Read,
+            Some(403),
+        );
     }
 }

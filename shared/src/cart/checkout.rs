@@ -52,7 +52,11 @@ impl CheckoutId {
         let valid = raw.len() <= 64
             && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
             && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if valid { Ok(CheckoutId(raw.to_owned())) } else { Err(CartError::CheckoutNotFound) }
+        if valid {
+            Ok(CheckoutId(raw.to_owned()))
+        } else {
+            Err(CartError::CheckoutNotFound)
+        }
     }
 
     pub fn generate() -> Result<CheckoutId, CartError> {
@@ -139,11 +143,20 @@ impl Checkout {
 /// same snapshot always gives the same code, so the owner can be shown it
 /// again without storing it.
 pub fn handoff_code(snapshot: &CheckoutSnapshot, secret: &[u8]) -> String {
-    signed_code::sign(HANDOFF_PURPOSE, snapshot.checkout_id.as_str().as_bytes(), snapshot.expires_at, secret)
+    signed_code::sign(
+        HANDOFF_PURPOSE,
+        snapshot.checkout_id.as_str().as_bytes(),
+        snapshot.expires_at,
+        secret,
+    )
 }
 
 /// The checkout a hand-off code names, if the code is genuine and current.
-pub fn verify_handoff(code: &str, secret: &[u8], now: DateTime<Utc>) -> Result<CheckoutId, CartError> {
+pub fn verify_handoff(
+    code: &str,
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<CheckoutId, CartError> {
     match signed_code::verify_text(HANDOFF_PURPOSE, code, secret, now) {
         Ok(id) => CheckoutId::parse(&id).map_err(|_| CartError::HandoffCodeInvalid),
         Err(CodeError::Expired) => Err(CartError::HandoffCodeExpired),
@@ -162,7 +175,12 @@ pub fn verify_handoff(code: &str, secret: &[u8], now: DateTime<Utc>) -> Result<C
 /// of the same cart gives them back. An open checkout of the same cart is
 /// superseded at once (it can no longer be scanned), so a shopper who hands
 /// the cart over again does not hold a coupon twice.
-pub fn freeze(tx: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
+pub fn freeze(
+    tx: &dyn Sql,
+    cart: &Cart,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<Checkout, CartError> {
     cart.header.ensure_active()?;
     if cart.lines.is_empty() {
         return Err(CartError::Empty);
@@ -180,7 +198,11 @@ pub fn freeze(tx: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -
     release_expired_holds_in(tx, now, RELEASE_ON_FREEZE)?;
     // Priced after the superseded checkouts gave their uses back, so a
     // shopper handing the same cart over again keeps their coupon.
-    let DetailedPrice { cart: priced, evaluation, promotions } = price_with_evaluation(tx, cart, channel, now)?;
+    let DetailedPrice {
+        cart: priced,
+        evaluation,
+        promotions,
+    } = price_with_evaluation(tx, cart, channel, now)?;
     let snapshot = CheckoutSnapshot {
         checkout_id: CheckoutId::generate()?,
         cart_id: cart.header.id.clone(),
@@ -206,10 +228,20 @@ pub fn freeze(tx: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -
             timestamp(snapshot.expires_at).into(),
         ],
     )?;
-    let holder = OrderId::parse(snapshot.checkout_id.as_str()).map_err(|e| StorageError::Decode(e.to_string()))?;
-    let hold = redemption::CheckoutHold { checkout: &holder, customer: snapshot.customer_id.as_ref(), channel };
-    redemption::hold_for_checkout_in(tx, &hold, &promotions, &evaluation, now).map_err(promotion_error)?;
-    Ok(Checkout { snapshot, status: CheckoutStatus::Open, completion: None })
+    let holder = OrderId::parse(snapshot.checkout_id.as_str())
+        .map_err(|e| StorageError::Decode(e.to_string()))?;
+    let hold = redemption::CheckoutHold {
+        checkout: &holder,
+        customer: snapshot.customer_id.as_ref(),
+        channel,
+    };
+    redemption::hold_for_checkout_in(tx, &hold, &promotions, &evaluation, now)
+        .map_err(promotion_error)?;
+    Ok(Checkout {
+        snapshot,
+        status: CheckoutStatus::Open,
+        completion: None,
+    })
 }
 
 /// How many expired checkouts' coupon holds a freeze gives back on the way
@@ -218,7 +250,11 @@ const RELEASE_ON_FREEZE: u32 = 16;
 
 /// Gives back the coupon uses held by open checkouts that expired unpaid,
 /// at most `limit` of them, oldest first; returns how many.
-pub fn release_expired_holds_in(tx: &dyn Sql, now: DateTime<Utc>, limit: u32) -> Result<u32, CartError> {
+pub fn release_expired_holds_in(
+    tx: &dyn Sql,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<u32, CartError> {
     let due: Vec<String> = tx
         .execute(
             "SELECT c.id FROM redemptions r JOIN cart_checkouts c ON c.id = r.order_id
@@ -239,7 +275,10 @@ pub fn load(sql: &dyn Sql, id: &CheckoutId) -> Result<Option<Checkout>, CartErro
         "SELECT snapshot, status, expires_at, completed_at, completed_by, completed_channel FROM cart_checkouts WHERE id = ?1",
         &[id.as_str().into()],
     )?;
-    rows.first().map(checkout_from_row).transpose().map_err(CartError::from)
+    rows.first()
+        .map(checkout_from_row)
+        .transpose()
+        .map_err(CartError::from)
 }
 
 /// Completes an open checkout: `by` (a till's store id, or another
@@ -248,17 +287,33 @@ pub fn load(sql: &dyn Sql, id: &CheckoutId) -> Result<Option<Checkout>, CartErro
 /// event is recorded. Completing again by the same finisher returns the
 /// completed checkout unchanged, so a till's retry is safe; by another is a
 /// conflict. An expired checkout cannot be completed.
-pub fn complete(sql: &dyn Sql, id: &CheckoutId, by: &str, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
+pub fn complete(
+    sql: &dyn Sql,
+    id: &CheckoutId,
+    by: &str,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<Checkout, CartError> {
     crate::storage::in_transaction(sql, |tx| complete_in(tx, id, by, channel, now))
 }
 
 /// [`complete`] inside the caller's transaction (an order placed from the
 /// checkout commits with it). The coupon uses the checkout holds are
 /// committed with the completion.
-pub fn complete_in(tx: &dyn Sql, id: &CheckoutId, by: &str, channel: Channel, now: DateTime<Utc>) -> Result<Checkout, CartError> {
+pub fn complete_in(
+    tx: &dyn Sql,
+    id: &CheckoutId,
+    by: &str,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<Checkout, CartError> {
     let checkout = load(tx, id)?.ok_or(CartError::CheckoutNotFound)?;
     if let Some(done) = &checkout.completion {
-        return if done.completed_by == by { Ok(checkout) } else { Err(CartError::CheckoutCompletedElsewhere) };
+        return if done.completed_by == by {
+            Ok(checkout)
+        } else {
+            Err(CartError::CheckoutCompletedElsewhere)
+        };
     }
     if checkout.is_expired(now) {
         return Err(CartError::HandoffCodeExpired);
@@ -274,21 +329,43 @@ pub fn complete_in(tx: &dyn Sql, id: &CheckoutId, by: &str, channel: Channel, no
     redemption::commit_checkout_in(tx, id.as_str(), now).map_err(promotion_error)?;
     let snapshot = &checkout.snapshot;
     if let Some(cart) = store::header(tx, &snapshot.cart_id)? {
-        let bought: BTreeMap<Sku, u32> = snapshot.priced.lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-        expiry::record_conversion(tx, &cart, id.as_str(), channel, &snapshot.priced.totals, now)?;
+        let bought: BTreeMap<Sku, u32> = snapshot
+            .priced
+            .lines
+            .iter()
+            .map(|l| (l.sku.clone(), l.quantity))
+            .collect();
+        expiry::record_conversion(
+            tx,
+            &cart,
+            id.as_str(),
+            channel,
+            &snapshot.priced.totals,
+            now,
+        )?;
         remove_bought(tx, &cart, &bought, channel, now)?;
     }
     Ok(Checkout {
         snapshot: checkout.snapshot.clone(),
         status: CheckoutStatus::Completed,
-        completion: Some(Completion { completed_at: now, completed_by: by.to_owned(), completed_channel: channel }),
+        completion: Some(Completion {
+            completed_at: now,
+            completed_by: by.to_owned(),
+            completed_channel: channel,
+        }),
     })
 }
 
 /// Takes what was bought out of an active cart; a cart left empty is
 /// `converted`. A cart that meanwhile expired, merged or converted keeps
 /// its lines as they are: they are history then.
-fn remove_bought(tx: &dyn Sql, cart: &CartHeader, bought: &BTreeMap<Sku, u32>, channel: Channel, now: DateTime<Utc>) -> Result<(), CartError> {
+fn remove_bought(
+    tx: &dyn Sql,
+    cart: &CartHeader,
+    bought: &BTreeMap<Sku, u32>,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<(), CartError> {
     if cart.status != CartStatus::Active {
         return Ok(());
     }
@@ -297,13 +374,20 @@ fn remove_bought(tx: &dyn Sql, cart: &CartHeader, bought: &BTreeMap<Sku, u32>, c
     if before == after {
         return Ok(());
     }
-    let status = if after.is_empty() { CartStatus::Converted } else { CartStatus::Active };
+    let status = if after.is_empty() {
+        CartStatus::Converted
+    } else {
+        CartStatus::Active
+    };
     let rows = tx.execute(
         "UPDATE carts SET version = version + 1, updated_at = ?2, last_channel = ?3, status = ?4 WHERE id = ?1
          RETURNING version",
         &[cart.id.as_str().into(), timestamp(now).into(), channel.as_str().into(), status.as_str().into()],
     )?;
-    let version = rows.first().ok_or(CartError::NotFound)?.integer("version")?;
+    let version = rows
+        .first()
+        .ok_or(CartError::NotFound)?
+        .integer("version")?;
     for (sku, quantity) in &before {
         match after.get(sku) {
             None => {
@@ -325,8 +409,8 @@ fn remove_bought(tx: &dyn Sql, cart: &CartHeader, bought: &BTreeMap<Sku, u32>, c
 }
 
 fn checkout_from_row(row: Row<'_>) -> Result<Checkout, StorageError> {
-    let mut snapshot: CheckoutSnapshot =
-        serde_json::from_str(row.text("snapshot")?).map_err(|e| StorageError::Decode(format!("checkout snapshot: {e}")))?;
+    let mut snapshot: CheckoutSnapshot = serde_json::from_str(row.text("snapshot")?)
+        .map_err(|e| StorageError::Decode(format!("checkout snapshot: {e}")))?;
     // A newer checkout of the same cart ends this one early: the column,
     // not the frozen JSON, says when it stops being scannable.
     snapshot.expires_at = parse_timestamp(row.text("expires_at")?)?;
@@ -342,7 +426,11 @@ fn checkout_from_row(row: Row<'_>) -> Result<Checkout, StorageError> {
         ),
         other => return Err(StorageError::Decode(format!("checkout status {other:?}"))),
     };
-    Ok(Checkout { snapshot, status, completion })
+    Ok(Checkout {
+        snapshot,
+        status,
+        completion,
+    })
 }
 
 #[cfg(test)]
@@ -373,9 +461,19 @@ mod tests {
     fn a_handoff_code_names_its_checkout_until_it_expires() {
         let snapshot = snapshot(now() + Duration::minutes(30));
         let code = handoff_code(&snapshot, SECRET);
-        assert_eq!(verify_handoff(&code, SECRET, now()), Ok(snapshot.checkout_id.clone()));
-        assert_eq!(handoff_code(&snapshot, SECRET), code, "the same snapshot gives the same code");
-        assert_eq!(verify_handoff(&code, SECRET, now() + Duration::minutes(30)), Err(CartError::HandoffCodeExpired));
+        assert_eq!(
+            verify_handoff(&code, SECRET, now()),
+            Ok(snapshot.checkout_id.clone())
+        );
+        assert_eq!(
+            handoff_code(&snapshot, SECRET),
+            code,
+            "the same snapshot gives the same code"
+        );
+        assert_eq!(
+            verify_handoff(&code, SECRET, now() + Duration::minutes(30)),
+            Err(CartError::HandoffCodeExpired)
+        );
     }
 
     #[test]
@@ -386,18 +484,33 @@ mod tests {
         let last = forged.len() - 1;
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
-        assert_eq!(verify_handoff(&forged, SECRET, now()), Err(CartError::HandoffCodeInvalid));
-        assert_eq!(verify_handoff(&code, b"another-secret-of-at-least-32-bytes!!", now()), Err(CartError::HandoffCodeInvalid));
-        assert_eq!(verify_handoff("not a code", SECRET, now()), Err(CartError::HandoffCodeInvalid));
+        assert_eq!(
+            verify_handoff(&forged, SECRET, now()),
+            Err(CartError::HandoffCodeInvalid)
+        );
+        assert_eq!(
+            verify_handoff(&code, b"another-secret-of-at-least-32-bytes!!", now()),
+            Err(CartError::HandoffCodeInvalid)
+        );
+        assert_eq!(
+            verify_handoff("not a code", SECRET, now()),
+            Err(CartError::HandoffCodeInvalid)
+        );
         let pickup = signed_code::sign("pickup", b"chk_1", now() + Duration::minutes(5), SECRET);
-        assert_eq!(verify_handoff(&pickup, SECRET, now()), Err(CartError::HandoffCodeInvalid));
+        assert_eq!(
+            verify_handoff(&pickup, SECRET, now()),
+            Err(CartError::HandoffCodeInvalid)
+        );
     }
 
     #[test]
     fn a_snapshot_round_trips_through_its_stored_json() {
         let snapshot = snapshot(now() + Duration::minutes(30));
         let json = serde_json::to_string(&snapshot).unwrap();
-        assert_eq!(serde_json::from_str::<CheckoutSnapshot>(&json).unwrap(), snapshot);
+        assert_eq!(
+            serde_json::from_str::<CheckoutSnapshot>(&json).unwrap(),
+            snapshot
+        );
     }
 
     #[test]

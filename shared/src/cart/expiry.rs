@@ -35,7 +35,11 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 3] = [EventKind::Abandoned, EventKind::Converted, EventKind::Merged];
+    pub const ALL: [EventKind; 3] = [
+        EventKind::Abandoned,
+        EventKind::Converted,
+        EventKind::Merged,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,19 +92,34 @@ pub fn is_stale(header: &CartHeader, policy: &CartPolicy, now: DateTime<Utc>) ->
 /// Expires the cart when it is stale, recording it as abandoned when it held
 /// items; `true` when it was expired now. Guarded, so two requests racing on
 /// the same stale cart expire it and record it once.
-pub fn expire_if_stale(tx: &dyn Sql, header: &CartHeader, policy: &CartPolicy, now: DateTime<Utc>) -> Result<bool, CartError> {
+pub fn expire_if_stale(
+    tx: &dyn Sql,
+    header: &CartHeader,
+    policy: &CartPolicy,
+    now: DateTime<Utc>,
+) -> Result<bool, CartError> {
     if !is_stale(header, policy, now) {
         return Ok(false);
     }
     let expired = tx.execute(
         "UPDATE carts SET status = 'expired', version = version + 1
          WHERE id = ?1 AND status = 'active' AND updated_at < ?2 RETURNING id",
-        &[header.id.as_str().into(), timestamp(cutoff(policy, now)).into()],
+        &[
+            header.id.as_str().into(),
+            timestamp(cutoff(policy, now)).into(),
+        ],
     )?;
     if expired.is_empty() {
         return Ok(false);
     }
-    record(tx, header, EventKind::Abandoned, header.last_channel, None, now)?;
+    record(
+        tx,
+        header,
+        EventKind::Abandoned,
+        header.last_channel,
+        None,
+        now,
+    )?;
     Ok(true)
 }
 
@@ -116,7 +135,12 @@ pub struct SweepReport {
 }
 
 /// Expires up to `limit` stale carts, oldest first, in one transaction.
-pub fn expire_stale(sql: &dyn Sql, policy: &CartPolicy, now: DateTime<Utc>, limit: u32) -> Result<SweepReport, CartError> {
+pub fn expire_stale(
+    sql: &dyn Sql,
+    policy: &CartPolicy,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<SweepReport, CartError> {
     let cutoff = timestamp(cutoff(policy, now));
     let batch = "SELECT id FROM carts WHERE status = 'active' AND updated_at < ?1 ORDER BY updated_at, id LIMIT ?2";
     crate::storage::in_transaction(sql, |tx| {
@@ -148,7 +172,12 @@ pub fn expire_stale(sql: &dyn Sql, policy: &CartPolicy, now: DateTime<Utc>, limi
             expired: expired.rows.len() as u32,
             abandoned: abandoned.rows.len() as u32,
             coupon_holds_released,
-            more: more.first().map(|r| r.integer("more")).transpose()?.unwrap_or(0) == 1,
+            more: more
+                .first()
+                .map(|r| r.integer("more"))
+                .transpose()?
+                .unwrap_or(0)
+                == 1,
         })
     })
 }
@@ -217,14 +246,22 @@ pub fn record_conversion(
 
 /// Events after `after` (an event id; 0 for the first page), oldest first,
 /// optionally of one kind.
-pub fn events(sql: &dyn Sql, after: i64, limit: u32, kind: Option<EventKind>) -> Result<Vec<CartEvent>, CartError> {
+pub fn events(
+    sql: &dyn Sql,
+    after: i64,
+    limit: u32,
+    kind: Option<EventKind>,
+) -> Result<Vec<CartEvent>, CartError> {
     let rows = sql.execute(
         "SELECT id, cart_id, kind, channel_started, channel_finished, customer_id, checkout_id, line_count,
              item_count, value_minor, currency, occurred_at
          FROM cart_events WHERE id > ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY id LIMIT ?3",
         &[after.into(), kind.map(EventKind::as_str).into(), i64::from(limit).into()],
     )?;
-    rows.iter().map(event_from_row).collect::<Result<_, _>>().map_err(CartError::from)
+    rows.iter()
+        .map(event_from_row)
+        .collect::<Result<_, _>>()
+        .map_err(CartError::from)
 }
 
 fn event_from_row(row: Row<'_>) -> Result<CartEvent, StorageError> {
@@ -236,12 +273,19 @@ fn event_from_row(row: Row<'_>) -> Result<CartEvent, StorageError> {
         kind: EventKind::parse(kind).ok_or_else(|| decode(&format!("event kind {kind:?}")))?,
         channel_started: channel(row.text("channel_started")?)?,
         channel_finished: channel(row.text("channel_finished")?)?,
-        customer_id: row.opt_text("customer_id")?.map(CustomerId::parse).transpose().map_err(|e| decode(&e))?,
+        customer_id: row
+            .opt_text("customer_id")?
+            .map(CustomerId::parse)
+            .transpose()
+            .map_err(|e| decode(&e))?,
         checkout_id: row.opt_text("checkout_id")?.map(str::to_owned),
         line_count: super::store::count(row.integer("line_count")?)?,
         item_count: super::store::count(row.integer("item_count")?)?,
-        value: Money::from_minor_units(row.integer("value_minor")?, currency(row.text("currency")?)?)
-            .map_err(|e| decode(&e))?,
+        value: Money::from_minor_units(
+            row.integer("value_minor")?,
+            currency(row.text("currency")?)?,
+        )
+        .map_err(|e| decode(&e))?,
         occurred_at: parse_timestamp(row.text("occurred_at")?)?,
     })
 }

@@ -66,7 +66,10 @@ pub enum LineEdit {
     /// Add units: increments the line (or creates it).
     Add(Quantity),
     /// Set the quantity, as seen from `base_version` when given.
-    Set { quantity: Quantity, base_version: Option<i64> },
+    Set {
+        quantity: Quantity,
+        base_version: Option<i64>,
+    },
     /// Remove the line, as seen from `base_version` when given.
     Remove { base_version: Option<i64> },
 }
@@ -91,12 +94,23 @@ impl LineEdit {
 
     /// The outcome of this edit on `current` (the stored line, if any),
     /// under a per-line maximum of `max` units.
-    pub fn apply(&self, sku: &Sku, current: Option<LineState>, max: u32) -> Result<LineOutcome, CartError> {
+    pub fn apply(
+        &self,
+        sku: &Sku,
+        current: Option<LineState>,
+        max: u32,
+    ) -> Result<LineOutcome, CartError> {
         let outcome = match (*self, current) {
             (LineEdit::Add(q), None) => LineOutcome::Write(q.get()),
             (LineEdit::Add(q), Some(line)) => LineOutcome::Write(line.quantity + q.get()),
             (LineEdit::Set { quantity, .. }, None) => LineOutcome::Write(quantity.get()),
-            (LineEdit::Set { quantity, base_version }, Some(line)) => {
+            (
+                LineEdit::Set {
+                    quantity,
+                    base_version,
+                },
+                Some(line),
+            ) => {
                 if !LineEdit::concurrent_with(base_version, line) {
                     // Written even when the value is the same: the line now
                     // carries this edit's version, so an edit concurrent
@@ -118,9 +132,11 @@ impl LineEdit {
             }
         };
         match outcome {
-            LineOutcome::Write(q) if q > max => {
-                Err(CartError::LineQuantityAboveMax { sku: sku.clone(), max, requested: u64::from(q) })
-            }
+            LineOutcome::Write(q) if q > max => Err(CartError::LineQuantityAboveMax {
+                sku: sku.clone(),
+                max,
+                requested: u64::from(q),
+            }),
             outcome => Ok(outcome),
         }
     }
@@ -133,10 +149,16 @@ pub fn merged_quantity(customer: Option<u32>, guest: u32) -> u32 {
 }
 
 /// Two carts' lines merged with [`merged_quantity`]: the union of the SKUs.
-pub fn merge_lines(customer: &BTreeMap<Sku, u32>, guest: &BTreeMap<Sku, u32>) -> BTreeMap<Sku, u32> {
+pub fn merge_lines(
+    customer: &BTreeMap<Sku, u32>,
+    guest: &BTreeMap<Sku, u32>,
+) -> BTreeMap<Sku, u32> {
     let mut merged = customer.clone();
     for (sku, &quantity) in guest {
-        merged.insert(sku.clone(), merged_quantity(customer.get(sku).copied(), quantity));
+        merged.insert(
+            sku.clone(),
+            merged_quantity(customer.get(sku).copied(), quantity),
+        );
     }
     merged
 }
@@ -144,7 +166,10 @@ pub fn merge_lines(customer: &BTreeMap<Sku, u32>, guest: &BTreeMap<Sku, u32>) ->
 /// Removes what a completed checkout bought from the cart's lines: each
 /// bought quantity is subtracted and a line that reaches zero goes, so items
 /// added after the hand-off stay in the cart for next time.
-pub fn after_purchase(lines: &BTreeMap<Sku, u32>, bought: &BTreeMap<Sku, u32>) -> BTreeMap<Sku, u32> {
+pub fn after_purchase(
+    lines: &BTreeMap<Sku, u32>,
+    bought: &BTreeMap<Sku, u32>,
+) -> BTreeMap<Sku, u32> {
     lines
         .iter()
         .filter_map(|(sku, &quantity)| {
@@ -167,7 +192,10 @@ mod tests {
     }
 
     fn line(quantity: u32, changed_at_version: i64) -> Option<LineState> {
-        Some(LineState { quantity, changed_at_version })
+        Some(LineState {
+            quantity,
+            changed_at_version,
+        })
     }
 
     /// Applies edits one after another as the database would, bumping the
@@ -180,7 +208,10 @@ mod tests {
             match edit.apply(&sku, state, 99).expect("within the maximum") {
                 LineOutcome::Write(quantity) => {
                     version += 1;
-                    state = Some(LineState { quantity, changed_at_version: version });
+                    state = Some(LineState {
+                        quantity,
+                        changed_at_version: version,
+                    });
                 }
                 LineOutcome::Delete => {
                     version += 1;
@@ -228,53 +259,128 @@ mod tests {
     #[test]
     fn adding_a_new_sku_creates_the_line_and_adding_again_increments_it() {
         let s = sku("TEE-M");
-        assert_eq!(LineEdit::Add(q(2)).apply(&s, None, 99), Ok(LineOutcome::Write(2)));
-        assert_eq!(LineEdit::Add(q(2)).apply(&s, line(3, 1), 99), Ok(LineOutcome::Write(5)));
+        assert_eq!(
+            LineEdit::Add(q(2)).apply(&s, None, 99),
+            Ok(LineOutcome::Write(2))
+        );
+        assert_eq!(
+            LineEdit::Add(q(2)).apply(&s, line(3, 1), 99),
+            Ok(LineOutcome::Write(5))
+        );
     }
 
     #[test]
     fn an_add_past_the_line_maximum_is_refused_with_the_numbers() {
-        let err = LineEdit::Add(q(5)).apply(&sku("TEE-M"), line(97, 1), 99).unwrap_err();
-        assert_eq!(err, CartError::LineQuantityAboveMax { sku: sku("TEE-M"), max: 99, requested: 102 });
-        assert!(LineEdit::Add(q(2)).apply(&sku("TEE-M"), line(97, 1), 99).is_ok());
-        assert!(LineEdit::Set { quantity: q(21), base_version: None }.apply(&sku("TEE-M"), None, 20).is_err());
+        let err = LineEdit::Add(q(5))
+            .apply(&sku("TEE-M"), line(97, 1), 99)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CartError::LineQuantityAboveMax {
+                sku: sku("TEE-M"),
+                max: 99,
+                requested: 102
+            }
+        );
+        assert!(
+            LineEdit::Add(q(2))
+                .apply(&sku("TEE-M"), line(97, 1), 99)
+                .is_ok()
+        );
+        assert!(
+            LineEdit::Set {
+                quantity: q(21),
+                base_version: None
+            }
+            .apply(&sku("TEE-M"), None, 20)
+            .is_err()
+        );
     }
 
     #[test]
     fn an_edit_based_on_the_latest_line_replaces_it_even_downwards() {
-        let set = LineEdit::Set { quantity: q(1), base_version: Some(5) };
-        assert_eq!(set.apply(&sku("A"), line(4, 5), 99), Ok(LineOutcome::Write(1)));
-        let set = LineEdit::Set { quantity: q(1), base_version: None };
-        assert_eq!(set.apply(&sku("A"), line(4, 9), 99), Ok(LineOutcome::Write(1)));
-        let remove = LineEdit::Remove { base_version: Some(7) };
-        assert_eq!(remove.apply(&sku("A"), line(4, 5), 99), Ok(LineOutcome::Delete));
+        let set = LineEdit::Set {
+            quantity: q(1),
+            base_version: Some(5),
+        };
+        assert_eq!(
+            set.apply(&sku("A"), line(4, 5), 99),
+            Ok(LineOutcome::Write(1))
+        );
+        let set = LineEdit::Set {
+            quantity: q(1),
+            base_version: None,
+        };
+        assert_eq!(
+            set.apply(&sku("A"), line(4, 9), 99),
+            Ok(LineOutcome::Write(1))
+        );
+        let remove = LineEdit::Remove {
+            base_version: Some(7),
+        };
+        assert_eq!(
+            remove.apply(&sku("A"), line(4, 5), 99),
+            Ok(LineOutcome::Delete)
+        );
     }
 
     #[test]
     fn a_set_concurrent_with_a_newer_write_keeps_the_larger_quantity() {
-        let set = LineEdit::Set { quantity: q(2), base_version: Some(4) };
-        assert_eq!(set.apply(&sku("A"), line(6, 5), 99), Ok(LineOutcome::Unchanged));
-        let set = LineEdit::Set { quantity: q(8), base_version: Some(4) };
-        assert_eq!(set.apply(&sku("A"), line(6, 5), 99), Ok(LineOutcome::Write(8)));
+        let set = LineEdit::Set {
+            quantity: q(2),
+            base_version: Some(4),
+        };
+        assert_eq!(
+            set.apply(&sku("A"), line(6, 5), 99),
+            Ok(LineOutcome::Unchanged)
+        );
+        let set = LineEdit::Set {
+            quantity: q(8),
+            base_version: Some(4),
+        };
+        assert_eq!(
+            set.apply(&sku("A"), line(6, 5), 99),
+            Ok(LineOutcome::Write(8))
+        );
     }
 
     #[test]
     fn a_removal_concurrent_with_an_edit_loses_to_the_edit() {
-        let remove = LineEdit::Remove { base_version: Some(4) };
-        assert_eq!(remove.apply(&sku("A"), line(3, 5), 99), Ok(LineOutcome::Unchanged));
+        let remove = LineEdit::Remove {
+            base_version: Some(4),
+        };
+        assert_eq!(
+            remove.apply(&sku("A"), line(3, 5), 99),
+            Ok(LineOutcome::Unchanged)
+        );
     }
 
     #[test]
     fn removing_a_missing_line_or_repeating_a_concurrent_set_changes_nothing() {
-        assert_eq!(LineEdit::Remove { base_version: None }.apply(&sku("A"), None, 99), Ok(LineOutcome::Unchanged));
-        let retried = LineEdit::Set { quantity: q(3), base_version: Some(1) };
-        assert_eq!(retried.apply(&sku("A"), line(3, 2), 99), Ok(LineOutcome::Unchanged));
+        assert_eq!(
+            LineEdit::Remove { base_version: None }.apply(&sku("A"), None, 99),
+            Ok(LineOutcome::Unchanged)
+        );
+        let retried = LineEdit::Set {
+            quantity: q(3),
+            base_version: Some(1),
+        };
+        assert_eq!(
+            retried.apply(&sku("A"), line(3, 2), 99),
+            Ok(LineOutcome::Unchanged)
+        );
     }
 
     #[test]
     fn a_set_to_the_same_value_from_the_latest_state_is_still_recorded() {
-        let same = LineEdit::Set { quantity: q(3), base_version: Some(2) };
-        assert_eq!(same.apply(&sku("A"), line(3, 2), 99), Ok(LineOutcome::Write(3)));
+        let same = LineEdit::Set {
+            quantity: q(3),
+            base_version: Some(2),
+        };
+        assert_eq!(
+            same.apply(&sku("A"), line(3, 2), 99),
+            Ok(LineOutcome::Write(3))
+        );
     }
 
     #[test]
@@ -282,10 +388,17 @@ mod tests {
         let mut rng = Xorshift(0x5eed_cafe);
         for _ in 0..300 {
             let start_version = 10 + rng.below(5) as i64;
-            let start = if rng.below(4) == 0 { None } else { line(1 + rng.below(20) as u32, start_version) };
+            let start = if rng.below(4) == 0 {
+                None
+            } else {
+                line(1 + rng.below(20) as u32, start_version)
+            };
             let devices = 1 + rng.below(4) as usize;
             let edits: Vec<LineEdit> = (0..devices)
-                .map(|_| LineEdit::Set { quantity: q(1 + rng.below(30) as i64), base_version: Some(start_version) })
+                .map(|_| LineEdit::Set {
+                    quantity: q(1 + rng.below(30) as i64),
+                    base_version: Some(start_version),
+                })
                 .collect();
             let expected = edits
                 .iter()
@@ -298,7 +411,11 @@ mod tests {
             for order in permutations(&edits) {
                 // The first edit seen from the latest state simply replaces
                 // the line, so the result never depends on what was there.
-                assert_eq!(run(start, start_version, &order), expected, "{start:?} {order:?}");
+                assert_eq!(
+                    run(start, start_version, &order),
+                    expected,
+                    "{start:?} {order:?}"
+                );
             }
         }
     }
@@ -311,14 +428,25 @@ mod tests {
             let edits: Vec<LineEdit> = (0..1 + rng.below(4))
                 .map(|_| {
                     if rng.below(3) == 0 {
-                        LineEdit::Remove { base_version: Some(3) }
+                        LineEdit::Remove {
+                            base_version: Some(3),
+                        }
                     } else {
-                        LineEdit::Set { quantity: q(1 + rng.below(30) as i64), base_version: Some(3) }
+                        LineEdit::Set {
+                            quantity: q(1 + rng.below(30) as i64),
+                            base_version: Some(3),
+                        }
                     }
                 })
                 .collect();
-            let outcomes: Vec<u32> = permutations(&edits).iter().map(|order| run(start, 3, order)).collect();
-            assert!(outcomes.windows(2).all(|w| w[0] == w[1]), "{edits:?} gave {outcomes:?}");
+            let outcomes: Vec<u32> = permutations(&edits)
+                .iter()
+                .map(|order| run(start, 3, order))
+                .collect();
+            assert!(
+                outcomes.windows(2).all(|w| w[0] == w[1]),
+                "{edits:?} gave {outcomes:?}"
+            );
             let largest_set = edits
                 .iter()
                 .filter_map(|e| match e {
@@ -334,8 +462,14 @@ mod tests {
     fn concurrent_adds_all_count_whatever_their_order() {
         let mut rng = Xorshift(0xadd5);
         for _ in 0..200 {
-            let start = if rng.below(2) == 0 { None } else { line(1 + rng.below(10) as u32, 2) };
-            let adds: Vec<LineEdit> = (0..1 + rng.below(4)).map(|_| LineEdit::Add(q(1 + rng.below(9) as i64))).collect();
+            let start = if rng.below(2) == 0 {
+                None
+            } else {
+                line(1 + rng.below(10) as u32, 2)
+            };
+            let adds: Vec<LineEdit> = (0..1 + rng.below(4))
+                .map(|_| LineEdit::Add(q(1 + rng.below(9) as i64)))
+                .collect();
             let sum: u32 = adds
                 .iter()
                 .map(|e| match e {
@@ -351,16 +485,26 @@ mod tests {
     }
 
     fn random_cart(rng: &mut Xorshift) -> BTreeMap<Sku, u32> {
-        (0..rng.below(6)).map(|_| (sku(&format!("S{}", rng.below(8))), 1 + rng.below(99) as u32)).collect()
+        (0..rng.below(6))
+            .map(|_| (sku(&format!("S{}", rng.below(8))), 1 + rng.below(99) as u32))
+            .collect()
     }
 
     #[test]
     fn merging_is_idempotent_commutative_and_associative() {
         let mut rng = Xorshift(0x3e3e);
         for _ in 0..500 {
-            let (a, b, c) = (random_cart(&mut rng), random_cart(&mut rng), random_cart(&mut rng));
+            let (a, b, c) = (
+                random_cart(&mut rng),
+                random_cart(&mut rng),
+                random_cart(&mut rng),
+            );
             let ab = merge_lines(&a, &b);
-            assert_eq!(merge_lines(&ab, &b), ab, "merging the same guest cart twice is merging it once");
+            assert_eq!(
+                merge_lines(&ab, &b),
+                ab,
+                "merging the same guest cart twice is merging it once"
+            );
             assert_eq!(ab, merge_lines(&b, &a));
             assert_eq!(merge_lines(&ab, &c), merge_lines(&a, &merge_lines(&b, &c)));
         }
@@ -387,7 +531,10 @@ mod tests {
     fn a_purchase_removes_what_was_bought_and_keeps_what_was_added_later() {
         let lines = BTreeMap::from([(sku("A"), 2), (sku("B"), 1), (sku("C"), 4)]);
         let bought = BTreeMap::from([(sku("A"), 2), (sku("C"), 1), (sku("D"), 1)]);
-        assert_eq!(after_purchase(&lines, &bought), BTreeMap::from([(sku("B"), 1), (sku("C"), 3)]));
+        assert_eq!(
+            after_purchase(&lines, &bought),
+            BTreeMap::from([(sku("B"), 1), (sku("C"), 3)])
+        );
         assert!(after_purchase(&bought, &bought).is_empty());
     }
 }

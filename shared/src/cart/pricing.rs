@@ -25,8 +25,8 @@ use crate::channel::Channel;
 use crate::ids::Sku;
 use crate::money::{Currency, Money};
 use crate::promotions::{
-    ActivePromotion, Applied, CartLine as BasketLine, CartSnapshot, Context, CouponCode, CustomerFacts, Evaluation,
-    LineDiscount, Refusal, evaluate,
+    ActivePromotion, Applied, CartLine as BasketLine, CartSnapshot, Context, CouponCode,
+    CustomerFacts, Evaluation, LineDiscount, Refusal, evaluate,
 };
 use crate::storage::Sql;
 
@@ -102,8 +102,17 @@ pub fn price_cart(
     promotions: &[ActivePromotion],
 ) -> Result<PricedCart, CartError> {
     let basket = snapshot_of(cart)?;
-    let codes: Vec<CouponCode> = cart.coupons.iter().filter_map(|c| CouponCode::parse(c).ok()).collect();
-    let context = Context { channel, fulfilment: None, customer, now };
+    let codes: Vec<CouponCode> = cart
+        .coupons
+        .iter()
+        .filter_map(|c| CouponCode::parse(c).ok())
+        .collect();
+    let context = Context {
+        channel,
+        fulfilment: None,
+        customer,
+        now,
+    };
     let evaluation = evaluate(&basket, &context, promotions, &codes);
     assemble(cart, &codes, evaluation)
 }
@@ -126,7 +135,11 @@ fn snapshot_of(cart: &Cart) -> Result<CartSnapshot, CartError> {
     )
     .map_err(|errors| {
         let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        CartError::Storage(crate::storage::StorageError::Decode(format!("cart {}: {}", cart.header.id, reasons.join("; "))))
+        CartError::Storage(crate::storage::StorageError::Decode(format!(
+            "cart {}: {}",
+            cart.header.id,
+            reasons.join("; ")
+        )))
     })
 }
 
@@ -135,7 +148,12 @@ fn snapshot_of(cart: &Cart) -> Result<CartSnapshot, CartError> {
 ///
 /// The customer's facts are read only when some promotion could use them:
 /// with none live, the answer cannot depend on who is asking.
-pub fn price(sql: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -> Result<PricedCart, CartError> {
+pub fn price(
+    sql: &dyn Sql,
+    cart: &Cart,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<PricedCart, CartError> {
     price_with_evaluation(sql, cart, channel, now).map(|detailed| detailed.cart)
 }
 
@@ -148,25 +166,54 @@ pub struct DetailedPrice {
 }
 
 /// [`price`], keeping the engine's evaluation and the promotions it read.
-pub fn price_with_evaluation(sql: &dyn Sql, cart: &Cart, channel: Channel, now: DateTime<Utc>) -> Result<DetailedPrice, CartError> {
-    let codes: Vec<CouponCode> = cart.coupons.iter().filter_map(|c| CouponCode::parse(c).ok()).collect();
+pub fn price_with_evaluation(
+    sql: &dyn Sql,
+    cart: &Cart,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<DetailedPrice, CartError> {
+    let codes: Vec<CouponCode> = cart
+        .coupons
+        .iter()
+        .filter_map(|c| CouponCode::parse(c).ok())
+        .collect();
     let promotions = crate::promotions::load_active(sql, now, &codes).map_err(promotion_error)?;
     let facts = if promotions.is_empty() {
-        CustomerFacts { customer: cart.header.customer().cloned(), ..CustomerFacts::guest() }
+        CustomerFacts {
+            customer: cart.header.customer().cloned(),
+            ..CustomerFacts::guest()
+        }
     } else {
-        crate::promotions::load_customer_facts(sql, cart.header.customer()).map_err(promotion_error)?
+        crate::promotions::load_customer_facts(sql, cart.header.customer())
+            .map_err(promotion_error)?
     };
     let basket = snapshot_of(cart)?;
-    let context = Context { channel, fulfilment: None, customer: facts, now };
+    let context = Context {
+        channel,
+        fulfilment: None,
+        customer: facts,
+        now,
+    };
     let evaluation = evaluate(&basket, &context, &promotions, &codes);
     let priced = assemble(cart, &codes, evaluation.clone())?;
-    Ok(DetailedPrice { cart: priced, evaluation, promotions })
+    Ok(DetailedPrice {
+        cart: priced,
+        evaluation,
+        promotions,
+    })
 }
 
 /// Whether the promotion engine knows a live promotion with `code`.
-pub fn code_exists(sql: &dyn Sql, code: &CouponCode, now: DateTime<Utc>) -> Result<bool, CartError> {
-    let promotions = crate::promotions::load_active(sql, now, std::slice::from_ref(code)).map_err(promotion_error)?;
-    Ok(promotions.iter().any(|p| p.codes.iter().any(|c| c.code == *code)))
+pub fn code_exists(
+    sql: &dyn Sql,
+    code: &CouponCode,
+    now: DateTime<Utc>,
+) -> Result<bool, CartError> {
+    let promotions = crate::promotions::load_active(sql, now, std::slice::from_ref(code))
+        .map_err(promotion_error)?;
+    Ok(promotions
+        .iter()
+        .any(|p| p.codes.iter().any(|c| c.code == *code)))
 }
 
 pub(super) fn promotion_error(err: crate::promotions::PromotionError) -> CartError {
@@ -176,11 +223,17 @@ pub(super) fn promotion_error(err: crate::promotions::PromotionError) -> CartErr
         // retry prices the cart afresh.
         PromotionError::Contention => CartError::Storage(crate::storage::StorageError::Busy),
         PromotionError::Storage(inner) => CartError::Storage(inner),
-        other => CartError::Storage(crate::storage::StorageError::Other(format!("promotions: {other}"))),
+        other => CartError::Storage(crate::storage::StorageError::Other(format!(
+            "promotions: {other}"
+        ))),
     }
 }
 
-fn assemble(cart: &Cart, codes: &[CouponCode], evaluation: Evaluation) -> Result<PricedCart, CartError> {
+fn assemble(
+    cart: &Cart,
+    codes: &[CouponCode],
+    evaluation: Evaluation,
+) -> Result<PricedCart, CartError> {
     let currency = cart.header.currency;
     let lines = cart
         .lines
@@ -201,7 +254,11 @@ fn assemble(cart: &Cart, codes: &[CouponCode], evaluation: Evaluation) -> Result
     let coupons = codes
         .iter()
         .map(|code| {
-            if let Some(applied) = evaluation.applied.iter().find(|a| a.code.as_ref() == Some(code)) {
+            if let Some(applied) = evaluation
+                .applied
+                .iter()
+                .find(|a| a.code.as_ref() == Some(code))
+            {
                 CouponResult {
                     code: code.clone(),
                     applied: true,
@@ -215,10 +272,15 @@ fn assemble(cart: &Cart, codes: &[CouponCode], evaluation: Evaluation) -> Result
                 CouponResult {
                     code: code.clone(),
                     applied: false,
-                    promotion_id: refused.and_then(|r| r.promotion_id.as_ref()).map(|p| p.as_str().to_owned()),
+                    promotion_id: refused
+                        .and_then(|r| r.promotion_id.as_ref())
+                        .map(|p| p.as_str().to_owned()),
                     discount: None,
                     refusal: Some(refused.map_or(Refusal::UnknownCode, |r| r.refusal.clone())),
-                    message: Some(refused.map_or_else(|| Refusal::UnknownCode.message(), |r| r.message.clone())),
+                    message: Some(
+                        refused
+                            .map_or_else(|| Refusal::UnknownCode.message(), |r| r.message.clone()),
+                    ),
                 }
             }
         })
@@ -233,7 +295,13 @@ fn assemble(cart: &Cart, codes: &[CouponCode], evaluation: Evaluation) -> Result
         free_shipping: evaluation.free_shipping,
     };
     check_sums(&lines, &totals)?;
-    Ok(PricedCart { currency, lines, coupons, promotions: evaluation.applied, totals })
+    Ok(PricedCart {
+        currency,
+        lines,
+        coupons,
+        promotions: evaluation.applied,
+        totals,
+    })
 }
 
 /// The invariants every priced cart keeps, checked rather than trusted:
@@ -243,11 +311,18 @@ fn check_sums(lines: &[PricedLine], totals: &Totals) -> Result<(), CartError> {
     let subtotal = Money::sum(currency, lines.iter().map(|l| &l.subtotal))?;
     let discount = Money::sum(currency, lines.iter().map(|l| &l.discount))?;
     let lines_ok = lines.iter().all(|l| {
-        l.unit_price.to_minor_units().checked_mul(i64::from(l.quantity)) == Some(l.subtotal.to_minor_units())
+        l.unit_price
+            .to_minor_units()
+            .checked_mul(i64::from(l.quantity))
+            == Some(l.subtotal.to_minor_units())
             && Money::sum(currency, l.discounts.iter().map(|d| &d.amount)) == Ok(l.discount)
             && l.subtotal.checked_sub(&l.discount) == Ok(l.total)
     });
-    if lines_ok && subtotal == totals.subtotal && discount == totals.discount && subtotal.checked_sub(&discount)? == totals.total {
+    if lines_ok
+        && subtotal == totals.subtotal
+        && discount == totals.discount
+        && subtotal.checked_sub(&discount)? == totals.total
+    {
         Ok(())
     } else {
         Err(CartError::Storage(crate::storage::StorageError::Other(
@@ -277,7 +352,9 @@ mod tests {
         Cart {
             header: CartHeader {
                 id: CartId::parse("crt_test").unwrap(),
-                owner: Owner::Guest { secret_sha256: "x".into() },
+                owner: Owner::Guest {
+                    secret_sha256: "x".into(),
+                },
                 channel: Channel::Web,
                 last_channel: Channel::Web,
                 currency: Currency::Pln,
@@ -293,7 +370,8 @@ mod tests {
                 .map(|(i, (sku, category, quantity, price))| CartLine {
                     sku: Sku::parse(sku).unwrap(),
                     name: format!("Item {sku}"),
-                    category: CategoryPath::parse(&category.split('/').collect::<Vec<_>>()).unwrap(),
+                    category: CategoryPath::parse(&category.split('/').collect::<Vec<_>>())
+                        .unwrap(),
                     assortment: Assortment::Both,
                     quantity: Quantity::parse(*quantity).unwrap(),
                     unit_price: Money::from_minor_units(*price, Currency::Pln).unwrap(),
@@ -317,7 +395,13 @@ mod tests {
             status: PromotionStatus::Active,
             used: 0,
             codes: code
-                .map(|c| vec![CodeState { code: CouponCode::parse(c).unwrap(), max_uses: None, used: 0 }])
+                .map(|c| {
+                    vec![CodeState {
+                        code: CouponCode::parse(c).unwrap(),
+                        max_uses: None,
+                        used: 0,
+                    }]
+                })
                 .unwrap_or_default(),
         }
     }
@@ -328,12 +412,36 @@ mod tests {
 
     #[test]
     fn without_promotions_the_totals_are_the_base_prices_times_quantities() {
-        let priced = price(&cart(&[("TEE-M", "men/t-shirts", 3, 5999), ("DRS-M", "women/dresses", 1, 24999)], &[]), Channel::Web, &[]);
-        let amounts: Vec<String> = priced.lines.iter().map(|l| l.subtotal.amount().to_string()).collect();
+        let priced = price(
+            &cart(
+                &[
+                    ("TEE-M", "men/t-shirts", 3, 5999),
+                    ("DRS-M", "women/dresses", 1, 24999),
+                ],
+                &[],
+            ),
+            Channel::Web,
+            &[],
+        );
+        let amounts: Vec<String> = priced
+            .lines
+            .iter()
+            .map(|l| l.subtotal.amount().to_string())
+            .collect();
         assert_eq!(amounts, ["179.97", "249.99"]);
         let t = &priced.totals;
-        assert_eq!((t.subtotal.amount().to_string(), t.discount.amount().to_string(), t.total.amount().to_string()), ("429.96".into(), "0.00".into(), "429.96".into()));
-        assert_eq!((t.item_count, t.line_count, t.currency), (4, 2, Currency::Pln));
+        assert_eq!(
+            (
+                t.subtotal.amount().to_string(),
+                t.discount.amount().to_string(),
+                t.total.amount().to_string()
+            ),
+            ("429.96".into(), "0.00".into(), "429.96".into())
+        );
+        assert_eq!(
+            (t.item_count, t.line_count, t.currency),
+            (4, 2, Currency::Pln)
+        );
         assert!(priced.coupons.is_empty() && priced.promotions.is_empty());
     }
 
@@ -345,19 +453,43 @@ mod tests {
 
     #[test]
     fn a_coupon_discount_is_spread_over_the_lines_exactly() {
-        let welcome = promotion(json!({"id": "WELCOME10", "benefit": {"type": "percent_off", "percent": "10"}}), Some("WELCOME10"));
-        let priced = price(&cart(&[("TEE-M", "men/t-shirts", 1, 5999), ("DRS-M", "women/dresses", 1, 24999)], &["WELCOME10"]), Channel::Web, &[welcome]);
-        let discounts: Vec<String> = priced.lines.iter().map(|l| l.discount.amount().to_string()).collect();
+        let welcome = promotion(
+            json!({"id": "WELCOME10", "benefit": {"type": "percent_off", "percent": "10"}}),
+            Some("WELCOME10"),
+        );
+        let priced = price(
+            &cart(
+                &[
+                    ("TEE-M", "men/t-shirts", 1, 5999),
+                    ("DRS-M", "women/dresses", 1, 24999),
+                ],
+                &["WELCOME10"],
+            ),
+            Channel::Web,
+            &[welcome],
+        );
+        let discounts: Vec<String> = priced
+            .lines
+            .iter()
+            .map(|l| l.discount.amount().to_string())
+            .collect();
         assert_eq!(discounts, ["6.00", "25.00"]);
         assert_eq!(priced.totals.discount.amount().to_string(), "31.00");
         assert_eq!(priced.totals.total.amount().to_string(), "278.98");
         assert!(priced.coupons[0].applied);
-        assert_eq!(priced.coupons[0].discount.unwrap().amount().to_string(), "31.00");
+        assert_eq!(
+            priced.coupons[0].discount.unwrap().amount().to_string(),
+            "31.00"
+        );
     }
 
     #[test]
     fn a_code_no_promotion_has_is_shown_as_not_applying() {
-        let priced = price(&cart(&[("TEE-M", "men/t-shirts", 1, 5999)], &["GONE2025"]), Channel::Web, &[]);
+        let priced = price(
+            &cart(&[("TEE-M", "men/t-shirts", 1, 5999)], &["GONE2025"]),
+            Channel::Web,
+            &[],
+        );
         assert!(!priced.coupons[0].applied);
         assert_eq!(priced.coupons[0].refusal, Some(Refusal::UnknownCode));
         assert!(priced.totals.discount.is_zero());
@@ -365,22 +497,43 @@ mod tests {
 
     #[test]
     fn a_channel_only_coupon_applies_in_its_channel_and_says_why_elsewhere() {
-        let app5 = promotion(json!({"id": "APP5", "benefit": {"type": "percent_off", "percent": "5"}, "conditions": {"channels": ["app"]}}), Some("APP5"));
+        let app5 = promotion(
+            json!({"id": "APP5", "benefit": {"type": "percent_off", "percent": "5"}, "conditions": {"channels": ["app"]}}),
+            Some("APP5"),
+        );
         let basket = cart(&[("DRS-M", "women/dresses", 1, 24999)], &["APP5"]);
         let in_app = price(&basket, Channel::App, std::slice::from_ref(&app5));
         assert_eq!(in_app.totals.discount.amount().to_string(), "12.50");
         let on_web = price(&basket, Channel::Web, &[app5]);
         assert!(on_web.totals.discount.is_zero());
-        assert_eq!(on_web.coupons[0].refusal.as_ref().map(Refusal::reason), Some("wrong-channel"));
-        assert_eq!(on_web.coupons[0].message.as_deref(), Some("valid only in the app"));
+        assert_eq!(
+            on_web.coupons[0].refusal.as_ref().map(Refusal::reason),
+            Some("wrong-channel")
+        );
+        assert_eq!(
+            on_web.coupons[0].message.as_deref(),
+            Some("valid only in the app")
+        );
     }
 
     #[test]
     fn without_channel_rules_every_channel_gets_the_same_answer() {
-        let auto = promotion(json!({"id": "DRESS20", "benefit": {"type": "percent_off", "percent": "20"},
-            "target": {"type": "categories", "categories": [["women", "dresses"]]}}), None);
-        let basket = cart(&[("TEE-M", "men/t-shirts", 2, 5999), ("DRS-M", "women/dresses", 1, 24999)], &[]);
-        let answers: Vec<PricedCart> = Channel::ALL.iter().map(|c| price(&basket, *c, std::slice::from_ref(&auto))).collect();
+        let auto = promotion(
+            json!({"id": "DRESS20", "benefit": {"type": "percent_off", "percent": "20"},
+            "target": {"type": "categories", "categories": [["women", "dresses"]]}}),
+            None,
+        );
+        let basket = cart(
+            &[
+                ("TEE-M", "men/t-shirts", 2, 5999),
+                ("DRS-M", "women/dresses", 1, 24999),
+            ],
+            &[],
+        );
+        let answers: Vec<PricedCart> = Channel::ALL
+            .iter()
+            .map(|c| price(&basket, *c, std::slice::from_ref(&auto)))
+            .collect();
         assert!(answers.windows(2).all(|w| w[0] == w[1]));
         assert_eq!(answers[0].lines[1].discount.amount().to_string(), "50.00");
         assert!(answers[0].lines[0].discount.is_zero());
@@ -397,14 +550,36 @@ mod tests {
         };
         for _ in 0..300 {
             let skus: Vec<String> = (0..1 + next(8)).map(|i| format!("SKU-{i}")).collect();
-            let lines: Vec<(&str, &str, i64, i64)> =
-                skus.iter().map(|s| (s.as_str(), "home/misc", 1 + next(99) as i64, 1 + next(500_000) as i64)).collect();
+            let lines: Vec<(&str, &str, i64, i64)> = skus
+                .iter()
+                .map(|s| {
+                    (
+                        s.as_str(),
+                        "home/misc",
+                        1 + next(99) as i64,
+                        1 + next(500_000) as i64,
+                    )
+                })
+                .collect();
             let percent = format!("{}.{}", 1 + next(99), next(100));
-            let off = promotion(json!({"id": "RANDOM", "benefit": {"type": "percent_off", "percent": percent}}), Some("RANDOM"));
-            let amount = promotion(json!({"id": "AMOUNT", "stacking": "stackable",
-                "benefit": {"type": "amount_off", "amount": {"amount": format!("{}.{:02}", next(300), next(100)), "currency": "PLN"}}}), None);
+            let off = promotion(
+                json!({"id": "RANDOM", "benefit": {"type": "percent_off", "percent": percent}}),
+                Some("RANDOM"),
+            );
+            let amount = promotion(
+                json!({"id": "AMOUNT", "stacking": "stackable",
+                "benefit": {"type": "amount_off", "amount": {"amount": format!("{}.{:02}", next(300), next(100)), "currency": "PLN"}}}),
+                None,
+            );
             // `price_cart` refuses a result whose parts do not add up, so Ok is the property.
-            let priced = price_cart(&cart(&lines, &["RANDOM"]), Channel::Pos, CustomerFacts::guest(), now(), &[off, amount]).unwrap();
+            let priced = price_cart(
+                &cart(&lines, &["RANDOM"]),
+                Channel::Pos,
+                CustomerFacts::guest(),
+                now(),
+                &[off, amount],
+            )
+            .unwrap();
             let subtotal: i64 = lines.iter().map(|(_, _, q, p)| q * p).sum();
             assert_eq!(priced.totals.subtotal.to_minor_units(), subtotal);
             assert!(priced.lines.iter().all(|l| !l.total.is_negative()));

@@ -20,7 +20,8 @@ use crate::storage::StorageError;
 /// the edge, the operating system natively.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], CartError> {
     let mut bytes = [0u8; N];
-    fill(&mut bytes).map_err(|why| CartError::Storage(StorageError::Other(format!("no randomness: {why}"))))?;
+    fill(&mut bytes)
+        .map_err(|why| CartError::Storage(StorageError::Other(format!("no randomness: {why}"))))?;
     Ok(bytes)
 }
 
@@ -28,7 +29,11 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], CartError> {
 fn fill(bytes: &mut [u8]) -> Result<(), String> {
     let random = wasi::random::random::get_random_bytes(bytes.len() as u64);
     if random.len() != bytes.len() {
-        return Err(format!("asked for {} bytes, got {}", bytes.len(), random.len()));
+        return Err(format!(
+            "asked for {} bytes, got {}",
+            bytes.len(),
+            random.len()
+        ));
     }
     bytes.copy_from_slice(&random);
     Ok(())
@@ -99,11 +104,18 @@ pub fn secret_matches(presented: &str, stored_sha256_hex: &str) -> bool {
     }
     let computed = sha256_hex(presented);
     computed.len() == stored_sha256_hex.len()
-        && computed.bytes().zip(stored_sha256_hex.bytes()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+        && computed
+            .bytes()
+            .zip(stored_sha256_hex.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -114,7 +126,10 @@ mod tests {
     fn ids_are_prefixed_random_hex_tokens() {
         let (a, b) = (new_cart_id().unwrap(), new_cart_id().unwrap());
         assert_ne!(a, b);
-        assert!(a.as_str().starts_with("crt_") && a.as_str().len() == 36, "{a}");
+        assert!(
+            a.as_str().starts_with("crt_") && a.as_str().len() == 36,
+            "{a}"
+        );
         assert!(a.as_str()[4..].bytes().all(|c| c.is_ascii_hexdigit()));
     }
 
@@ -128,7 +143,10 @@ mod tests {
         let other = GuestSecret::generate().unwrap();
         assert!(!secret_matches(other.as_str(), &stored));
         assert!(!secret_matches("", &stored));
-        assert!(!secret_matches(&stored, &stored), "the hash itself is not the key");
+        assert!(
+            !secret_matches(&stored, &stored),
+            "the hash itself is not the key"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ use crate::storage::{Row, Sql, StorageError};
 pub enum Owner {
     Customer(CustomerId),
     /// A guest cart, opened only with the secret whose hash this is.
-    Guest { secret_sha256: String },
+    Guest {
+        secret_sha256: String,
+    },
 }
 
 /// A cart's own row, without its lines.
@@ -62,7 +64,10 @@ impl CartHeader {
     pub fn ensure_active(&self) -> Result<(), CartError> {
         match self.status {
             CartStatus::Active => Ok(()),
-            status => Err(CartError::NotActive { status, merged_into: self.merged_into.clone() }),
+            status => Err(CartError::NotActive {
+                status,
+                merged_into: self.merged_into.clone(),
+            }),
         }
     }
 }
@@ -104,8 +109,14 @@ const NO_HEADER: &str = "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
 
 /// The cart's header, or `None` when there is no such cart.
 pub fn header(sql: &dyn Sql, id: &CartId) -> Result<Option<CartHeader>, CartError> {
-    let rows = sql.execute(&format!("SELECT {HEADER_COLUMNS} FROM carts c WHERE c.id = ?1"), &[id.as_str().into()])?;
-    rows.first().map(header_from_row).transpose().map_err(CartError::from)
+    let rows = sql.execute(
+        &format!("SELECT {HEADER_COLUMNS} FROM carts c WHERE c.id = ?1"),
+        &[id.as_str().into()],
+    )?;
+    rows.first()
+        .map(header_from_row)
+        .transpose()
+        .map_err(CartError::from)
 }
 
 /// The id of the customer's active cart, if they have one.
@@ -114,7 +125,10 @@ pub fn active_cart_of(sql: &dyn Sql, customer: &CustomerId) -> Result<Option<Car
         "SELECT id FROM carts WHERE customer_id = ?1 AND status = 'active'",
         &[customer.as_str().into()],
     )?;
-    rows.first().map(|r| cart_id(r.text("id")?)).transpose().map_err(CartError::from)
+    rows.first()
+        .map(|r| cart_id(r.text("id")?))
+        .transpose()
+        .map_err(CartError::from)
 }
 
 /// The whole cart in one statement, or `None` when there is no such cart.
@@ -150,16 +164,27 @@ pub fn load(sql: &dyn Sql, id: &CartId) -> Result<Option<Cart>, CartError> {
         return Ok(None);
     };
     let header = header_from_row(first)?;
-    let mut coupons: Vec<String> =
-        first.opt_text("coupons")?.map(|c| c.split(' ').map(str::to_owned).collect()).unwrap_or_default();
+    let mut coupons: Vec<String> = first
+        .opt_text("coupons")?
+        .map(|c| c.split(' ').map(str::to_owned).collect())
+        .unwrap_or_default();
     coupons.sort();
-    let lines = rows.map(|row| line_from_row(row, header.currency)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(Cart { header, lines, coupons }))
+    let lines = rows
+        .map(|row| line_from_row(row, header.currency))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Cart {
+        header,
+        lines,
+        coupons,
+    }))
 }
 
 /// The SKUs and quantities of a cart, for merges and purchases.
 pub fn quantities(sql: &dyn Sql, id: &CartId) -> Result<BTreeMap<Sku, u32>, CartError> {
-    let rows = sql.execute("SELECT sku, quantity FROM cart_lines WHERE cart_id = ?1", &[id.as_str().into()])?;
+    let rows = sql.execute(
+        "SELECT sku, quantity FROM cart_lines WHERE cart_id = ?1",
+        &[id.as_str().into()],
+    )?;
     rows.iter()
         .map(|r| Ok((sku(r.text("sku")?)?, count(r.integer("quantity")?)?)))
         .collect::<Result<_, StorageError>>()
@@ -175,7 +200,15 @@ pub fn create_guest(
 ) -> Result<(CartId, GuestSecret), CartError> {
     let id = new_cart_id()?;
     let secret = GuestSecret::generate()?;
-    insert(sql, &id, None, Some(&secret.sha256_hex()), channel, currency, now)?;
+    insert(
+        sql,
+        &id,
+        None,
+        Some(&secret.sha256_hex()),
+        channel,
+        currency,
+        now,
+    )?;
     Ok((id, secret))
 }
 
@@ -195,7 +228,9 @@ pub fn create_or_get_customer_cart(
     policy: &CartPolicy,
     now: DateTime<Utc>,
 ) -> Result<(CartId, bool), CartError> {
-    crate::storage::in_transaction(sql, |tx| customer_cart_in(tx, customer, channel, currency, policy, now))
+    crate::storage::in_transaction(sql, |tx| {
+        customer_cart_in(tx, customer, channel, currency, policy, now)
+    })
 }
 
 /// [`create_or_get_customer_cart`] inside the caller's transaction.
@@ -251,7 +286,10 @@ fn bump(tx: &dyn Sql, id: &CartId, channel: Channel, now: DateTime<Utc>) -> Resu
         "UPDATE carts SET version = version + 1, updated_at = ?2, last_channel = ?3 WHERE id = ?1 RETURNING version",
         &[id.as_str().into(), timestamp(now).into(), channel.as_str().into()],
     )?;
-    Ok(rows.first().ok_or(CartError::NotFound)?.integer("version")?)
+    Ok(rows
+        .first()
+        .ok_or(CartError::NotFound)?
+        .integer("version")?)
 }
 
 /// What the catalog and the cart say about one SKU, in one read.
@@ -263,7 +301,12 @@ struct SkuFacts {
     line_count: usize,
 }
 
-fn sku_facts(tx: &dyn Sql, cart: &CartId, sku: &Sku, currency: Currency) -> Result<SkuFacts, CartError> {
+fn sku_facts(
+    tx: &dyn Sql,
+    cart: &CartId,
+    sku: &Sku,
+    currency: Currency,
+) -> Result<SkuFacts, CartError> {
     let rows = tx.execute(
         "SELECT i.sku AS known, i.assortment, p.amount_minor, l.quantity, l.changed_at_version,
              (SELECT count(*) FROM cart_lines WHERE cart_id = ?1) AS line_count
@@ -271,11 +314,23 @@ fn sku_facts(tx: &dyn Sql, cart: &CartId, sku: &Sku, currency: Currency) -> Resu
          LEFT JOIN catalog_items i ON i.sku = k.sku
          LEFT JOIN prices p ON p.sku = k.sku AND p.currency = ?3
          LEFT JOIN cart_lines l ON l.cart_id = ?1 AND l.sku = k.sku",
-        &[cart.as_str().into(), sku.as_str().into(), currency.code().into()],
+        &[
+            cart.as_str().into(),
+            sku.as_str().into(),
+            currency.code().into(),
+        ],
     )?;
-    let row = rows.first().ok_or_else(|| StorageError::Decode("the facts query returned no row".into()))?;
-    let line = match (row.opt_integer("quantity")?, row.opt_integer("changed_at_version")?) {
-        (Some(quantity), Some(changed_at_version)) => Some(LineState { quantity: count(quantity)?, changed_at_version }),
+    let row = rows
+        .first()
+        .ok_or_else(|| StorageError::Decode("the facts query returned no row".into()))?;
+    let line = match (
+        row.opt_integer("quantity")?,
+        row.opt_integer("changed_at_version")?,
+    ) {
+        (Some(quantity), Some(changed_at_version)) => Some(LineState {
+            quantity: count(quantity)?,
+            changed_at_version,
+        }),
         _ => None,
     };
     Ok(SkuFacts {
@@ -313,16 +368,26 @@ fn decide_line(
             return Err(CartError::UnknownSku(sku.clone()));
         }
         if facts.price_minor.is_none() {
-            return Err(CartError::NoPrice { skus: vec![sku.clone()], currency: header.currency });
+            return Err(CartError::NoPrice {
+                skus: vec![sku.clone()],
+                currency: header.currency,
+            });
         }
         if let Err(refusal) = facts.assortment.unwrap_or_default().sold_in(channel) {
-            return Err(CartError::NotSoldIn { sku: sku.clone(), refusal });
+            return Err(CartError::NotSoldIn {
+                sku: sku.clone(),
+                refusal,
+            });
         }
     }
     match edit.apply(sku, facts.line, policy.max_line_quantity())? {
         LineOutcome::Unchanged => Ok(LineDecision::Unchanged),
-        LineOutcome::Write(_) if facts.line.is_none() && facts.line_count >= CartPolicy::MAX_LINES => {
-            Err(CartError::TooManyLines { max: CartPolicy::MAX_LINES })
+        LineOutcome::Write(_)
+            if facts.line.is_none() && facts.line_count >= CartPolicy::MAX_LINES =>
+        {
+            Err(CartError::TooManyLines {
+                max: CartPolicy::MAX_LINES,
+            })
         }
         LineOutcome::Write(quantity) => Ok(LineDecision::Write(quantity)),
         LineOutcome::Delete => Ok(LineDecision::Delete),
@@ -406,18 +471,31 @@ pub fn edit_line_guarded(
         ],
     )?;
     match applied.first() {
-        Some(row) => Ok(GuardedEdit::Changed { version: row.integer("version")? }),
+        Some(row) => Ok(GuardedEdit::Changed {
+            version: row.integer("version")?,
+        }),
         None => Ok(GuardedEdit::Raced),
     }
 }
 
-fn write_line(tx: &dyn Sql, cart: &CartId, sku: &Sku, quantity: u32, version: i64) -> Result<(), CartError> {
+fn write_line(
+    tx: &dyn Sql,
+    cart: &CartId,
+    sku: &Sku,
+    quantity: u32,
+    version: i64,
+) -> Result<(), CartError> {
     tx.execute(
         "INSERT INTO cart_lines (cart_id, sku, quantity, added_at_version, changed_at_version)
          VALUES (?1, ?2, ?3, ?4, ?4)
          ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = excluded.quantity,
              changed_at_version = excluded.changed_at_version",
-        &[cart.as_str().into(), sku.as_str().into(), quantity.into(), version.into()],
+        &[
+            cart.as_str().into(),
+            sku.as_str().into(),
+            quantity.into(),
+            version.into(),
+        ],
     )?;
     Ok(())
 }
@@ -459,12 +537,16 @@ pub fn attach_coupon(
         "SELECT count(*) AS attached, coalesce(sum(code = ?2), 0) AS this_one FROM cart_coupons WHERE cart_id = ?1",
         &[header.id.as_str().into(), code.into()],
     )?;
-    let row = rows.first().ok_or_else(|| StorageError::Decode("count returned no row".into()))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StorageError::Decode("count returned no row".into()))?;
     if row.integer("this_one")? > 0 {
         return Ok(false);
     }
     if row.integer("attached")? >= CartPolicy::MAX_COUPONS as i64 {
-        return Err(CartError::TooManyCoupons { max: CartPolicy::MAX_COUPONS });
+        return Err(CartError::TooManyCoupons {
+            max: CartPolicy::MAX_COUPONS,
+        });
     }
     let version = bump(tx, &header.id, channel, now)?;
     tx.execute(
@@ -522,12 +604,20 @@ pub fn merge_guest(
         return Err(CartError::NotAGuestCart);
     }
     if guest.status == CartStatus::Merged {
-        let target = guest.merged_into.as_ref().ok_or(CartError::MergedElsewhere)?;
+        let target = guest
+            .merged_into
+            .as_ref()
+            .ok_or(CartError::MergedElsewhere)?;
         let owner = header(tx, target)?.and_then(|h| h.customer().cloned());
-        return if owner.as_ref() == Some(customer) { Ok(target.clone()) } else { Err(CartError::MergedElsewhere) };
+        return if owner.as_ref() == Some(customer) {
+            Ok(target.clone())
+        } else {
+            Err(CartError::MergedElsewhere)
+        };
     }
     guest.ensure_active()?;
-    let (target_id, _) = customer_cart_in(tx, customer, guest.channel, guest.currency, policy, now)?;
+    let (target_id, _) =
+        customer_cart_in(tx, customer, guest.channel, guest.currency, policy, now)?;
     let target = header(tx, &target_id)?.ok_or(CartError::NotFound)?;
 
     let unpriced = tx.execute(
@@ -536,14 +626,22 @@ pub fn merge_guest(
         &[guest.id.as_str().into(), target.currency.code().into()],
     )?;
     if !unpriced.is_empty() {
-        let skus = unpriced.iter().map(|r| sku(r.text("sku")?)).collect::<Result<Vec<_>, _>>()?;
-        return Err(CartError::NoPrice { skus, currency: target.currency });
+        let skus = unpriced
+            .iter()
+            .map(|r| sku(r.text("sku")?))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Err(CartError::NoPrice {
+            skus,
+            currency: target.currency,
+        });
     }
     let theirs = quantities(tx, &guest.id)?;
     let ours = quantities(tx, &target.id)?;
     let union = ours.len() + theirs.keys().filter(|s| !ours.contains_key(*s)).count();
     if union > CartPolicy::MAX_LINES {
-        return Err(CartError::TooManyLines { max: CartPolicy::MAX_LINES });
+        return Err(CartError::TooManyLines {
+            max: CartPolicy::MAX_LINES,
+        });
     }
 
     let version = bump(tx, &target.id, channel, now)?;
@@ -558,11 +656,26 @@ pub fn merge_guest(
         "INSERT INTO cart_coupons (cart_id, code, attached_at_version)
          SELECT ?1, code, ?3 FROM cart_coupons WHERE cart_id = ?2 AND true
          ON CONFLICT (cart_id, code) DO NOTHING",
-        &[target.id.as_str().into(), guest.id.as_str().into(), version.into()],
+        &[
+            target.id.as_str().into(),
+            guest.id.as_str().into(),
+            version.into(),
+        ],
     )?;
-    let coupons = tx.execute("SELECT count(*) AS n FROM cart_coupons WHERE cart_id = ?1", &[target.id.as_str().into()])?;
-    if coupons.first().map(|r| r.integer("n")).transpose()?.unwrap_or(0) > CartPolicy::MAX_COUPONS as i64 {
-        return Err(CartError::TooManyCoupons { max: CartPolicy::MAX_COUPONS });
+    let coupons = tx.execute(
+        "SELECT count(*) AS n FROM cart_coupons WHERE cart_id = ?1",
+        &[target.id.as_str().into()],
+    )?;
+    if coupons
+        .first()
+        .map(|r| r.integer("n"))
+        .transpose()?
+        .unwrap_or(0)
+        > CartPolicy::MAX_COUPONS as i64
+    {
+        return Err(CartError::TooManyCoupons {
+            max: CartPolicy::MAX_COUPONS,
+        });
     }
     let marked = tx.execute(
         "UPDATE carts SET status = 'merged', merged_into = ?2, version = version + 1, updated_at = ?3
@@ -570,7 +683,10 @@ pub fn merge_guest(
         &[guest.id.as_str().into(), target.id.as_str().into(), timestamp(now).into()],
     )?;
     if marked.is_empty() {
-        return Err(CartError::NotActive { status: guest.status, merged_into: guest.merged_into.clone() });
+        return Err(CartError::NotActive {
+            status: guest.status,
+            merged_into: guest.merged_into.clone(),
+        });
     }
     expiry::record(tx, guest, expiry::EventKind::Merged, channel, None, now)?;
     Ok(target.id)
@@ -578,11 +694,17 @@ pub fn merge_guest(
 
 fn header_from_row(row: Row<'_>) -> Result<CartHeader, StorageError> {
     let owner = match (row.opt_text("customer_id")?, row.opt_text("secret_sha256")?) {
-        (Some(customer), None) => {
-            Owner::Customer(CustomerId::parse(customer).map_err(|e| StorageError::Decode(e.to_string()))?)
+        (Some(customer), None) => Owner::Customer(
+            CustomerId::parse(customer).map_err(|e| StorageError::Decode(e.to_string()))?,
+        ),
+        (None, Some(hash)) => Owner::Guest {
+            secret_sha256: hash.to_owned(),
+        },
+        _ => {
+            return Err(StorageError::Decode(
+                "a cart is either a customer's or a guest's".into(),
+            ));
         }
-        (None, Some(hash)) => Owner::Guest { secret_sha256: hash.to_owned() },
-        _ => return Err(StorageError::Decode("a cart is either a customer's or a guest's".into())),
     };
     Ok(CartHeader {
         id: cart_id(row.text("id")?)?,
@@ -606,19 +728,31 @@ fn line_from_row(row: Row<'_>, cart_currency: Currency) -> Result<CartLine, Stor
     let missing = |what: &str| StorageError::Decode(format!("cart line {sku} has no {what}"));
     // The name is read by SQLite's json_extract from the catalog's stored
     // row, so the cart never parses whole catalog documents.
-    let name = row.opt_text("name")?.ok_or_else(|| missing("catalog item"))?.to_owned();
-    let category_text = row.opt_text("category")?.ok_or_else(|| missing("category"))?;
+    let name = row
+        .opt_text("name")?
+        .ok_or_else(|| missing("catalog item"))?
+        .to_owned();
+    let category_text = row
+        .opt_text("category")?
+        .ok_or_else(|| missing("category"))?;
     let segments: Vec<&str> = category_text.split('/').collect();
-    let category = CategoryPath::parse(&segments).map_err(|e| StorageError::Decode(e.to_string()))?;
-    let price = row.opt_integer("amount_minor")?.ok_or_else(|| missing("price"))?;
+    let category =
+        CategoryPath::parse(&segments).map_err(|e| StorageError::Decode(e.to_string()))?;
+    let price = row
+        .opt_integer("amount_minor")?
+        .ok_or_else(|| missing("price"))?;
     let quantity = row.integer("quantity")?;
     Ok(CartLine {
         name,
         category,
-        assortment: assortment(row.opt_text("assortment")?.ok_or_else(|| missing("assortment"))?)?,
+        assortment: assortment(
+            row.opt_text("assortment")?
+                .ok_or_else(|| missing("assortment"))?,
+        )?,
         quantity: Quantity::parse_with_max(quantity, CartPolicy::MAX_LINE_QUANTITY_CEILING)
             .map_err(|e| StorageError::Decode(format!("cart line {sku}: {e}")))?,
-        unit_price: Money::from_minor_units(price, cart_currency).map_err(|e| StorageError::Decode(e.to_string()))?,
+        unit_price: Money::from_minor_units(price, cart_currency)
+            .map_err(|e| StorageError::Decode(e.to_string()))?,
         added_at_version: row.integer("added_at_version")?,
         changed_at_version: row.integer("changed_at_version")?,
         sku,
@@ -685,7 +819,15 @@ mod tests {
     fn edit(sql: &dyn Sql, id: &CartId, sku: &Sku, change: &LineEdit) -> Result<bool, CartError> {
         in_transaction(sql, |tx| {
             let header = header(tx, id)?.ok_or(CartError::NotFound)?;
-            edit_line(tx, &header, sku, change, Channel::Web, &CartPolicy::default(), now())
+            edit_line(
+                tx,
+                &header,
+                sku,
+                change,
+                Channel::Web,
+                &CartPolicy::default(),
+                now(),
+            )
         })
     }
 
@@ -710,7 +852,10 @@ mod tests {
                 let quantity = Quantity::parse(1 + next(9) as i64).unwrap();
                 let change = match next(3) {
                     0 => LineEdit::Add(quantity),
-                    1 => LineEdit::Set { quantity, base_version: base },
+                    1 => LineEdit::Set {
+                        quantity,
+                        base_version: base,
+                    },
                     _ => LineEdit::Remove { base_version: base },
                 };
                 let expected = change.apply(&sku, model.get(&sku).copied(), 99);
@@ -721,7 +866,13 @@ mod tests {
                     Ok(LineOutcome::Write(q)) => {
                         assert_eq!(changed, Ok(true));
                         version += 1;
-                        model.insert(sku, LineState { quantity: q, changed_at_version: version });
+                        model.insert(
+                            sku,
+                            LineState {
+                                quantity: q,
+                                changed_at_version: version,
+                            },
+                        );
                     }
                     Ok(LineOutcome::Delete) => {
                         assert_eq!(changed, Ok(true));
@@ -734,7 +885,15 @@ mod tests {
                 let stored: BTreeMap<Sku, LineState> = cart
                     .lines
                     .iter()
-                    .map(|l| (l.sku.clone(), LineState { quantity: l.quantity.get(), changed_at_version: l.changed_at_version }))
+                    .map(|l| {
+                        (
+                            l.sku.clone(),
+                            LineState {
+                                quantity: l.quantity.get(),
+                                changed_at_version: l.changed_at_version,
+                            },
+                        )
+                    })
                     .collect();
                 assert_eq!(stored, model);
             }
@@ -743,7 +902,10 @@ mod tests {
 
     #[test]
     fn the_line_rows_of_a_load_have_one_null_per_header_column() {
-        assert_eq!(HEADER_COLUMNS.split(',').count(), NO_HEADER.split(',').count());
+        assert_eq!(
+            HEADER_COLUMNS.split(',').count(),
+            NO_HEADER.split(',').count()
+        );
     }
 
     #[test]
@@ -752,11 +914,22 @@ mod tests {
         let sql = database(&dir);
         let (id, _) = create_guest(&sql, Channel::Web, Currency::Pln, now()).unwrap();
         let unknown = Sku::parse("NOPE").unwrap();
-        let err = edit(&sql, &id, &unknown, &LineEdit::Add(Quantity::parse(1).unwrap())).unwrap_err();
+        let err = edit(
+            &sql,
+            &id,
+            &unknown,
+            &LineEdit::Add(Quantity::parse(1).unwrap()),
+        )
+        .unwrap_err();
         assert_eq!(err, CartError::UnknownSku(unknown));
-        let eur = create_guest(&sql, Channel::Web, Currency::Eur, now()).unwrap().0;
+        let eur = create_guest(&sql, Channel::Web, Currency::Eur, now())
+            .unwrap()
+            .0;
         let s0 = Sku::parse("S0").unwrap();
-        assert!(matches!(edit(&sql, &eur, &s0, &LineEdit::Add(Quantity::parse(1).unwrap())), Err(CartError::NoPrice { .. })));
+        assert!(matches!(
+            edit(&sql, &eur, &s0, &LineEdit::Add(Quantity::parse(1).unwrap())),
+            Err(CartError::NoPrice { .. })
+        ));
         for cart in [id, eur] {
             let loaded = load(&sql, &cart).unwrap().unwrap();
             assert!(loaded.lines.is_empty());

@@ -36,13 +36,19 @@ pub enum Assortment {
 }
 
 impl Assortment {
-    pub const ALL: [Assortment; 3] = [Assortment::Both, Assortment::OnlineOnly, Assortment::StoreOnly];
+    pub const ALL: [Assortment; 3] = [
+        Assortment::Both,
+        Assortment::OnlineOnly,
+        Assortment::StoreOnly,
+    ];
 
     pub fn parse(raw: &str) -> Result<Assortment, CatalogError> {
         Assortment::ALL
             .into_iter()
             .find(|a| a.as_str() == raw.trim())
-            .ok_or_else(|| CatalogError::UnknownAssortment { found: raw.chars().take(32).collect() })
+            .ok_or_else(|| CatalogError::UnknownAssortment {
+                found: raw.chars().take(32).collect(),
+            })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -142,7 +148,13 @@ pub struct NotSoldIn {
 
 impl fmt::Display for NotSoldIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.reason, self.channel, self.alternative.text())
+        write!(
+            f,
+            "{} ({}): {}",
+            self.reason,
+            self.channel,
+            self.alternative.text()
+        )
     }
 }
 
@@ -187,7 +199,11 @@ mod tests {
     fn store_only_items_are_not_sold_remotely_and_the_alternative_is_a_store() {
         for channel in [Channel::Web, Channel::App, Channel::CallCenter] {
             let refusal = Assortment::StoreOnly.sold_in(channel).unwrap_err();
-            assert_eq!(refusal.alternative, Alternative::ReserveInStore, "{channel}");
+            assert_eq!(
+                refusal.alternative,
+                Alternative::ReserveInStore,
+                "{channel}"
+            );
             assert!(refusal.alternative.text().contains("click & collect"));
         }
         for channel in [Channel::Kiosk, Channel::Pos] {
@@ -206,7 +222,10 @@ mod tests {
     fn assortments_parse_from_their_wire_names_only() {
         for a in Assortment::ALL {
             assert_eq!(Assortment::parse(a.as_str()), Ok(a));
-            assert_eq!(serde_json::from_value::<Assortment>(serde_json::to_value(a).unwrap()).unwrap(), a);
+            assert_eq!(
+                serde_json::from_value::<Assortment>(serde_json::to_value(a).unwrap()).unwrap(),
+                a
+            );
         }
         for bad in ["", "online", "Both", "store-only"] {
             assert!(Assortment::parse(bad).is_err(), "{bad:?}");

@@ -53,7 +53,10 @@ impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BatchError::TooManyRows { max, found } => {
-                write!(f, "a batch holds at most {max} rows, this one has {found}; split it")
+                write!(
+                    f,
+                    "a batch holds at most {max} rows, this one has {found}; split it"
+                )
             }
             BatchError::InvalidRows(errors) => {
                 write!(f, "{} problem(s) in the batch", errors.len())?;
@@ -80,19 +83,30 @@ where
     T: TryFrom<R, Error = Vec<FieldError>> + BatchKeys,
 {
     if rows.len() > MAX_BATCH_ROWS {
-        return Err(BatchError::TooManyRows { max: MAX_BATCH_ROWS, found: rows.len() });
+        return Err(BatchError::TooManyRows {
+            max: MAX_BATCH_ROWS,
+            found: rows.len(),
+        });
     }
     let mut errors = Vec::new();
     let mut parsed = Vec::with_capacity(rows.len());
     let mut first_seen: HashMap<(&'static str, String), usize> = HashMap::new();
     for (index, value) in rows.iter().enumerate() {
         let row_errors = |field_errors: Vec<FieldError>| {
-            field_errors.into_iter().map(move |e| RowError { row: index, field: e.field, reason: e.reason })
+            field_errors.into_iter().map(move |e| RowError {
+                row: index,
+                field: e.field,
+                reason: e.reason,
+            })
         };
         // A derived struct would also accept a positional array; a feed whose
         // columns can shift silently is exactly what rows must not be.
         if !value.is_object() {
-            errors.push(RowError { row: index, field: String::new(), reason: "a row must be a JSON object".into() });
+            errors.push(RowError {
+                row: index,
+                field: String::new(),
+                reason: "a row must be a JSON object".into(),
+            });
             continue;
         }
         let wire = match R::deserialize(value) {
@@ -122,7 +136,11 @@ where
         }
         parsed.push(item);
     }
-    if errors.is_empty() { Ok(parsed) } else { Err(BatchError::InvalidRows(errors)) }
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(BatchError::InvalidRows(errors))
+    }
 }
 
 /// Turns a serde error on one (object) row into field errors.
@@ -135,17 +153,21 @@ where
 ///   fails on that key first);
 /// - otherwise the field is found by removing each key in turn: the key
 ///   whose removal changes the error is the one serde stopped at.
-fn shape_errors<R: DeserializeOwned>(value: &serde_json::Value, error: &serde_json::Error) -> Vec<FieldError> {
+fn shape_errors<R: DeserializeOwned>(
+    value: &serde_json::Value,
+    error: &serde_json::Error,
+) -> Vec<FieldError> {
     let message = error.to_string();
     let Some(object) = value.as_object() else {
         return vec![FieldError::new("", "a row must be a JSON object")];
     };
     let named = backticked(&message);
-    let differs =
-        |probe: serde_json::Map<String, serde_json::Value>| match R::deserialize(&serde_json::Value::Object(probe)) {
-            Ok(_) => true,
-            Err(other) => other.to_string() != message,
-        };
+    let differs = |probe: serde_json::Map<String, serde_json::Value>| match R::deserialize(
+        &serde_json::Value::Object(probe),
+    ) {
+        Ok(_) => true,
+        Err(other) => other.to_string() != message,
+    };
     let missing = message.starts_with("missing field");
     if let Some(name) = named.filter(|_| missing) {
         let mut probe = object.clone();
@@ -159,7 +181,11 @@ fn shape_errors<R: DeserializeOwned>(value: &serde_json::Value, error: &serde_js
         without.remove(key.as_str());
         differs(without)
     });
-    let reason = if missing { "is required".to_owned() } else { message.clone() };
+    let reason = if missing {
+        "is required".to_owned()
+    } else {
+        message.clone()
+    };
     match (culprit, named) {
         // A missing or unknown key inside a nested object: `address.zip`.
         (Some(parent), Some(name)) if name != parent && !message.starts_with("invalid") => {
@@ -196,7 +222,10 @@ mod tests {
 
     fn invalid_rows<T: fmt::Debug>(result: Result<T, BatchError>) -> Vec<(usize, String, String)> {
         match result {
-            Err(BatchError::InvalidRows(errors)) => errors.into_iter().map(|e| (e.row, e.field, e.reason)).collect(),
+            Err(BatchError::InvalidRows(errors)) => errors
+                .into_iter()
+                .map(|e| (e.row, e.field, e.reason))
+                .collect(),
             other => panic!("expected invalid rows, got {other:?}"),
         }
     }
@@ -235,7 +264,10 @@ mod tests {
         ];
         let errors = invalid_rows(parse_batch::<PriceRow, PriceEntry>(rows));
         let located: Vec<(usize, &str)> = errors.iter().map(|(r, f, _)| (*r, f.as_str())).collect();
-        assert_eq!(located, [(1, "amount"), (3, "amount"), (4, "sku"), (4, "currency")]);
+        assert_eq!(
+            located,
+            [(1, "amount"), (3, "amount"), (4, "sku"), (4, "currency")]
+        );
     }
 
     #[test]
@@ -255,10 +287,16 @@ mod tests {
             json!(["a", "1.00", "PLN"]),
         ];
         let errors = invalid_rows(parse_batch::<PriceRow, PriceEntry>(rows));
-        assert_eq!((errors[0].0, errors[0].1.as_str(), errors[0].2.as_str()), (0, "currency", "is required"));
+        assert_eq!(
+            (errors[0].0, errors[0].1.as_str(), errors[0].2.as_str()),
+            (0, "currency", "is required")
+        );
         assert_eq!((errors[1].0, errors[1].1.as_str()), (1, "channel"));
         assert!(errors[1].2.contains("unknown field"), "{}", errors[1].2);
-        assert_eq!((errors[2].0, errors[2].1.as_str(), errors[2].2.as_str()), (2, "", "a row must be a JSON object"));
+        assert_eq!(
+            (errors[2].0, errors[2].1.as_str(), errors[2].2.as_str()),
+            (2, "", "a row must be a JSON object")
+        );
     }
 
     #[test]
@@ -278,16 +316,24 @@ mod tests {
         missing["address"].as_object_mut().unwrap().remove("city");
         let mut wrong_type = store.clone();
         wrong_type["geo"]["lat"] = json!("52.23");
-        let errors = invalid_rows(parse_batch::<StoreRow, Store>(vec![store, unknown, missing, wrong_type]));
+        let errors = invalid_rows(parse_batch::<StoreRow, Store>(vec![
+            store, unknown, missing, wrong_type,
+        ]));
         let located: Vec<(usize, &str)> = errors.iter().map(|(r, f, _)| (*r, f.as_str())).collect();
-        assert_eq!(located, [(1, "address.zip"), (2, "address.city"), (3, "geo")]);
+        assert_eq!(
+            located,
+            [(1, "address.zip"), (2, "address.city"), (3, "geo")]
+        );
     }
 
     #[test]
     fn duplicate_skus_within_a_batch_are_an_error() {
         let rows = vec![item("tee-s"), item("tee-m"), item("TEE-S")];
         let errors = invalid_rows(parse_batch::<CatalogItemRow, CatalogItem>(rows));
-        assert_eq!(errors, [(2, "sku".into(), "TEE-S already appears in row 0".into())]);
+        assert_eq!(
+            errors,
+            [(2, "sku".into(), "TEE-S already appears in row 0".into())]
+        );
     }
 
     #[test]
@@ -296,8 +342,17 @@ mod tests {
         first["gtin"] = json!("4006381333931");
         let mut second = item("tee-m");
         second["gtin"] = json!("4006381333931");
-        let errors = invalid_rows(parse_batch::<CatalogItemRow, CatalogItem>(vec![first, second]));
-        assert_eq!(errors, [(1, "gtin".into(), "4006381333931 already appears in row 0".into())]);
+        let errors = invalid_rows(parse_batch::<CatalogItemRow, CatalogItem>(vec![
+            first, second,
+        ]));
+        assert_eq!(
+            errors,
+            [(
+                1,
+                "gtin".into(),
+                "4006381333931 already appears in row 0".into()
+            )]
+        );
     }
 
     #[test]
@@ -308,7 +363,14 @@ mod tests {
             price("tee", json!("11.00"), "PLN"),
         ];
         let errors = invalid_rows(parse_batch::<PriceRow, PriceEntry>(rows));
-        assert_eq!(errors, [(2, "sku".into(), "TEE in PLN already appears in row 0".into())]);
+        assert_eq!(
+            errors,
+            [(
+                2,
+                "sku".into(),
+                "TEE in PLN already appears in row 0".into()
+            )]
+        );
     }
 
     #[test]
@@ -326,24 +388,47 @@ mod tests {
         };
         let stores = parse_batch::<StoreRow, Store>(vec![store("dc-1"), store("dc-2")]).unwrap();
         assert_eq!(stores.len(), 2);
-        let errors = invalid_rows(parse_batch::<StoreRow, Store>(vec![store("dc-1"), store("dc-2"), store("dc-1")]));
-        assert_eq!(errors, [(2, "store_id".into(), "DC-1 already appears in row 0".into())]);
+        let errors = invalid_rows(parse_batch::<StoreRow, Store>(vec![
+            store("dc-1"),
+            store("dc-2"),
+            store("dc-1"),
+        ]));
+        assert_eq!(
+            errors,
+            [(2, "store_id".into(), "DC-1 already appears in row 0".into())]
+        );
     }
 
     #[test]
     fn batches_over_a_thousand_rows_are_refused_whole() {
-        let rows: Vec<Value> = (0..=MAX_BATCH_ROWS).map(|i| item(&format!("sku-{i}"))).collect();
+        let rows: Vec<Value> = (0..=MAX_BATCH_ROWS)
+            .map(|i| item(&format!("sku-{i}")))
+            .collect();
         assert_eq!(
             parse_batch::<CatalogItemRow, CatalogItem>(rows).unwrap_err(),
-            BatchError::TooManyRows { max: 1_000, found: 1_001 }
+            BatchError::TooManyRows {
+                max: 1_000,
+                found: 1_001
+            }
         );
-        let rows: Vec<Value> = (0..MAX_BATCH_ROWS).map(|i| item(&format!("sku-{i}"))).collect();
-        assert_eq!(parse_batch::<CatalogItemRow, CatalogItem>(rows).unwrap().len(), 1_000);
+        let rows: Vec<Value> = (0..MAX_BATCH_ROWS)
+            .map(|i| item(&format!("sku-{i}")))
+            .collect();
+        assert_eq!(
+            parse_batch::<CatalogItemRow, CatalogItem>(rows)
+                .unwrap()
+                .len(),
+            1_000
+        );
     }
 
     #[test]
     fn row_errors_serialize_for_the_problem_body() {
-        let error = RowError { row: 3, field: "amount".into(), reason: "must not be negative".into() };
+        let error = RowError {
+            row: 3,
+            field: "amount".into(),
+            reason: "must not be negative".into(),
+        };
         assert_eq!(
             serde_json::to_value(&error).unwrap(),
             json!({"row": 3, "field": "amount", "reason": "must not be negative"})

@@ -26,7 +26,9 @@ impl CategoryPath {
 
     pub fn parse<S: AsRef<str>>(segments: &[S]) -> Result<CategoryPath, CatalogError> {
         if segments.is_empty() || segments.len() > CategoryPath::MAX_DEPTH {
-            return Err(CatalogError::CategoryDepth { max: CategoryPath::MAX_DEPTH });
+            return Err(CatalogError::CategoryDepth {
+                max: CategoryPath::MAX_DEPTH,
+            });
         }
         segments
             .iter()
@@ -35,7 +37,9 @@ impl CategoryPath {
                 if is_slug(s) {
                     Ok(s.to_owned())
                 } else {
-                    Err(CatalogError::CategorySegment { segment: s.chars().take(MAX_SEGMENT_LEN + 1).collect() })
+                    Err(CatalogError::CategorySegment {
+                        segment: s.chars().take(MAX_SEGMENT_LEN + 1).collect(),
+                    })
                 }
             })
             .collect::<Result<Vec<_>, _>>()
@@ -56,8 +60,12 @@ impl CategoryPath {
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_SEGMENT_LEN
-        && s.split('-')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && s.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 impl fmt::Display for CategoryPath {
@@ -163,12 +171,28 @@ impl TryFrom<CatalogItemRow> for CatalogItem {
         let product_id = fields.check("product_id", ProductId::parse(&row.product_id));
         let name = fields.check("name", text(&row.name, CatalogItem::MAX_NAME_LEN));
         let category = fields.check("category", CategoryPath::parse(&row.category));
-        let size = fields.check("size", optional_text(row.size.as_deref(), CatalogItem::MAX_SIZE_LEN));
-        let colour = fields.check("colour", optional_text(row.colour.as_deref(), CatalogItem::MAX_COLOUR_LEN));
-        let gtin =
-            fields.check("gtin", row.gtin.as_deref().filter(|g| !g.trim().is_empty()).map(Gtin::parse).transpose());
-        let assortment =
-            fields.check("assortment", row.assortment.as_deref().map_or(Ok(Assortment::Both), Assortment::parse));
+        let size = fields.check(
+            "size",
+            optional_text(row.size.as_deref(), CatalogItem::MAX_SIZE_LEN),
+        );
+        let colour = fields.check(
+            "colour",
+            optional_text(row.colour.as_deref(), CatalogItem::MAX_COLOUR_LEN),
+        );
+        let gtin = fields.check(
+            "gtin",
+            row.gtin
+                .as_deref()
+                .filter(|g| !g.trim().is_empty())
+                .map(Gtin::parse)
+                .transpose(),
+        );
+        let assortment = fields.check(
+            "assortment",
+            row.assortment
+                .as_deref()
+                .map_or(Ok(Assortment::Both), Assortment::parse),
+        );
         let (
             Some(sku),
             Some(product_id),
@@ -178,11 +202,22 @@ impl TryFrom<CatalogItemRow> for CatalogItem {
             Some(colour),
             Some(gtin),
             Some(assortment),
-        ) = (sku, product_id, name, category, size, colour, gtin, assortment)
+        ) = (
+            sku, product_id, name, category, size, colour, gtin, assortment,
+        )
         else {
             return Err(fields.errors);
         };
-        Ok(CatalogItem { sku, product_id, name, category, size, colour, gtin, assortment })
+        Ok(CatalogItem {
+            sku,
+            product_id,
+            name,
+            category,
+            size,
+            colour,
+            gtin,
+            assortment,
+        })
     }
 }
 
@@ -261,7 +296,10 @@ mod tests {
             "sku": "tee-1", "product_id": "tee", "name": "Tee", "category": ["men"], "size": "", "gtin": " "
         })))
         .unwrap();
-        assert_eq!((item.size(), item.colour(), item.gtin()), (None, None, None));
+        assert_eq!(
+            (item.size(), item.colour(), item.gtin()),
+            (None, None, None)
+        );
         assert_eq!(item.assortment(), Assortment::Both);
     }
 
@@ -273,18 +311,59 @@ mod tests {
         })))
         .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["sku", "product_id", "name", "category", "size", "gtin", "assortment"]);
-        assert!(errors[5].reason.contains("check digit"), "{}", errors[5].reason);
+        assert_eq!(
+            fields,
+            [
+                "sku",
+                "product_id",
+                "name",
+                "category",
+                "size",
+                "gtin",
+                "assortment"
+            ]
+        );
+        assert!(
+            errors[5].reason.contains("check digit"),
+            "{}",
+            errors[5].reason
+        );
     }
 
     #[test]
     fn category_paths_are_one_to_five_lowercase_slugs() {
-        assert!(CategoryPath::parse(&["women", "dresses", "maxi-dresses", "summer-2026", "linen"]).is_ok());
+        assert!(
+            CategoryPath::parse(&["women", "dresses", "maxi-dresses", "summer-2026", "linen"])
+                .is_ok()
+        );
         let empty: [&str; 0] = [];
-        assert_eq!(CategoryPath::parse(&empty), Err(CatalogError::CategoryDepth { max: 5 }));
-        assert_eq!(CategoryPath::parse(&["a", "b", "c", "d", "e", "f"]), Err(CatalogError::CategoryDepth { max: 5 }));
-        for bad in ["Women", "women ", "", "-x", "x-", "a--b", "ł", "a_b", "a/b", &"a".repeat(41)] {
-            assert!(matches!(CategoryPath::parse(&[bad]), Err(CatalogError::CategorySegment { .. })), "{bad:?}");
+        assert_eq!(
+            CategoryPath::parse(&empty),
+            Err(CatalogError::CategoryDepth { max: 5 })
+        );
+        assert_eq!(
+            CategoryPath::parse(&["a", "b", "c", "d", "e", "f"]),
+            Err(CatalogError::CategoryDepth { max: 5 })
+        );
+        for bad in [
+            "Women",
+            "women ",
+            "",
+            "-x",
+            "x-",
+            "a--b",
+            "ł",
+            "a_b",
+            "a/b",
+            &"a".repeat(41),
+        ] {
+            assert!(
+                matches!(
+                    CategoryPath::parse(&[bad]),
+                    Err(CatalogError::CategorySegment { .. })
+                ),
+                "{bad:?}"
+            );
         }
     }
 
@@ -296,7 +375,10 @@ mod tests {
         assert!(briefs.starts_with(&underwear));
         assert!(underwear.starts_with(&underwear));
         assert!(!underwear.starts_with(&briefs));
-        assert!(!underwear.starts_with(&under), "segments, not string prefixes");
+        assert!(
+            !underwear.starts_with(&under),
+            "segments, not string prefixes"
+        );
     }
 
     #[test]
@@ -314,7 +396,9 @@ mod tests {
         assert_eq!(serde_json::from_value::<CatalogItem>(json).unwrap(), item);
         let mut bad = dress();
         bad["category"] = json!([]);
-        let err = serde_json::from_value::<CatalogItem>(bad).unwrap_err().to_string();
+        let err = serde_json::from_value::<CatalogItem>(bad)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("category:"), "{err}");
     }
 }

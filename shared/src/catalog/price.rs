@@ -49,10 +49,15 @@ impl TryFrom<PriceRow> for PriceEntry {
         // Without a valid currency the amount's decimal places cannot be
         // judged, so the amount is checked only once the currency is known.
         let price = currency.and_then(|currency| {
-            let price =
-                Money::parse_non_negative(&row.amount, currency).map_err(|e| FieldError::new("amount", e)).and_then(
-                    |p| if p.is_zero() { Err(FieldError::new("amount", CatalogError::ZeroPrice)) } else { Ok(p) },
-                );
+            let price = Money::parse_non_negative(&row.amount, currency)
+                .map_err(|e| FieldError::new("amount", e))
+                .and_then(|p| {
+                    if p.is_zero() {
+                        Err(FieldError::new("amount", CatalogError::ZeroPrice))
+                    } else {
+                        Ok(p)
+                    }
+                });
             price.map_err(|e| fields.errors.push(e)).ok()
         });
         let (Some(sku), Some(price)) = (sku, price) else {
@@ -98,7 +103,11 @@ mod tests {
     use serde_json::json;
 
     fn price(sku: &str, amount: &str, currency: &str) -> Result<PriceEntry, Vec<FieldError>> {
-        PriceEntry::try_from(PriceRow { sku: sku.into(), amount: amount.into(), currency: currency.into() })
+        PriceEntry::try_from(PriceRow {
+            sku: sku.into(),
+            amount: amount.into(),
+            currency: currency.into(),
+        })
     }
 
     #[test]
@@ -123,7 +132,11 @@ mod tests {
             let errors = price("tee-1", amount, currency).unwrap_err();
             assert_eq!(errors.len(), 1);
             assert_eq!(errors[0].field, "amount");
-            assert!(errors[0].reason.contains(reason), "{amount} {currency}: {}", errors[0].reason);
+            assert!(
+                errors[0].reason.contains(reason),
+                "{amount} {currency}: {}",
+                errors[0].reason
+            );
         }
     }
 
@@ -136,8 +149,11 @@ mod tests {
 
     #[test]
     fn a_price_row_has_no_channel_column() {
-        let with_channel = json!({"sku": "tee-1", "amount": "10.00", "currency": "PLN", "channel": "app"});
-        let err = serde_json::from_value::<PriceRow>(with_channel).unwrap_err().to_string();
+        let with_channel =
+            json!({"sku": "tee-1", "amount": "10.00", "currency": "PLN", "channel": "app"});
+        let err = serde_json::from_value::<PriceRow>(with_channel)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `channel`"), "{err}");
     }
 

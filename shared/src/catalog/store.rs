@@ -8,7 +8,9 @@ use std::fmt;
 
 use super::{BatchKeys, CatalogError, FieldError, Fields, joined, text};
 use crate::geo::GeoPoint;
-use crate::hours::{ClosedDates, HoursError, LocalTime, OpeningHours, PickingRules, ReadyBy, TimeZone, WeeklyHours};
+use crate::hours::{
+    ClosedDates, HoursError, LocalTime, OpeningHours, PickingRules, ReadyBy, TimeZone, WeeklyHours,
+};
 use crate::ids::StoreId;
 
 /// Whether a location has a shop floor.
@@ -23,7 +25,9 @@ impl StoreKind {
         match raw.trim() {
             "store" => Ok(StoreKind::Store),
             "warehouse" => Ok(StoreKind::Warehouse),
-            other => Err(CatalogError::UnknownStoreKind { found: other.chars().take(32).collect() }),
+            other => Err(CatalogError::UnknownStoreKind {
+                found: other.chars().take(32).collect(),
+            }),
         }
     }
 
@@ -45,13 +49,20 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [Service::ClickAndCollect, Service::ShipFromStore, Service::Returns, Service::Kiosk];
+    pub const ALL: [Service; 4] = [
+        Service::ClickAndCollect,
+        Service::ShipFromStore,
+        Service::Returns,
+        Service::Kiosk,
+    ];
 
     pub fn parse(raw: &str) -> Result<Service, CatalogError> {
         Service::ALL
             .into_iter()
             .find(|s| s.as_str() == raw.trim())
-            .ok_or_else(|| CatalogError::UnknownService { found: raw.chars().take(32).collect() })
+            .ok_or_else(|| CatalogError::UnknownService {
+                found: raw.chars().take(32).collect(),
+            })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -76,14 +87,19 @@ pub struct CountryCode([u8; 2]);
 impl CountryCode {
     pub fn parse(raw: &str) -> Result<CountryCode, CatalogError> {
         let upper = raw.trim().to_ascii_uppercase();
-        let unknown = || CatalogError::UnknownCountry { found: raw.chars().take(8).collect() };
+        let unknown = || CatalogError::UnknownCountry {
+            found: raw.chars().take(8).collect(),
+        };
         let [a, b] = upper.as_bytes() else {
             return Err(unknown());
         };
         if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
             return Err(unknown());
         }
-        if !ISO_3166_ALPHA_2.split(' ').any(|code| code.as_bytes() == [*a, *b]) {
+        if !ISO_3166_ALPHA_2
+            .split(' ')
+            .any(|code| code.as_bytes() == [*a, *b])
+        {
             return Err(unknown());
         }
         Ok(CountryCode([*a, *b]))
@@ -256,7 +272,8 @@ impl Store {
         now: DateTime<Utc>,
         orders_already_accepted_for: impl FnMut(NaiveDate) -> u32,
     ) -> Option<ReadyBy> {
-        self.opening_hours.ready_by(&self.picking, now, orders_already_accepted_for)
+        self.opening_hours
+            .ready_by(&self.picking, now, orders_already_accepted_for)
     }
 }
 
@@ -281,13 +298,26 @@ impl TryFrom<StoreRow> for Store {
             u32::try_from(row.pickup_sla_minutes)
                 .ok()
                 .filter(|sla| (1..=PickingRules::MAX_SLA_MINUTES).contains(sla))
-                .ok_or(HoursError::SlaOutOfRange { found: row.pickup_sla_minutes }),
+                .ok_or(HoursError::SlaOutOfRange {
+                    found: row.pickup_sla_minutes,
+                }),
         );
-        let cutoff = fields.check("order_cutoff", row.order_cutoff.as_deref().map(LocalTime::parse).transpose());
+        let cutoff = fields.check(
+            "order_cutoff",
+            row.order_cutoff
+                .as_deref()
+                .map(LocalTime::parse)
+                .transpose(),
+        );
         let limit = fields.check(
             "daily_picking_limit",
             row.daily_picking_limit
-                .map(|l| u32::try_from(l).ok().filter(|l| *l > 0).ok_or(HoursError::ZeroDailyLimit))
+                .map(|l| {
+                    u32::try_from(l)
+                        .ok()
+                        .filter(|l| *l > 0)
+                        .ok_or(HoursError::ZeroDailyLimit)
+                })
                 .transpose(),
         );
         // Each part was checked above, so that every bad one is reported;
@@ -298,12 +328,20 @@ impl TryFrom<StoreRow> for Store {
             }
             _ => None,
         };
-        let services = fields
-            .check("services", row.services.iter().map(|s| Service::parse(s)).collect::<Result<BTreeSet<_>, _>>());
+        let services = fields.check(
+            "services",
+            row.services
+                .iter()
+                .map(|s| Service::parse(s))
+                .collect::<Result<BTreeSet<_>, _>>(),
+        );
         if let (Some(StoreKind::Warehouse), Some(services)) = (kind, &services)
             && let Some(service) = services.iter().find(|s| s.needs_shop_floor())
         {
-            fields.errors.push(FieldError::new("services", CatalogError::WarehouseService { service: *service }));
+            fields.errors.push(FieldError::new(
+                "services",
+                CatalogError::WarehouseService { service: *service },
+            ));
         }
         let (
             Some(id),
@@ -319,7 +357,10 @@ impl TryFrom<StoreRow> for Store {
             Some(closed),
             Some(picking),
             Some(services),
-        ) = (id, name, kind, street, city, postal, country, geo, time_zone, weekly, closed, picking, services)
+        ) = (
+            id, name, kind, street, city, postal, country, geo, time_zone, weekly, closed, picking,
+            services,
+        )
         else {
             return Err(fields.errors);
         };
@@ -330,7 +371,12 @@ impl TryFrom<StoreRow> for Store {
             id,
             name,
             kind,
-            address: Address { street, city, postal_code, country },
+            address: Address {
+                street,
+                city,
+                postal_code,
+                country,
+            },
             geo,
             opening_hours: OpeningHours::new(time_zone, weekly, closed),
             picking,
@@ -352,14 +398,25 @@ impl From<&Store> for StoreRow {
                 postal_code: store.address.postal_code.clone(),
                 country: store.address.country.to_string(),
             },
-            geo: GeoRow { lat: store.geo.lat(), lon: store.geo.lon() },
+            geo: GeoRow {
+                lat: store.geo.lat(),
+                lon: store.geo.lon(),
+            },
             time_zone: hours.time_zone().name().to_owned(),
             hours: hours.weekly().to_wire(),
-            closed_dates: hours.closed_dates().iter().map(|d| d.format("%Y-%m-%d").to_string()).collect(),
+            closed_dates: hours
+                .closed_dates()
+                .iter()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .collect(),
             pickup_sla_minutes: i64::from(store.picking.sla_minutes()),
             order_cutoff: store.picking.cutoff().map(|c| c.to_string()),
             daily_picking_limit: store.picking.daily_limit().map(i64::from),
-            services: store.services.iter().map(|s| s.as_str().to_owned()).collect(),
+            services: store
+                .services
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
         }
     }
 }
@@ -423,7 +480,11 @@ mod tests {
         assert_eq!(store.time_zone().name(), "Europe/Warsaw");
         assert_eq!(store.picking_rules().sla_minutes(), 120);
         assert_eq!(store.picking_rules().daily_limit(), Some(40));
-        assert_eq!(store.services().len(), 3, "duplicates collapse into the set");
+        assert_eq!(
+            store.services().len(),
+            3,
+            "duplicates collapse into the set"
+        );
         assert!(store.offers(Service::Kiosk));
         assert!(!store.offers(Service::ShipFromStore));
     }
@@ -431,10 +492,16 @@ mod tests {
     #[test]
     fn a_store_computes_its_own_ready_by_time() {
         let store = store(warsaw_json()).unwrap();
-        let monday_noon = DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z").unwrap().with_timezone(&Utc);
+        let monday_noon = DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let ready = store.ready_by(monday_noon, |_| 0).unwrap();
         assert_eq!(ready.ready_by.to_rfc3339(), "2026-06-01T12:00:00+00:00");
-        let full = store.ready_by(monday_noon, |d| if d.to_string() == "2026-06-01" { 40 } else { 0 }).unwrap();
+        let full = store
+            .ready_by(monday_noon, |d| {
+                if d.to_string() == "2026-06-01" { 40 } else { 0 }
+            })
+            .unwrap();
         assert_eq!(full.ready_by.to_rfc3339(), "2026-06-02T09:00:00+00:00");
     }
 
@@ -492,7 +559,10 @@ mod tests {
     fn a_negative_daily_limit_is_refused() {
         let mut value = warsaw_json();
         value["daily_picking_limit"] = json!(-1);
-        assert_eq!(fields_of(&store(value).unwrap_err()), ["daily_picking_limit"]);
+        assert_eq!(
+            fields_of(&store(value).unwrap_err()),
+            ["daily_picking_limit"]
+        );
     }
 
     #[test]
@@ -501,7 +571,11 @@ mod tests {
         value["kind"] = json!("warehouse");
         let errors = store(value.clone()).unwrap_err();
         assert_eq!(fields_of(&errors), ["services"]);
-        assert!(errors[0].reason.contains("click_and_collect"), "{}", errors[0].reason);
+        assert!(
+            errors[0].reason.contains("click_and_collect"),
+            "{}",
+            errors[0].reason
+        );
         value["services"] = json!(["ship_from_store"]);
         assert_eq!(store(value).unwrap().kind(), StoreKind::Warehouse);
     }
@@ -510,7 +584,12 @@ mod tests {
     fn optional_fields_may_be_left_out() {
         let mut value = warsaw_json();
         let object = value.as_object_mut().unwrap();
-        for key in ["closed_dates", "order_cutoff", "daily_picking_limit", "services"] {
+        for key in [
+            "closed_dates",
+            "order_cutoff",
+            "daily_picking_limit",
+            "services",
+        ] {
             object.remove(key);
         }
         let store = store(value).unwrap();
@@ -527,7 +606,11 @@ mod tests {
             assert!(CountryCode::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(ISO_3166_ALPHA_2.split(' ').count(), 249);
-        assert!(ISO_3166_ALPHA_2.split(' ').all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())));
+        assert!(
+            ISO_3166_ALPHA_2
+                .split(' ')
+                .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        );
     }
 
     #[test]
@@ -535,7 +618,10 @@ mod tests {
         let original = store(warsaw_json()).unwrap();
         let json = serde_json::to_value(&original).unwrap();
         assert_eq!(json["address"]["country"], "PL");
-        assert_eq!(json["services"], json!(["click_and_collect", "returns", "kiosk"]));
+        assert_eq!(
+            json["services"],
+            json!(["click_and_collect", "returns", "kiosk"])
+        );
         assert_eq!(serde_json::from_value::<Store>(json).unwrap(), original);
     }
 }

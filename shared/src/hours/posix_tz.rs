@@ -46,15 +46,24 @@ pub struct PosixTz {
 impl PosixTz {
     /// Parses a rule; `None` when it is not one.
     pub fn parse(rule: &str) -> Option<PosixTz> {
-        let mut p = Parser { rest: rule.as_bytes() };
+        let mut p = Parser {
+            rest: rule.as_bytes(),
+        };
         p.name()?;
         // POSIX offsets are west of UTC: `CET-1` is one hour east.
         let std_offset = -p.offset()?;
         if p.rest.is_empty() {
-            return Some(PosixTz { std_offset, dst: None });
+            return Some(PosixTz {
+                std_offset,
+                dst: None,
+            });
         }
         p.name()?;
-        let dst_offset = if p.peek().is_some_and(|c| c != b',') { -p.offset()? } else { std_offset + 3600 };
+        let dst_offset = if p.peek().is_some_and(|c| c != b',') {
+            -p.offset()?
+        } else {
+            std_offset + 3600
+        };
         let (start, end) = if p.eat(b',') {
             let start = p.transition()?;
             if !p.eat(b',') {
@@ -64,11 +73,32 @@ impl PosixTz {
         } else {
             // The POSIX default when a zone names DST without rules (US rules).
             (
-                Transition { day: Day::MonthWeekDay { month: 3, week: 2, weekday: 0 }, time: 7200 },
-                Transition { day: Day::MonthWeekDay { month: 11, week: 1, weekday: 0 }, time: 7200 },
+                Transition {
+                    day: Day::MonthWeekDay {
+                        month: 3,
+                        week: 2,
+                        weekday: 0,
+                    },
+                    time: 7200,
+                },
+                Transition {
+                    day: Day::MonthWeekDay {
+                        month: 11,
+                        week: 1,
+                        weekday: 0,
+                    },
+                    time: 7200,
+                },
             )
         };
-        p.rest.is_empty().then_some(PosixTz { std_offset, dst: Some(Dst { offset: dst_offset, start, end }) })
+        p.rest.is_empty().then_some(PosixTz {
+            std_offset,
+            dst: Some(Dst {
+                offset: dst_offset,
+                start,
+                end,
+            }),
+        })
     }
 
     /// The offset east of UTC, in seconds, in force at `utc` (seconds since
@@ -85,7 +115,11 @@ impl PosixTz {
         // end on the daylight-saving clock.
         let start = instant(year, dst.start) - self.std_offset;
         let end = instant(year, dst.end) - dst.offset;
-        let in_dst = if start < end { start <= utc && utc < end } else { !(end <= utc && utc < start) };
+        let in_dst = if start < end {
+            start <= utc && utc < end
+        } else {
+            !(end <= utc && utc < start)
+        };
         if in_dst { dst.offset } else { self.std_offset }
     }
 
@@ -106,17 +140,26 @@ fn instant(year: i32, transition: Transition) -> i64 {
             NaiveDate::from_yo_opt(year, u32::from(ordinal))
         }
         Day::Ordinal(n) => NaiveDate::from_yo_opt(year, u32::from(n) + 1),
-        Day::MonthWeekDay { month, week, weekday } => month_week_day(year, month, week, weekday),
+        Day::MonthWeekDay {
+            month,
+            week,
+            weekday,
+        } => month_week_day(year, month, week, weekday),
     };
-    let midnight = date.unwrap_or_else(|| NaiveDate::from_ymd_opt(year, 1, 1).expect("January 1 exists"));
-    NaiveDateTime::new(midnight, NaiveTime::MIN).and_utc().timestamp() + transition.time
+    let midnight =
+        date.unwrap_or_else(|| NaiveDate::from_ymd_opt(year, 1, 1).expect("January 1 exists"));
+    NaiveDateTime::new(midnight, NaiveTime::MIN)
+        .and_utc()
+        .timestamp()
+        + transition.time
 }
 
 fn month_week_day(year: i32, month: u32, week: u8, weekday: u8) -> Option<NaiveDate> {
     let first = NaiveDate::from_ymd_opt(year, month, 1)?;
     let wanted = Weekday::try_from(((weekday + 6) % 7) as u8).ok()?; // chrono counts from Monday
     let shift = (7 + wanted.num_days_from_monday() - first.weekday().num_days_from_monday()) % 7;
-    let mut day = first + chrono::Duration::days(i64::from(shift) + 7 * i64::from(week.saturating_sub(1)));
+    let mut day =
+        first + chrono::Duration::days(i64::from(shift) + 7 * i64::from(week.saturating_sub(1)));
     while day.month() != month {
         day -= chrono::Duration::days(7);
     }
@@ -148,13 +191,21 @@ impl Parser<'_> {
             self.rest = &self.rest[end + 1..];
             return (end >= 3).then_some(());
         }
-        let end = self.rest.iter().position(|c| !c.is_ascii_alphabetic()).unwrap_or(self.rest.len());
+        let end = self
+            .rest
+            .iter()
+            .position(|c| !c.is_ascii_alphabetic())
+            .unwrap_or(self.rest.len());
         self.rest = &self.rest[end..];
         (end >= 3).then_some(())
     }
 
     fn number(&mut self) -> Option<i64> {
-        let end = self.rest.iter().position(|c| !c.is_ascii_digit()).unwrap_or(self.rest.len());
+        let end = self
+            .rest
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(self.rest.len());
         if end == 0 || end > 3 {
             return None;
         }
@@ -174,7 +225,8 @@ impl Parser<'_> {
         let hours = self.number()?;
         let minutes = if self.eat(b':') { self.number()? } else { 0 };
         let seconds = if self.eat(b':') { self.number()? } else { 0 };
-        (hours <= 167 && minutes < 60 && seconds < 60).then_some(sign * (hours * 3600 + minutes * 60 + seconds))
+        (hours <= 167 && minutes < 60 && seconds < 60)
+            .then_some(sign * (hours * 3600 + minutes * 60 + seconds))
     }
 
     fn transition(&mut self) -> Option<Transition> {
@@ -187,7 +239,11 @@ impl Parser<'_> {
             if !(1..=12).contains(&month) || !(1..=5).contains(&week) || weekday > 6 {
                 return None;
             }
-            Day::MonthWeekDay { month: month as u32, week: week as u8, weekday: weekday as u8 }
+            Day::MonthWeekDay {
+                month: month as u32,
+                week: week as u8,
+                weekday: weekday as u8,
+            }
         } else if self.eat(b'J') {
             let n = self.number()?;
             (1..=365).contains(&n).then_some(Day::Julian(n as u16))?
@@ -206,7 +262,9 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> i64 {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().timestamp()
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .timestamp()
     }
 
     #[test]
@@ -235,7 +293,10 @@ mod tests {
     #[test]
     fn fixed_and_fractional_offsets_and_quoted_names_parse() {
         assert_eq!(PosixTz::parse("JST-9").unwrap().offset_at(0), 9 * 3600);
-        assert_eq!(PosixTz::parse("<+0545>-5:45").unwrap().offset_at(0), 5 * 3600 + 45 * 60);
+        assert_eq!(
+            PosixTz::parse("<+0545>-5:45").unwrap().offset_at(0),
+            5 * 3600 + 45 * 60
+        );
         assert_eq!(PosixTz::parse("<-03>3").unwrap().offset_at(0), -3 * 3600);
         assert_eq!(PosixTz::parse("UTC0").unwrap().offset_at(0), 0);
         let chatham = PosixTz::parse("<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45").unwrap();
@@ -257,7 +318,15 @@ mod tests {
 
     #[test]
     fn malformed_rules_are_refused() {
-        for bad in ["", "CE-1", "CET", "CET-1CEST,M13.5.0,M10.5.0", "CET-1CEST,M3.5.0", "CET-1CEST,M3.5.7,M10.5.0", "CET-1x"] {
+        for bad in [
+            "",
+            "CE-1",
+            "CET",
+            "CET-1CEST,M13.5.0,M10.5.0",
+            "CET-1CEST,M3.5.0",
+            "CET-1CEST,M3.5.7,M10.5.0",
+            "CET-1x",
+        ] {
             assert_eq!(PosixTz::parse(bad), None, "{bad:?}");
         }
     }

@@ -27,7 +27,11 @@ pub struct UnknownLocale(pub String);
 
 impl fmt::Display for UnknownLocale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unsupported locale {:?}; expected \"pl\" or \"en\"", self.0)
+        write!(
+            f,
+            "unsupported locale {:?}; expected \"pl\" or \"en\"",
+            self.0
+        )
     }
 }
 
@@ -39,7 +43,12 @@ impl Locale {
     /// Reads `pl`, `en`, or a BCP 47 tag whose language is one of them
     /// (`pl-PL`, `en_GB`, `EN`), since apps send what the phone says.
     pub fn parse(raw: &str) -> Result<Locale, UnknownLocale> {
-        let language = raw.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        let language = raw
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         match language.as_str() {
             "pl" => Ok(Locale::Pl),
             "en" => Ok(Locale::En),
@@ -56,7 +65,11 @@ impl Locale {
 
     /// The language of a store's country: what store alerts are written in.
     pub fn for_country(country: &str) -> Locale {
-        if country.eq_ignore_ascii_case("PL") { Locale::Pl } else { Locale::En }
+        if country.eq_ignore_ascii_case("PL") {
+            Locale::Pl
+        } else {
+            Locale::En
+        }
     }
 
     /// A date and time as people in this language write it.
@@ -207,7 +220,10 @@ pub fn render(event: Event, locale: Locale, facts: &MessageFacts<'_>) -> Message
     let store = facts.store_name;
     let at = |instant: DateTime<Utc>| locale.format_time(instant, facts.time_zone);
     let ready_by = at(facts.ready_by);
-    let until = facts.pickup_until.map(at).unwrap_or_else(|| ready_by.clone());
+    let until = facts
+        .pickup_until
+        .map(at)
+        .unwrap_or_else(|| ready_by.clone());
     let collected = facts.collected_at.map(at).unwrap_or_default();
     let carrier = facts.carrier.unwrap_or_default();
     let tracking = facts.tracking_url.unwrap_or_default();
@@ -216,15 +232,21 @@ pub fn render(event: Event, locale: Locale, facts: &MessageFacts<'_>) -> Message
     let (title, body) = match (locale, event) {
         (Locale::Pl, Event::Placed) if facts.collect => (
             format!("Przyjęliśmy zamówienie {id}"),
-            format!("Zamówienie do odbioru w sklepie {store}. Damy znać, gdy będzie gotowe, najpóźniej {ready_by}."),
+            format!(
+                "Zamówienie do odbioru w sklepie {store}. Damy znać, gdy będzie gotowe, najpóźniej {ready_by}."
+            ),
         ),
         (Locale::Pl, Event::Placed) => (
             format!("Przyjęliśmy zamówienie {id}"),
-            format!("Zamówienie wyślemy ze sklepu {store}. Damy znać, gdy będzie w drodze, najpóźniej {ready_by}."),
+            format!(
+                "Zamówienie wyślemy ze sklepu {store}. Damy znać, gdy będzie w drodze, najpóźniej {ready_by}."
+            ),
         ),
         (Locale::Pl, Event::ReadyForPickup) => (
             format!("Zamówienie {id} czeka na odbiór"),
-            format!("Odbierz je w sklepie {store} ({address}) do {until}. Pokaż kod odbioru z aplikacji."),
+            format!(
+                "Odbierz je w sklepie {store} ({address}) do {until}. Pokaż kod odbioru z aplikacji."
+            ),
         ),
         (Locale::Pl, Event::PickedUp) => (
             format!("Zamówienie {id} odebrane"),
@@ -234,9 +256,10 @@ pub fn render(event: Event, locale: Locale, facts: &MessageFacts<'_>) -> Message
             format!("Zamówienie {id} jest w drodze"),
             format!("Nadaliśmy je u przewoźnika {carrier}. Śledzenie przesyłki: {tracking}"),
         ),
-        (Locale::Pl, Event::Delivered) => {
-            (format!("Zamówienie {id} dostarczone"), "Przesyłka dotarła. Dziękujemy za zakupy!".to_owned())
-        }
+        (Locale::Pl, Event::Delivered) => (
+            format!("Zamówienie {id} dostarczone"),
+            "Przesyłka dotarła. Dziękujemy za zakupy!".to_owned(),
+        ),
         (Locale::Pl, Event::Cancelled) => (
             format!("Zamówienie {id} anulowane"),
             "Zamówienie zostało anulowane. Jeśli zapłacono online, zwrócimy pieniądze.".to_owned(),
@@ -253,33 +276,44 @@ pub fn render(event: Event, locale: Locale, facts: &MessageFacts<'_>) -> Message
         ),
         (Locale::Pl, Event::SlaBreached) => (
             format!("Zamówienie {id} po terminie"),
-            format!("Miało być gotowe do {ready_by} i wciąż nie jest. Przygotuj je i powiadom klienta."),
+            format!(
+                "Miało być gotowe do {ready_by} i wciąż nie jest. Przygotuj je i powiadom klienta."
+            ),
         ),
         (Locale::En, Event::Placed) if facts.collect => (
             format!("Order {id} received"),
-            format!("Your order will be ready for pickup at {store}. We will tell you when it is ready, by {ready_by} at the latest."),
+            format!(
+                "Your order will be ready for pickup at {store}. We will tell you when it is ready, by {ready_by} at the latest."
+            ),
         ),
         (Locale::En, Event::Placed) => (
             format!("Order {id} received"),
-            format!("Your order ships from {store}. We will tell you when it is on its way, by {ready_by} at the latest."),
+            format!(
+                "Your order ships from {store}. We will tell you when it is on its way, by {ready_by} at the latest."
+            ),
         ),
         (Locale::En, Event::ReadyForPickup) => (
             format!("Your order {id} is ready for pickup"),
-            format!("Collect it at {store} ({address}) by {until}. Show the pickup code in the app."),
+            format!(
+                "Collect it at {store} ({address}) by {until}. Show the pickup code in the app."
+            ),
         ),
-        (Locale::En, Event::PickedUp) => {
-            (format!("Order {id} collected"), format!("Collected at {store}, {collected}. Thank you!"))
-        }
+        (Locale::En, Event::PickedUp) => (
+            format!("Order {id} collected"),
+            format!("Collected at {store}, {collected}. Thank you!"),
+        ),
         (Locale::En, Event::Shipped) => (
             format!("Order {id} is on its way"),
             format!("It was handed to {carrier}. Track the parcel: {tracking}"),
         ),
-        (Locale::En, Event::Delivered) => {
-            (format!("Order {id} delivered"), "Your parcel has arrived. Thank you for shopping with us!".to_owned())
-        }
+        (Locale::En, Event::Delivered) => (
+            format!("Order {id} delivered"),
+            "Your parcel has arrived. Thank you for shopping with us!".to_owned(),
+        ),
         (Locale::En, Event::Cancelled) => (
             format!("Order {id} cancelled"),
-            "Your order has been cancelled. If you paid online, the payment will be refunded.".to_owned(),
+            "Your order has been cancelled. If you paid online, the payment will be refunded."
+                .to_owned(),
         ),
         (Locale::En, Event::Expired) => (
             format!("Order {id} was not collected"),
@@ -289,11 +323,15 @@ pub fn render(event: Event, locale: Locale, facts: &MessageFacts<'_>) -> Message
         ),
         (Locale::En, Event::SlaAtRisk) => (
             format!("Order {id} is at risk of missing its SLA"),
-            format!("It is promised ready by {ready_by}, {minutes_left} min from now. Prepare it now."),
+            format!(
+                "It is promised ready by {ready_by}, {minutes_left} min from now. Prepare it now."
+            ),
         ),
         (Locale::En, Event::SlaBreached) => (
             format!("Order {id} missed its SLA"),
-            format!("It was promised ready by {ready_by} and is still not ready. Prepare it and tell the customer."),
+            format!(
+                "It was promised ready by {ready_by} and is still not ready. Prepare it and tell the customer."
+            ),
         ),
     };
     Message { title, body }
@@ -326,7 +364,11 @@ mod tests {
 
     fn check(event: Event, locale: Locale, title: &str, body: &str) {
         let message = render(event, locale, &facts());
-        assert_eq!((message.title.as_str(), message.body.as_str()), (title, body), "{event} {locale}");
+        assert_eq!(
+            (message.title.as_str(), message.body.as_str()),
+            (title, body),
+            "{event} {locale}"
+        );
     }
 
     #[test]
@@ -370,7 +412,10 @@ mod tests {
         for locale in Locale::ALL {
             let message = render(Event::Shipped, locale, &facts());
             assert!(message.body.contains("InPost"), "{message:?}");
-            assert!(message.body.contains("https://track.example/123"), "{message:?}");
+            assert!(
+                message.body.contains("https://track.example/123"),
+                "{message:?}"
+            );
         }
     }
 
@@ -397,8 +442,14 @@ mod tests {
             for event in Event::ALL {
                 let message = render(event, locale, &facts());
                 assert!(!message.body.is_empty(), "{event} {locale}");
-                assert!(message.title.contains("ORD-1A2B"), "{event} {locale}: {message:?}");
-                assert!(titles.insert(message.title.clone()), "{event} {locale}: title repeated");
+                assert!(
+                    message.title.contains("ORD-1A2B"),
+                    "{event} {locale}: {message:?}"
+                );
+                assert!(
+                    titles.insert(message.title.clone()),
+                    "{event} {locale}: title repeated"
+                );
             }
         }
         let pl = render(Event::Cancelled, Locale::Pl, &facts());
@@ -418,12 +469,21 @@ mod tests {
     fn minutes_left_never_go_negative() {
         let mut late = facts();
         late.now = late.ready_by + Duration::minutes(30);
-        assert!(render(Event::SlaAtRisk, Locale::En, &late).body.contains(", 0 min from now"));
+        assert!(
+            render(Event::SlaAtRisk, Locale::En, &late)
+                .body
+                .contains(", 0 min from now")
+        );
     }
 
     #[test]
     fn locales_are_read_from_language_tags() {
-        for (raw, expected) in [("pl", Locale::Pl), ("pl-PL", Locale::Pl), ("EN", Locale::En), ("en_GB", Locale::En)] {
+        for (raw, expected) in [
+            ("pl", Locale::Pl),
+            ("pl-PL", Locale::Pl),
+            ("EN", Locale::En),
+            ("en_GB", Locale::En),
+        ] {
             assert_eq!(Locale::parse(raw), Ok(expected), "{raw}");
         }
         for bad in ["", "de", "polish", "-pl"] {

@@ -20,7 +20,10 @@ pub struct OutboundRequest {
 
 impl OutboundRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -61,7 +64,10 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect: std::time::Duration::from_secs(2), total: std::time::Duration::from_secs(4) }
+        Timeouts {
+            connect: std::time::Duration::from_secs(2),
+            total: std::time::Duration::from_secs(4),
+        }
     }
 }
 
@@ -76,7 +82,11 @@ pub trait Outbound {
     /// delays none of the others) and returns one answer per request, in
     /// order; an unanswered one is [`OutboundError::Transport`] once
     /// `timeouts.total` has passed. The default sends them one by one.
-    fn send_all(&self, requests: &[OutboundRequest], timeouts: Timeouts) -> Vec<Result<OutboundResponse, OutboundError>> {
+    fn send_all(
+        &self,
+        requests: &[OutboundRequest],
+        timeouts: Timeouts,
+    ) -> Vec<Result<OutboundResponse, OutboundError>> {
         let _ = timeouts;
         requests.iter().map(|r| self.send(r)).collect()
     }
@@ -133,7 +143,10 @@ mod recording {
     impl Outbound for RecordingOutbound {
         fn send(&self, request: &OutboundRequest) -> Result<OutboundResponse, OutboundError> {
             self.sent.borrow_mut().push(request.clone());
-            self.script.borrow_mut().pop_front().unwrap_or_else(|| self.fallback.clone())
+            self.script
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or_else(|| self.fallback.clone())
         }
     }
 }

@@ -115,8 +115,20 @@ pub fn enqueue_for_customer(
     webhook_configured: bool,
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
-    let subscriptions = if prefs.push { subscriptions::ids_for(tx, customer)? } else { Vec::new() };
-    enqueue_for_recipients(tx, notice, customer, prefs, &subscriptions, webhook_configured, now)
+    let subscriptions = if prefs.push {
+        subscriptions::ids_for(tx, customer)?
+    } else {
+        Vec::new()
+    };
+    enqueue_for_recipients(
+        tx,
+        notice,
+        customer,
+        prefs,
+        &subscriptions,
+        webhook_configured,
+        now,
+    )
 }
 
 /// [`enqueue_for_customer`] with the customer's push subscriptions read by
@@ -133,7 +145,14 @@ pub fn enqueue_for_recipients(
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
     let mut added = 0;
-    for row in rows_for_recipients(notice, customer, prefs, subscriptions, webhook_configured, now) {
+    for row in rows_for_recipients(
+        notice,
+        customer,
+        prefs,
+        subscriptions,
+        webhook_configured,
+        now,
+    ) {
         added += insert(tx, notice, row.channel, &row.recipient, &row.payload, now)?;
     }
     Ok(added)
@@ -170,7 +189,11 @@ pub fn rows_for_recipients(
             "data": notice.data,
         });
         for id in subscriptions {
-            rows.push(OutboxRow { channel: "web_push", recipient: id.as_str().to_owned(), payload: push.clone() });
+            rows.push(OutboxRow {
+                channel: "web_push",
+                recipient: id.as_str().to_owned(),
+                payload: push.clone(),
+            });
         }
     }
     let channels = prefs.gateway_channels();
@@ -188,7 +211,11 @@ pub fn rows_for_recipients(
             "data": notice.data,
             "occurred_at": timestamp(now),
         });
-        rows.push(OutboxRow { channel: "webhook", recipient: "gateway".to_owned(), payload: hook });
+        rows.push(OutboxRow {
+            channel: "webhook",
+            recipient: "gateway".to_owned(),
+            payload: hook,
+        });
     }
     rows
 }
@@ -432,16 +459,30 @@ fn prepare(
     let request = match claim.channel.as_str() {
         "web_push" => {
             let Some(stored) = subscriptions::load(sql, &claim.recipient)? else {
-                return settled(Outcome::Drop { status: None, error: "the subscription was removed".into() });
+                return settled(Outcome::Drop {
+                    status: None,
+                    error: "the subscription was removed".into(),
+                });
             };
             let Some(vapid) = &config.vapid else {
-                return settled(Outcome::Retry { status: None, error: "Web Push is not configured (vapid_private_key)".into() });
+                return settled(Outcome::Retry {
+                    status: None,
+                    error: "Web Push is not configured (vapid_private_key)".into(),
+                });
             };
             let endpoint = stored.subscription.endpoint();
-            let body = match webpush::encrypt(claim.payload.as_bytes(), stored.subscription.keys()) {
+            let body = match webpush::encrypt(claim.payload.as_bytes(), stored.subscription.keys())
+            {
                 Ok(body) => body,
-                Err(e @ webpush::PushError::TooLong { .. }) => return settled(Outcome::Fail(e.to_string())),
-                Err(e) => return settled(Outcome::Retry { status: None, error: e.to_string() }),
+                Err(e @ webpush::PushError::TooLong { .. }) => {
+                    return settled(Outcome::Fail(e.to_string()));
+                }
+                Err(e) => {
+                    return settled(Outcome::Retry {
+                        status: None,
+                        error: e.to_string(),
+                    });
+                }
             };
             let signed = match cache {
                 Some(cache) => vapid.authorization_cached(endpoint, now, cache),
@@ -451,7 +492,11 @@ fn prepare(
                 Ok(header) => header,
                 Err(e) => return settled(Outcome::Fail(e.to_string())),
             };
-            let urgency = if claim.event == Event::ReadyForPickup.as_str() { "high" } else { "normal" };
+            let urgency = if claim.event == Event::ReadyForPickup.as_str() {
+                "high"
+            } else {
+                "normal"
+            };
             OutboundRequest {
                 url: endpoint.to_owned(),
                 headers: vec![
@@ -467,7 +512,10 @@ fn prepare(
         }
         "webhook" => {
             let Some(target) = &config.webhook else {
-                return settled(Outcome::Retry { status: None, error: "the webhook is not configured".into() });
+                return settled(Outcome::Retry {
+                    status: None,
+                    error: "the webhook is not configured".into(),
+                });
             };
             let body = claim.payload.as_bytes().to_vec();
             OutboundRequest {
@@ -488,25 +536,53 @@ fn interpret(
     answer: Result<OutboundResponse, OutboundError>,
 ) -> Result<Outcome, StorageError> {
     Ok(match answer {
-        Ok(response) if (200..300).contains(&response.status) => Outcome::Delivered(response.status),
+        Ok(response) if (200..300).contains(&response.status) => {
+            Outcome::Delivered(response.status)
+        }
         Ok(response) if claim.channel == "web_push" && matches!(response.status, 404 | 410) => {
             // RFC 8030 §7.3: the subscription has expired or was removed.
             subscriptions::forget(sql, &claim.recipient)?;
-            Outcome::Drop { status: Some(response.status), error: "the push service no longer knows the subscription".into() }
+            Outcome::Drop {
+                status: Some(response.status),
+                error: "the push service no longer knows the subscription".into(),
+            }
         }
-        Ok(response) => Outcome::Retry { status: Some(response.status), error: format!("answered {}", response.status) },
-        Err(e @ (OutboundError::Transport(_) | OutboundError::Denied(_))) => {
-            Outcome::Retry { status: None, error: e.to_string() }
-        }
+        Ok(response) => Outcome::Retry {
+            status: Some(response.status),
+            error: format!("answered {}", response.status),
+        },
+        Err(e @ (OutboundError::Transport(_) | OutboundError::Denied(_))) => Outcome::Retry {
+            status: None,
+            error: e.to_string(),
+        },
     })
 }
 
-fn settle(sql: &dyn Sql, claim: &Claim, outcome: Outcome, now: DateTime<Utc>) -> Result<(), StorageError> {
+fn settle(
+    sql: &dyn Sql,
+    claim: &Claim,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
     let at = timestamp(now);
     let (state, next, status, error, delivered) = match outcome {
-        Outcome::Delivered(status) => ("delivered", at.clone(), Some(status), None, Some(at.clone())),
-        Outcome::Retry { status, error } if claim.attempts >= MAX_ATTEMPTS => ("failed", at.clone(), status, Some(error), None),
-        Outcome::Retry { status, error } => ("pending", timestamp(now + backoff(claim.attempts)), status, Some(error), None),
+        Outcome::Delivered(status) => (
+            "delivered",
+            at.clone(),
+            Some(status),
+            None,
+            Some(at.clone()),
+        ),
+        Outcome::Retry { status, error } if claim.attempts >= MAX_ATTEMPTS => {
+            ("failed", at.clone(), status, Some(error), None)
+        }
+        Outcome::Retry { status, error } => (
+            "pending",
+            timestamp(now + backoff(claim.attempts)),
+            status,
+            Some(error),
+            None,
+        ),
         Outcome::Fail(error) => ("failed", at.clone(), None, Some(error), None),
         Outcome::Drop { status, error } => ("dropped", at.clone(), status, Some(error), None),
     };
@@ -531,7 +607,11 @@ fn settle(sql: &dyn Sql, claim: &Claim, outcome: Outcome, now: DateTime<Utc>) ->
 /// A newer message with the same topic replaces an undelivered older one,
 /// so a phone that was offline sees the order's latest status only.
 fn topic(order_id: &str) -> String {
-    order_id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(32).collect()
+    order_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(32)
+        .collect()
 }
 
 /// One outbox row as ops see it.
@@ -556,7 +636,11 @@ pub struct Entry {
 }
 
 /// The outbox rows of one order (or of all, newest first, up to `limit`).
-pub fn entries(sql: &dyn Sql, order_id: Option<&str>, limit: u32) -> Result<Vec<Entry>, StorageError> {
+pub fn entries(
+    sql: &dyn Sql,
+    order_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Entry>, StorageError> {
     let rows = sql.execute(
         "SELECT id, order_id, event, channel, recipient, state, attempts, next_attempt_at, last_status, last_error,
              created_at, delivered_at, payload
@@ -579,8 +663,12 @@ fn entry(row: Row<'_>) -> Result<Entry, StorageError> {
         last_status: row.opt_integer("last_status")?,
         last_error: row.opt_text("last_error")?.map(str::to_owned),
         created_at: parse_timestamp(row.text("created_at")?)?,
-        delivered_at: row.opt_text("delivered_at")?.map(parse_timestamp).transpose()?,
-        payload: serde_json::from_str(row.text("payload")?).map_err(|e| StorageError::Decode(e.to_string()))?,
+        delivered_at: row
+            .opt_text("delivered_at")?
+            .map(parse_timestamp)
+            .transpose()?,
+        payload: serde_json::from_str(row.text("payload")?)
+            .map_err(|e| StorageError::Decode(e.to_string()))?,
     })
 }
 
@@ -595,7 +683,8 @@ mod tests {
     use crate::storage::native::{NativeSql, SqliteDb};
     use chrono::TimeZone;
 
-    const P256DH: &str = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+    const P256DH: &str =
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
     const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
     const VAPID_KEY: &str = "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw";
     const HOOK_SECRET: &[u8] = b"webhook-secret-of-at-least-32-bytes!";
@@ -627,19 +716,36 @@ mod tests {
     fn config() -> DeliveryConfig {
         DeliveryConfig {
             vapid: Some(Vapid::parse(VAPID_KEY, "mailto:push@retailer.example").unwrap()),
-            webhook: Some(WebhookTarget::new("https://gateway.example/hooks", HOOK_SECRET).unwrap()),
+            webhook: Some(
+                WebhookTarget::new("https://gateway.example/hooks", HOOK_SECRET).unwrap(),
+            ),
             timeouts: Timeouts::default(),
         }
     }
 
     fn subscribe(sql: &dyn Sql, n: usize) {
-        let sub = PushSubscription::parse(&format!("https://push.example.net/w/{n}"), P256DH, AUTH, false).unwrap();
+        let sub = PushSubscription::parse(
+            &format!("https://push.example.net/w/{n}"),
+            P256DH,
+            AUTH,
+            false,
+        )
+        .unwrap();
         register(sql, &me(), &sub, now()).unwrap();
     }
 
     fn enqueue(sql: &dyn Sql, event: Event) -> u32 {
-        let message = Message { title: "t".into(), body: "b".into() };
-        let notice = Notice { order_id: "ORD-1", event, locale: Locale::Pl, message: &message, data: json!({}) };
+        let message = Message {
+            title: "t".into(),
+            body: "b".into(),
+        };
+        let notice = Notice {
+            order_id: "ORD-1",
+            event,
+            locale: Locale::Pl,
+            message: &message,
+            data: json!({}),
+        };
         enqueue_for_customer(sql, &notice, &me(), &prefs(sql), true, now()).unwrap()
     }
 
@@ -648,8 +754,16 @@ mod tests {
         let f = fixture();
         subscribe(&f.sql, 1);
         subscribe(&f.sql, 2);
-        assert_eq!(enqueue(&f.sql, Event::ReadyForPickup), 3, "two devices and the gateway");
-        assert_eq!(enqueue(&f.sql, Event::ReadyForPickup), 0, "a repeat adds nothing");
+        assert_eq!(
+            enqueue(&f.sql, Event::ReadyForPickup),
+            3,
+            "two devices and the gateway"
+        );
+        assert_eq!(
+            enqueue(&f.sql, Event::ReadyForPickup),
+            0,
+            "a repeat adds nothing"
+        );
         assert_eq!(enqueue(&f.sql, Event::PickedUp), 3);
         assert_eq!(entries(&f.sql, Some("ORD-1"), 100).unwrap().len(), 6);
     }
@@ -658,11 +772,35 @@ mod tests {
     fn channel_preferences_are_respected_and_marketing_consent_is_not_needed() {
         let f = fixture();
         subscribe(&f.sql, 1);
-        let choice = Choice { locale: None, push: false, email: false, sms: false, marketing_consent: false };
+        let choice = Choice {
+            locale: None,
+            push: false,
+            email: false,
+            sms: false,
+            marketing_consent: false,
+        };
         save(&f.sql, &me(), choice, |_| true, now()).unwrap();
-        assert_eq!(enqueue(&f.sql, Event::ReadyForPickup), 0, "every channel off: nothing");
-        save(&f.sql, &me(), Choice { sms: true, ..choice }, |_| true, now()).unwrap();
-        assert_eq!(enqueue(&f.sql, Event::Cancelled), 1, "the gateway only, for SMS, without marketing consent");
+        assert_eq!(
+            enqueue(&f.sql, Event::ReadyForPickup),
+            0,
+            "every channel off: nothing"
+        );
+        save(
+            &f.sql,
+            &me(),
+            Choice {
+                sms: true,
+                ..choice
+            },
+            |_| true,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            enqueue(&f.sql, Event::Cancelled),
+            1,
+            "the gateway only, for SMS, without marketing consent"
+        );
         let rows = entries(&f.sql, Some("ORD-1"), 10).unwrap();
         assert_eq!(rows[0].channel, "webhook");
         assert_eq!(rows[0].payload["channels"], json!(["sms"]));
@@ -675,54 +813,161 @@ mod tests {
         subscribe(&f.sql, 1);
         enqueue(&f.sql, Event::ReadyForPickup);
         let outbound = RecordingOutbound::answering(201);
-        let report = deliver(&f.sql, None, &outbound, &config(), Scope::NewFor("ORD-1"), now(), 10).unwrap();
+        let report = deliver(
+            &f.sql,
+            None,
+            &outbound,
+            &config(),
+            Scope::NewFor("ORD-1"),
+            now(),
+            10,
+        )
+        .unwrap();
         assert_eq!((report.attempted, report.delivered), (2, 2));
-        let again = deliver(&f.sql, None, &outbound, &config(), Scope::Due, now() + Duration::hours(1), 10).unwrap();
+        let again = deliver(
+            &f.sql,
+            None,
+            &outbound,
+            &config(),
+            Scope::Due,
+            now() + Duration::hours(1),
+            10,
+        )
+        .unwrap();
         assert_eq!(again, DeliveryReport::default(), "nothing is sent twice");
         let sent = outbound.sent();
-        let push = sent.iter().find(|r| r.url.starts_with("https://push.example.net")).unwrap();
+        let push = sent
+            .iter()
+            .find(|r| r.url.starts_with("https://push.example.net"))
+            .unwrap();
         assert_eq!(push.header("content-encoding"), Some("aes128gcm"));
         assert_eq!(push.header("urgency"), Some("high"));
         assert_eq!(push.header("topic"), Some("ORD-1"));
-        assert!(push.header("authorization").unwrap().starts_with("vapid t="));
-        let hook = sent.iter().find(|r| r.url == "https://gateway.example/hooks").unwrap();
+        assert!(
+            push.header("authorization")
+                .unwrap()
+                .starts_with("vapid t=")
+        );
+        let hook = sent
+            .iter()
+            .find(|r| r.url == "https://gateway.example/hooks")
+            .unwrap();
         let ts: i64 = hook.header("webhook-timestamp").unwrap().parse().unwrap();
-        assert!(webhook::verify(HOOK_SECRET, ts, &hook.body, hook.header("webhook-signature").unwrap()));
-        assert!(entries(&f.sql, Some("ORD-1"), 10).unwrap().iter().all(|e| e.state == "delivered"));
+        assert!(webhook::verify(
+            HOOK_SECRET,
+            ts,
+            &hook.body,
+            hook.header("webhook-signature").unwrap()
+        ));
+        assert!(
+            entries(&f.sql, Some("ORD-1"), 10)
+                .unwrap()
+                .iter()
+                .all(|e| e.state == "delivered")
+        );
     }
 
     #[test]
     fn failures_back_off_exponentially_and_only_the_sweep_retries() {
         let f = fixture();
         subscribe(&f.sql, 1);
-        let message = Message { title: "t".into(), body: "b".into() };
-        let notice = Notice { order_id: "ORD-1", event: Event::Shipped, locale: Locale::En, message: &message, data: json!({}) };
+        let message = Message {
+            title: "t".into(),
+            body: "b".into(),
+        };
+        let notice = Notice {
+            order_id: "ORD-1",
+            event: Event::Shipped,
+            locale: Locale::En,
+            message: &message,
+            data: json!({}),
+        };
         enqueue_for_customer(&f.sql, &notice, &me(), &prefs(&f.sql), false, now()).unwrap();
         let down = RecordingOutbound::down();
-        let first = deliver(&f.sql, None, &down, &config(), Scope::NewFor("ORD-1"), now(), 10).unwrap();
+        let first = deliver(
+            &f.sql,
+            None,
+            &down,
+            &config(),
+            Scope::NewFor("ORD-1"),
+            now(),
+            10,
+        )
+        .unwrap();
         assert_eq!((first.attempted, first.retrying), (1, 1));
         assert_eq!(
-            deliver(&f.sql, None, &down, &config(), Scope::NewFor("ORD-1"), now() + Duration::hours(1), 10).unwrap().attempted,
+            deliver(
+                &f.sql,
+                None,
+                &down,
+                &config(),
+                Scope::NewFor("ORD-1"),
+                now() + Duration::hours(1),
+                10
+            )
+            .unwrap()
+            .attempted,
             0,
             "retries belong to the sweep"
         );
-        assert_eq!(deliver(&f.sql, None, &down, &config(), Scope::Due, now() + Duration::seconds(29), 10).unwrap().attempted, 0);
+        assert_eq!(
+            deliver(
+                &f.sql,
+                None,
+                &down,
+                &config(),
+                Scope::Due,
+                now() + Duration::seconds(29),
+                10
+            )
+            .unwrap()
+            .attempted,
+            0
+        );
         let up = RecordingOutbound::answering(201);
-        let retry = deliver(&f.sql, None, &up, &config(), Scope::Due, now() + Duration::seconds(30), 10).unwrap();
+        let retry = deliver(
+            &f.sql,
+            None,
+            &up,
+            &config(),
+            Scope::Due,
+            now() + Duration::seconds(30),
+            10,
+        )
+        .unwrap();
         assert_eq!((retry.attempted, retry.delivered), (1, 1));
         let row = &entries(&f.sql, Some("ORD-1"), 1).unwrap()[0];
         assert_eq!((row.state.as_str(), row.attempts), ("delivered", 2));
         assert_eq!(enqueue_other_order(&f.sql), 1);
         assert_eq!(
-            deliver(&f.sql, None, &up, &config(), Scope::NewFor("ORD-1"), now() + Duration::hours(1), 10).unwrap().attempted,
+            deliver(
+                &f.sql,
+                None,
+                &up,
+                &config(),
+                Scope::NewFor("ORD-1"),
+                now() + Duration::hours(1),
+                10
+            )
+            .unwrap()
+            .attempted,
             0,
             "another order's new rows are not this request's"
         );
     }
 
     fn enqueue_other_order(sql: &dyn Sql) -> u32 {
-        let message = Message { title: "t".into(), body: "b".into() };
-        let notice = Notice { order_id: "ORD-2", event: Event::Placed, locale: Locale::En, message: &message, data: json!({}) };
+        let message = Message {
+            title: "t".into(),
+            body: "b".into(),
+        };
+        let notice = Notice {
+            order_id: "ORD-2",
+            event: Event::Placed,
+            locale: Locale::En,
+            message: &message,
+            data: json!({}),
+        };
         enqueue_for_customer(sql, &notice, &me(), &prefs(sql), false, now()).unwrap()
     }
 
@@ -744,9 +989,18 @@ mod tests {
             deliver(&f.sql, None, &down, &config(), Scope::Due, at, 10).unwrap();
             at += Duration::hours(7);
         }
-        let states: Vec<String> = entries(&f.sql, Some("ORD-1"), 10).unwrap().into_iter().map(|e| e.state).collect();
+        let states: Vec<String> = entries(&f.sql, Some("ORD-1"), 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.state)
+            .collect();
         assert_eq!(states, vec!["failed", "failed"]);
-        assert_eq!(deliver(&f.sql, None, &down, &config(), Scope::Due, at, 10).unwrap().attempted, 0);
+        assert_eq!(
+            deliver(&f.sql, None, &down, &config(), Scope::Due, at, 10)
+                .unwrap()
+                .attempted,
+            0
+        );
     }
 
     #[test]
@@ -772,7 +1026,11 @@ mod tests {
             .filter(|e| e.channel == "web_push" && e.attempts > 0)
             .map(|e| e.last_status)
             .collect();
-        assert_eq!(answered, vec![Some(410)], "the push service's 410 is recorded on the row it answered");
+        assert_eq!(
+            answered,
+            vec![Some(410)],
+            "the push service's 410 is recorded on the row it answered"
+        );
     }
 
     #[test]
@@ -780,7 +1038,12 @@ mod tests {
         let f = fixture();
         subscribe(&f.sql, 1);
         enqueue(&f.sql, Event::Placed);
-        let id = entries(&f.sql, Some("ORD-1"), 10).unwrap().into_iter().find(|e| e.channel == "web_push").unwrap().id;
+        let id = entries(&f.sql, Some("ORD-1"), 10)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.channel == "web_push")
+            .unwrap()
+            .id;
         // Each run claims the row and is killed in the call: nothing settles.
         let mut at = now();
         for _ in 0..MAX_ATTEMPTS {
@@ -789,27 +1052,85 @@ mod tests {
         }
         let sender = RecordingOutbound::answering(201);
         let report = deliver(&f.sql, None, &sender, &config(), Scope::Due, at, 10).unwrap();
-        let row = entries(&f.sql, Some("ORD-1"), 10).unwrap().into_iter().find(|e| e.id == id).unwrap();
+        let row = entries(&f.sql, Some("ORD-1"), 10)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.id == id)
+            .unwrap();
         assert_eq!((row.state.as_str(), row.attempts), ("failed", MAX_ATTEMPTS));
         assert!(report.failed >= 1);
-        assert!(sender.sent().iter().all(|r| r.url.contains("gateway")), "no further push call for it");
+        assert!(
+            sender.sent().iter().all(|r| r.url.contains("gateway")),
+            "no further push call for it"
+        );
     }
 
     #[test]
     fn a_claimed_row_is_not_sent_by_a_second_deliverer_until_the_lease_lapses() {
         let f = fixture();
         subscribe(&f.sql, 1);
-        let message = Message { title: "t".into(), body: "b".into() };
-        let notice = Notice { order_id: "ORD-1", event: Event::Placed, locale: Locale::En, message: &message, data: json!({}) };
+        let message = Message {
+            title: "t".into(),
+            body: "b".into(),
+        };
+        let notice = Notice {
+            order_id: "ORD-1",
+            event: Event::Placed,
+            locale: Locale::En,
+            message: &message,
+            data: json!({}),
+        };
         enqueue_for_customer(&f.sql, &notice, &me(), &prefs(&f.sql), false, now()).unwrap();
         let id = entries(&f.sql, Some("ORD-1"), 1).unwrap()[0].id;
         let held = claim(&f.sql, id, now()).unwrap().expect("first claim");
-        assert!(claim(&f.sql, id, now()).unwrap().is_none(), "held by the first");
+        assert!(
+            claim(&f.sql, id, now()).unwrap().is_none(),
+            "held by the first"
+        );
         let outbound = RecordingOutbound::answering(201);
-        assert_eq!(deliver(&f.sql, None, &outbound, &config(), Scope::Due, now() + Duration::seconds(59), 10).unwrap().attempted, 0);
-        assert_eq!(deliver(&f.sql, None, &outbound, &config(), Scope::Due, now() + LEASE, 10).unwrap().delivered, 1);
-        settle(&f.sql, &held, Outcome::Retry { status: None, error: "late".into() }, now() + LEASE).unwrap();
-        assert_eq!(entries(&f.sql, Some("ORD-1"), 1).unwrap()[0].state, "delivered", "a lost lease writes nothing");
+        assert_eq!(
+            deliver(
+                &f.sql,
+                None,
+                &outbound,
+                &config(),
+                Scope::Due,
+                now() + Duration::seconds(59),
+                10
+            )
+            .unwrap()
+            .attempted,
+            0
+        );
+        assert_eq!(
+            deliver(
+                &f.sql,
+                None,
+                &outbound,
+                &config(),
+                Scope::Due,
+                now() + LEASE,
+                10
+            )
+            .unwrap()
+            .delivered,
+            1
+        );
+        settle(
+            &f.sql,
+            &held,
+            Outcome::Retry {
+                status: None,
+                error: "late".into(),
+            },
+            now() + LEASE,
+        )
+        .unwrap();
+        assert_eq!(
+            entries(&f.sql, Some("ORD-1"), 1).unwrap()[0].state,
+            "delivered",
+            "a lost lease writes nothing"
+        );
     }
 
     #[test]
@@ -818,9 +1139,24 @@ mod tests {
         subscribe(&f.sql, 1);
         enqueue(&f.sql, Event::Placed);
         let outbound = RecordingOutbound::answering(201);
-        let report = deliver(&f.sql, None, &outbound, &DeliveryConfig::default(), Scope::Due, now(), 10).unwrap();
+        let report = deliver(
+            &f.sql,
+            None,
+            &outbound,
+            &DeliveryConfig::default(),
+            Scope::Due,
+            now(),
+            10,
+        )
+        .unwrap();
         assert_eq!(report.retrying, 2);
         assert!(outbound.sent().is_empty());
-        assert!(entries(&f.sql, None, 10).unwrap().iter().all(|e| e.last_error.as_deref().unwrap().contains("configured")));
+        assert!(
+            entries(&f.sql, None, 10).unwrap().iter().all(|e| e
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("configured"))
+        );
     }
 }

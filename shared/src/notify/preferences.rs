@@ -47,10 +47,14 @@ impl Preferences {
     /// The channels the retailer's gateway (or push relay) should use, in a
     /// fixed order: what the webhook's `channels` member lists.
     pub fn gateway_channels(&self) -> Vec<&'static str> {
-        [("email", self.email), ("sms", self.sms), ("push", self.push)]
-            .into_iter()
-            .filter_map(|(name, on)| on.then_some(name))
-            .collect()
+        [
+            ("email", self.email),
+            ("sms", self.sms),
+            ("push", self.push),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
     }
 }
 
@@ -101,7 +105,9 @@ pub fn save(
     in_transaction(sql, |tx| {
         let current = load(tx, customer)?;
         if !expected_version(current.version) {
-            return Err(NotifyError::StalePreferences { current_version: current.version });
+            return Err(NotifyError::StalePreferences {
+                current_version: current.version,
+            });
         }
         let flag = |on: bool| i64::from(on);
         tx.execute(
@@ -145,13 +151,46 @@ mod tests {
         migrations::apply(&sql).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
         let me = CustomerId::parse("C-1").unwrap();
-        let choice = Choice { locale: Some(Locale::En), push: false, email: true, sms: true, marketing_consent: false };
+        let choice = Choice {
+            locale: Some(Locale::En),
+            push: false,
+            email: true,
+            sms: true,
+            marketing_consent: false,
+        };
         let saved = save(&sql, &me, choice, |_| true, now).unwrap();
-        assert_eq!((saved.version, saved.locale, saved.push, saved.sms), (1, Some(Locale::En), false, true));
+        assert_eq!(
+            (saved.version, saved.locale, saved.push, saved.sms),
+            (1, Some(Locale::En), false, true)
+        );
         assert_eq!(saved.gateway_channels(), vec!["email", "sms"]);
-        let stale = save(&sql, &me, Choice { sms: false, ..choice }, |v| v == 0, now).unwrap_err();
+        let stale = save(
+            &sql,
+            &me,
+            Choice {
+                sms: false,
+                ..choice
+            },
+            |v| v == 0,
+            now,
+        )
+        .unwrap_err();
         assert_eq!(stale, NotifyError::StalePreferences { current_version: 1 });
         assert!(load(&sql, &me).unwrap().sms, "unchanged");
-        assert_eq!(save(&sql, &me, Choice { sms: false, ..choice }, |v| v == 1, now).unwrap().version, 2);
+        assert_eq!(
+            save(
+                &sql,
+                &me,
+                Choice {
+                    sms: false,
+                    ..choice
+                },
+                |v| v == 1,
+                now
+            )
+            .unwrap()
+            .version,
+            2
+        );
     }
 }

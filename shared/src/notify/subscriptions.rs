@@ -33,8 +33,14 @@ impl SubscriptionId {
     /// [`NotifyError::NoSuchSubscription`] (404), like an unknown one.
     pub fn parse(raw: &str) -> Result<SubscriptionId, NotifyError> {
         let raw = raw.trim();
-        let hex = raw.strip_prefix("psub_").ok_or(NotifyError::NoSuchSubscription)?;
-        if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        let hex = raw
+            .strip_prefix("psub_")
+            .ok_or(NotifyError::NoSuchSubscription)?;
+        if hex.len() != 32
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(NotifyError::NoSuchSubscription);
         }
         Ok(SubscriptionId(raw.to_owned()))
@@ -42,7 +48,13 @@ impl SubscriptionId {
 
     fn of_endpoint(endpoint: &str) -> SubscriptionId {
         let digest = Sha256::digest(endpoint.as_bytes());
-        SubscriptionId(format!("psub_{}", digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>()))
+        SubscriptionId(format!(
+            "psub_{}",
+            digest[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -65,16 +77,31 @@ pub struct PushSubscription {
 }
 
 impl PushSubscription {
-    pub fn parse(endpoint: &str, p256dh: &str, auth: &str, allow_http: bool) -> Result<PushSubscription, NotifyError> {
+    pub fn parse(
+        endpoint: &str,
+        p256dh: &str,
+        auth: &str,
+        allow_http: bool,
+    ) -> Result<PushSubscription, NotifyError> {
         let endpoint = endpoint.trim();
-        let bad = |reason: &str| NotifyError::InvalidSubscription { field: "endpoint", reason: reason.to_owned() };
+        let bad = |reason: &str| NotifyError::InvalidSubscription {
+            field: "endpoint",
+            reason: reason.to_owned(),
+        };
         if endpoint.len() > MAX_ENDPOINT_LEN {
-            return Err(bad(&format!("is longer than {MAX_ENDPOINT_LEN} characters")));
+            return Err(bad(&format!(
+                "is longer than {MAX_ENDPOINT_LEN} characters"
+            )));
         }
-        if endpoint.chars().any(|c| c.is_whitespace() || c.is_control()) || endpoint.contains('#') {
+        if endpoint
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+            || endpoint.contains('#')
+        {
             return Err(bad("must be a URL without spaces or a fragment"));
         }
-        let scheme_ok = endpoint.starts_with("https://") || (allow_http && endpoint.starts_with("http://"));
+        let scheme_ok =
+            endpoint.starts_with("https://") || (allow_http && endpoint.starts_with("http://"));
         if !scheme_ok {
             return Err(bad("must be an https:// URL of a push service"));
         }
@@ -82,10 +109,20 @@ impl PushSubscription {
             return Err(bad("has no host"));
         }
         let keys = SubscriptionKeys::parse(p256dh, auth).map_err(|e| {
-            let field = if e == PushError::BadAuthSecret { "keys.auth" } else { "keys.p256dh" };
-            NotifyError::InvalidSubscription { field, reason: e.to_string() }
+            let field = if e == PushError::BadAuthSecret {
+                "keys.auth"
+            } else {
+                "keys.p256dh"
+            };
+            NotifyError::InvalidSubscription {
+                field,
+                reason: e.to_string(),
+            }
         })?;
-        Ok(PushSubscription { endpoint: endpoint.to_owned(), keys })
+        Ok(PushSubscription {
+            endpoint: endpoint.to_owned(),
+            keys,
+        })
     }
 
     pub fn endpoint(&self) -> &str {
@@ -122,8 +159,14 @@ pub fn register(
 ) -> Result<(Stored, bool), NotifyError> {
     let id = subscription.id();
     in_transaction(sql, |tx| {
-        let before = tx.execute("SELECT customer_id FROM push_subscriptions WHERE id = ?1", &[id.as_str().into()])?;
-        let mine = before.first().map(|r| r.text("customer_id").map(|c| c == customer.as_str())).transpose()?;
+        let before = tx.execute(
+            "SELECT customer_id FROM push_subscriptions WHERE id = ?1",
+            &[id.as_str().into()],
+        )?;
+        let mine = before
+            .first()
+            .map(|r| r.text("customer_id").map(|c| c == customer.as_str()))
+            .transpose()?;
         if mine != Some(true) {
             let count = tx
                 .execute(
@@ -135,7 +178,9 @@ pub fn register(
                 .transpose()?
                 .unwrap_or(0);
             if count >= MAX_PER_CUSTOMER as i64 {
-                return Err(NotifyError::TooManySubscriptions { max: MAX_PER_CUSTOMER });
+                return Err(NotifyError::TooManySubscriptions {
+                    max: MAX_PER_CUSTOMER,
+                });
             }
         }
         let at = timestamp(now);
@@ -156,7 +201,9 @@ pub fn register(
                 at.into(),
             ],
         )?;
-        let row = rows.first().ok_or_else(|| StorageError::Decode("upsert returned no row".into()))?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StorageError::Decode("upsert returned no row".into()))?;
         Ok((stored(row)?, mine != Some(true)))
     })
 }
@@ -175,10 +222,13 @@ pub fn list(sql: &dyn Sql, customer: &CustomerId) -> Result<Vec<Stored>, Storage
 
 /// The ids of the customer's subscriptions: who a push goes to.
 pub fn ids_for(sql: &dyn Sql, customer: &CustomerId) -> Result<Vec<SubscriptionId>, StorageError> {
-    sql.execute("SELECT id FROM push_subscriptions WHERE customer_id = ?1 ORDER BY id", &[customer.as_str().into()])?
-        .iter()
-        .map(|r| r.text("id").map(|id| SubscriptionId(id.to_owned())))
-        .collect()
+    sql.execute(
+        "SELECT id FROM push_subscriptions WHERE customer_id = ?1 ORDER BY id",
+        &[customer.as_str().into()],
+    )?
+    .iter()
+    .map(|r| r.text("id").map(|id| SubscriptionId(id.to_owned())))
+    .collect()
 }
 
 pub fn load(sql: &dyn Sql, id: &str) -> Result<Option<Stored>, StorageError> {
@@ -193,7 +243,11 @@ pub fn load(sql: &dyn Sql, id: &str) -> Result<Option<Stored>, StorageError> {
 
 /// Removes the customer's own subscription; another's or an unknown one is
 /// [`NotifyError::NoSuchSubscription`]. Pending pushes to it are dropped.
-pub fn remove(sql: &dyn Sql, customer: &CustomerId, id: &SubscriptionId) -> Result<(), NotifyError> {
+pub fn remove(
+    sql: &dyn Sql,
+    customer: &CustomerId,
+    id: &SubscriptionId,
+) -> Result<(), NotifyError> {
     in_transaction(sql, |tx| {
         let gone = tx.execute(
             "DELETE FROM push_subscriptions WHERE id = ?1 AND customer_id = ?2 RETURNING id",
@@ -223,14 +277,18 @@ fn drop_pending(sql: &dyn Sql, id: &str) -> Result<(), StorageError> {
 }
 
 fn stored(row: Row<'_>) -> Result<Stored, StorageError> {
-    let decode = |what: &str, e: &dyn fmt::Display| StorageError::Decode(format!("stored subscription {what}: {e}"));
+    let decode = |what: &str, e: &dyn fmt::Display| {
+        StorageError::Decode(format!("stored subscription {what}: {e}"))
+    };
     let subscription = PushSubscription {
         endpoint: row.text("endpoint")?.to_owned(),
-        keys: SubscriptionKeys::parse(row.text("p256dh")?, row.text("auth")?).map_err(|e| decode("keys", &e))?,
+        keys: SubscriptionKeys::parse(row.text("p256dh")?, row.text("auth")?)
+            .map_err(|e| decode("keys", &e))?,
     };
     Ok(Stored {
         id: SubscriptionId(row.text("id")?.to_owned()),
-        customer: CustomerId::parse(row.text("customer_id")?).map_err(|e| decode("customer", &e))?,
+        customer: CustomerId::parse(row.text("customer_id")?)
+            .map_err(|e| decode("customer", &e))?,
         subscription,
         created_at: parse_timestamp(row.text("created_at")?)?,
         updated_at: parse_timestamp(row.text("updated_at")?)?,
@@ -244,7 +302,8 @@ mod tests {
     use crate::storage::native::SqliteDb;
     use chrono::TimeZone;
 
-    const P256DH: &str = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+    const P256DH: &str =
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
     const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
 
     fn now() -> DateTime<Utc> {
@@ -252,7 +311,13 @@ mod tests {
     }
 
     fn sub(n: usize) -> PushSubscription {
-        PushSubscription::parse(&format!("https://push.example.net/w/{n}"), P256DH, AUTH, false).unwrap()
+        PushSubscription::parse(
+            &format!("https://push.example.net/w/{n}"),
+            P256DH,
+            AUTH,
+            false,
+        )
+        .unwrap()
     }
 
     fn customer(id: &str) -> CustomerId {
@@ -261,11 +326,31 @@ mod tests {
 
     #[test]
     fn endpoints_must_be_https_outside_tests() {
-        let err = PushSubscription::parse("http://push.example.net/w/1", P256DH, AUTH, false).unwrap_err();
-        assert!(matches!(err, NotifyError::InvalidSubscription { field: "endpoint", .. }), "{err:?}");
+        let err = PushSubscription::parse("http://push.example.net/w/1", P256DH, AUTH, false)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                NotifyError::InvalidSubscription {
+                    field: "endpoint",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(PushSubscription::parse("http://127.0.0.1:4000/w/1", P256DH, AUTH, true).is_ok());
-        for bad in ["", "https://", "https:// x", "https://a/b#c", "ftp://a/b", "https://u@a/b"] {
-            assert!(PushSubscription::parse(bad, P256DH, AUTH, true).is_err(), "{bad:?}");
+        for bad in [
+            "",
+            "https://",
+            "https:// x",
+            "https://a/b#c",
+            "ftp://a/b",
+            "https://u@a/b",
+        ] {
+            assert!(
+                PushSubscription::parse(bad, P256DH, AUTH, true).is_err(),
+                "{bad:?}"
+            );
         }
         let long = format!("https://a.example/{}", "x".repeat(MAX_ENDPOINT_LEN));
         assert!(PushSubscription::parse(&long, P256DH, AUTH, false).is_err());
@@ -274,9 +359,28 @@ mod tests {
     #[test]
     fn bad_keys_name_the_field() {
         let err = PushSubscription::parse("https://a.example/1", "AAAA", AUTH, false).unwrap_err();
-        assert!(matches!(err, NotifyError::InvalidSubscription { field: "keys.p256dh", .. }), "{err:?}");
-        let err = PushSubscription::parse("https://a.example/1", P256DH, "AAAA", false).unwrap_err();
-        assert!(matches!(err, NotifyError::InvalidSubscription { field: "keys.auth", .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                NotifyError::InvalidSubscription {
+                    field: "keys.p256dh",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err =
+            PushSubscription::parse("https://a.example/1", P256DH, "AAAA", false).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                NotifyError::InvalidSubscription {
+                    field: "keys.auth",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -294,7 +398,10 @@ mod tests {
         assert!(new);
         assert_eq!(moved.customer, customer("C-2"));
         assert!(list(&sql, &customer("C-1")).unwrap().is_empty());
-        assert_eq!(SubscriptionId::parse(first.id.as_str()), Ok(first.id.clone()));
+        assert_eq!(
+            SubscriptionId::parse(first.id.as_str()),
+            Ok(first.id.clone())
+        );
     }
 
     #[test]
@@ -306,8 +413,16 @@ mod tests {
             register(&sql, &customer("C-1"), &sub(n), now()).unwrap();
         }
         let err = register(&sql, &customer("C-1"), &sub(99), now()).unwrap_err();
-        assert_eq!(err, NotifyError::TooManySubscriptions { max: MAX_PER_CUSTOMER });
-        assert!(register(&sql, &customer("C-1"), &sub(0), now()).is_ok(), "refreshing is not adding");
+        assert_eq!(
+            err,
+            NotifyError::TooManySubscriptions {
+                max: MAX_PER_CUSTOMER
+            }
+        );
+        assert!(
+            register(&sql, &customer("C-1"), &sub(0), now()).is_ok(),
+            "refreshing is not adding"
+        );
     }
 
     #[test]
@@ -316,9 +431,15 @@ mod tests {
         let sql = SqliteDb::at(dir.path().join("n.db")).connect().unwrap();
         migrations::apply(&sql).unwrap();
         let (stored, _) = register(&sql, &customer("C-1"), &sub(1), now()).unwrap();
-        assert_eq!(remove(&sql, &customer("C-2"), &stored.id), Err(NotifyError::NoSuchSubscription));
+        assert_eq!(
+            remove(&sql, &customer("C-2"), &stored.id),
+            Err(NotifyError::NoSuchSubscription)
+        );
         assert_eq!(remove(&sql, &customer("C-1"), &stored.id), Ok(()));
-        assert_eq!(remove(&sql, &customer("C-1"), &stored.id), Err(NotifyError::NoSuchSubscription));
+        assert_eq!(
+            remove(&sql, &customer("C-1"), &stored.id),
+            Err(NotifyError::NoSuchSubscription)
+        );
         assert!(SubscriptionId::parse("psub_XYZ").is_err());
     }
 }

@@ -27,7 +27,9 @@ pub struct WebhookTarget {
 
 impl fmt::Debug for WebhookTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookTarget").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("WebhookTarget")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +65,10 @@ impl WebhookTarget {
         if secret.len() < MIN_SECRET_LEN {
             return Err(WebhookError::WeakSecret);
         }
-        Ok(WebhookTarget { url: url.to_owned(), secret: secret.to_vec() })
+        Ok(WebhookTarget {
+            url: url.to_owned(),
+            secret: secret.to_vec(),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -118,7 +123,10 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -145,7 +153,12 @@ mod tests {
         assert!(verify(SECRET, 1_700_000_000, b"{}", &signature));
         assert!(!verify(SECRET, 1_700_000_001, b"{}", &signature));
         assert!(!verify(SECRET, 1_700_000_000, b"{ }", &signature));
-        assert!(!verify(b"another-secret-of-at-least-32-bytes!", 1_700_000_000, b"{}", &signature));
+        assert!(!verify(
+            b"another-secret-of-at-least-32-bytes!",
+            1_700_000_000,
+            b"{}",
+            &signature
+        ));
         assert!(!verify(SECRET, 1_700_000_000, b"{}", "v2=00"));
         assert!(!verify(SECRET, 1_700_000_000, b"{}", "v1=zz"));
     }
@@ -154,16 +167,38 @@ mod tests {
     fn every_attempt_carries_id_timestamp_and_signature_headers() {
         let target = WebhookTarget::new("https://gateway.example/hooks", SECRET).unwrap();
         let headers = target.headers(42, 1_700_000_000, b"{}");
-        let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("webhook-id"), Some("42"));
         assert_eq!(get("webhook-timestamp"), Some("1700000000"));
-        assert!(verify(SECRET, 1_700_000_000, b"{}", get("webhook-signature").unwrap()));
+        assert!(verify(
+            SECRET,
+            1_700_000_000,
+            b"{}",
+            get("webhook-signature").unwrap()
+        ));
     }
 
     #[test]
     fn settings_need_an_http_url_and_a_long_secret() {
-        assert_eq!(WebhookTarget::new("gateway.example", SECRET), Err(WebhookError::BadUrl));
-        assert_eq!(WebhookTarget::new("https://gateway.example", b"short"), Err(WebhookError::WeakSecret));
-        assert!(!format!("{:?}", WebhookTarget::new("https://g.example", SECRET).unwrap()).contains("webhook-secret"));
+        assert_eq!(
+            WebhookTarget::new("gateway.example", SECRET),
+            Err(WebhookError::BadUrl)
+        );
+        assert_eq!(
+            WebhookTarget::new("https://gateway.example", b"short"),
+            Err(WebhookError::WeakSecret)
+        );
+        assert!(
+            !format!(
+                "{:?}",
+                WebhookTarget::new("https://g.example", SECRET).unwrap()
+            )
+            .contains("webhook-secret")
+        );
     }
 }

@@ -25,6 +25,7 @@
 //! the JWT against the key the browser subscribed with, so only this
 //! retailer can push to its customers.
 
+use crate::storage::KeyValue;
 use aes_gcm::aead::Aead;
 use aes_gcm::{Aes128Gcm, KeyInit, Nonce};
 use base64::Engine;
@@ -36,7 +37,6 @@ use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::DecodePrivateKey;
 use p256::{PublicKey, SecretKey};
-use crate::storage::KeyValue;
 use sha2::Sha256;
 use std::fmt;
 
@@ -70,10 +70,15 @@ impl fmt::Display for PushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PushError::BadPublicKey => {
-                write!(f, "p256dh must be a base64url uncompressed P-256 public key (65 bytes)")
+                write!(
+                    f,
+                    "p256dh must be a base64url uncompressed P-256 public key (65 bytes)"
+                )
             }
             PushError::BadAuthSecret => write!(f, "auth must be a base64url 16-byte secret"),
-            PushError::TooLong { len } => write!(f, "a {len}-byte payload exceeds {MAX_PLAINTEXT} bytes"),
+            PushError::TooLong { len } => {
+                write!(f, "a {len}-byte payload exceeds {MAX_PLAINTEXT} bytes")
+            }
             PushError::Crypto(why) => write!(f, "push encryption failed: {why}"),
         }
     }
@@ -85,7 +90,10 @@ impl std::error::Error for PushError {}
 /// some libraries pad it).
 pub fn decode_base64url(raw: &str) -> Option<Vec<u8>> {
     let raw = raw.trim();
-    URL_SAFE_NO_PAD.decode(raw).or_else(|_| URL_SAFE.decode(raw)).ok()
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .or_else(|_| URL_SAFE.decode(raw))
+        .ok()
 }
 
 /// A subscription's keys, checked: the point is on the curve.
@@ -104,7 +112,10 @@ impl SubscriptionKeys {
         let auth = decode_base64url(auth)
             .and_then(|bytes| <[u8; AUTH_LEN]>::try_from(bytes).ok())
             .ok_or(PushError::BadAuthSecret)?;
-        Ok(SubscriptionKeys { p256dh: public, auth })
+        Ok(SubscriptionKeys {
+            p256dh: public,
+            auth,
+        })
     }
 
     /// The keys as the browser gave them (base64url, no padding).
@@ -123,7 +134,8 @@ pub fn encrypt(plaintext: &[u8], keys: &SubscriptionKeys) -> Result<Vec<u8>, Pus
     // A random 32-byte string is a valid scalar except with probability
     // about 2^-32; draw again in that case.
     for _ in 0..4 {
-        let candidate = super::random_bytes::<32>().map_err(|e| PushError::Crypto(e.to_string()))?;
+        let candidate =
+            super::random_bytes::<32>().map_err(|e| PushError::Crypto(e.to_string()))?;
         if let Ok(secret) = SecretKey::from_slice(&candidate) {
             return encrypt_with(plaintext, keys, &secret, &salt);
         }
@@ -140,9 +152,12 @@ pub fn encrypt_with(
     salt: &[u8; 16],
 ) -> Result<Vec<u8>, PushError> {
     if plaintext.len() > MAX_PLAINTEXT {
-        return Err(PushError::TooLong { len: plaintext.len() });
+        return Err(PushError::TooLong {
+            len: plaintext.len(),
+        });
     }
-    let ua_public = PublicKey::from_sec1_bytes(&keys.p256dh).map_err(|_| PushError::BadPublicKey)?;
+    let ua_public =
+        PublicKey::from_sec1_bytes(&keys.p256dh).map_err(|_| PushError::BadPublicKey)?;
     let as_public = as_secret.public_key().to_encoded_point(false);
     let shared = p256::ecdh::diffie_hellman(as_secret.to_nonzero_scalar(), ua_public.as_affine());
 
@@ -158,16 +173,21 @@ pub fn encrypt_with(
     let content = Hkdf::<Sha256>::new(Some(salt), &ikm);
     let mut cek = [0u8; 16];
     let mut nonce = [0u8; 12];
-    content.expand(b"Content-Encoding: aes128gcm\0", &mut cek).map_err(|e| PushError::Crypto(e.to_string()))?;
-    content.expand(b"Content-Encoding: nonce\0", &mut nonce).map_err(|e| PushError::Crypto(e.to_string()))?;
+    content
+        .expand(b"Content-Encoding: aes128gcm\0", &mut cek)
+        .map_err(|e| PushError::Crypto(e.to_string()))?;
+    content
+        .expand(b"Content-Encoding: nonce\0", &mut nonce)
+        .map_err(|e| PushError::Crypto(e.to_string()))?;
 
     let mut record = Vec::with_capacity(plaintext.len() + 1);
     record.extend_from_slice(plaintext);
     // The padding delimiter of the last (only) record.
     record.push(0x02);
     let cipher = Aes128Gcm::new_from_slice(&cek).map_err(|e| PushError::Crypto(e.to_string()))?;
-    let sealed =
-        cipher.encrypt(&Nonce::from(nonce), record.as_slice()).map_err(|e| PushError::Crypto(e.to_string()))?;
+    let sealed = cipher
+        .encrypt(&Nonce::from(nonce), record.as_slice())
+        .map_err(|e| PushError::Crypto(e.to_string()))?;
 
     let mut body = Vec::with_capacity(86 + sealed.len());
     body.extend_from_slice(salt);
@@ -222,7 +242,9 @@ pub struct Vapid {
 impl fmt::Debug for Vapid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The private key never reaches a log.
-        f.debug_struct("Vapid").field("subject", &self.subject).finish_non_exhaustive()
+        f.debug_struct("Vapid")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
     }
 }
 
@@ -246,18 +268,29 @@ impl Vapid {
             SecretKey::from_slice(&bytes).map_err(|_| VapidError::BadPrivateKey)?
         };
         let subject = subject.trim();
-        let valid_subject = subject.strip_prefix("mailto:").is_some_and(|rest| rest.contains('@') && !rest.contains(' '))
-            || subject.strip_prefix("https://").is_some_and(|rest| !rest.is_empty() && !rest.contains(' '));
+        let valid_subject = subject
+            .strip_prefix("mailto:")
+            .is_some_and(|rest| rest.contains('@') && !rest.contains(' '))
+            || subject
+                .strip_prefix("https://")
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains(' '));
         if !valid_subject {
             return Err(VapidError::BadSubject);
         }
-        Ok(Vapid { secret, public: std::sync::OnceLock::new(), subject: subject.to_owned() })
+        Ok(Vapid {
+            secret,
+            public: std::sync::OnceLock::new(),
+            subject: subject.to_owned(),
+        })
     }
 
     fn public_bytes(&self) -> &[u8; PUBLIC_KEY_LEN] {
         self.public.get_or_init(|| {
             let point = self.secret.public_key().to_encoded_point(false);
-            point.as_bytes().try_into().expect("an uncompressed P-256 point is 65 bytes")
+            point
+                .as_bytes()
+                .try_into()
+                .expect("an uncompressed P-256 point is 65 bytes")
         })
     }
 
@@ -290,10 +323,18 @@ impl Vapid {
     ) -> Result<String, VapidError> {
         let audience = origin(endpoint).ok_or(VapidError::BadEndpoint)?;
         let key = self.cache_key(&audience);
-        let cached = cache.get(&key).ok().flatten().and_then(|bytes| String::from_utf8(bytes).ok());
+        let cached = cache
+            .get(&key)
+            .ok()
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
         if let Some((exp, header)) = cached.as_deref().and_then(|text| text.split_once('\n'))
-            && exp.parse::<i64>().is_ok_and(|exp| exp - now.timestamp() > REUSE_MARGIN.num_seconds())
-            && exp.parse::<i64>().is_ok_and(|exp| exp <= (now + VAPID_LIFETIME).timestamp())
+            && exp
+                .parse::<i64>()
+                .is_ok_and(|exp| exp - now.timestamp() > REUSE_MARGIN.num_seconds())
+            && exp
+                .parse::<i64>()
+                .is_ok_and(|exp| exp <= (now + VAPID_LIFETIME).timestamp())
         {
             return Ok(header.to_owned());
         }
@@ -312,7 +353,13 @@ impl Vapid {
         hash.update(self.secret.to_bytes());
         hash.update(audience.as_bytes());
         let digest = hash.finalize();
-        format!("notify:vapid-jwt:{}", digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>())
+        format!(
+            "notify:vapid-jwt:{}",
+            digest[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
     }
 
     fn sign(&self, audience: &str, now: DateTime<Utc>) -> String {
@@ -326,7 +373,10 @@ impl Vapid {
         let signing_input = format!("{header}.{claims}");
         let key = SigningKey::from(&self.secret);
         let signature: p256::ecdsa::Signature = key.sign(signing_input.as_bytes());
-        let jwt = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        let jwt = format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        );
         format!("vapid t={jwt}, k={}", self.public_key())
     }
 }
@@ -354,9 +404,11 @@ mod tests {
     // RFC 8291 §5 and Appendix A: the worked example.
     const PLAINTEXT: &[u8] = b"When I grow up, I want to be a watermelon";
     const AS_PRIVATE: &str = "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw";
-    const AS_PUBLIC: &str = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8";
+    const AS_PUBLIC: &str =
+        "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8";
     const UA_PRIVATE: &str = "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94";
-    const UA_PUBLIC: &str = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+    const UA_PUBLIC: &str =
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
     const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
     const SALT: &str = "DGv6ra1nlYgDCS1FRnbzlw";
     const ENCRYPTED: &str = "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN";
@@ -375,16 +427,21 @@ mod tests {
         let salt = &body[..16];
         let idlen = body[20] as usize;
         let as_public = PublicKey::from_sec1_bytes(&body[21..21 + idlen]).unwrap();
-        let shared = p256::ecdh::diffie_hellman(ua_private.to_nonzero_scalar(), as_public.as_affine());
+        let shared =
+            p256::ecdh::diffie_hellman(ua_private.to_nonzero_scalar(), as_public.as_affine());
         let mut info = b"WebPush: info\0".to_vec();
         info.extend_from_slice(&keys.p256dh);
         info.extend_from_slice(&body[21..21 + idlen]);
         let mut ikm = [0u8; 32];
-        Hkdf::<Sha256>::new(Some(&keys.auth), shared.raw_secret_bytes()).expand(&info, &mut ikm).unwrap();
+        Hkdf::<Sha256>::new(Some(&keys.auth), shared.raw_secret_bytes())
+            .expand(&info, &mut ikm)
+            .unwrap();
         let prk = Hkdf::<Sha256>::new(Some(salt), &ikm);
         let (mut cek, mut nonce) = ([0u8; 16], [0u8; 12]);
-        prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek).unwrap();
-        prk.expand(b"Content-Encoding: nonce\0", &mut nonce).unwrap();
+        prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek)
+            .unwrap();
+        prk.expand(b"Content-Encoding: nonce\0", &mut nonce)
+            .unwrap();
         let mut plain = Aes128Gcm::new_from_slice(&cek)
             .unwrap()
             .decrypt(&Nonce::from(nonce), &body[21 + idlen..])
@@ -396,7 +453,10 @@ mod tests {
     #[test]
     fn encryption_reproduces_the_rfc_8291_example_byte_for_byte() {
         let as_secret = SecretKey::from_slice(&b64(AS_PRIVATE)).unwrap();
-        assert_eq!(as_secret.public_key().to_encoded_point(false).as_bytes(), b64(AS_PUBLIC).as_slice());
+        assert_eq!(
+            as_secret.public_key().to_encoded_point(false).as_bytes(),
+            b64(AS_PUBLIC).as_slice()
+        );
         let salt: [u8; 16] = b64(SALT).try_into().unwrap();
         let body = encrypt_with(PLAINTEXT, &example_keys(), &as_secret, &salt).unwrap();
         assert_eq!(URL_SAFE_NO_PAD.encode(&body), ENCRYPTED);
@@ -409,13 +469,21 @@ mod tests {
         let second = encrypt(b"{\"title\":\"ready\"}", &example_keys()).unwrap();
         assert_ne!(first, second, "a fresh salt and key for every message");
         assert_eq!(&first[16..20], &RECORD_SIZE.to_be_bytes());
-        assert_eq!(decrypt(&first, &ua_private, &example_keys()), b"{\"title\":\"ready\"}");
+        assert_eq!(
+            decrypt(&first, &ua_private, &example_keys()),
+            b"{\"title\":\"ready\"}"
+        );
     }
 
     #[test]
     fn oversized_payloads_are_refused() {
         let long = vec![b'x'; MAX_PLAINTEXT + 1];
-        assert_eq!(encrypt(&long, &example_keys()), Err(PushError::TooLong { len: MAX_PLAINTEXT + 1 }));
+        assert_eq!(
+            encrypt(&long, &example_keys()),
+            Err(PushError::TooLong {
+                len: MAX_PLAINTEXT + 1
+            })
+        );
         let ua_private = SecretKey::from_slice(&b64(UA_PRIVATE)).unwrap();
         let max = vec![b'y'; MAX_PLAINTEXT];
         let body = encrypt(&max, &example_keys()).unwrap();
@@ -428,14 +496,31 @@ mod tests {
         let short = URL_SAFE_NO_PAD.encode([4u8; 64]);
         let off_curve = URL_SAFE_NO_PAD.encode([4u8; 65]);
         let compressed = URL_SAFE_NO_PAD.encode(&b64(UA_PUBLIC)[..33]);
-        for bad in [short.as_str(), off_curve.as_str(), compressed.as_str(), "not base64!", ""] {
-            assert_eq!(SubscriptionKeys::parse(bad, AUTH), Err(PushError::BadPublicKey), "{bad}");
+        for bad in [
+            short.as_str(),
+            off_curve.as_str(),
+            compressed.as_str(),
+            "not base64!",
+            "",
+        ] {
+            assert_eq!(
+                SubscriptionKeys::parse(bad, AUTH),
+                Err(PushError::BadPublicKey),
+                "{bad}"
+            );
         }
         for bad in ["", "AAAA", &URL_SAFE_NO_PAD.encode([1u8; 17])] {
-            assert_eq!(SubscriptionKeys::parse(UA_PUBLIC, bad), Err(PushError::BadAuthSecret), "{bad}");
+            assert_eq!(
+                SubscriptionKeys::parse(UA_PUBLIC, bad),
+                Err(PushError::BadAuthSecret),
+                "{bad}"
+            );
         }
         let padded = URL_SAFE.encode(b64(AUTH));
-        assert!(SubscriptionKeys::parse(UA_PUBLIC, &padded).is_ok(), "padding is accepted");
+        assert!(
+            SubscriptionKeys::parse(UA_PUBLIC, &padded).is_ok(),
+            "padding is accepted"
+        );
     }
 
     #[test]
@@ -443,7 +528,9 @@ mod tests {
         let vapid = Vapid::parse(AS_PRIVATE, "mailto:push@retailer.example").unwrap();
         assert_eq!(vapid.public_key(), AS_PUBLIC);
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-        let header = vapid.authorization("https://push.example.net:8443/wpush/v2/abc?x=1", now).unwrap();
+        let header = vapid
+            .authorization("https://push.example.net:8443/wpush/v2/abc?x=1", now)
+            .unwrap();
         let rest = header.strip_prefix("vapid t=").unwrap();
         let (jwt, k) = rest.split_once(", k=").unwrap();
         assert_eq!(k, AS_PUBLIC);
@@ -457,7 +544,10 @@ mod tests {
         assert_eq!(claims["exp"], (now + Duration::hours(12)).timestamp());
         let key = VerifyingKey::from_sec1_bytes(&b64(k)).unwrap();
         let signature = Signature::from_slice(&b64(parts[2])).unwrap();
-        assert!(key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).is_ok());
+        assert!(
+            key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -479,26 +569,69 @@ mod tests {
         let cache = Memory(Default::default());
         let vapid = Vapid::parse(AS_PRIVATE, "mailto:push@retailer.example").unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-        let first = vapid.authorization_cached("https://push.example.net/a", now, &cache).unwrap();
-        let same_service = vapid.authorization_cached("https://push.example.net/b", now + Duration::hours(10), &cache).unwrap();
+        let first = vapid
+            .authorization_cached("https://push.example.net/a", now, &cache)
+            .unwrap();
+        let same_service = vapid
+            .authorization_cached(
+                "https://push.example.net/b",
+                now + Duration::hours(10),
+                &cache,
+            )
+            .unwrap();
         assert_eq!(first, same_service, "one signature per push service");
-        let other_service = vapid.authorization_cached("https://fcm.example.com/a", now, &cache).unwrap();
+        let other_service = vapid
+            .authorization_cached("https://fcm.example.com/a", now, &cache)
+            .unwrap();
         assert_ne!(first, other_service);
-        let renewed = vapid.authorization_cached("https://push.example.net/a", now + Duration::hours(11), &cache).unwrap();
+        let renewed = vapid
+            .authorization_cached(
+                "https://push.example.net/a",
+                now + Duration::hours(11),
+                &cache,
+            )
+            .unwrap();
         assert_ne!(first, renewed, "renewed with under an hour left");
         assert_eq!(cache.0.borrow().len(), 2);
-        assert!(cache.0.borrow().keys().all(|k| !k.contains("push.example") && k.starts_with("notify:vapid-jwt:")));
+        assert!(
+            cache
+                .0
+                .borrow()
+                .keys()
+                .all(|k| !k.contains("push.example") && k.starts_with("notify:vapid-jwt:"))
+        );
     }
 
     #[test]
     fn vapid_keys_and_subjects_are_checked() {
-        assert_eq!(Vapid::parse("", "mailto:a@b.example").unwrap_err(), VapidError::BadPrivateKey);
-        assert_eq!(Vapid::parse(AUTH, "mailto:a@b.example").unwrap_err(), VapidError::BadPrivateKey);
-        for subject in ["", "ops@retailer.example", "http://retailer.example", "mailto:nobody"] {
-            assert_eq!(Vapid::parse(AS_PRIVATE, subject).unwrap_err(), VapidError::BadSubject, "{subject:?}");
+        assert_eq!(
+            Vapid::parse("", "mailto:a@b.example").unwrap_err(),
+            VapidError::BadPrivateKey
+        );
+        assert_eq!(
+            Vapid::parse(AUTH, "mailto:a@b.example").unwrap_err(),
+            VapidError::BadPrivateKey
+        );
+        for subject in [
+            "",
+            "ops@retailer.example",
+            "http://retailer.example",
+            "mailto:nobody",
+        ] {
+            assert_eq!(
+                Vapid::parse(AS_PRIVATE, subject).unwrap_err(),
+                VapidError::BadSubject,
+                "{subject:?}"
+            );
         }
         assert!(Vapid::parse(AS_PRIVATE, "https://retailer.example/contact").is_ok());
-        assert!(!format!("{:?}", Vapid::parse(AS_PRIVATE, "mailto:a@b.example").unwrap()).contains(AS_PRIVATE));
+        assert!(
+            !format!(
+                "{:?}",
+                Vapid::parse(AS_PRIVATE, "mailto:a@b.example").unwrap()
+            )
+            .contains(AS_PRIVATE)
+        );
     }
 
     #[test]
@@ -506,13 +639,24 @@ mod tests {
         use p256::pkcs8::EncodePrivateKey;
         let secret = SecretKey::from_slice(&b64(AS_PRIVATE)).unwrap();
         let pem = secret.to_pkcs8_pem(Default::default()).unwrap();
-        assert_eq!(Vapid::parse(&pem, "mailto:a@b.example").unwrap().public_key(), AS_PUBLIC);
+        assert_eq!(
+            Vapid::parse(&pem, "mailto:a@b.example")
+                .unwrap()
+                .public_key(),
+            AS_PUBLIC
+        );
     }
 
     #[test]
     fn origins_are_scheme_and_authority_only() {
-        assert_eq!(origin("https://FCM.googleapis.com/fcm/send/x").as_deref(), Some("https://fcm.googleapis.com"));
-        assert_eq!(origin("http://127.0.0.1:40000/push").as_deref(), Some("http://127.0.0.1:40000"));
+        assert_eq!(
+            origin("https://FCM.googleapis.com/fcm/send/x").as_deref(),
+            Some("https://fcm.googleapis.com")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:40000/push").as_deref(),
+            Some("http://127.0.0.1:40000")
+        );
         for bad in ["ftp://x/y", "https:///x", "https://user@host/x", "nope"] {
             assert_eq!(origin(bad), None, "{bad}");
         }

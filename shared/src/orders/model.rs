@@ -52,7 +52,10 @@ impl DeliveryAddress {
         let mut errors = Vec::new();
         let mut text = |field: &str, raw: &str, max: usize| {
             let value = raw.trim();
-            if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+            if value.is_empty()
+                || value.chars().count() > max
+                || value.chars().any(char::is_control)
+            {
                 errors.push(FieldError::new(
                     format!("delivery_address.{field}"),
                     format!("must be 1 to {max} printable characters"),
@@ -64,9 +67,15 @@ impl DeliveryAddress {
         let street = text("street", street, 200);
         let city = text("city", city, 100);
         let postal = postal_code.trim();
-        if !(2..=10).contains(&postal.len()) || !postal.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+        if !(2..=10).contains(&postal.len())
+            || !postal
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
         {
-            errors.push(FieldError::new("delivery_address.postal_code", "must be 2 to 10 letters, digits, spaces or '-'"));
+            errors.push(FieldError::new(
+                "delivery_address.postal_code",
+                "must be 2 to 10 letters, digits, spaces or '-'",
+            ));
         }
         let country = CountryCode::parse(country)
             .map_err(|e| errors.push(FieldError::new("delivery_address.country", e)))
@@ -95,8 +104,14 @@ impl Tracking {
     pub fn parse(carrier: &str, url: &str) -> Result<Tracking, Vec<FieldError>> {
         let mut errors = Vec::new();
         let carrier = carrier.trim();
-        if carrier.is_empty() || carrier.chars().count() > 64 || carrier.chars().any(char::is_control) {
-            errors.push(FieldError::new("tracking.carrier", "must be 1 to 64 printable characters"));
+        if carrier.is_empty()
+            || carrier.chars().count() > 64
+            || carrier.chars().any(char::is_control)
+        {
+            errors.push(FieldError::new(
+                "tracking.carrier",
+                "must be 1 to 64 printable characters",
+            ));
         }
         let url = url.trim();
         let valid_url = url.len() <= 512
@@ -104,9 +119,19 @@ impl Tracking {
             && crate::notify::webpush::origin(url).is_some()
             && !url.chars().any(|c| c.is_whitespace() || c.is_control());
         if !valid_url {
-            errors.push(FieldError::new("tracking.url", "must be an https:// link of at most 512 characters"));
+            errors.push(FieldError::new(
+                "tracking.url",
+                "must be an https:// link of at most 512 characters",
+            ));
         }
-        if errors.is_empty() { Ok(Tracking { carrier: carrier.to_owned(), url: url.to_owned() }) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(Tracking {
+                carrier: carrier.to_owned(),
+                url: url.to_owned(),
+            })
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -161,7 +186,13 @@ pub struct Order {
 
 impl Order {
     pub fn sla_state(&self, now: DateTime<Utc>) -> sla::SlaState {
-        sla::state(self.status, now, self.sla_at_risk_at, self.ready_by, self.ready_at)
+        sla::state(
+            self.status,
+            now,
+            self.sla_at_risk_at,
+            self.ready_by,
+            self.ready_at,
+        )
     }
 }
 
@@ -190,14 +221,21 @@ impl Via {
         if raw == "back_office" {
             return Ok(Via::BackOffice);
         }
-        Channel::parse(raw)
-            .map(Via::Channel)
-            .map_err(|_| format!("unknown channel {:?}; expected web, app, kiosk, pos, call_center or back_office", raw.chars().take(32).collect::<String>()))
+        Channel::parse(raw).map(Via::Channel).map_err(|_| {
+            format!(
+                "unknown channel {:?}; expected web, app, kiosk, pos, call_center or back_office",
+                raw.chars().take(32).collect::<String>()
+            )
+        })
     }
 
     /// Reads a stored value (which may be `system`).
     pub(crate) fn from_stored(raw: &str) -> Option<Via> {
-        if raw == "system" { Some(Via::System) } else { Via::parse(raw).ok() }
+        if raw == "system" {
+            Some(Via::System)
+        } else {
+            Via::parse(raw).ok()
+        }
     }
 
     /// The channel a caller acts through when the request does not say:
@@ -221,9 +259,9 @@ impl Via {
         use crate::auth::channel_claim;
         match self {
             Via::Channel(channel) => channel_claim::check(caller, channel),
-            Via::BackOffice | Via::System if !matches!(caller, Caller::Ops { .. }) => {
-                Err(channel_claim::refused(caller, self.as_str(), "that is the operators' channel"))
-            }
+            Via::BackOffice | Via::System if !matches!(caller, Caller::Ops { .. }) => Err(
+                channel_claim::refused(caller, self.as_str(), "that is the operators' channel"),
+            ),
             Via::BackOffice | Via::System => Ok(()),
         }
     }
@@ -257,19 +295,35 @@ impl Actor {
         let principal = caller.principal();
         match caller {
             Caller::Anonymous => None,
-            Caller::Customer(id) => {
-                Some(Actor { kind: ActorKind::Customer, principal, customer: Some(id.clone()), store: None })
-            }
-            Caller::StoreDevice { store, .. } => {
-                Some(Actor { kind: ActorKind::StoreDevice, principal, customer: None, store: Some(store.clone()) })
-            }
-            Caller::Ops { .. } => Some(Actor { kind: ActorKind::Ops, principal, customer: None, store: None }),
+            Caller::Customer(id) => Some(Actor {
+                kind: ActorKind::Customer,
+                principal,
+                customer: Some(id.clone()),
+                store: None,
+            }),
+            Caller::StoreDevice { store, .. } => Some(Actor {
+                kind: ActorKind::StoreDevice,
+                principal,
+                customer: None,
+                store: Some(store.clone()),
+            }),
+            Caller::Ops { .. } => Some(Actor {
+                kind: ActorKind::Ops,
+                principal,
+                customer: None,
+                store: None,
+            }),
         }
     }
 
     /// The sweep.
     pub fn system() -> Actor {
-        Actor { kind: ActorKind::System, principal: "system:sweep".into(), customer: None, store: None }
+        Actor {
+            kind: ActorKind::System,
+            principal: "system:sweep".into(),
+            customer: None,
+            store: None,
+        }
     }
 
     pub fn kind(&self) -> ActorKind {
@@ -296,7 +350,9 @@ impl Actor {
             ActorKind::Customer if self.customer.as_ref() == Some(&order.customer) => Ok(()),
             ActorKind::Customer => Err(OrderError::NotFound),
             ActorKind::StoreDevice if self.store.as_ref() == Some(&order.store) => Ok(()),
-            ActorKind::StoreDevice => Err(OrderError::WrongStore { store: order.store.clone() }),
+            ActorKind::StoreDevice => Err(OrderError::WrongStore {
+                store: order.store.clone(),
+            }),
             ActorKind::Ops | ActorKind::System => Ok(()),
         }
     }
@@ -327,7 +383,10 @@ pub fn parse_note(raw: Option<&str>) -> Result<Option<String>, FieldError> {
         return Ok(None);
     };
     if text.chars().count() > MAX_NOTE_CHARS || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(FieldError::new("note", format!("must be at most {MAX_NOTE_CHARS} printable characters")));
+        return Err(FieldError::new(
+            "note",
+            format!("must be at most {MAX_NOTE_CHARS} printable characters"),
+        ));
     }
     Ok(Some(text.to_owned()))
 }
@@ -342,15 +401,26 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["delivery_address.name", "delivery_address.city", "delivery_address.postal_code", "delivery_address.country"]
+            [
+                "delivery_address.name",
+                "delivery_address.city",
+                "delivery_address.postal_code",
+                "delivery_address.country"
+            ]
         );
-        assert!(DeliveryAddress::parse("Anna Nowak", "Złota 59", "Warszawa", "00-120", "pl").is_ok());
+        assert!(
+            DeliveryAddress::parse("Anna Nowak", "Złota 59", "Warszawa", "00-120", "pl").is_ok()
+        );
     }
 
     #[test]
     fn tracking_links_must_be_https() {
         assert!(Tracking::parse("InPost", "https://inpost.pl/sledzenie?n=123").is_ok());
-        for (carrier, url) in [("", "https://x.example/1"), ("DHL", "http://x.example/1"), ("DHL", "javascript:alert(1)")] {
+        for (carrier, url) in [
+            ("", "https://x.example/1"),
+            ("DHL", "http://x.example/1"),
+            ("DHL", "javascript:alert(1)"),
+        ] {
             assert!(Tracking::parse(carrier, url).is_err(), "{carrier} {url}");
         }
     }
@@ -361,13 +431,19 @@ mod tests {
         assert_eq!(Via::parse("back_office"), Ok(Via::BackOffice));
         assert!(Via::parse("system").is_err());
         assert_eq!(Via::from_stored("system"), Some(Via::System));
-        assert_eq!(Via::default_for(ActorKind::StoreDevice), Via::Channel(Channel::Pos));
+        assert_eq!(
+            Via::default_for(ActorKind::StoreDevice),
+            Via::Channel(Channel::Pos)
+        );
     }
 
     #[test]
     fn notes_are_bounded_and_blank_ones_are_none() {
         assert_eq!(parse_note(Some("  ")), Ok(None));
-        assert_eq!(parse_note(Some("customer called")), Ok(Some("customer called".into())));
+        assert_eq!(
+            parse_note(Some("customer called")),
+            Ok(Some("customer called".into()))
+        );
         assert!(parse_note(Some(&"x".repeat(MAX_NOTE_CHARS + 1))).is_err());
         assert!(parse_note(Some("a\u{0007}b")).is_err());
     }

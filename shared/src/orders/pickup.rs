@@ -68,7 +68,12 @@ pub fn scan(
     let order = in_transaction(sql, |tx| {
         let order = store::load(tx, &id)?.ok_or(OrderError::NotFound)?;
         may_hand_over(&order, device)?;
-        let change = Move { to: OrderStatus::PickedUp, via, note: None, tracking: None };
+        let change = Move {
+            to: OrderStatus::PickedUp,
+            via,
+            note: None,
+            tracking: None,
+        };
         apply_in(tx, &order, &change, device, settings, now)
     })?;
     after_commit(sql, &order, now);
@@ -80,7 +85,13 @@ pub fn scan(
 /// It refuses exactly what [`scan`] refuses (forged or expired code,
 /// another store's order, already collected, not ready), so the operator
 /// learns the problem before touching the goods.
-pub fn look_up(sql: &dyn Sql, code: &str, secret: &[u8], device: &Actor, now: DateTime<Utc>) -> Result<Order, OrderError> {
+pub fn look_up(
+    sql: &dyn Sql,
+    code: &str,
+    secret: &[u8],
+    device: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Order, OrderError> {
     let id = verify(code, secret, now)?;
     let order = store::load(sql, &id)?.ok_or(OrderError::NotFound)?;
     may_hand_over(&order, device)?;
@@ -91,9 +102,10 @@ pub fn look_up(sql: &dyn Sql, code: &str, secret: &[u8], device: &Actor, now: Da
 fn may_hand_over(order: &Order, device: &Actor) -> Result<(), OrderError> {
     device.may_see(order)?;
     match (order.status, &order.collected) {
-        (OrderStatus::PickedUp, Some(collected)) => {
-            Err(OrderError::AlreadyCollected { at: collected.at, store: collected.store_id.clone() })
-        }
+        (OrderStatus::PickedUp, Some(collected)) => Err(OrderError::AlreadyCollected {
+            at: collected.at,
+            store: collected.store_id.clone(),
+        }),
         (OrderStatus::ReadyForPickup, _) => Ok(()),
         (status, _) => Err(OrderError::NotReady { status }),
     }
@@ -111,7 +123,12 @@ mod tests {
     const SECRET: &[u8] = b"code-secret-that-is-at-least-32-bytes-long";
 
     fn to(status: OrderStatus) -> Move {
-        Move { to: status, via: Via::Channel(Channel::Pos), note: None, tracking: None }
+        Move {
+            to: status,
+            via: Via::Channel(Channel::Pos),
+            note: None,
+            tracking: None,
+        }
     }
 
     #[test]
@@ -120,34 +137,81 @@ mod tests {
         let sql = db.connect();
         let order = placed(&sql, "C-1", monday());
         let s1 = as_store("S1");
-        let premature = signed_code::sign(PURPOSE, order.id.as_str().as_bytes(), monday() + Duration::days(1), SECRET);
+        let premature = signed_code::sign(
+            PURPOSE,
+            order.id.as_str().as_bytes(),
+            monday() + Duration::days(1),
+            SECRET,
+        );
         assert_eq!(
             look_up(&sql, &premature, SECRET, &s1, monday()).unwrap_err(),
-            OrderError::NotReady { status: OrderStatus::Placed }
+            OrderError::NotReady {
+                status: OrderStatus::Placed
+            }
         );
-        for status in [OrderStatus::Accepted, OrderStatus::Picking, OrderStatus::ReadyForPickup] {
-            transition(&sql, &order.id, &to(status), &s1, settings(), |_| true, monday()).unwrap();
+        for status in [
+            OrderStatus::Accepted,
+            OrderStatus::Picking,
+            OrderStatus::ReadyForPickup,
+        ] {
+            transition(
+                &sql,
+                &order.id,
+                &to(status),
+                &s1,
+                settings(),
+                |_| true,
+                monday(),
+            )
+            .unwrap();
         }
         let ready = store::load(&sql, &order.id).unwrap().unwrap();
         let code = code_for(&ready, SECRET).unwrap().code;
         let before = shelf(&sql, "S1", "A");
         for _ in 0..2 {
             let seen = look_up(&sql, &code, SECRET, &s1, monday()).unwrap();
-            assert_eq!((seen.id.clone(), seen.status, seen.version), (ready.id.clone(), OrderStatus::ReadyForPickup, ready.version));
+            assert_eq!(
+                (seen.id.clone(), seen.status, seen.version),
+                (ready.id.clone(), OrderStatus::ReadyForPickup, ready.version)
+            );
         }
         assert_eq!(shelf(&sql, "S1", "A"), before, "a look-up moves no stock");
-        assert_eq!(store::history(&sql, &order.id).unwrap().len(), 4, "and writes no history");
+        assert_eq!(
+            store::history(&sql, &order.id).unwrap().len(),
+            4,
+            "and writes no history"
+        );
         assert_eq!(
             look_up(&sql, &code, SECRET, &as_store("S2"), monday()).unwrap_err(),
-            OrderError::WrongStore { store: StoreId::parse("S1").unwrap() }
+            OrderError::WrongStore {
+                store: StoreId::parse("S1").unwrap()
+            }
         );
-        assert_eq!(look_up(&sql, &code, SECRET, &s1, monday() + Duration::days(8)).unwrap_err(), OrderError::PickupCodeExpired);
-        assert_eq!(look_up(&sql, "forged", SECRET, &s1, monday()).unwrap_err(), OrderError::PickupCodeInvalid);
+        assert_eq!(
+            look_up(&sql, &code, SECRET, &s1, monday() + Duration::days(8)).unwrap_err(),
+            OrderError::PickupCodeExpired
+        );
+        assert_eq!(
+            look_up(&sql, "forged", SECRET, &s1, monday()).unwrap_err(),
+            OrderError::PickupCodeInvalid
+        );
         let at = monday() + Duration::hours(1);
-        scan(&sql, &code, SECRET, &s1, Via::Channel(Channel::Kiosk), settings(), at).unwrap();
+        scan(
+            &sql,
+            &code,
+            SECRET,
+            &s1,
+            Via::Channel(Channel::Kiosk),
+            settings(),
+            at,
+        )
+        .unwrap();
         assert_eq!(
             look_up(&sql, &code, SECRET, &s1, at).unwrap_err(),
-            OrderError::AlreadyCollected { at, store: StoreId::parse("S1").unwrap() }
+            OrderError::AlreadyCollected {
+                at,
+                store: StoreId::parse("S1").unwrap()
+            }
         );
     }
 }

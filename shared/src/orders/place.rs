@@ -36,7 +36,9 @@ use crate::channel::Channel;
 use crate::ids::{CustomerId, OrderId, Sku, StoreId};
 use crate::money::{Currency, Money};
 use crate::notify::{Locale, preferences};
-use crate::stock::{self, Basket, BasketLine, BasketLineRow, HoldTtl, ReservationId, ReservationRequest, StockError};
+use crate::stock::{
+    self, Basket, BasketLine, BasketLineRow, HoldTtl, ReservationId, ReservationRequest, StockError,
+};
 use crate::storage::{Sql, StorageError, in_transaction};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -89,15 +91,24 @@ pub fn place(
         let order = place_in(tx, &id, new, checkout.as_ref(), actor, settings, now)?;
         if let Some(checkout) = &checkout {
             let checkout_id = &checkout.snapshot.checkout_id;
-            checkout::complete_in(tx, checkout_id, &format!("order:{id}"), new.channel, now).map_err(|e| match e {
-                crate::cart::CartError::Storage(inner) => OrderError::Storage(inner),
-                _ => OrderError::CheckoutNotOpen { why: "was completed meanwhile" },
-            })?;
-            crate::promotions::redemption::transfer_checkout_in(tx, checkout_id.as_str(), &id, None, now)
+            checkout::complete_in(tx, checkout_id, &format!("order:{id}"), new.channel, now)
                 .map_err(|e| match e {
-                    crate::promotions::PromotionError::Storage(inner) => OrderError::Storage(inner),
-                    other => OrderError::Storage(StorageError::Other(other.to_string())),
+                    crate::cart::CartError::Storage(inner) => OrderError::Storage(inner),
+                    _ => OrderError::CheckoutNotOpen {
+                        why: "was completed meanwhile",
+                    },
                 })?;
+            crate::promotions::redemption::transfer_checkout_in(
+                tx,
+                checkout_id.as_str(),
+                &id,
+                None,
+                now,
+            )
+            .map_err(|e| match e {
+                crate::promotions::PromotionError::Storage(inner) => OrderError::Storage(inner),
+                other => OrderError::Storage(StorageError::Other(other.to_string())),
+            })?;
         }
         Ok(order)
     })
@@ -114,20 +125,32 @@ fn check_shape(new: &NewOrder) -> Result<(), OrderError> {
                 ));
             }
             if new.delivery_address.is_some() {
-                errors.push(FieldError::new("delivery_address", "a click & collect order is collected, not delivered"));
+                errors.push(FieldError::new(
+                    "delivery_address",
+                    "a click & collect order is collected, not delivered",
+                ));
             }
         }
         Fulfilment::ShipFromStore => {
             if new.delivery_address.is_none() {
-                errors.push(FieldError::new("delivery_address", "a ship-from-store order needs a delivery address"));
+                errors.push(FieldError::new(
+                    "delivery_address",
+                    "a ship-from-store order needs a delivery address",
+                ));
             }
             if new.reservation.is_none() && new.store.is_none() {
-                errors.push(FieldError::new("store_id", "name the store that ships the order"));
+                errors.push(FieldError::new(
+                    "store_id",
+                    "name the store that ships the order",
+                ));
             }
         }
         Fulfilment::EndlessAisle => {
             if new.delivery_address.is_none() {
-                errors.push(FieldError::new("delivery_address", "an endless-aisle order is delivered: give the address"));
+                errors.push(FieldError::new(
+                    "delivery_address",
+                    "an endless-aisle order is delivered: give the address",
+                ));
             }
             if new.reservation.is_some() {
                 errors.push(FieldError::new(
@@ -145,24 +168,48 @@ fn check_shape(new: &NewOrder) -> Result<(), OrderError> {
     }
     let sourced = new.reservation.is_some() || new.checkout.is_some();
     if sourced && !new.lines.is_empty() {
-        errors.push(FieldError::new("lines", "lines come from the reservation or checkout; leave them out"));
+        errors.push(FieldError::new(
+            "lines",
+            "lines come from the reservation or checkout; leave them out",
+        ));
     }
     if !sourced && new.lines.is_empty() {
-        errors.push(FieldError::new("lines", "give the lines, a reservation_id or a checkout_id"));
+        errors.push(FieldError::new(
+            "lines",
+            "give the lines, a reservation_id or a checkout_id",
+        ));
     }
-    if errors.is_empty() { Ok(()) } else { Err(OrderError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(OrderError::Invalid(errors))
+    }
 }
 
-fn open_checkout(sql: &dyn Sql, id: &CheckoutId, customer: &CustomerId, now: DateTime<Utc>) -> Result<Checkout, OrderError> {
+fn open_checkout(
+    sql: &dyn Sql,
+    id: &CheckoutId,
+    customer: &CustomerId,
+    now: DateTime<Utc>,
+) -> Result<Checkout, OrderError> {
     let checkout = checkout::load(sql, id)?.ok_or(OrderError::UnknownCheckout)?;
-    if checkout.snapshot.customer_id.as_ref().is_some_and(|owner| owner != customer) {
+    if checkout
+        .snapshot
+        .customer_id
+        .as_ref()
+        .is_some_and(|owner| owner != customer)
+    {
         return Err(OrderError::UnknownCheckout);
     }
     if checkout.completion.is_some() {
-        return Err(OrderError::CheckoutNotOpen { why: "was already completed" });
+        return Err(OrderError::CheckoutNotOpen {
+            why: "was already completed",
+        });
     }
     if checkout.is_expired(now) {
-        return Err(OrderError::CheckoutNotOpen { why: "has expired; check out again" });
+        return Err(OrderError::CheckoutNotOpen {
+            why: "has expired; check out again",
+        });
     }
     Ok(checkout)
 }
@@ -195,17 +242,27 @@ fn place_in(
         }
         (Some(r), _) => r.store.clone(),
         (None, Some(named)) => named.clone(),
-        (None, None) => return Err(OrderError::Invalid(vec![FieldError::new("store_id", "name the store")])),
+        (None, None) => {
+            return Err(OrderError::Invalid(vec![FieldError::new(
+                "store_id",
+                "name the store",
+            )]));
+        }
     };
     let store = stock::load_store(tx, &store_id)?;
     let offered = match new.fulfilment {
         Fulfilment::ClickAndCollect => store.offers(Service::ClickAndCollect),
-        Fulfilment::ShipFromStore => store.kind() == StoreKind::Store && store.offers(Service::ShipFromStore),
+        Fulfilment::ShipFromStore => {
+            store.kind() == StoreKind::Store && store.offers(Service::ShipFromStore)
+        }
         // The central stock: whichever warehouse fulfilment-options offered.
         Fulfilment::EndlessAisle => store.kind() == StoreKind::Warehouse,
     };
     if !offered {
-        return Err(OrderError::NotOffered { store: store_id, fulfilment: new.fulfilment });
+        return Err(OrderError::NotOffered {
+            store: store_id,
+            fulfilment: new.fulfilment,
+        });
     }
 
     let (currency, lines) = match (checkout, &reservation) {
@@ -223,8 +280,13 @@ fn place_in(
                 })
                 .collect();
             if let Some(reservation) = reservation {
-                let held: BTreeMap<&Sku, u32> = reservation.lines.iter().map(|l| (&l.sku, l.quantity.get())).collect();
-                let bought: BTreeMap<&Sku, u32> = lines.iter().map(|l| (&l.sku, l.quantity)).collect();
+                let held: BTreeMap<&Sku, u32> = reservation
+                    .lines
+                    .iter()
+                    .map(|l| (&l.sku, l.quantity.get()))
+                    .collect();
+                let bought: BTreeMap<&Sku, u32> =
+                    lines.iter().map(|l| (&l.sku, l.quantity)).collect();
                 if held != bought {
                     return Err(OrderError::LinesMismatch);
                 }
@@ -232,11 +294,19 @@ fn place_in(
             (priced.currency, lines)
         }
         (None, Some(reservation)) => {
-            let wanted: Vec<(Sku, u32)> = reservation.lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
+            let wanted: Vec<(Sku, u32)> = reservation
+                .lines
+                .iter()
+                .map(|l| (l.sku.clone(), l.quantity.get()))
+                .collect();
             (new.currency, price(tx, &wanted, new.currency)?)
         }
         (None, None) => {
-            let wanted: Vec<(Sku, u32)> = new.lines.iter().map(|l| (l.sku().clone(), l.quantity().get())).collect();
+            let wanted: Vec<(Sku, u32)> = new
+                .lines
+                .iter()
+                .map(|l| (l.sku().clone(), l.quantity().get()))
+                .collect();
             (new.currency, price(tx, &wanted, new.currency)?)
         }
     };
@@ -249,7 +319,10 @@ fn place_in(
         None => {
             let wanted: Vec<BasketLineRow> = lines
                 .iter()
-                .map(|l| BasketLineRow { sku: l.sku.to_string(), quantity: serde_json::json!(l.quantity) })
+                .map(|l| BasketLineRow {
+                    sku: l.sku.to_string(),
+                    quantity: serde_json::json!(l.quantity),
+                })
                 .collect();
             let basket = Basket::parse(&wanted).map_err(OrderError::Invalid)?;
             let request = ReservationRequest {
@@ -268,8 +341,12 @@ fn place_in(
 
     let prefs = preferences::load(tx, &new.customer)?;
     let country = store.address().country();
-    let locale = new.locale.or(prefs.locale).unwrap_or(Locale::for_country(country.as_str()));
-    let address = serde_json::to_string(&new.delivery_address).map_err(|e| StorageError::Decode(e.to_string()))?;
+    let locale = new
+        .locale
+        .or(prefs.locale)
+        .unwrap_or(Locale::for_country(country.as_str()));
+    let address = serde_json::to_string(&new.delivery_address)
+        .map_err(|e| StorageError::Decode(e.to_string()))?;
     let at = timestamp(now);
     tx.execute(
         "INSERT INTO orders (id, customer_id, fulfilment, store_id, store_name, store_address, time_zone, store_locale,
@@ -317,7 +394,17 @@ fn place_in(
             ],
         )?;
     }
-    store::record(tx, id, 1, None, OrderStatus::Placed, actor, Via::Channel(new.channel), None, now)?;
+    store::record(
+        tx,
+        id,
+        1,
+        None,
+        OrderStatus::Placed,
+        actor,
+        Via::Channel(new.channel),
+        None,
+        now,
+    )?;
     let order = store::load(tx, id)?.ok_or(OrderError::NotFound)?;
     notify_customer(tx, &order, crate::notify::Event::Placed, settings, now)?;
     Ok(order)
@@ -325,7 +412,11 @@ fn place_in(
 
 /// Lines priced from the one price list: unit price times quantity, no
 /// discount (a discounted order comes from a checkout).
-fn price(tx: &dyn Sql, wanted: &[(Sku, u32)], currency: Currency) -> Result<Vec<OrderLine>, OrderError> {
+fn price(
+    tx: &dyn Sql,
+    wanted: &[(Sku, u32)],
+    currency: Currency,
+) -> Result<Vec<OrderLine>, OrderError> {
     let mut lines = Vec::with_capacity(wanted.len());
     let mut unknown = Vec::new();
     let mut unpriced = Vec::new();
@@ -336,7 +427,10 @@ fn price(tx: &dyn Sql, wanted: &[(Sku, u32)], currency: Currency) -> Result<Vec<
             &[sku.as_str().into(), currency.code().into()],
         )?;
         let Some(row) = rows.first() else {
-            unknown.push(FieldError::new(format!("lines[{index}].sku"), format!("no item with SKU {sku} is sold")));
+            unknown.push(FieldError::new(
+                format!("lines[{index}].sku"),
+                format!("no item with SKU {sku} is sold"),
+            ));
             continue;
         };
         let Some(unit_minor) = row.opt_integer("amount_minor")? else {
@@ -344,12 +438,18 @@ fn price(tx: &dyn Sql, wanted: &[(Sku, u32)], currency: Currency) -> Result<Vec<
             continue;
         };
         let money = |minor: i64| {
-            Money::from_minor_units(minor, currency)
-                .map_err(|e| OrderError::Invalid(vec![FieldError::new(format!("lines[{index}]"), e)]))
+            Money::from_minor_units(minor, currency).map_err(|e| {
+                OrderError::Invalid(vec![FieldError::new(format!("lines[{index}]"), e)])
+            })
         };
         let paid_minor = unit_minor
             .checked_mul(i64::from(*quantity))
-            .ok_or_else(|| OrderError::Invalid(vec![FieldError::new(format!("lines[{index}]"), "amount out of range")]))?;
+            .ok_or_else(|| {
+                OrderError::Invalid(vec![FieldError::new(
+                    format!("lines[{index}]"),
+                    "amount out of range",
+                )])
+            })?;
         lines.push(OrderLine {
             sku: sku.clone(),
             name: row.text("name")?.to_owned(),
@@ -362,7 +462,10 @@ fn price(tx: &dyn Sql, wanted: &[(Sku, u32)], currency: Currency) -> Result<Vec<
         return Err(OrderError::Invalid(unknown));
     }
     if !unpriced.is_empty() {
-        return Err(OrderError::NoPrice { skus: unpriced, currency });
+        return Err(OrderError::NoPrice {
+            skus: unpriced,
+            currency,
+        });
     }
     Ok(lines)
 }

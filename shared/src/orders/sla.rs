@@ -31,7 +31,10 @@ pub struct OrderPolicy {
 impl Default for OrderPolicy {
     /// Alert at 80 % of the SLA; collect within 7 days.
     fn default() -> OrderPolicy {
-        OrderPolicy { alert_percent: 80, expiry_days: 7 }
+        OrderPolicy {
+            alert_percent: 80,
+            expiry_days: 7,
+        }
     }
 }
 
@@ -53,22 +56,37 @@ impl OrderPolicy {
                 reason: format!("must be a whole number from 1 to {}", Self::MAX_EXPIRY_DAYS),
             });
         }
-        Ok(OrderPolicy { alert_percent, expiry_days })
+        Ok(OrderPolicy {
+            alert_percent,
+            expiry_days,
+        })
     }
 
     /// Reads the Spin variables as text; blank or absent is the default.
-    pub fn from_settings(alert_percent: Option<&str>, expiry_days: Option<&str>) -> Result<OrderPolicy, OrderError> {
-        let read = |name: &'static str, raw: Option<&str>, default: u32| match raw.map(str::trim).filter(|r| !r.is_empty())
+    pub fn from_settings(
+        alert_percent: Option<&str>,
+        expiry_days: Option<&str>,
+    ) -> Result<OrderPolicy, OrderError> {
+        let read = |name: &'static str, raw: Option<&str>, default: u32| match raw
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
         {
             None => Ok(default),
             Some(text) => text.parse::<u32>().map_err(|_| OrderError::Setting {
                 name,
-                reason: format!("{:?} is not a whole number", text.chars().take(20).collect::<String>()),
+                reason: format!(
+                    "{:?} is not a whole number",
+                    text.chars().take(20).collect::<String>()
+                ),
             }),
         };
         let defaults = OrderPolicy::default();
         OrderPolicy::new(
-            read("pickup_sla_alert_percent", alert_percent, defaults.alert_percent)?,
+            read(
+                "pickup_sla_alert_percent",
+                alert_percent,
+                defaults.alert_percent,
+            )?,
             read("pickup_expiry_days", expiry_days, defaults.expiry_days)?,
         )
     }
@@ -161,25 +179,70 @@ mod tests {
     #[test]
     fn reaching_the_target_by_the_promise_is_a_hit_and_later_a_miss() {
         let risk = at(10, 36);
-        assert_eq!(state(OrderStatus::ReadyForPickup, at(12, 0), risk, at(11, 0), Some(at(11, 0))), SlaState::Met);
-        assert_eq!(state(OrderStatus::PickedUp, at(12, 0), risk, at(11, 0), Some(at(11, 1))), SlaState::Missed);
-        assert_eq!(state(OrderStatus::Cancelled, at(12, 0), risk, at(11, 0), None), SlaState::Void);
+        assert_eq!(
+            state(
+                OrderStatus::ReadyForPickup,
+                at(12, 0),
+                risk,
+                at(11, 0),
+                Some(at(11, 0))
+            ),
+            SlaState::Met
+        );
+        assert_eq!(
+            state(
+                OrderStatus::PickedUp,
+                at(12, 0),
+                risk,
+                at(11, 0),
+                Some(at(11, 1))
+            ),
+            SlaState::Missed
+        );
+        assert_eq!(
+            state(OrderStatus::Cancelled, at(12, 0), risk, at(11, 0), None),
+            SlaState::Void
+        );
     }
 
     #[test]
     fn uncollected_orders_expire_exactly_seven_days_after_they_were_ready() {
         let policy = OrderPolicy::default();
         let ready = at(14, 30);
-        assert_eq!(policy.pickup_until(ready), Utc.with_ymd_and_hms(2026, 11, 30, 14, 30, 0).unwrap());
-        assert_eq!(OrderPolicy::new(80, 3).unwrap().pickup_until(ready), Utc.with_ymd_and_hms(2026, 11, 26, 14, 30, 0).unwrap());
+        assert_eq!(
+            policy.pickup_until(ready),
+            Utc.with_ymd_and_hms(2026, 11, 30, 14, 30, 0).unwrap()
+        );
+        assert_eq!(
+            OrderPolicy::new(80, 3).unwrap().pickup_until(ready),
+            Utc.with_ymd_and_hms(2026, 11, 26, 14, 30, 0).unwrap()
+        );
     }
 
     #[test]
     fn settings_are_read_and_checked() {
-        assert_eq!(OrderPolicy::from_settings(None, Some(" ")), Ok(OrderPolicy::default()));
-        assert_eq!(OrderPolicy::from_settings(Some("90"), Some("3")).unwrap().alert_percent(), 90);
-        for (percent, days) in [("0", "7"), ("100", "7"), ("80", "0"), ("80", "61"), ("x", "7"), ("80", "-1")] {
-            assert!(OrderPolicy::from_settings(Some(percent), Some(days)).is_err(), "{percent} {days}");
+        assert_eq!(
+            OrderPolicy::from_settings(None, Some(" ")),
+            Ok(OrderPolicy::default())
+        );
+        assert_eq!(
+            OrderPolicy::from_settings(Some("90"), Some("3"))
+                .unwrap()
+                .alert_percent(),
+            90
+        );
+        for (percent, days) in [
+            ("0", "7"),
+            ("100", "7"),
+            ("80", "0"),
+            ("80", "61"),
+            ("x", "7"),
+            ("80", "-1"),
+        ] {
+            assert!(
+                OrderPolicy::from_settings(Some(percent), Some(days)).is_err(),
+                "{percent} {days}"
+            );
         }
     }
 }

@@ -67,12 +67,21 @@ impl OrderStatus {
 
     /// No move leaves these.
     pub fn is_final(self) -> bool {
-        matches!(self, OrderStatus::PickedUp | OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Expired)
+        matches!(
+            self,
+            OrderStatus::PickedUp
+                | OrderStatus::Delivered
+                | OrderStatus::Cancelled
+                | OrderStatus::Expired
+        )
     }
 
     /// Still before its SLA target (ready for pickup, or shipped).
     pub fn is_open_for_sla(self) -> bool {
-        matches!(self, OrderStatus::Placed | OrderStatus::Accepted | OrderStatus::Picking)
+        matches!(
+            self,
+            OrderStatus::Placed | OrderStatus::Accepted | OrderStatus::Picking
+        )
     }
 
     /// What the customer is told, in every channel, in both languages.
@@ -141,7 +150,11 @@ pub enum Fulfilment {
 }
 
 impl Fulfilment {
-    pub const ALL: [Fulfilment; 3] = [Fulfilment::ClickAndCollect, Fulfilment::ShipFromStore, Fulfilment::EndlessAisle];
+    pub const ALL: [Fulfilment; 3] = [
+        Fulfilment::ClickAndCollect,
+        Fulfilment::ShipFromStore,
+        Fulfilment::EndlessAisle,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -194,7 +207,12 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
-    pub const ALL: [ActorKind; 4] = [ActorKind::Customer, ActorKind::StoreDevice, ActorKind::Ops, ActorKind::System];
+    pub const ALL: [ActorKind; 4] = [
+        ActorKind::Customer,
+        ActorKind::StoreDevice,
+        ActorKind::Ops,
+        ActorKind::System,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -226,57 +244,150 @@ struct Move {
 }
 
 const STORE: &[ActorKind] = &[ActorKind::StoreDevice, ActorKind::Ops];
-const ANYONE_BUT_SYSTEM: &[ActorKind] = &[ActorKind::Customer, ActorKind::StoreDevice, ActorKind::Ops];
+const ANYONE_BUT_SYSTEM: &[ActorKind] =
+    &[ActorKind::Customer, ActorKind::StoreDevice, ActorKind::Ops];
 
 use Fulfilment::{ClickAndCollect as Cc, ShipFromStore as Sfs};
 use OrderStatus::*;
 
 const TABLE: &[Move] = &[
-    Move { from: Placed, to: Accepted, only: None, by: STORE },
-    Move { from: Placed, to: Cancelled, only: None, by: ANYONE_BUT_SYSTEM },
-    Move { from: Accepted, to: Picking, only: None, by: STORE },
-    Move { from: Accepted, to: Cancelled, only: None, by: ANYONE_BUT_SYSTEM },
-    Move { from: Picking, to: ReadyForPickup, only: Some(Cc), by: STORE },
-    Move { from: Picking, to: Shipped, only: Some(Sfs), by: STORE },
-    Move { from: Picking, to: Cancelled, only: None, by: STORE },
-    Move { from: ReadyForPickup, to: PickedUp, only: Some(Cc), by: STORE },
-    Move { from: ReadyForPickup, to: Expired, only: Some(Cc), by: &[ActorKind::System, ActorKind::Ops] },
-    Move { from: ReadyForPickup, to: Cancelled, only: Some(Cc), by: STORE },
-    Move { from: Shipped, to: Delivered, only: Some(Sfs), by: &[ActorKind::Ops, ActorKind::System] },
+    Move {
+        from: Placed,
+        to: Accepted,
+        only: None,
+        by: STORE,
+    },
+    Move {
+        from: Placed,
+        to: Cancelled,
+        only: None,
+        by: ANYONE_BUT_SYSTEM,
+    },
+    Move {
+        from: Accepted,
+        to: Picking,
+        only: None,
+        by: STORE,
+    },
+    Move {
+        from: Accepted,
+        to: Cancelled,
+        only: None,
+        by: ANYONE_BUT_SYSTEM,
+    },
+    Move {
+        from: Picking,
+        to: ReadyForPickup,
+        only: Some(Cc),
+        by: STORE,
+    },
+    Move {
+        from: Picking,
+        to: Shipped,
+        only: Some(Sfs),
+        by: STORE,
+    },
+    Move {
+        from: Picking,
+        to: Cancelled,
+        only: None,
+        by: STORE,
+    },
+    Move {
+        from: ReadyForPickup,
+        to: PickedUp,
+        only: Some(Cc),
+        by: STORE,
+    },
+    Move {
+        from: ReadyForPickup,
+        to: Expired,
+        only: Some(Cc),
+        by: &[ActorKind::System, ActorKind::Ops],
+    },
+    Move {
+        from: ReadyForPickup,
+        to: Cancelled,
+        only: Some(Cc),
+        by: STORE,
+    },
+    Move {
+        from: Shipped,
+        to: Delivered,
+        only: Some(Sfs),
+        by: &[ActorKind::Ops, ActorKind::System],
+    },
 ];
 
 /// `only: Some(Sfs)` stands for every delivered fulfilment (ship from
 /// store and the endless aisle share one status path).
 fn applies(m: &Move, from: OrderStatus, fulfilment: Fulfilment) -> bool {
-    m.from == from && m.only.is_none_or(|only| only == fulfilment || (only.is_delivered() && fulfilment.is_delivered()))
+    m.from == from
+        && m.only.is_none_or(|only| {
+            only == fulfilment || (only.is_delivered() && fulfilment.is_delivered())
+        })
 }
 
 /// Every status that may follow `from` for this kind of order.
 pub fn next(from: OrderStatus, fulfilment: Fulfilment) -> Vec<OrderStatus> {
-    TABLE.iter().filter(|m| applies(m, from, fulfilment)).map(|m| m.to).collect()
+    TABLE
+        .iter()
+        .filter(|m| applies(m, from, fulfilment))
+        .map(|m| m.to)
+        .collect()
 }
 
 /// The statuses `actor` may move an order to from `from`.
 pub fn next_for(from: OrderStatus, fulfilment: Fulfilment, actor: ActorKind) -> Vec<OrderStatus> {
-    TABLE.iter().filter(|m| applies(m, from, fulfilment) && m.by.contains(&actor)).map(|m| m.to).collect()
+    TABLE
+        .iter()
+        .filter(|m| applies(m, from, fulfilment) && m.by.contains(&actor))
+        .map(|m| m.to)
+        .collect()
 }
 
 /// Why a move is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MoveRefused {
     /// 409: no such move for this order; `allowed` may follow.
-    Illegal { from: OrderStatus, to: OrderStatus, allowed: Vec<OrderStatus> },
+    Illegal {
+        from: OrderStatus,
+        to: OrderStatus,
+        allowed: Vec<OrderStatus>,
+    },
     /// 403: the move exists but not for this actor; `allowed` they may make.
-    NotForActor { from: OrderStatus, to: OrderStatus, actor: ActorKind, allowed: Vec<OrderStatus> },
+    NotForActor {
+        from: OrderStatus,
+        to: OrderStatus,
+        actor: ActorKind,
+        allowed: Vec<OrderStatus>,
+    },
 }
 
 /// Checks one move against the table.
-pub fn check(from: OrderStatus, to: OrderStatus, fulfilment: Fulfilment, actor: ActorKind) -> Result<(), MoveRefused> {
-    let Some(m) = TABLE.iter().find(|m| applies(m, from, fulfilment) && m.to == to) else {
-        return Err(MoveRefused::Illegal { from, to, allowed: next(from, fulfilment) });
+pub fn check(
+    from: OrderStatus,
+    to: OrderStatus,
+    fulfilment: Fulfilment,
+    actor: ActorKind,
+) -> Result<(), MoveRefused> {
+    let Some(m) = TABLE
+        .iter()
+        .find(|m| applies(m, from, fulfilment) && m.to == to)
+    else {
+        return Err(MoveRefused::Illegal {
+            from,
+            to,
+            allowed: next(from, fulfilment),
+        });
     };
     if !m.by.contains(&actor) {
-        return Err(MoveRefused::NotForActor { from, to, actor, allowed: next_for(from, fulfilment, actor) });
+        return Err(MoveRefused::NotForActor {
+            from,
+            to,
+            actor,
+            allowed: next_for(from, fulfilment, actor),
+        });
     }
     Ok(())
 }
@@ -302,7 +413,12 @@ mod tests {
         shipped -> delivered : se : OY
     ";
 
-    fn expected(from: OrderStatus, to: OrderStatus, fulfilment: Fulfilment, actor: ActorKind) -> (bool, bool) {
+    fn expected(
+        from: OrderStatus,
+        to: OrderStatus,
+        fulfilment: Fulfilment,
+        actor: ActorKind,
+    ) -> (bool, bool) {
         let f = match fulfilment {
             Fulfilment::ClickAndCollect => 'c',
             Fulfilment::ShipFromStore => 's',
@@ -315,7 +431,10 @@ mod tests {
             ActorKind::System => 'Y',
         };
         for line in EXPECTED.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let parts: Vec<&str> = line.split([' ', ':']).filter(|p| !p.is_empty() && *p != "->").collect();
+            let parts: Vec<&str> = line
+                .split([' ', ':'])
+                .filter(|p| !p.is_empty() && *p != "->")
+                .collect();
             if parts[0] == from.as_str() && parts[1] == to.as_str() && parts[2].contains(f) {
                 return (true, parts[3].contains(a));
             }
@@ -334,7 +453,11 @@ mod tests {
                         let outcome = check(from, to, fulfilment, actor);
                         match (exists, allowed) {
                             (true, true) => {
-                                assert_eq!(outcome, Ok(()), "{from} -> {to} {fulfilment} by {actor:?}");
+                                assert_eq!(
+                                    outcome,
+                                    Ok(()),
+                                    "{from} -> {to} {fulfilment} by {actor:?}"
+                                );
                                 legal += 1;
                             }
                             (true, false) => assert!(
@@ -350,7 +473,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 52, "every allowed (move, kind, actor) combination was checked");
+        assert_eq!(
+            legal, 52,
+            "every allowed (move, kind, actor) combination was checked"
+        );
     }
 
     #[test]
@@ -368,14 +494,24 @@ mod tests {
     #[test]
     fn an_illegal_move_lists_what_may_follow() {
         let refused = check(Placed, PickedUp, Cc, ActorKind::StoreDevice).unwrap_err();
-        assert_eq!(refused, MoveRefused::Illegal { from: Placed, to: PickedUp, allowed: vec![Accepted, Cancelled] });
+        assert_eq!(
+            refused,
+            MoveRefused::Illegal {
+                from: Placed,
+                to: PickedUp,
+                allowed: vec![Accepted, Cancelled]
+            }
+        );
     }
 
     #[test]
     fn a_customer_may_cancel_only_until_picking_starts() {
         assert_eq!(check(Accepted, Cancelled, Cc, ActorKind::Customer), Ok(()));
         let refused = check(Picking, Cancelled, Cc, ActorKind::Customer).unwrap_err();
-        assert!(matches!(refused, MoveRefused::NotForActor { ref allowed, .. } if allowed.is_empty()), "{refused:?}");
+        assert!(
+            matches!(refused, MoveRefused::NotForActor { ref allowed, .. } if allowed.is_empty()),
+            "{refused:?}"
+        );
     }
 
     #[test]
@@ -405,7 +541,10 @@ mod tests {
         }
         assert_eq!(OrderStatus::parse("Ready_For_Pickup"), None);
         assert_eq!(Fulfilment::parse("ship_from_store"), Some(Sfs));
-        assert_eq!(ActorKind::parse("store_device"), Some(ActorKind::StoreDevice));
+        assert_eq!(
+            ActorKind::parse("store_device"),
+            Some(ActorKind::StoreDevice)
+        );
     }
 
     #[test]
@@ -416,6 +555,9 @@ mod tests {
             }
         }
         assert_eq!(Accepted.customer_event(), None);
-        assert_eq!(ReadyForPickup.customer_event(), Some(crate::notify::Event::ReadyForPickup));
+        assert_eq!(
+            ReadyForPickup.customer_event(),
+            Some(crate::notify::Event::ReadyForPickup)
+        );
     }
 }

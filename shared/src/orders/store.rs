@@ -21,7 +21,10 @@ pub(crate) const COLUMNS: &str = "id, customer_id, fulfilment, store_id, store_n
 
 /// The order with this id, lines included.
 pub fn load(sql: &dyn Sql, id: &OrderId) -> Result<Option<Order>, StorageError> {
-    let rows = sql.execute(&format!("SELECT {COLUMNS} FROM orders WHERE id = ?1"), &[id.as_str().into()])?;
+    let rows = sql.execute(
+        &format!("SELECT {COLUMNS} FROM orders WHERE id = ?1"),
+        &[id.as_str().into()],
+    )?;
     let Some(row) = rows.first() else {
         return Ok(None);
     };
@@ -88,9 +91,11 @@ pub fn history(sql: &dyn Sql, id: &OrderId) -> Result<Vec<HistoryEntry>, Storage
             from: row.opt_text("from_status")?.map(status).transpose()?,
             to: status(row.text("to_status")?)?,
             at: parse_timestamp(row.text("at")?)?,
-            actor: ActorKind::parse(row.text("actor_kind")?).ok_or_else(|| decode_err("actor", "unknown kind"))?,
+            actor: ActorKind::parse(row.text("actor_kind")?)
+                .ok_or_else(|| decode_err("actor", "unknown kind"))?,
             actor_id: row.text("actor_id")?.to_owned(),
-            channel: Via::from_stored(row.text("via")?).ok_or_else(|| decode_err("via", "unknown channel"))?,
+            channel: Via::from_stored(row.text("via")?)
+                .ok_or_else(|| decode_err("via", "unknown channel"))?,
             note: row.opt_text("note")?.map(str::to_owned),
         })
     })
@@ -137,13 +142,20 @@ fn order(row: Row<'_>, lines: Vec<OrderLine>) -> Result<Order, StorageError> {
     let opt_time = |column: &str| row.opt_text(column)?.map(parse_timestamp).transpose();
     let currency = currency(row)?;
     let collected = match (opt_time("collected_at")?, row.opt_text("collected_store")?) {
-        (Some(at), Some(store)) => {
-            Some(Collection { at, store_id: StoreId::parse(store).map_err(|e| decode_err("collected_store", e))? })
-        }
+        (Some(at), Some(store)) => Some(Collection {
+            at,
+            store_id: StoreId::parse(store).map_err(|e| decode_err("collected_store", e))?,
+        }),
         _ => None,
     };
-    let tracking = match (row.opt_text("tracking_carrier")?, row.opt_text("tracking_url")?) {
-        (Some(carrier), Some(url)) => Some(Tracking { carrier: carrier.to_owned(), url: url.to_owned() }),
+    let tracking = match (
+        row.opt_text("tracking_carrier")?,
+        row.opt_text("tracking_url")?,
+    ) {
+        (Some(carrier), Some(url)) => Some(Tracking {
+            carrier: carrier.to_owned(),
+            url: url.to_owned(),
+        }),
         _ => None,
     };
     let delivery_address = row
@@ -153,13 +165,17 @@ fn order(row: Row<'_>, lines: Vec<OrderLine>) -> Result<Order, StorageError> {
         .map_err(|e| decode_err("delivery_address", e))?;
     Ok(Order {
         id: OrderId::parse(row.text("id")?).map_err(|e| decode_err("id", e))?,
-        customer: CustomerId::parse(row.text("customer_id")?).map_err(|e| decode_err("customer", e))?,
-        fulfilment: super::Fulfilment::parse(row.text("fulfilment")?).ok_or_else(|| decode_err("fulfilment", "?"))?,
+        customer: CustomerId::parse(row.text("customer_id")?)
+            .map_err(|e| decode_err("customer", e))?,
+        fulfilment: super::Fulfilment::parse(row.text("fulfilment")?)
+            .ok_or_else(|| decode_err("fulfilment", "?"))?,
         store: StoreId::parse(row.text("store_id")?).map_err(|e| decode_err("store", e))?,
         store_name: row.text("store_name")?.to_owned(),
         store_address: row.text("store_address")?.to_owned(),
-        time_zone: TimeZone::parse(row.text("time_zone")?).map_err(|e| decode_err("time_zone", e))?,
-        store_locale: Locale::parse(row.text("store_locale")?).map_err(|e| decode_err("store_locale", e))?,
+        time_zone: TimeZone::parse(row.text("time_zone")?)
+            .map_err(|e| decode_err("time_zone", e))?,
+        store_locale: Locale::parse(row.text("store_locale")?)
+            .map_err(|e| decode_err("store_locale", e))?,
         delivery_address,
         status: status(row.text("status")?)?,
         version: row.integer("version")?,

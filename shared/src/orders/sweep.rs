@@ -33,7 +33,12 @@ pub struct SweepReport {
 }
 
 /// One sweep, at most `limit` orders per step.
-pub fn sweep(sql: &dyn Sql, settings: Settings, now: DateTime<Utc>, limit: u32) -> Result<SweepReport, OrderError> {
+pub fn sweep(
+    sql: &dyn Sql,
+    settings: Settings,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<SweepReport, OrderError> {
     let at = timestamp(now);
     let at_risk = in_transaction(sql, |tx| -> Result<u32, OrderError> {
         let flagged = tx.execute(
@@ -78,7 +83,12 @@ pub fn sweep(sql: &dyn Sql, settings: Settings, now: DateTime<Utc>, limit: u32) 
             &[at.as_str().into(), limit.into()],
         )?;
         let system = Actor::system();
-        let change = Move { to: OrderStatus::Expired, via: Via::System, note: None, tracking: None };
+        let change = Move {
+            to: OrderStatus::Expired,
+            via: Via::System,
+            note: None,
+            tracking: None,
+        };
         let mut done = Vec::new();
         for id in ids(&due)? {
             let order = store::load(tx, &id)?.ok_or(OrderError::NotFound)?;
@@ -89,12 +99,19 @@ pub fn sweep(sql: &dyn Sql, settings: Settings, now: DateTime<Utc>, limit: u32) 
     for order in &expired {
         after_commit(sql, order, now);
     }
-    Ok(SweepReport { at_risk, breached, expired: expired.len() as u32 })
+    Ok(SweepReport {
+        at_risk,
+        breached,
+        expired: expired.len() as u32,
+    })
 }
 
 fn ids(rows: &crate::storage::Rows) -> Result<Vec<OrderId>, StorageError> {
     rows.iter()
-        .map(|r| OrderId::parse(r.text("id")?).map_err(|e| StorageError::Decode(format!("order id: {e}"))))
+        .map(|r| {
+            OrderId::parse(r.text("id")?)
+                .map_err(|e| StorageError::Decode(format!("order id: {e}")))
+        })
         .collect()
 }
 
@@ -150,7 +167,11 @@ pub fn sla_report(
                 open: row.integer("open")?,
                 void: row.integer("void")?,
                 alerted: row.integer("alerted")?,
-                hit_rate: (decided > 0).then(|| (Decimal::from(met) / Decimal::from(decided)).round_dp(4).normalize()),
+                hit_rate: (decided > 0).then(|| {
+                    (Decimal::from(met) / Decimal::from(decided))
+                        .round_dp(4)
+                        .normalize()
+                }),
             })
         })
         .collect()

@@ -53,12 +53,27 @@ pub fn as_customer(id: &str) -> Actor {
 }
 
 pub fn as_store(store: &str) -> Actor {
-    Actor::of(&Caller::StoreDevice { store: StoreId::parse(store).unwrap(), device: "till-1".into() }).unwrap()
+    Actor::of(&Caller::StoreDevice {
+        store: StoreId::parse(store).unwrap(),
+        device: "till-1".into(),
+    })
+    .unwrap()
 }
 
-pub fn reserve(sql: &dyn Sql, who: &str, store: &str, lines: &[(&str, u32)], now: DateTime<Utc>) -> ReservationId {
-    let rows: Vec<BasketLineRow> =
-        lines.iter().map(|(sku, q)| BasketLineRow { sku: (*sku).into(), quantity: json!(q) }).collect();
+pub fn reserve(
+    sql: &dyn Sql,
+    who: &str,
+    store: &str,
+    lines: &[(&str, u32)],
+    now: DateTime<Utc>,
+) -> ReservationId {
+    let rows: Vec<BasketLineRow> = lines
+        .iter()
+        .map(|(sku, q)| BasketLineRow {
+            sku: (*sku).into(),
+            quantity: json!(q),
+        })
+        .collect();
     let request = ReservationRequest {
         store: StoreId::parse(store).unwrap(),
         customer: customer(who),
@@ -87,18 +102,34 @@ pub fn click_and_collect(who: &str, reservation: ReservationId) -> NewOrder {
 /// A click & collect order of one A at S1 for `who`, placed at `now`.
 pub fn placed(sql: &dyn Sql, who: &str, now: DateTime<Utc>) -> Order {
     let reservation = reserve(sql, who, "S1", &[("A", 1)], now);
-    place(sql, &click_and_collect(who, reservation), &as_customer(who), settings(), now).unwrap()
+    place(
+        sql,
+        &click_and_collect(who, reservation),
+        &as_customer(who),
+        settings(),
+        now,
+    )
+    .unwrap()
 }
 
 pub fn settings() -> Settings {
-    Settings { policy: Default::default(), webhook_configured: true }
+    Settings {
+        policy: Default::default(),
+        webhook_configured: true,
+    }
 }
 
 /// (on_hand, reserved) of a shelf.
 pub fn shelf(sql: &dyn Sql, store: &str, sku: &str) -> (i64, i64) {
     let rows = sql
-        .execute("SELECT on_hand, reserved FROM stock WHERE store = ?1 AND sku = ?2", &[store.into(), sku.into()])
+        .execute(
+            "SELECT on_hand, reserved FROM stock WHERE store = ?1 AND sku = ?2",
+            &[store.into(), sku.into()],
+        )
         .unwrap();
     let row = rows.first().unwrap();
-    (row.integer("on_hand").unwrap(), row.integer("reserved").unwrap())
+    (
+        row.integer("on_hand").unwrap(),
+        row.integer("reserved").unwrap(),
+    )
 }

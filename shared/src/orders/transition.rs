@@ -72,12 +72,16 @@ pub fn transition(
         let order = store::load(sql, id)?.ok_or(OrderError::NotFound)?;
         actor.may_see(&order)?;
         if !version_ok(order.version) {
-            return Err(OrderError::Stale { current_version: order.version });
+            return Err(OrderError::Stale {
+                current_version: order.version,
+            });
         }
         Ok(order)
     };
     let order = if sql.open_units().get() > 0 {
-        in_transaction(sql, |tx| apply_in(tx, &read(tx)?, change, actor, settings, now))?
+        in_transaction(sql, |tx| {
+            apply_in(tx, &read(tx)?, change, actor, settings, now)
+        })?
     } else {
         let mut attempt = 0;
         loop {
@@ -85,7 +89,9 @@ pub fn transition(
             let order = read(sql)?;
             let audience = Audience::read(sql, &order, change)?;
             let outcome = if touches_stock(change.to) {
-                in_transaction(sql, |tx| apply_with(tx, &order, change, actor, settings, &audience, now))?
+                in_transaction(sql, |tx| {
+                    apply_with(tx, &order, change, actor, settings, &audience, now)
+                })?
             } else {
                 move_in_one_statement(sql, &order, change, actor, settings, &audience, now)?
             };
@@ -107,13 +113,23 @@ pub(crate) struct Audience {
 }
 
 impl Audience {
-    pub(crate) fn read(sql: &dyn Sql, order: &Order, change: &Move) -> Result<Audience, StorageError> {
+    pub(crate) fn read(
+        sql: &dyn Sql,
+        order: &Order,
+        change: &Move,
+    ) -> Result<Audience, StorageError> {
         if change.to.customer_event().is_none() {
             return Ok(Audience { customer: None });
         }
         let prefs = preferences::load(sql, &order.customer)?;
-        let subscriptions = if prefs.push { subscriptions::ids_for(sql, &order.customer)? } else { Vec::new() };
-        Ok(Audience { customer: Some((prefs, subscriptions)) })
+        let subscriptions = if prefs.push {
+            subscriptions::ids_for(sql, &order.customer)?
+        } else {
+            Vec::new()
+        };
+        Ok(Audience {
+            customer: Some((prefs, subscriptions)),
+        })
     }
 }
 
@@ -128,16 +144,29 @@ pub(crate) fn apply_in(
     now: DateTime<Utc>,
 ) -> Result<Order, OrderError> {
     let audience = Audience::read(tx, order, change)?;
-    apply_with(tx, order, change, actor, settings, &audience, now)?
-        .ok_or(OrderError::Stale { current_version: order.version + 1 })
+    apply_with(tx, order, change, actor, settings, &audience, now)?.ok_or(OrderError::Stale {
+        current_version: order.version + 1,
+    })
 }
 
 /// Whether the move is allowed from the order's status for this actor,
 /// with tracking exactly when it ships.
 fn check_move(order: &Order, change: &Move, actor: &Actor) -> Result<(), OrderError> {
-    status::check(order.status, change.to, order.fulfilment, actor.kind()).map_err(|refused| match refused {
-        MoveRefused::Illegal { from, to, allowed } => OrderError::Illegal { current: from, to, allowed },
-        MoveRefused::NotForActor { from, to, allowed, .. } => OrderError::NotForActor { current: from, to, allowed },
+    status::check(order.status, change.to, order.fulfilment, actor.kind()).map_err(|refused| {
+        match refused {
+            MoveRefused::Illegal { from, to, allowed } => OrderError::Illegal {
+                current: from,
+                to,
+                allowed,
+            },
+            MoveRefused::NotForActor {
+                from, to, allowed, ..
+            } => OrderError::NotForActor {
+                current: from,
+                to,
+                allowed,
+            },
+        }
     })?;
     match (change.to, &change.tracking) {
         (OrderStatus::Shipped, None) => {
@@ -147,7 +176,10 @@ fn check_move(order: &Order, change: &Move, actor: &Actor) -> Result<(), OrderEr
             )]));
         }
         (to, Some(_)) if to != OrderStatus::Shipped => {
-            return Err(OrderError::Invalid(vec![FieldError::new("tracking", "only a shipped order has tracking")]));
+            return Err(OrderError::Invalid(vec![FieldError::new(
+                "tracking",
+                "only a shipped order has tracking",
+            )]));
         }
         _ => {}
     }
@@ -157,7 +189,13 @@ fn check_move(order: &Order, change: &Move, actor: &Actor) -> Result<(), OrderEr
 /// Moves whose stock effect (fulfil or release the reservation) keeps them
 /// in a transaction; every other move is one statement.
 fn touches_stock(to: OrderStatus) -> bool {
-    matches!(to, OrderStatus::PickedUp | OrderStatus::Shipped | OrderStatus::Cancelled | OrderStatus::Expired)
+    matches!(
+        to,
+        OrderStatus::PickedUp
+            | OrderStatus::Shipped
+            | OrderStatus::Cancelled
+            | OrderStatus::Expired
+    )
 }
 
 /// The order as a move with no stock effect leaves it: the same changes
@@ -197,9 +235,18 @@ fn move_in_one_statement(
     check_move(order, change, actor)?;
     let changed = moved(order, change, settings, now);
     let mut notices = Vec::new();
-    if let (Some(event), Some((prefs, subscriptions))) = (change.to.customer_event(), &audience.customer) {
+    if let (Some(event), Some((prefs, subscriptions))) =
+        (change.to.customer_event(), &audience.customer)
+    {
         let rows = with_customer_notice(&changed, event, prefs, now, |notice| {
-            outbox::rows_for_recipients(notice, &changed.customer, prefs, subscriptions, settings.webhook_configured, now)
+            outbox::rows_for_recipients(
+                notice,
+                &changed.customer,
+                prefs,
+                subscriptions,
+                settings.webhook_configured,
+                now,
+            )
         });
         for row in rows {
             notices.push(json!({
@@ -252,7 +299,8 @@ fn apply_with(
     let reaches_target = change.to == order.fulfilment.sla_target();
     let ready_at = reaches_target.then(|| timestamp(now));
     let late = reaches_target && now > order.ready_by;
-    let pickup_until = (change.to == OrderStatus::ReadyForPickup).then(|| timestamp(settings.policy.pickup_until(now)));
+    let pickup_until = (change.to == OrderStatus::ReadyForPickup)
+        .then(|| timestamp(settings.policy.pickup_until(now)));
     let collected_store = (change.to == OrderStatus::PickedUp)
         .then(|| actor.store().unwrap_or(&order.store).as_str().to_owned());
     let updated = tx.execute(
@@ -300,8 +348,20 @@ fn apply_with(
             _ => {}
         }
     }
-    store::record(tx, &order.id, version, Some(order.status), change.to, actor, change.via, change.note.as_deref(), now)?;
-    if let (Some(event), Some((prefs, subscriptions))) = (change.to.customer_event(), &audience.customer) {
+    store::record(
+        tx,
+        &order.id,
+        version,
+        Some(order.status),
+        change.to,
+        actor,
+        change.via,
+        change.note.as_deref(),
+        now,
+    )?;
+    if let (Some(event), Some((prefs, subscriptions))) =
+        (change.to.customer_event(), &audience.customer)
+    {
         notify_recipients(tx, &changed, event, settings, prefs, subscriptions, now)?;
     }
     Ok(Some(changed))
@@ -317,11 +377,17 @@ pub(crate) fn after_commit(sql: &dyn Sql, order: &Order, now: DateTime<Utc>) {
     match redemption::reservation_for_order(sql, &order.id) {
         Ok(Some(live)) => {
             if let Err(e) = redemption::release(sql, &live.reservation_id, now) {
-                eprintln!("pickups: releasing the coupon uses of order {}: {e}", order.id);
+                eprintln!(
+                    "pickups: releasing the coupon uses of order {}: {e}",
+                    order.id
+                );
             }
         }
         Ok(None) => {}
-        Err(e) => eprintln!("pickups: reading the coupon uses of order {}: {e}", order.id),
+        Err(e) => eprintln!(
+            "pickups: reading the coupon uses of order {}: {e}",
+            order.id
+        ),
     }
 }
 
@@ -335,7 +401,11 @@ pub(crate) fn notify_customer(
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
     let prefs = preferences::load(tx, &order.customer)?;
-    let subscriptions = if prefs.push { subscriptions::ids_for(tx, &order.customer)? } else { Vec::new() };
+    let subscriptions = if prefs.push {
+        subscriptions::ids_for(tx, &order.customer)?
+    } else {
+        Vec::new()
+    };
     notify_recipients(tx, order, event, settings, &prefs, &subscriptions, now)
 }
 
@@ -350,7 +420,15 @@ fn notify_recipients(
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
     with_customer_notice(order, event, prefs, now, |notice| {
-        outbox::enqueue_for_recipients(tx, notice, &order.customer, prefs, subscriptions, settings.webhook_configured, now)
+        outbox::enqueue_for_recipients(
+            tx,
+            notice,
+            &order.customer,
+            prefs,
+            subscriptions,
+            settings.webhook_configured,
+            now,
+        )
     })
 }
 
@@ -365,7 +443,13 @@ fn with_customer_notice<R>(
 ) -> R {
     let locale = prefs.locale.unwrap_or(order.locale);
     let rendered = message::render(event, locale, &facts(order, now));
-    queue(&Notice { order_id: order.id.as_str(), event, locale, message: &rendered, data: data(order, locale) })
+    queue(&Notice {
+        order_id: order.id.as_str(),
+        event,
+        locale,
+        message: &rendered,
+        data: data(order, locale),
+    })
 }
 
 /// Renders a store alert in the store's language and queues it.
@@ -378,7 +462,13 @@ pub(crate) fn notify_store(
 ) -> Result<u32, StorageError> {
     let locale = order.store_locale;
     let rendered = message::render(event, locale, &facts(order, now));
-    let notice = Notice { order_id: order.id.as_str(), event, locale, message: &rendered, data: data(order, locale) };
+    let notice = Notice {
+        order_id: order.id.as_str(),
+        event,
+        locale,
+        message: &rendered,
+        data: data(order, locale),
+    };
     outbox::enqueue_for_store(tx, &notice, &order.store, settings.webhook_configured, now)
 }
 

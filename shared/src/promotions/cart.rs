@@ -75,14 +75,21 @@ impl CartSnapshot {
     pub fn new(currency: Currency, lines: Vec<CartLine>) -> Result<CartSnapshot, Vec<FieldError>> {
         let mut errors = Vec::new();
         if lines.len() > MAX_LINES {
-            errors.push(FieldError::new("lines", format!("a cart holds at most {MAX_LINES} lines")));
+            errors.push(FieldError::new(
+                "lines",
+                format!("a cart holds at most {MAX_LINES} lines"),
+            ));
         }
         for (i, line) in lines.iter().enumerate() {
             if let Some(reason) = price_problem(&line.unit_price, currency) {
                 errors.push(FieldError::new(format!("lines[{i}].unit_price"), reason));
             }
         }
-        if errors.is_empty() { Ok(CartSnapshot { currency, lines }) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(CartSnapshot { currency, lines })
+        } else {
+            Err(errors)
+        }
     }
 
     pub fn currency(&self) -> Currency {
@@ -96,19 +103,25 @@ impl CartSnapshot {
     /// The basket before any discount.
     pub fn subtotal(&self) -> Money {
         let minor: i64 = self.lines.iter().map(CartLine::total_minor).sum();
-        Money::from_minor_units(minor, self.currency).expect("bounded lines sum within the money range")
+        Money::from_minor_units(minor, self.currency)
+            .expect("bounded lines sum within the money range")
     }
 }
 
 fn price_problem(price: &Money, currency: Currency) -> Option<String> {
     if price.currency() != currency {
-        return Some(format!("is in {}, but the cart is in {currency}; one cart has one currency", price.currency()));
+        return Some(format!(
+            "is in {}, but the cart is in {currency}; one cart has one currency",
+            price.currency()
+        ));
     }
     let cap = MAX_UNIT_PRICE_MAJOR * 10_i64.pow(currency.minor_units());
     if price.is_negative() {
         return Some("must not be negative".into());
     }
-    (price.to_minor_units() > cap).then(|| format!("{price} is beyond the largest unit price of {MAX_UNIT_PRICE_MAJOR} {currency}"))
+    (price.to_minor_units() > cap).then(|| {
+        format!("{price} is beyond the largest unit price of {MAX_UNIT_PRICE_MAJOR} {currency}")
+    })
 }
 
 /// The wire form: `{"currency": "PLN", "lines": [{"sku", "quantity",
@@ -220,26 +233,42 @@ impl CartRequest {
             &params,
         )?;
         for row in rows.iter() {
-            let sku = Sku::parse(row.text("sku")?).map_err(|e| StorageError::Decode(e.to_string()))?;
+            let sku =
+                Sku::parse(row.text("sku")?).map_err(|e| StorageError::Decode(e.to_string()))?;
             let segments: Vec<&str> = row.text("category")?.split('/').collect();
-            let category = CategoryPath::parse(&segments).map_err(|e| StorageError::Decode(e.to_string()))?;
-            catalog.insert(sku, CatalogEntry { category, unit_price_minor: row.opt_integer("amount_minor")? });
+            let category =
+                CategoryPath::parse(&segments).map_err(|e| StorageError::Decode(e.to_string()))?;
+            catalog.insert(
+                sku,
+                CatalogEntry {
+                    category,
+                    unit_price_minor: row.opt_integer("amount_minor")?,
+                },
+            );
         }
         Ok(catalog)
     }
 
     /// [`CartRequest::price`] against catalog entries already read.
-    pub fn price_with(&self, catalog: &HashMap<Sku, CatalogEntry>) -> Result<CartSnapshot, Vec<FieldError>> {
+    pub fn price_with(
+        &self,
+        catalog: &HashMap<Sku, CatalogEntry>,
+    ) -> Result<CartSnapshot, Vec<FieldError>> {
         let currency = self.currency;
         let mut errors = Vec::new();
         let mut lines = Vec::with_capacity(self.lines.len());
         for (i, line) in self.lines.iter().enumerate() {
             let sku = &line.sku;
             let Some(entry) = catalog.get(sku) else {
-                errors.push(FieldError::new(format!("lines[{i}].sku"), format!("the catalog has no item with SKU {sku}")));
+                errors.push(FieldError::new(
+                    format!("lines[{i}].sku"),
+                    format!("the catalog has no item with SKU {sku}"),
+                ));
                 continue;
             };
-            let price = entry.unit_price_minor.map(|minor| Money::from_minor_units(minor, currency));
+            let price = entry
+                .unit_price_minor
+                .map(|minor| Money::from_minor_units(minor, currency));
             let unit_price = match price {
                 None => {
                     errors.push(FieldError::new(
@@ -249,7 +278,10 @@ impl CartRequest {
                     continue;
                 }
                 Some(Err(e)) => {
-                    errors.push(FieldError::new(format!("lines[{i}].sku"), format!("the catalog price of {sku}: {e}")));
+                    errors.push(FieldError::new(
+                        format!("lines[{i}].sku"),
+                        format!("the catalog price of {sku}: {e}"),
+                    ));
                     continue;
                 }
                 Some(Ok(price)) => price,
@@ -295,16 +327,23 @@ impl TryFrom<CartSnapshotRow> for CartRequest {
 
     fn try_from(row: CartSnapshotRow) -> Result<CartRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let currency = Currency::parse(&row.currency).map_err(|e| errors.push(FieldError::new("currency", e))).ok();
+        let currency = Currency::parse(&row.currency)
+            .map_err(|e| errors.push(FieldError::new("currency", e)))
+            .ok();
         if row.lines.len() > MAX_LINES {
             // Refused before looking at the lines, so a huge body costs little.
-            errors.push(FieldError::new("lines", format!("a cart holds at most {MAX_LINES} lines")));
+            errors.push(FieldError::new(
+                "lines",
+                format!("a cart holds at most {MAX_LINES} lines"),
+            ));
             return Err(errors);
         }
         let mut lines = Vec::with_capacity(row.lines.len());
         for (i, line) in row.lines.into_iter().enumerate() {
             let field = |name: &str| format!("lines[{i}].{name}");
-            let sku = Sku::parse(&line.sku).map_err(|e| errors.push(FieldError::new(field("sku"), e))).ok();
+            let sku = Sku::parse(&line.sku)
+                .map_err(|e| errors.push(FieldError::new(field("sku"), e)))
+                .ok();
             let category = match &line.category {
                 None => Some(None),
                 Some(path) => CategoryPath::parse(path)
@@ -312,8 +351,9 @@ impl TryFrom<CartSnapshotRow> for CartRequest {
                     .map_err(|e| errors.push(FieldError::new(field("category"), e)))
                     .ok(),
             };
-            let quantity =
-                Quantity::parse_json(&line.quantity).map_err(|e| errors.push(FieldError::new(field("quantity"), e))).ok();
+            let quantity = Quantity::parse_json(&line.quantity)
+                .map_err(|e| errors.push(FieldError::new(field("quantity"), e)))
+                .ok();
             let unit_price = match line.unit_price.as_ref().map(PriceRow::parse) {
                 None => Some(None),
                 Some(Ok(price)) => match currency.and_then(|c| price_problem(&price, c)) {
@@ -328,8 +368,16 @@ impl TryFrom<CartSnapshotRow> for CartRequest {
                     None
                 }
             };
-            if let (Some(sku), Some(category), Some(quantity), Some(unit_price)) = (sku, category, quantity, unit_price) {
-                lines.push(RequestedLine { sku, quantity, unit_price, category, already_discounted: line.already_discounted });
+            if let (Some(sku), Some(category), Some(quantity), Some(unit_price)) =
+                (sku, category, quantity, unit_price)
+            {
+                lines.push(RequestedLine {
+                    sku,
+                    quantity,
+                    unit_price,
+                    category,
+                    already_discounted: line.already_discounted,
+                });
             }
         }
         match currency {
@@ -356,9 +404,18 @@ mod tests {
             unit_price_minor: minor,
         };
         HashMap::from([
-            (Sku::parse("TEE-M").unwrap(), entry(&["men", "t-shirts"], Some(5_999))),
-            (Sku::parse("SCF-WOL-RED").unwrap(), entry(&["accessories", "scarves"], Some(8_990))),
-            (Sku::parse("NOPLN").unwrap(), entry(&["men", "t-shirts"], None)),
+            (
+                Sku::parse("TEE-M").unwrap(),
+                entry(&["men", "t-shirts"], Some(5_999)),
+            ),
+            (
+                Sku::parse("SCF-WOL-RED").unwrap(),
+                entry(&["accessories", "scarves"], Some(8_990)),
+            ),
+            (
+                Sku::parse("NOPLN").unwrap(),
+                entry(&["men", "t-shirts"], None),
+            ),
         ])
     }
 
@@ -376,7 +433,9 @@ mod tests {
 
     #[test]
     fn a_valid_snapshot_parses_with_its_subtotal() {
-        let cart = parse(json!({"currency": "PLN", "lines": [line("tee-m", json!(2), "59.99", "PLN")]})).unwrap();
+        let cart =
+            parse(json!({"currency": "PLN", "lines": [line("tee-m", json!(2), "59.99", "PLN")]}))
+                .unwrap();
         assert_eq!(cart.lines()[0].sku.as_str(), "TEE-M");
         assert_eq!(cart.subtotal().to_string(), "119.98 PLN");
         assert!(!cart.lines()[0].already_discounted);
@@ -391,7 +450,10 @@ mod tests {
         .unwrap();
         assert_eq!(cart.lines()[0].unit_price.to_string(), "89.90 PLN");
         assert_eq!(cart.lines()[0].category.to_string(), "accessories/scarves");
-        assert!(cart.lines()[1].already_discounted, "the markdown flag is the caller's and is kept");
+        assert!(
+            cart.lines()[1].already_discounted,
+            "the markdown flag is the caller's and is kept"
+        );
         assert_eq!(cart.subtotal().to_string(), "269.87 PLN");
     }
 
@@ -403,14 +465,31 @@ mod tests {
             {"sku": "SCF-WOL-RED", "quantity": 1, "category": ["men", "t-shirts"], "unit_price": {"amount": "89.9", "currency": "PLN"}},
         ]}))
         .unwrap_err();
-        assert_eq!(fields(errors.clone()), ["lines[1].unit_price", "lines[2].category"]);
-        assert!(errors[0].reason.contains("the catalog price of SCF-WOL-RED is 89.90 PLN"), "{}", errors[0].reason);
-        assert!(errors[1].reason.contains("under accessories/scarves"), "{}", errors[1].reason);
+        assert_eq!(
+            fields(errors.clone()),
+            ["lines[1].unit_price", "lines[2].category"]
+        );
+        assert!(
+            errors[0]
+                .reason
+                .contains("the catalog price of SCF-WOL-RED is 89.90 PLN"),
+            "{}",
+            errors[0].reason
+        );
+        assert!(
+            errors[1].reason.contains("under accessories/scarves"),
+            "{}",
+            errors[1].reason
+        );
         let marked_down = parse(json!({"currency": "PLN", "lines": [
             {"sku": "SCF-WOL-RED", "quantity": 1, "already_discounted": true, "unit_price": {"amount": "49.90", "currency": "PLN"}},
         ]}))
         .unwrap_err();
-        assert_eq!(fields(marked_down), ["lines[0].unit_price"], "a flag does not make a price");
+        assert_eq!(
+            fields(marked_down),
+            ["lines[0].unit_price"],
+            "a flag does not make a price"
+        );
     }
 
     #[test]
@@ -422,8 +501,16 @@ mod tests {
         ]}))
         .unwrap_err();
         assert_eq!(fields(errors.clone()), ["lines[1].sku", "lines[2].sku"]);
-        assert!(errors[0].reason.contains("no item with SKU NOSUCH"), "{}", errors[0].reason);
-        assert!(errors[1].reason.contains("no price in PLN"), "{}", errors[1].reason);
+        assert!(
+            errors[0].reason.contains("no item with SKU NOSUCH"),
+            "{}",
+            errors[0].reason
+        );
+        assert!(
+            errors[1].reason.contains("no price in PLN"),
+            "{}",
+            errors[1].reason
+        );
     }
 
     #[test]
@@ -436,35 +523,67 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             fields(errors),
-            ["lines[0].sku", "lines[0].quantity", "lines[1].quantity", "lines[1].unit_price", "lines[2].category", "lines[2].unit_price"]
+            [
+                "lines[0].sku",
+                "lines[0].quantity",
+                "lines[1].quantity",
+                "lines[1].unit_price",
+                "lines[2].category",
+                "lines[2].unit_price"
+            ]
         );
     }
 
     #[test]
     fn mismatched_currencies_are_refused() {
-        let errors = request(json!({"currency": "PLN", "lines": [line("A", json!(1), "10.00", "EUR")]})).unwrap_err();
+        let errors =
+            request(json!({"currency": "PLN", "lines": [line("A", json!(1), "10.00", "EUR")]}))
+                .unwrap_err();
         assert_eq!(errors[0].field, "lines[0].unit_price");
-        assert!(errors[0].reason.contains("one cart has one currency"), "{}", errors[0].reason);
+        assert!(
+            errors[0].reason.contains("one cart has one currency"),
+            "{}",
+            errors[0].reason
+        );
     }
 
     #[test]
     fn absurd_prices_and_unknown_currencies_are_refused() {
-        let errors = request(json!({"currency": "PLN", "lines": [line("A", json!(1), "1000000.01", "PLN")]})).unwrap_err();
+        let errors = request(
+            json!({"currency": "PLN", "lines": [line("A", json!(1), "1000000.01", "PLN")]}),
+        )
+        .unwrap_err();
         assert_eq!(fields(errors), ["lines[0].unit_price"]);
-        assert!(request(json!({"currency": "PLN", "lines": [line("A", json!(1), "1000000.00", "PLN")]})).is_ok());
-        assert_eq!(fields(request(json!({"currency": "XXX", "lines": []})).unwrap_err()), ["currency"]);
+        assert!(
+            request(
+                json!({"currency": "PLN", "lines": [line("A", json!(1), "1000000.00", "PLN")]})
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            fields(request(json!({"currency": "XXX", "lines": []})).unwrap_err()),
+            ["currency"]
+        );
     }
 
     #[test]
     fn oversized_carts_are_refused_before_their_lines_are_read() {
-        let lines: Vec<Value> = (0..=MAX_LINES).map(|_| line("", json!(0), "x", "PLN")).collect();
-        assert_eq!(fields(request(json!({"currency": "PLN", "lines": lines})).unwrap_err()), ["lines"]);
+        let lines: Vec<Value> = (0..=MAX_LINES)
+            .map(|_| line("", json!(0), "x", "PLN"))
+            .collect();
+        assert_eq!(
+            fields(request(json!({"currency": "PLN", "lines": lines})).unwrap_err()),
+            ["lines"]
+        );
     }
 
     #[test]
     fn unknown_fields_are_refused() {
         let mut bad = line("A", json!(1), "1.00", "PLN");
         bad["discount"] = json!("50%");
-        assert!(serde_json::from_value::<CartSnapshotRow>(json!({"currency": "PLN", "lines": [bad]})).is_err());
+        assert!(
+            serde_json::from_value::<CartSnapshotRow>(json!({"currency": "PLN", "lines": [bad]}))
+                .is_err()
+        );
     }
 }

@@ -39,10 +39,16 @@ impl std::fmt::Display for BatchRequestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BatchRequestError::Count { max, found } => {
-                write!(f, "a batch holds 1 to {max} codes, not {found}; split a larger print run into several batches")
+                write!(
+                    f,
+                    "a batch holds 1 to {max} codes, not {found}; split a larger print run into several batches"
+                )
             }
             BatchRequestError::Prefix { raw } => {
-                write!(f, "{raw:?} is not a code prefix (1 to {MAX_PREFIX} letters and digits)")
+                write!(
+                    f,
+                    "{raw:?} is not a code prefix (1 to {MAX_PREFIX} letters and digits)"
+                )
             }
         }
     }
@@ -62,13 +68,25 @@ impl BatchRequest {
         let count = u32::try_from(count)
             .ok()
             .filter(|c| (1..=MAX_BATCH).contains(c))
-            .ok_or(BatchRequestError::Count { max: MAX_BATCH, found: count })?;
+            .ok_or(BatchRequestError::Count {
+                max: MAX_BATCH,
+                found: count,
+            })?;
         let prefix = match prefix {
             None => String::new(),
             Some(raw) => {
-                let canonical: String = raw.chars().filter(|c| *c != '-').map(|c| c.to_ascii_uppercase()).collect();
-                if canonical.is_empty() || canonical.len() > MAX_PREFIX || !canonical.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                    return Err(BatchRequestError::Prefix { raw: raw.chars().take(32).collect() });
+                let canonical: String = raw
+                    .chars()
+                    .filter(|c| *c != '-')
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect();
+                if canonical.is_empty()
+                    || canonical.len() > MAX_PREFIX
+                    || !canonical.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    return Err(BatchRequestError::Prefix {
+                        raw: raw.chars().take(32).collect(),
+                    });
                 }
                 canonical
             }
@@ -88,8 +106,17 @@ impl BatchRequest {
 /// Deterministic code stream from a seed: `count` distinct codes, none in
 /// `taken` (codes that exist already), each `prefix` + [`RANDOM_LEN`]
 /// symbols of [`ALPHABET`].
-pub fn generate(seed: &[u8; 32], request: &BatchRequest, taken: &dyn Fn(&CouponCode) -> bool) -> Vec<CouponCode> {
-    let mut stream = Stream { seed: *seed, counter: 0, block: [0; 32], used: 32 };
+pub fn generate(
+    seed: &[u8; 32],
+    request: &BatchRequest,
+    taken: &dyn Fn(&CouponCode) -> bool,
+) -> Vec<CouponCode> {
+    let mut stream = Stream {
+        seed: *seed,
+        counter: 0,
+        block: [0; 32],
+        used: 32,
+    };
     let mut codes = Vec::with_capacity(request.count as usize);
     let mut seen = BTreeSet::new();
     while codes.len() < request.count as usize {

@@ -66,9 +66,14 @@ impl TryFrom<CustomerProfileRow> for CustomerProfile {
 
     fn try_from(row: CustomerProfileRow) -> Result<CustomerProfile, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let customer = CustomerId::parse(&row.customer_id).map_err(|e| errors.push(FieldError::new("customer_id", e))).ok();
+        let customer = CustomerId::parse(&row.customer_id)
+            .map_err(|e| errors.push(FieldError::new("customer_id", e)))
+            .ok();
         if row.segments.len() > MAX_SEGMENTS {
-            errors.push(FieldError::new("segments", format!("at most {MAX_SEGMENTS} segments")));
+            errors.push(FieldError::new(
+                "segments",
+                format!("at most {MAX_SEGMENTS} segments"),
+            ));
         }
         let mut segments = BTreeSet::new();
         for (i, raw) in row.segments.iter().enumerate().take(MAX_SEGMENTS) {
@@ -81,7 +86,9 @@ impl TryFrom<CustomerProfileRow> for CustomerProfile {
         }
         let loyalty_tier = match row.loyalty_tier.as_deref() {
             None | Some("") => None,
-            Some(raw) => LoyaltyTier::parse(raw).map_err(|e| errors.push(FieldError::new("loyalty_tier", e))).ok(),
+            Some(raw) => LoyaltyTier::parse(raw)
+                .map_err(|e| errors.push(FieldError::new("loyalty_tier", e)))
+                .ok(),
         };
         let mut order_history = BTreeMap::new();
         for (raw, count) in &row.order_history {
@@ -93,11 +100,19 @@ impl TryFrom<CustomerProfileRow> for CustomerProfile {
                 Ok(channel) => {
                     order_history.insert(channel, *count);
                 }
-                Err(e) => errors.push(FieldError::new(format!("order_history.{}", raw.chars().take(32).collect::<String>()), e)),
+                Err(e) => errors.push(FieldError::new(
+                    format!("order_history.{}", raw.chars().take(32).collect::<String>()),
+                    e,
+                )),
             }
         }
         match customer {
-            Some(customer) if errors.is_empty() => Ok(CustomerProfile { customer, segments, loyalty_tier, order_history }),
+            Some(customer) if errors.is_empty() => Ok(CustomerProfile {
+                customer,
+                segments,
+                loyalty_tier,
+                order_history,
+            }),
             _ => Err(errors),
         }
     }
@@ -111,10 +126,18 @@ impl BatchKeys for CustomerProfile {
 
 /// Replaces the fed facts of each customer (a feed row is the whole truth
 /// for that customer, so a segment left out is a segment removed).
-pub fn upsert_profiles(sql: &dyn Sql, profiles: &[CustomerProfile], now: DateTime<Utc>) -> Result<(), StorageError> {
+pub fn upsert_profiles(
+    sql: &dyn Sql,
+    profiles: &[CustomerProfile],
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
     for profile in profiles {
         let segments: Vec<&str> = profile.segments.iter().map(Segment::as_str).collect();
-        let history: BTreeMap<&str, u32> = profile.order_history.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+        let history: BTreeMap<&str, u32> = profile
+            .order_history
+            .iter()
+            .map(|(c, n)| (c.as_str(), *n))
+            .collect();
         sql.execute(
             "INSERT INTO customer_profiles (customer_id, segments, loyalty_tier, order_history, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
@@ -158,7 +181,11 @@ pub fn record_order(
 }
 
 /// Marks a recorded order cancelled: it no longer counts as an order so far.
-pub fn cancel_order(sql: &dyn Sql, order: &OrderId, now: DateTime<Utc>) -> Result<(), StorageError> {
+pub fn cancel_order(
+    sql: &dyn Sql,
+    order: &OrderId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
     sql.execute(
         "UPDATE customer_orders SET cancelled_at = ?2 WHERE order_id = ?1 AND cancelled_at IS NULL",
         &[order.as_str().into(), timestamp(now).into()],
@@ -167,7 +194,10 @@ pub fn cancel_order(sql: &dyn Sql, order: &OrderId, now: DateTime<Utc>) -> Resul
 }
 
 /// Everything the rules may know about `customer` (a guest when `None`).
-pub fn load_customer_facts(sql: &dyn Sql, customer: Option<&CustomerId>) -> Result<CustomerFacts, PromotionError> {
+pub fn load_customer_facts(
+    sql: &dyn Sql,
+    customer: Option<&CustomerId>,
+) -> Result<CustomerFacts, PromotionError> {
     load_facts_excluding(sql, customer, None)
 }
 
@@ -181,7 +211,10 @@ pub(super) fn load_facts_excluding(
     let Some(customer) = customer else {
         return Ok(CustomerFacts::guest());
     };
-    let mut facts = CustomerFacts { customer: Some(customer.clone()), ..CustomerFacts::default() };
+    let mut facts = CustomerFacts {
+        customer: Some(customer.clone()),
+        ..CustomerFacts::default()
+    };
     let id: SqlValue = customer.as_str().into();
     let profile = sql.execute(
         "SELECT segments, loyalty_tier, order_history FROM customer_profiles WHERE customer_id = ?1",
@@ -189,8 +222,13 @@ pub(super) fn load_facts_excluding(
     )?;
     if let Some(row) = profile.first() {
         let segments: Vec<String> = from_json_text(row.text("segments")?)?;
-        facts.segments = segments.iter().filter_map(|s| Segment::parse(s).ok()).collect();
-        facts.loyalty_tier = row.opt_text("loyalty_tier")?.and_then(|t| LoyaltyTier::parse(t).ok());
+        facts.segments = segments
+            .iter()
+            .filter_map(|s| Segment::parse(s).ok())
+            .collect();
+        facts.loyalty_tier = row
+            .opt_text("loyalty_tier")?
+            .and_then(|t| LoyaltyTier::parse(t).ok());
         let history: BTreeMap<String, u32> = from_json_text(row.text("order_history")?)?;
         for (channel, count) in history {
             if let Ok(channel) = Channel::parse(&channel) {
@@ -201,7 +239,10 @@ pub(super) fn load_facts_excluding(
     let recorded = sql.execute(
         "SELECT channel, count(*) AS n FROM customer_orders
          WHERE customer_id = ?1 AND cancelled_at IS NULL AND order_id <> ?2 GROUP BY channel",
-        &[id.clone(), order.map_or(String::new(), |o| o.to_string()).into()],
+        &[
+            id.clone(),
+            order.map_or(String::new(), |o| o.to_string()).into(),
+        ],
     )?;
     for row in recorded.iter() {
         if let Ok(channel) = Channel::parse(row.text("channel")?) {
@@ -217,7 +258,10 @@ pub(super) fn load_facts_excluding(
     )?;
     for row in uses.iter() {
         if let Ok(promotion) = PromotionId::parse(row.text("promotion_id")?) {
-            facts.uses.insert(promotion, u32::try_from(row.integer("n")?).unwrap_or(u32::MAX));
+            facts.uses.insert(
+                promotion,
+                u32::try_from(row.integer("n")?).unwrap_or(u32::MAX),
+            );
         }
     }
     Ok(facts)
@@ -254,6 +298,15 @@ mod tests {
         let errors = parse(json!({"customer_id": "a b", "segments": ["Bad"], "loyalty_tier": "Gold", "order_history": {"till": 1, "pos": 2000000}}))
             .unwrap_err();
         let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["customer_id", "segments[0]", "loyalty_tier", "order_history.pos", "order_history.till"]);
+        assert_eq!(
+            fields,
+            [
+                "customer_id",
+                "segments[0]",
+                "loyalty_tier",
+                "order_history.pos",
+                "order_history.till"
+            ]
+        );
     }
 }

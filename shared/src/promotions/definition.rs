@@ -44,7 +44,11 @@ pub enum Benefit {
     FixedPrice(Money),
     /// For every `buy + get` target units, the `get` cheapest are `percent`
     /// off (100: free).
-    BuyXGetY { buy: u32, get: u32, percent: Percent },
+    BuyXGetY {
+        buy: u32,
+        get: u32,
+        percent: Percent,
+    },
     /// The order ships free; no line changes.
     FreeShipping,
 }
@@ -152,7 +156,8 @@ impl Window {
     /// The last local day the promotion is valid, for "expired on ..."
     /// answers: the day of the last instant before the end.
     pub fn last_day(&self, time_zone: TimeZone) -> Option<NaiveDate> {
-        self.ends_at.map(|end| time_zone.local(end - chrono::Duration::seconds(1)).date())
+        self.ends_at
+            .map(|end| time_zone.local(end - chrono::Duration::seconds(1)).date())
     }
 }
 
@@ -169,7 +174,12 @@ impl LocalBound {
     /// fixed, and chrono's strftime parser and formatter add tens of KiB to
     /// every component's .wasm.
     fn parse(raw: &str) -> Result<LocalBound, String> {
-        let bad = || format!("{:?} is not a local date like \"2026-11-30\" or date-time like \"2026-11-30T18:00\"", shortened(raw));
+        let bad = || {
+            format!(
+                "{:?} is not a local date like \"2026-11-30\" or date-time like \"2026-11-30T18:00\"",
+                shortened(raw)
+            )
+        };
         let b = raw.as_bytes();
         let shape_ok = matches!(b.len(), 10 | 16 | 19)
             && b.iter().enumerate().all(|(i, c)| match i {
@@ -181,31 +191,54 @@ impl LocalBound {
         if !shape_ok {
             return Err(bad());
         }
-        let number = |from: usize, to: usize| raw[from..to].parse::<u32>().expect("digits checked above");
+        let number =
+            |from: usize, to: usize| raw[from..to].parse::<u32>().expect("digits checked above");
         let year = i32::try_from(number(0, 4)).expect("four digits");
         if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
-            return Err(format!("{raw:?} is out of range: dates must fall between {MIN_YEAR} and {MAX_YEAR}"));
+            return Err(format!(
+                "{raw:?} is out of range: dates must fall between {MIN_YEAR} and {MAX_YEAR}"
+            ));
         }
         let date = NaiveDate::from_ymd_opt(year, number(5, 7), number(8, 10)).ok_or_else(bad)?;
         let (time, date_only) = match b.len() {
             10 => (NaiveTime::MIN, true),
-            16 => (NaiveTime::from_hms_opt(number(11, 13), number(14, 16), 0).ok_or_else(bad)?, false),
-            _ => (NaiveTime::from_hms_opt(number(11, 13), number(14, 16), number(17, 19)).ok_or_else(bad)?, false),
+            16 => (
+                NaiveTime::from_hms_opt(number(11, 13), number(14, 16), 0).ok_or_else(bad)?,
+                false,
+            ),
+            _ => (
+                NaiveTime::from_hms_opt(number(11, 13), number(14, 16), number(17, 19))
+                    .ok_or_else(bad)?,
+                false,
+            ),
         };
-        Ok(LocalBound { raw: raw.to_owned(), at: date.and_time(time), date_only })
+        Ok(LocalBound {
+            raw: raw.to_owned(),
+            at: date.and_time(time),
+            date_only,
+        })
     }
 
     /// The local instant a `valid_until` means: a date is valid through its
     /// whole day, a date-time ends at that minute.
     fn end(&self) -> NaiveDateTime {
-        if self.date_only { self.at + chrono::Duration::days(1) } else { self.at }
+        if self.date_only {
+            self.at + chrono::Duration::days(1)
+        } else {
+            self.at
+        }
     }
 
     fn spoken_start(&self) -> String {
         if self.at.time() == NaiveTime::MIN {
             self.at.date().to_string()
         } else {
-            format!("{} {:02}:{:02}", self.at.date(), self.at.hour(), self.at.minute())
+            format!(
+                "{} {:02}:{:02}",
+                self.at.date(),
+                self.at.hour(),
+                self.at.minute()
+            )
         }
     }
 }
@@ -226,7 +259,10 @@ impl Stacking {
         match raw {
             "exclusive" => Ok(Stacking::Exclusive),
             "stackable" => Ok(Stacking::Stackable),
-            other => Err(format!("{:?} is not a stacking mode; expected exclusive or stackable", shortened(other))),
+            other => Err(format!(
+                "{:?} is not a stacking mode; expected exclusive or stackable",
+                shortened(other)
+            )),
         }
     }
 
@@ -313,25 +349,41 @@ impl Promotion {
     /// The currency the promotion is limited to, if any of its amounts names
     /// one; a pure percentage applies in every currency.
     pub fn currency(&self) -> Option<Currency> {
-        self.benefit.currency().or(self.conditions.min_basket.map(|m| m.currency()))
+        self.benefit
+            .currency()
+            .or(self.conditions.min_basket.map(|m| m.currency()))
     }
 
     /// Whether the line is one this promotion may discount.
     pub fn covers(&self, sku: &Sku, category: &CategoryPath, already_discounted: bool) -> bool {
-        self.target.matches(sku, category) && !self.exclusions.excludes(sku, category, already_discounted)
+        self.target.matches(sku, category)
+            && !self.exclusions.excludes(sku, category, already_discounted)
     }
 
     /// The wire and storage form of this definition.
     pub fn to_row(&self) -> PromotionRow {
         let c = &self.conditions;
-        let channels = |set: &BTreeSet<Channel>| set.iter().map(|c| c.as_str().to_owned()).collect::<Vec<_>>();
+        let channels = |set: &BTreeSet<Channel>| {
+            set.iter()
+                .map(|c| c.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
         PromotionRow {
             id: self.id.to_string(),
             name: self.name.clone(),
             benefit: match &self.benefit {
-                Benefit::PercentOff(p) => BenefitRow { percent: Some(p.to_string()), ..BenefitRow::of("percent_off") },
-                Benefit::AmountOff(m) => BenefitRow { amount: Some(*m), ..BenefitRow::of("amount_off") },
-                Benefit::FixedPrice(m) => BenefitRow { price: Some(*m), ..BenefitRow::of("fixed_price") },
+                Benefit::PercentOff(p) => BenefitRow {
+                    percent: Some(p.to_string()),
+                    ..BenefitRow::of("percent_off")
+                },
+                Benefit::AmountOff(m) => BenefitRow {
+                    amount: Some(*m),
+                    ..BenefitRow::of("amount_off")
+                },
+                Benefit::FixedPrice(m) => BenefitRow {
+                    price: Some(*m),
+                    ..BenefitRow::of("fixed_price")
+                },
                 Benefit::BuyXGetY { buy, get, percent } => BenefitRow {
                     buy: Some(*buy),
                     get: Some(*get),
@@ -357,14 +409,23 @@ impl Promotion {
                 min_basket: c.min_basket,
                 min_items: c.min_items,
                 channels: c.channels.as_ref().map(channels),
-                segments: c.segments.as_ref().map(|s| s.iter().map(|s| s.to_string()).collect()),
+                segments: c
+                    .segments
+                    .as_ref()
+                    .map(|s| s.iter().map(|s| s.to_string()).collect()),
                 loyalty_members_only: c.loyalty_members_only.then_some(true),
-                loyalty_tiers: c.loyalty_tiers.as_ref().map(|s| s.iter().map(|s| s.to_string()).collect()),
+                loyalty_tiers: c
+                    .loyalty_tiers
+                    .as_ref()
+                    .map(|s| s.iter().map(|s| s.to_string()).collect()),
                 first_order: c.first_order.as_ref().map(|f| FirstOrderRow {
                     channels: channels(&f.channels),
                     history_in: (!f.history_in.is_empty()).then(|| channels(&f.history_in)),
                 }),
-                fulfilment: c.fulfilment.as_ref().map(|s| s.iter().map(|f| f.as_str().to_owned()).collect()),
+                fulfilment: c
+                    .fulfilment
+                    .as_ref()
+                    .map(|s| s.iter().map(|f| f.as_str().to_owned()).collect()),
                 valid_from: self.window.from.as_ref().map(|b| b.raw.clone()),
                 valid_until: self.window.until.as_ref().map(|b| b.raw.clone()),
                 per_customer_limit: c.per_customer_limit,
@@ -372,7 +433,12 @@ impl Promotion {
             },
             exclusions: ExclusionsRow {
                 skus: self.exclusions.skus.iter().map(|s| s.to_string()).collect(),
-                categories: self.exclusions.categories.iter().map(|c| c.segments().to_vec()).collect(),
+                categories: self
+                    .exclusions
+                    .categories
+                    .iter()
+                    .map(|c| c.segments().to_vec())
+                    .collect(),
                 discounted_lines: self.exclusions.discounted_lines,
             },
             time_zone: self.time_zone.name().to_owned(),
@@ -438,7 +504,14 @@ pub struct BenefitRow {
 
 impl BenefitRow {
     fn of(kind: &str) -> BenefitRow {
-        BenefitRow { kind: kind.to_owned(), percent: None, amount: None, price: None, buy: None, get: None }
+        BenefitRow {
+            kind: kind.to_owned(),
+            percent: None,
+            amount: None,
+            price: None,
+            buy: None,
+            get: None,
+        }
     }
 }
 
@@ -458,7 +531,11 @@ pub struct TargetRow {
 /// An absent target is the whole cart.
 impl Default for TargetRow {
     fn default() -> TargetRow {
-        TargetRow { kind: "cart".into(), skus: None, categories: None }
+        TargetRow {
+            kind: "cart".into(),
+            skus: None,
+            categories: None,
+        }
     }
 }
 
@@ -521,7 +598,9 @@ struct Problems(Vec<FieldError>);
 
 impl Problems {
     fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
-        result.map_err(|e| self.0.push(FieldError::new(field, e))).ok()
+        result
+            .map_err(|e| self.0.push(FieldError::new(field, e)))
+            .ok()
     }
 
     fn refuse(&mut self, field: &str, reason: impl std::fmt::Display) {
@@ -540,7 +619,10 @@ impl Problems {
             return Some(None);
         };
         if raw.is_empty() {
-            self.refuse(field, "an empty list allows nothing; leave the field out to allow every value");
+            self.refuse(
+                field,
+                "an empty list allows nothing; leave the field out to allow every value",
+            );
             return None;
         }
         if raw.len() > MAX_CATEGORIES {
@@ -581,8 +663,11 @@ impl Problems {
             self.refuse(field, format!("at most {MAX_TARGET_SKUS} SKUs"));
             return None;
         }
-        let parsed: Vec<Option<Sku>> =
-            raw.iter().enumerate().map(|(i, s)| self.check(&format!("{field}[{i}]"), Sku::parse(s))).collect();
+        let parsed: Vec<Option<Sku>> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.check(&format!("{field}[{i}]"), Sku::parse(s)))
+            .collect();
         parsed.into_iter().collect()
     }
 }
@@ -595,7 +680,12 @@ impl TryFrom<PromotionRow> for Promotion {
         let id = p.check("id", PromotionId::parse(&row.id));
         let name = p.check("name", name(&row.name));
         let time_zone = p.check("time_zone", TimeZone::parse(&row.time_zone));
-        let stacking = p.check("stacking", row.stacking.as_deref().map_or(Ok(Stacking::Exclusive), Stacking::parse));
+        let stacking = p.check(
+            "stacking",
+            row.stacking
+                .as_deref()
+                .map_or(Ok(Stacking::Exclusive), Stacking::parse),
+        );
         let priority = p.check("priority", Priority::parse(row.priority.unwrap_or(0)));
         let benefit = benefit(&mut p, &row.benefit);
         let target = target(&mut p, &row.target);
@@ -603,9 +693,11 @@ impl TryFrom<PromotionRow> for Promotion {
             let skus = p.skus("exclusions.skus", &row.exclusions.skus);
             let categories = p.categories("exclusions.categories", &row.exclusions.categories);
             match (skus, categories) {
-                (Some(skus), Some(categories)) => {
-                    Some(Exclusions { skus, categories, discounted_lines: row.exclusions.discounted_lines })
-                }
+                (Some(skus), Some(categories)) => Some(Exclusions {
+                    skus,
+                    categories,
+                    discounted_lines: row.exclusions.discounted_lines,
+                }),
                 _ => None,
             }
         };
@@ -616,15 +708,43 @@ impl TryFrom<PromotionRow> for Promotion {
         if codes_given && !requires_code {
             p.refuse("requires_code", "codes are given but requires_code is false; a code of an automatic promotion would do nothing");
         }
-        let (Some(id), Some(name), Some(time_zone), Some(stacking), Some(priority), Some(benefit), Some(target), Some(exclusions), Some(conditions), Some(window)) =
-            (id, name, time_zone, stacking, priority, benefit, target, exclusions, conditions, window)
+        let (
+            Some(id),
+            Some(name),
+            Some(time_zone),
+            Some(stacking),
+            Some(priority),
+            Some(benefit),
+            Some(target),
+            Some(exclusions),
+            Some(conditions),
+            Some(window),
+        ) = (
+            id, name, time_zone, stacking, priority, benefit, target, exclusions, conditions,
+            window,
+        )
         else {
             return Err(p.0);
         };
-        let promotion =
-            Promotion { id, name, benefit, target, exclusions, conditions, time_zone, window, stacking, priority, requires_code };
+        let promotion = Promotion {
+            id,
+            name,
+            benefit,
+            target,
+            exclusions,
+            conditions,
+            time_zone,
+            window,
+            stacking,
+            priority,
+            requires_code,
+        };
         contradictions(&mut p, &promotion);
-        if p.0.is_empty() { Ok(promotion) } else { Err(p.0) }
+        if p.0.is_empty() {
+            Ok(promotion)
+        } else {
+            Err(p.0)
+        }
     }
 }
 
@@ -647,13 +767,17 @@ impl TryFrom<PromotionRow> for PromotionEntry {
         let mut errors = Vec::new();
         let mut codes = Vec::new();
         if raw_codes.len() > MAX_SHARED_CODES {
-            errors.push(FieldError::new("codes", format!("at most {MAX_SHARED_CODES} shared codes")));
+            errors.push(FieldError::new(
+                "codes",
+                format!("at most {MAX_SHARED_CODES} shared codes"),
+            ));
         } else {
             for (i, raw) in raw_codes.iter().enumerate() {
                 match CouponCode::parse(raw) {
-                    Ok(code) if codes.contains(&code) => {
-                        errors.push(FieldError::new(format!("codes[{i}]"), format!("{code} is listed twice")))
-                    }
+                    Ok(code) if codes.contains(&code) => errors.push(FieldError::new(
+                        format!("codes[{i}]"),
+                        format!("{code} is listed twice"),
+                    )),
                     Ok(code) => codes.push(code),
                     Err(e) => errors.push(FieldError::new(format!("codes[{i}]"), e)),
                 }
@@ -697,11 +821,20 @@ fn name(raw: &str) -> Result<String, String> {
 
 /// Refuses the fields a benefit or target type does not use, so a
 /// `"price"` sent with a percentage is an error rather than ignored.
-fn only(p: &mut Problems, prefix: &str, kind: &str, present: &[(&str, bool)], allowed: &[&str]) -> bool {
+fn only(
+    p: &mut Problems,
+    prefix: &str,
+    kind: &str,
+    present: &[(&str, bool)],
+    allowed: &[&str],
+) -> bool {
     let mut ok = true;
     for (field, is_present) in present {
         if *is_present && !allowed.contains(field) {
-            p.refuse(&format!("{prefix}.{field}"), format!("does not belong to a {kind} {prefix}"));
+            p.refuse(
+                &format!("{prefix}.{field}"),
+                format!("does not belong to a {kind} {prefix}"),
+            );
             ok = false;
         }
     }
@@ -753,7 +886,12 @@ fn benefit(p: &mut Problems, row: &BenefitRow) -> Option<Benefit> {
         }
         "buy_x_get_y" => {
             let fields_ok = only(p, "benefit", kind, &present, &["buy", "get", "percent"]);
-            let percent = p.check("benefit.percent", row.percent.as_deref().map_or(Percent::parse("100"), Percent::parse));
+            let percent = p.check(
+                "benefit.percent",
+                row.percent
+                    .as_deref()
+                    .map_or(Percent::parse("100"), Percent::parse),
+            );
             let mut ok = fields_ok;
             for (field, n) in [("buy", row.buy), ("get", row.get)] {
                 match n {
@@ -762,14 +900,19 @@ fn benefit(p: &mut Problems, row: &BenefitRow) -> Option<Benefit> {
                         ok = false;
                     }
                     Some(n) if !(1..=MAX_BUY_GET).contains(&n) => {
-                        p.refuse(&format!("benefit.{field}"), format!("must be between 1 and {MAX_BUY_GET}"));
+                        p.refuse(
+                            &format!("benefit.{field}"),
+                            format!("must be between 1 and {MAX_BUY_GET}"),
+                        );
                         ok = false;
                     }
                     Some(_) => {}
                 }
             }
             match (ok, percent, row.buy, row.get) {
-                (true, Some(percent), Some(buy), Some(get)) => Some(Benefit::BuyXGetY { buy, get, percent }),
+                (true, Some(percent), Some(buy), Some(get)) => {
+                    Some(Benefit::BuyXGetY { buy, get, percent })
+                }
                 _ => None,
             }
         }
@@ -785,7 +928,10 @@ fn benefit(p: &mut Problems, row: &BenefitRow) -> Option<Benefit> {
 }
 
 fn target(p: &mut Problems, row: &TargetRow) -> Option<Target> {
-    let present = [("skus", row.skus.is_some()), ("categories", row.categories.is_some())];
+    let present = [
+        ("skus", row.skus.is_some()),
+        ("categories", row.categories.is_some()),
+    ];
     let kind = row.kind.as_str();
     match kind {
         "cart" => only(p, "target", kind, &present, &[]).then_some(Target::Cart),
@@ -796,21 +942,36 @@ fn target(p: &mut Problems, row: &TargetRow) -> Option<Target> {
                     p.refuse("target.skus", "name at least one SKU, or target the cart");
                     None
                 }
-                Some(skus) => p.skus("target.skus", skus).filter(|_| fields_ok).map(Target::Skus),
+                Some(skus) => p
+                    .skus("target.skus", skus)
+                    .filter(|_| fields_ok)
+                    .map(Target::Skus),
             }
         }
         "categories" => {
             let fields_ok = only(p, "target", kind, &present, &["categories"]);
             match row.categories.as_deref() {
                 None | Some([]) => {
-                    p.refuse("target.categories", "name at least one category, or target the cart");
+                    p.refuse(
+                        "target.categories",
+                        "name at least one category, or target the cart",
+                    );
                     None
                 }
-                Some(categories) => p.categories("target.categories", categories).filter(|_| fields_ok).map(Target::Categories),
+                Some(categories) => p
+                    .categories("target.categories", categories)
+                    .filter(|_| fields_ok)
+                    .map(Target::Categories),
             }
         }
         other => {
-            p.refuse("target.type", format!("{:?} is not a target; expected cart, skus or categories", shortened(other)));
+            p.refuse(
+                "target.type",
+                format!(
+                    "{:?} is not a target; expected cart, skus or categories",
+                    shortened(other)
+                ),
+            );
             None
         }
     }
@@ -820,17 +981,34 @@ fn conditions(p: &mut Problems, row: &ConditionsRow) -> Option<Conditions> {
     let channel = |raw: &str| Channel::parse(raw);
     let channels = p.set("conditions.channels", row.channels.as_ref(), channel);
     let segments = p.set("conditions.segments", row.segments.as_ref(), Segment::parse);
-    let loyalty_tiers = p.set("conditions.loyalty_tiers", row.loyalty_tiers.as_ref(), LoyaltyTier::parse);
-    let fulfilment = p.set("conditions.fulfilment", row.fulfilment.as_ref(), Fulfilment::parse);
+    let loyalty_tiers = p.set(
+        "conditions.loyalty_tiers",
+        row.loyalty_tiers.as_ref(),
+        LoyaltyTier::parse,
+    );
+    let fulfilment = p.set(
+        "conditions.fulfilment",
+        row.fulfilment.as_ref(),
+        Fulfilment::parse,
+    );
     let first_order = match &row.first_order {
         None => Some(None),
         Some(first) => {
-            let channels = p.set("conditions.first_order.channels", Some(&first.channels), channel);
-            let history_in = p.set("conditions.first_order.history_in", first.history_in.as_ref(), channel);
+            let channels = p.set(
+                "conditions.first_order.channels",
+                Some(&first.channels),
+                channel,
+            );
+            let history_in = p.set(
+                "conditions.first_order.history_in",
+                first.history_in.as_ref(),
+                channel,
+            );
             match (channels, history_in) {
-                (Some(Some(channels)), Some(history_in)) => {
-                    Some(Some(FirstOrder { channels, history_in: history_in.unwrap_or_default() }))
-                }
+                (Some(Some(channels)), Some(history_in)) => Some(Some(FirstOrder {
+                    channels,
+                    history_in: history_in.unwrap_or_default(),
+                })),
                 _ => None,
             }
         }
@@ -839,16 +1017,25 @@ fn conditions(p: &mut Problems, row: &ConditionsRow) -> Option<Conditions> {
     if let Some(min) = row.min_basket
         && min.is_zero()
     {
-        p.refuse("conditions.min_basket", "a minimum of zero restricts nothing; leave it out");
+        p.refuse(
+            "conditions.min_basket",
+            "a minimum of zero restricts nothing; leave it out",
+        );
         ok = false;
     }
     if let Some(n) = row.min_items
         && !(1..=MAX_MIN_ITEMS).contains(&n)
     {
-        p.refuse("conditions.min_items", format!("must be between 1 and {MAX_MIN_ITEMS}"));
+        p.refuse(
+            "conditions.min_items",
+            format!("must be between 1 and {MAX_MIN_ITEMS}"),
+        );
         ok = false;
     }
-    for (field, limit) in [("conditions.per_customer_limit", row.per_customer_limit), ("conditions.global_limit", row.global_limit)] {
+    for (field, limit) in [
+        ("conditions.per_customer_limit", row.per_customer_limit),
+        ("conditions.global_limit", row.global_limit),
+    ] {
         if let Some(n) = limit
             && !(1..=MAX_LIMIT).contains(&n)
         {
@@ -856,8 +1043,21 @@ fn conditions(p: &mut Problems, row: &ConditionsRow) -> Option<Conditions> {
             ok = false;
         }
     }
-    let (Some(channels), Some(segments), Some(loyalty_tiers), Some(fulfilment), Some(first_order), true) =
-        (channels, segments, loyalty_tiers, fulfilment, first_order, ok)
+    let (
+        Some(channels),
+        Some(segments),
+        Some(loyalty_tiers),
+        Some(fulfilment),
+        Some(first_order),
+        true,
+    ) = (
+        channels,
+        segments,
+        loyalty_tiers,
+        fulfilment,
+        first_order,
+        ok,
+    )
     else {
         return None;
     };
@@ -885,16 +1085,28 @@ fn window(p: &mut Problems, row: &ConditionsRow, time_zone: Option<TimeZone>) ->
         None => None,
     };
     let time_zone = time_zone?;
-    let starts_at = from.as_ref().map(|b| time_zone.first_instant_at_or_after(b.at));
-    let ends_at = until.as_ref().map(|b| time_zone.first_instant_at_or_after(b.end()));
+    let starts_at = from
+        .as_ref()
+        .map(|b| time_zone.first_instant_at_or_after(b.at));
+    let ends_at = until
+        .as_ref()
+        .map(|b| time_zone.first_instant_at_or_after(b.end()));
     if let (Some(start), Some(end)) = (starts_at, ends_at)
         && end <= start
     {
         // Reported, but the definition is still built so that its other
         // contradictions are reported in the same answer.
-        p.refuse("conditions.valid_until", "the promotion would end before it starts");
+        p.refuse(
+            "conditions.valid_until",
+            "the promotion would end before it starts",
+        );
     }
-    Some(Window { from, until, starts_at, ends_at })
+    Some(Window {
+        from,
+        until,
+        starts_at,
+        ends_at,
+    })
 }
 
 /// Parts that parse on their own but cannot all hold at once.
@@ -913,18 +1125,27 @@ fn contradictions(p: &mut Problems, promotion: &Promotion) {
     if let (Some(benefit), Some(min)) = (promotion.benefit.currency(), c.min_basket)
         && benefit != min.currency()
     {
-        p.refuse("conditions.min_basket", format!("is in {}, but the benefit is in {benefit}", min.currency()));
+        p.refuse(
+            "conditions.min_basket",
+            format!("is in {}, but the benefit is in {benefit}", min.currency()),
+        );
     }
     if let (Some(per_customer), Some(global)) = (c.per_customer_limit, c.global_limit)
         && per_customer > global
     {
-        p.refuse("conditions.per_customer_limit", format!("{per_customer} is above the global limit of {global}"));
+        p.refuse(
+            "conditions.per_customer_limit",
+            format!("{per_customer} is above the global limit of {global}"),
+        );
     }
     if let Some(first) = &c.first_order {
         if let Some(channels) = &c.channels
             && first.channels.is_disjoint(channels)
         {
-            p.refuse("conditions.first_order.channels", "the first order must be in a channel the promotion allows");
+            p.refuse(
+                "conditions.first_order.channels",
+                "the first order must be in a channel the promotion allows",
+            );
         }
         if !first.history_in.is_disjoint(&first.channels) {
             p.refuse(
@@ -937,16 +1158,24 @@ fn contradictions(p: &mut Problems, promotion: &Promotion) {
         && fulfilment.iter().all(|f| *f == Fulfilment::InStore)
         && !channels.iter().any(|ch| ch.is_in_store())
     {
-        p.refuse("conditions.fulfilment", "in-store purchases happen only at a till or kiosk, which the channels exclude");
+        p.refuse(
+            "conditions.fulfilment",
+            "in-store purchases happen only at a till or kiosk, which the channels exclude",
+        );
     }
     let ex = &promotion.exclusions;
     let nothing_left = match &promotion.target {
         Target::Cart => false,
         Target::Skus(skus) => skus.iter().all(|s| ex.skus.contains(s)),
-        Target::Categories(cats) => cats.iter().all(|c| ex.categories.iter().any(|e| c.starts_with(e))),
+        Target::Categories(cats) => cats
+            .iter()
+            .all(|c| ex.categories.iter().any(|e| c.starts_with(e))),
     };
     if nothing_left {
-        p.refuse("exclusions", "the exclusions cover the whole target, so the promotion could never discount anything");
+        p.refuse(
+            "exclusions",
+            "the exclusions cover the whole target, so the promotion could never discount anything",
+        );
     }
 }
 
@@ -993,7 +1222,8 @@ mod tests {
 
     #[test]
     fn giving_codes_makes_a_promotion_need_one() {
-        let promotion = Promotion::try_from(row(with(base(), &["codes"], json!(["WELCOME10"])))).unwrap();
+        let promotion =
+            Promotion::try_from(row(with(base(), &["codes"], json!(["WELCOME10"])))).unwrap();
         assert!(promotion.requires_code());
         let mut contradictory = with(base(), &["codes"], json!(["WELCOME10"]));
         contradictory["requires_code"] = json!(false);
@@ -1020,14 +1250,31 @@ mod tests {
 
     #[test]
     fn a_window_that_ends_before_it_starts_is_refused() {
-        let value = with(with(base(), &["conditions", "valid_from"], json!("2026-12-01")), &["conditions", "valid_until"], json!("2026-11-30"));
+        let value = with(
+            with(base(), &["conditions", "valid_from"], json!("2026-12-01")),
+            &["conditions", "valid_until"],
+            json!("2026-11-30"),
+        );
         assert_eq!(problems(value), ["conditions.valid_until"]);
     }
 
     #[test]
     fn dates_out_of_range_or_malformed_are_refused() {
-        for bad in ["2206-01-01", "1999-12-31", "2026-13-01", "2026-11-31", "26-11-01", "+2026-11-01", "2026-11-01T25:00", "tomorrow"] {
-            assert_eq!(problems(with(base(), &["conditions", "valid_from"], json!(bad))), ["conditions.valid_from"], "{bad}");
+        for bad in [
+            "2206-01-01",
+            "1999-12-31",
+            "2026-13-01",
+            "2026-11-31",
+            "26-11-01",
+            "+2026-11-01",
+            "2026-11-01T25:00",
+            "tomorrow",
+        ] {
+            assert_eq!(
+                problems(with(base(), &["conditions", "valid_from"], json!(bad))),
+                ["conditions.valid_from"],
+                "{bad}"
+            );
         }
     }
 
@@ -1036,39 +1283,83 @@ mod tests {
         let value = with(base(), &["conditions", "valid_until"], json!("2026-11-30"));
         let promotion = Promotion::try_from(row(value)).unwrap();
         // Midnight in Warsaw (CET, UTC+1) is 23:00 UTC the day before.
-        assert_eq!(promotion.window().ends_at().unwrap().to_rfc3339(), "2026-11-30T23:00:00+00:00");
-        assert_eq!(promotion.window().last_day(promotion.time_zone()).unwrap().to_string(), "2026-11-30");
+        assert_eq!(
+            promotion.window().ends_at().unwrap().to_rfc3339(),
+            "2026-11-30T23:00:00+00:00"
+        );
+        assert_eq!(
+            promotion
+                .window()
+                .last_day(promotion.time_zone())
+                .unwrap()
+                .to_string(),
+            "2026-11-30"
+        );
     }
 
     #[test]
     fn contradictory_definitions_are_refused() {
-        let fixed_on_cart = with(base(), &["benefit"], json!({"type": "fixed_price", "price": {"amount": "10.00", "currency": "PLN"}}));
+        let fixed_on_cart = with(
+            base(),
+            &["benefit"],
+            json!({"type": "fixed_price", "price": {"amount": "10.00", "currency": "PLN"}}),
+        );
         assert_eq!(problems(fixed_on_cart), ["target"]);
-        let shipping_on_skus = with(with(base(), &["benefit"], json!({"type": "free_shipping"})), &["target"], json!({"type": "skus", "skus": ["A"]}));
+        let shipping_on_skus = with(
+            with(base(), &["benefit"], json!({"type": "free_shipping"})),
+            &["target"],
+            json!({"type": "skus", "skus": ["A"]}),
+        );
         assert_eq!(problems(shipping_on_skus), ["target"]);
         let currencies = with(
-            with(base(), &["benefit"], json!({"type": "amount_off", "amount": {"amount": "10.00", "currency": "PLN"}})),
+            with(
+                base(),
+                &["benefit"],
+                json!({"type": "amount_off", "amount": {"amount": "10.00", "currency": "PLN"}}),
+            ),
             &["conditions", "min_basket"],
             json!({"amount": "50.00", "currency": "EUR"}),
         );
         assert_eq!(problems(currencies), ["conditions.min_basket"]);
-        let limits = with(with(base(), &["conditions", "per_customer_limit"], json!(5)), &["conditions", "global_limit"], json!(2));
+        let limits = with(
+            with(base(), &["conditions", "per_customer_limit"], json!(5)),
+            &["conditions", "global_limit"],
+            json!(2),
+        );
         assert_eq!(problems(limits), ["conditions.per_customer_limit"]);
         let first_app_on_web = with(
             with(base(), &["conditions", "channels"], json!(["web"])),
             &["conditions", "first_order"],
             json!({"channels": ["app"]}),
         );
-        assert_eq!(problems(first_app_on_web), ["conditions.first_order.channels"]);
-        let history_in_same = with(base(), &["conditions", "first_order"], json!({"channels": ["app"], "history_in": ["app", "pos"]}));
-        assert_eq!(problems(history_in_same), ["conditions.first_order.history_in"]);
+        assert_eq!(
+            problems(first_app_on_web),
+            ["conditions.first_order.channels"]
+        );
+        let history_in_same = with(
+            base(),
+            &["conditions", "first_order"],
+            json!({"channels": ["app"], "history_in": ["app", "pos"]}),
+        );
+        assert_eq!(
+            problems(history_in_same),
+            ["conditions.first_order.history_in"]
+        );
         let excluded_target = with(
-            with(base(), &["target"], json!({"type": "categories", "categories": [["men", "t-shirts"]]})),
+            with(
+                base(),
+                &["target"],
+                json!({"type": "categories", "categories": [["men", "t-shirts"]]}),
+            ),
             &["exclusions", "categories"],
             json!([["men"]]),
         );
         assert_eq!(problems(excluded_target), ["exclusions"]);
-        let in_store_online = with(with(base(), &["conditions", "fulfilment"], json!(["in_store"])), &["conditions", "channels"], json!(["web"]));
+        let in_store_online = with(
+            with(base(), &["conditions", "fulfilment"], json!(["in_store"])),
+            &["conditions", "channels"],
+            json!(["web"]),
+        );
         assert_eq!(problems(in_store_online), ["conditions.fulfilment"]);
     }
 
@@ -1098,22 +1389,58 @@ mod tests {
 
     #[test]
     fn zero_amounts_off_are_refused_and_unknown_fields_never_parse() {
-        let zero = with(base(), &["benefit"], json!({"type": "amount_off", "amount": {"amount": "0.00", "currency": "PLN"}}));
+        let zero = with(
+            base(),
+            &["benefit"],
+            json!({"type": "amount_off", "amount": {"amount": "0.00", "currency": "PLN"}}),
+        );
         assert_eq!(problems(zero), ["benefit.amount"]);
-        assert!(serde_json::from_value::<PromotionRow>(with(base(), &["discount"], json!(5))).is_err());
-        assert!(serde_json::from_value::<PromotionRow>(with(base(), &["benefit", "extra"], json!(5))).is_err());
-        assert_eq!(problems(with(base(), &["benefit", "type"], json!("half_off"))), ["benefit.type"]);
-        assert_eq!(problems(with(base(), &["target"], json!({"type": "brands"}))), ["target.type"]);
+        assert!(
+            serde_json::from_value::<PromotionRow>(with(base(), &["discount"], json!(5))).is_err()
+        );
+        assert!(
+            serde_json::from_value::<PromotionRow>(with(base(), &["benefit", "extra"], json!(5)))
+                .is_err()
+        );
+        assert_eq!(
+            problems(with(base(), &["benefit", "type"], json!("half_off"))),
+            ["benefit.type"]
+        );
+        assert_eq!(
+            problems(with(base(), &["target"], json!({"type": "brands"}))),
+            ["target.type"]
+        );
     }
 
     #[test]
     fn fields_of_another_benefit_or_target_type_are_refused() {
-        let mixed = with(base(), &["benefit", "price"], json!({"amount": "1.00", "currency": "PLN"}));
+        let mixed = with(
+            base(),
+            &["benefit", "price"],
+            json!({"amount": "1.00", "currency": "PLN"}),
+        );
         assert_eq!(problems(mixed), ["benefit.price"]);
-        assert_eq!(problems(with(base(), &["benefit"], json!({"type": "amount_off"}))), ["benefit.amount"]);
-        assert_eq!(problems(with(base(), &["benefit"], json!({"type": "buy_x_get_y", "buy": 2}))), ["benefit.get"]);
-        let skus_with_categories = with(base(), &["target"], json!({"type": "skus", "skus": ["A"], "categories": [["men"]]}));
+        assert_eq!(
+            problems(with(base(), &["benefit"], json!({"type": "amount_off"}))),
+            ["benefit.amount"]
+        );
+        assert_eq!(
+            problems(with(
+                base(),
+                &["benefit"],
+                json!({"type": "buy_x_get_y", "buy": 2})
+            )),
+            ["benefit.get"]
+        );
+        let skus_with_categories = with(
+            base(),
+            &["target"],
+            json!({"type": "skus", "skus": ["A"], "categories": [["men"]]}),
+        );
         assert_eq!(problems(skus_with_categories), ["target.categories"]);
-        assert_eq!(problems(with(base(), &["target"], json!({"type": "skus"}))), ["target.skus"]);
+        assert_eq!(
+            problems(with(base(), &["target"], json!({"type": "skus"}))),
+            ["target.skus"]
+        );
     }
 }

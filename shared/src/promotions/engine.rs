@@ -52,7 +52,10 @@ impl CustomerFacts {
     }
 
     fn orders_in(&self, channels: &BTreeSet<Channel>) -> u32 {
-        channels.iter().map(|c| self.orders_by_channel.get(c).copied().unwrap_or(0)).sum()
+        channels
+            .iter()
+            .map(|c| self.orders_by_channel.get(c).copied().unwrap_or(0))
+            .sum()
     }
 }
 
@@ -182,7 +185,12 @@ pub struct RefusedCode {
 impl RefusedCode {
     fn new(code: CouponCode, promotion_id: Option<PromotionId>, refusal: Refusal) -> RefusedCode {
         let message = refusal.message();
-        RefusedCode { code, promotion_id, refusal, message }
+        RefusedCode {
+            code,
+            promotion_id,
+            refusal,
+            message,
+        }
     }
 }
 
@@ -240,11 +248,21 @@ pub fn evaluate(
         if !seen.insert(code) {
             continue;
         }
-        match promotions.iter().position(|p| p.codes.iter().any(|c| c.code == *code)) {
-            None => refused.push((position, RefusedCode::new(code.clone(), None, Refusal::UnknownCode))),
+        match promotions
+            .iter()
+            .position(|p| p.codes.iter().any(|c| c.code == *code))
+        {
+            None => refused.push((
+                position,
+                RefusedCode::new(code.clone(), None, Refusal::UnknownCode),
+            )),
             Some(index) if code_for.contains_key(&index) => refused.push((
                 position,
-                RefusedCode::new(code.clone(), Some(promotions[index].promotion.id().clone()), Refusal::DuplicatePromotion),
+                RefusedCode::new(
+                    code.clone(),
+                    Some(promotions[index].promotion.id().clone()),
+                    Refusal::DuplicatePromotion,
+                ),
             )),
             Some(index) => {
                 code_for.insert(index, (position, code));
@@ -269,40 +287,79 @@ pub fn evaluate(
             }
             Err(refusal) => {
                 if let Some((position, code)) = code {
-                    refused.push((*position, RefusedCode::new((*code).clone(), Some(active.promotion.id().clone()), refusal)));
+                    refused.push((
+                        *position,
+                        RefusedCode::new(
+                            (*code).clone(),
+                            Some(active.promotion.id().clone()),
+                            refusal,
+                        ),
+                    ));
                 }
             }
         }
     }
     candidates.sort_by(|&a, &b| {
         let (a, b) = (&promotions[a].promotion, &promotions[b].promotion);
-        (Reverse(a.priority()), a.benefit().phase(), a.id()).cmp(&(Reverse(b.priority()), b.benefit().phase(), b.id()))
+        (Reverse(a.priority()), a.benefit().phase(), a.id()).cmp(&(
+            Reverse(b.priority()),
+            b.benefit().phase(),
+            b.id(),
+        ))
     });
 
     // The stack, applied line by line; each exclusive promotion measured
     // alone on the original basket (its total is enough to rank it, so
     // only the winner is spread over the lines).
-    let stackable: Vec<usize> =
-        candidates.iter().copied().filter(|&i| promotions[i].promotion.stacking() == Stacking::Stackable).collect();
+    let stackable: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| promotions[i].promotion.stacking() == Stacking::Stackable)
+        .collect();
     let stack = Outcome::apply(cart, promotions, &eligible, &stackable);
     let originals: Vec<i64> = cart.lines().iter().map(|l| l.total_minor()).collect();
     let alone: Vec<(usize, Result<Effect, Refusal>)> = candidates
         .iter()
         .copied()
         .filter(|&i| promotions[i].promotion.stacking() == Stacking::Exclusive)
-        .map(|i| (i, apply_one(cart, &promotions[i].promotion, &eligible[i], &originals, false)))
+        .map(|i| {
+            (
+                i,
+                apply_one(
+                    cart,
+                    &promotions[i].promotion,
+                    &eligible[i],
+                    &originals,
+                    false,
+                ),
+            )
+        })
         .collect();
     // Ranked by discount, then free shipping, then priority; the stack is
     // option 0 and wins remaining ties, then the earlier exclusive.
-    let stack_rank = (!stack.applied.is_empty())
-        .then(|| (stack.discount_minor(), stack.free_shipping(), stack.priority(promotions), Reverse(0_usize)));
+    let stack_rank = (!stack.applied.is_empty()).then(|| {
+        (
+            stack.discount_minor(),
+            stack.free_shipping(),
+            stack.priority(promotions),
+            Reverse(0_usize),
+        )
+    });
     let best_alone = alone
         .iter()
         .enumerate()
         .filter_map(|(position, (i, effect))| {
             let effect = effect.as_ref().ok()?;
             let priority = promotions[*i].promotion.priority().get();
-            Some(((effect.total, effect.free_shipping, priority, Reverse(position + 1)), *i))
+            Some((
+                (
+                    effect.total,
+                    effect.free_shipping,
+                    priority,
+                    Reverse(position + 1),
+                ),
+                *i,
+            ))
         })
         .max_by_key(|(rank, _)| *rank);
     let winner: Option<usize> = match (stack_rank, best_alone) {
@@ -311,10 +368,17 @@ pub fn evaluate(
         _ => None,
     };
     let (chosen, losing_stack) = match winner {
-        Some(i) => (Outcome::apply(cart, promotions, &eligible, &[i]), Some(stack)),
+        Some(i) => (
+            Outcome::apply(cart, promotions, &eligible, &[i]),
+            Some(stack),
+        ),
         None => (stack, None),
     };
-    let winners: Vec<String> = chosen.applied.iter().map(|a| promotions[a.index].promotion.name().to_owned()).collect();
+    let winners: Vec<String> = chosen
+        .applied
+        .iter()
+        .map(|a| promotions[a.index].promotion.name().to_owned())
+        .collect();
     let won = |index: usize| chosen.applied.iter().any(|a| a.index == index);
 
     let mut refuse = |index: usize, refusal: Refusal| {
@@ -329,7 +393,12 @@ pub fn evaluate(
             refuse(index, refusal);
         }
         for applied in &stack.applied {
-            refuse(applied.index, Refusal::NotCombinable { with: winners.clone() });
+            refuse(
+                applied.index,
+                Refusal::NotCombinable {
+                    with: winners.clone(),
+                },
+            );
         }
     } else {
         for (index, refusal) in chosen.refusals.iter().cloned() {
@@ -339,13 +408,23 @@ pub fn evaluate(
     for (index, effect) in alone {
         match effect {
             Err(refusal) => refuse(index, refusal),
-            Ok(_) if !won(index) => refuse(index, Refusal::NotCombinable { with: winners.clone() }),
+            Ok(_) if !won(index) => refuse(
+                index,
+                Refusal::NotCombinable {
+                    with: winners.clone(),
+                },
+            ),
             Ok(_) => {}
         }
     }
     refused.sort_by_key(|(position, _)| *position);
 
-    chosen.render(cart, promotions, &code_for, refused.into_iter().map(|(_, r)| r).collect())
+    chosen.render(
+        cart,
+        promotions,
+        &code_for,
+        refused.into_iter().map(|(_, r)| r).collect(),
+    )
 }
 
 /// The checks that do not depend on what other promotions took off; the
@@ -365,18 +444,25 @@ fn precheck(
     if let Some(start) = p.window().starts_at()
         && ctx.now < start
     {
-        return Err(Refusal::NotYetValid { from: p.window().from_text().unwrap_or_default() });
+        return Err(Refusal::NotYetValid {
+            from: p.window().from_text().unwrap_or_default(),
+        });
     }
     if let Some(end) = p.window().ends_at()
         && ctx.now >= end
     {
-        let on = p.window().last_day(p.time_zone()).expect("a window with an end has a last day");
+        let on = p
+            .window()
+            .last_day(p.time_zone())
+            .expect("a window with an end has a last day");
         return Err(Refusal::Expired { on });
     }
     if let Some(channels) = &c.channels
         && !channels.contains(&ctx.channel)
     {
-        return Err(Refusal::WrongChannel { allowed: channels.clone() });
+        return Err(Refusal::WrongChannel {
+            allowed: channels.clone(),
+        });
     }
     if let Some(currency) = p.currency()
         && currency != cart.currency()
@@ -386,7 +472,9 @@ fn precheck(
     if let Some(allowed) = &c.fulfilment
         && !ctx.fulfilment.is_some_and(|f| allowed.contains(&f))
     {
-        return Err(Refusal::WrongFulfilment { allowed: allowed.clone() });
+        return Err(Refusal::WrongFulfilment {
+            allowed: allowed.clone(),
+        });
     }
     customer_conditions(c, facts)?;
     if let Some(limit) = c.global_limit
@@ -427,7 +515,9 @@ fn customer_conditions(c: &Conditions, facts: &CustomerFacts) -> Result<(), Refu
     if let Some(segments) = &c.segments
         && segments.is_disjoint(&facts.segments)
     {
-        return Err(Refusal::SegmentOnly { segments: segments.clone() });
+        return Err(Refusal::SegmentOnly {
+            segments: segments.clone(),
+        });
     }
     let tier_ok = match (&c.loyalty_tiers, &facts.loyalty_tier) {
         (Some(tiers), Some(tier)) => tiers.contains(tier),
@@ -435,17 +525,23 @@ fn customer_conditions(c: &Conditions, facts: &CustomerFacts) -> Result<(), Refu
         (None, tier) => !c.loyalty_members_only || tier.is_some(),
     };
     if !tier_ok {
-        return Err(Refusal::LoyaltyOnly { tiers: c.loyalty_tiers.clone() });
+        return Err(Refusal::LoyaltyOnly {
+            tiers: c.loyalty_tiers.clone(),
+        });
     }
     if let Some(first) = &c.first_order {
         if facts.customer.is_none() {
             return Err(Refusal::SignInRequired);
         }
         if facts.orders_in(&first.channels) > 0 {
-            return Err(Refusal::NotFirstOrder { channels: first.channels.clone() });
+            return Err(Refusal::NotFirstOrder {
+                channels: first.channels.clone(),
+            });
         }
         if !first.history_in.is_empty() && facts.orders_in(&first.history_in) == 0 {
-            return Err(Refusal::NoPriorPurchase { channels: first.history_in.clone() });
+            return Err(Refusal::NoPriorPurchase {
+                channels: first.history_in.clone(),
+            });
         }
     }
     Ok(())
@@ -458,7 +554,12 @@ fn customer_conditions(c: &Conditions, facts: &CustomerFacts) -> Result<(), Refu
 /// till shows as "coupons for this customer" when the app's identity code
 /// is scanned; basket conditions (minimum basket, target items, currency,
 /// fulfilment) are left to [`evaluate`] at checkout. Read-only.
-pub fn offered_to(active: &ActivePromotion, channel: Channel, facts: &CustomerFacts, now: DateTime<Utc>) -> Result<(), Refusal> {
+pub fn offered_to(
+    active: &ActivePromotion,
+    channel: Channel,
+    facts: &CustomerFacts,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
     let p = &active.promotion;
     let c = p.conditions();
     if active.status == PromotionStatus::Paused {
@@ -467,18 +568,25 @@ pub fn offered_to(active: &ActivePromotion, channel: Channel, facts: &CustomerFa
     if let Some(start) = p.window().starts_at()
         && now < start
     {
-        return Err(Refusal::NotYetValid { from: p.window().from_text().unwrap_or_default() });
+        return Err(Refusal::NotYetValid {
+            from: p.window().from_text().unwrap_or_default(),
+        });
     }
     if let Some(end) = p.window().ends_at()
         && now >= end
     {
-        let on = p.window().last_day(p.time_zone()).expect("a window with an end has a last day");
+        let on = p
+            .window()
+            .last_day(p.time_zone())
+            .expect("a window with an end has a last day");
         return Err(Refusal::Expired { on });
     }
     if let Some(channels) = &c.channels
         && !channels.contains(&channel)
     {
-        return Err(Refusal::WrongChannel { allowed: channels.clone() });
+        return Err(Refusal::WrongChannel {
+            allowed: channels.clone(),
+        });
     }
     customer_conditions(c, facts)?;
     if let Some(limit) = c.global_limit
@@ -514,19 +622,38 @@ struct AppliedPart {
 }
 
 impl Outcome {
-    fn apply(cart: &CartSnapshot, promotions: &[ActivePromotion], eligible: &[Vec<usize>], order: &[usize]) -> Outcome {
+    fn apply(
+        cart: &CartSnapshot,
+        promotions: &[ActivePromotion],
+        eligible: &[Vec<usize>],
+        order: &[usize],
+    ) -> Outcome {
         let mut outcome = Outcome {
             current: cart.lines().iter().map(|l| l.total_minor()).collect(),
             applied: Vec::new(),
             refusals: Vec::new(),
         };
         for &index in order {
-            match apply_one(cart, &promotions[index].promotion, &eligible[index], &outcome.current, true) {
-                Ok(Effect { parts, free_shipping, .. }) => {
+            match apply_one(
+                cart,
+                &promotions[index].promotion,
+                &eligible[index],
+                &outcome.current,
+                true,
+            ) {
+                Ok(Effect {
+                    parts,
+                    free_shipping,
+                    ..
+                }) => {
                     for (current, part) in outcome.current.iter_mut().zip(&parts) {
                         *current -= part;
                     }
-                    outcome.applied.push(AppliedPart { index, parts, free_shipping });
+                    outcome.applied.push(AppliedPart {
+                        index,
+                        parts,
+                        free_shipping,
+                    });
                 }
                 Err(refusal) => outcome.refusals.push((index, refusal)),
             }
@@ -543,7 +670,11 @@ impl Outcome {
     }
 
     fn priority(&self, promotions: &[ActivePromotion]) -> u16 {
-        self.applied.iter().map(|a| promotions[a.index].promotion.priority().get()).max().unwrap_or(0)
+        self.applied
+            .iter()
+            .map(|a| promotions[a.index].promotion.priority().get())
+            .max()
+            .unwrap_or(0)
     }
 
     fn render(
@@ -554,7 +685,8 @@ impl Outcome {
         refused: Vec<RefusedCode>,
     ) -> Evaluation {
         let currency = cart.currency();
-        let money = |minor: i64| Money::from_minor_units(minor, currency).expect("bounded by the cart");
+        let money =
+            |minor: i64| Money::from_minor_units(minor, currency).expect("bounded by the cart");
         let lines = cart
             .lines()
             .iter()
@@ -639,17 +771,28 @@ fn apply_one(
     let money = |minor: i64| Money::from_minor_units(minor, currency).expect("bounded by the cart");
     let whole_cart = eligible.len() == cart.lines().len();
     let basket: i64 = eligible.iter().map(|&i| current[i]).sum();
-    let items: u32 = eligible.iter().map(|&i| cart.lines()[i].quantity.get()).sum();
+    let items: u32 = eligible
+        .iter()
+        .map(|&i| cart.lines()[i].quantity.get())
+        .sum();
     let c = promotion.conditions();
     if let Some(minimum) = c.min_basket
         && basket < minimum.to_minor_units()
     {
-        return Err(Refusal::MinimumBasket { minimum, basket: money(basket), whole_cart });
+        return Err(Refusal::MinimumBasket {
+            minimum,
+            basket: money(basket),
+            whole_cart,
+        });
     }
     if let Some(minimum) = c.min_items
         && items < minimum
     {
-        return Err(Refusal::MinimumItems { minimum, items, whole_cart });
+        return Err(Refusal::MinimumItems {
+            minimum,
+            items,
+            whole_cart,
+        });
     }
     let spread = |total: i64| -> Vec<i64> {
         if !with_parts {
@@ -657,22 +800,37 @@ fn apply_one(
         }
         let mut parts = vec![0_i64; current.len()];
         let weights: Vec<Money> = eligible.iter().map(|&i| money(current[i])).collect();
-        let shares = allocate(money(total), &weights).expect("a discount never exceeds what the lines cost");
+        let shares =
+            allocate(money(total), &weights).expect("a discount never exceeds what the lines cost");
         for (&i, share) in eligible.iter().zip(shares) {
             parts[i] = share.to_minor_units();
         }
         parts
     };
-    let effect = |parts: Vec<i64>| Effect { total: parts.iter().sum(), parts, free_shipping: false };
+    let effect = |parts: Vec<i64>| Effect {
+        total: parts.iter().sum(),
+        parts,
+        free_shipping: false,
+    };
     let outcome = match promotion.benefit() {
         Benefit::PercentOff(percent) => {
-            let total = money(basket).percentage_rounded(percent.get()).expect("a percentage of a bounded amount");
+            let total = money(basket)
+                .percentage_rounded(percent.get())
+                .expect("a percentage of a bounded amount");
             let total = total.to_minor_units();
-            Effect { total, parts: spread(total), free_shipping: false }
+            Effect {
+                total,
+                parts: spread(total),
+                free_shipping: false,
+            }
         }
         Benefit::AmountOff(amount) => {
             let total = amount.to_minor_units().min(basket);
-            Effect { total, parts: spread(total), free_shipping: false }
+            Effect {
+                total,
+                parts: spread(total),
+                free_shipping: false,
+            }
         }
         Benefit::FixedPrice(price) => {
             let mut parts = vec![0_i64; current.len()];
@@ -689,7 +847,9 @@ fn apply_one(
             let mut by_unit_value = eligible.to_vec();
             let quantity = |i: usize| i128::from(cart.lines()[i].quantity.get());
             by_unit_value.sort_by(|&a, &b| {
-                (i128::from(current[a]) * quantity(b)).cmp(&(i128::from(current[b]) * quantity(a))).then(a.cmp(&b))
+                (i128::from(current[a]) * quantity(b))
+                    .cmp(&(i128::from(current[b]) * quantity(a)))
+                    .then(a.cmp(&b))
             });
             let mut free_units = items / (buy + get) * get;
             for i in by_unit_value {
@@ -702,7 +862,11 @@ fn apply_one(
             }
             effect(parts)
         }
-        Benefit::FreeShipping => Effect { total: 0, parts: vec![0; current.len()], free_shipping: true },
+        Benefit::FreeShipping => Effect {
+            total: 0,
+            parts: vec![0; current.len()],
+            free_shipping: true,
+        },
     };
     if outcome.total == 0 && !outcome.free_shipping {
         return Err(Refusal::NoDiscount);
@@ -727,9 +891,30 @@ mod tests {
     #[test]
     fn amounts_render_exactly_as_money_renders_them() {
         for currency in Currency::ALL {
-            for minor in [0_i64, 1, 5, 9, 10, 99, 100, 101, 1_050, 12_345_678, -1, -5, -100, -1_050, 99_999_999_999, -99_999_999_999] {
+            for minor in [
+                0_i64,
+                1,
+                5,
+                9,
+                10,
+                99,
+                100,
+                101,
+                1_050,
+                12_345_678,
+                -1,
+                -5,
+                -100,
+                -1_050,
+                99_999_999_999,
+                -99_999_999_999,
+            ] {
                 let money = Money::from_minor_units(minor, currency).unwrap();
-                assert_eq!(amount_text(&money, &mut [0; 32]), money.amount().to_string(), "{minor} {currency}");
+                assert_eq!(
+                    amount_text(&money, &mut [0; 32]),
+                    money.amount().to_string(),
+                    "{minor} {currency}"
+                );
             }
         }
     }

@@ -23,13 +23,25 @@ pub enum Refusal {
     /// An operator paused the promotion.
     Paused,
     /// The validity window has not started; `from` is the local start.
-    NotYetValid { from: String },
+    NotYetValid {
+        from: String,
+    },
     /// The validity window is over; `on` is its last local day.
-    Expired { on: NaiveDate },
-    WrongChannel { allowed: BTreeSet<Channel> },
-    WrongCurrency { currency: Currency },
-    WrongFulfilment { allowed: BTreeSet<Fulfilment> },
-    SegmentOnly { segments: BTreeSet<Segment> },
+    Expired {
+        on: NaiveDate,
+    },
+    WrongChannel {
+        allowed: BTreeSet<Channel>,
+    },
+    WrongCurrency {
+        currency: Currency,
+    },
+    WrongFulfilment {
+        allowed: BTreeSet<Fulfilment>,
+    },
+    SegmentOnly {
+        segments: BTreeSet<Segment>,
+    },
     /// `tiers` absent: any loyalty member.
     LoyaltyOnly {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,19 +50,37 @@ pub enum Refusal {
     /// The rule needs to know the customer (a per-customer limit, a first
     /// order), and the basket is a guest's.
     SignInRequired,
-    NotFirstOrder { channels: BTreeSet<Channel> },
-    NoPriorPurchase { channels: BTreeSet<Channel> },
+    NotFirstOrder {
+        channels: BTreeSet<Channel>,
+    },
+    NoPriorPurchase {
+        channels: BTreeSet<Channel>,
+    },
     /// `whole_cart`: the minimum is measured on the whole basket (no target
     /// or exclusion narrowed it).
-    MinimumBasket { minimum: Money, basket: Money, whole_cart: bool },
-    MinimumItems { minimum: u32, items: u32, whole_cart: bool },
+    MinimumBasket {
+        minimum: Money,
+        basket: Money,
+        whole_cart: bool,
+    },
+    MinimumItems {
+        minimum: u32,
+        items: u32,
+        whole_cart: bool,
+    },
     NoQualifyingItems,
     /// A single-use code that has been redeemed.
     CodeUsed,
-    CustomerLimitReached { limit: u32 },
-    GlobalLimitReached { limit: u32 },
+    CustomerLimitReached {
+        limit: u32,
+    },
+    GlobalLimitReached {
+        limit: u32,
+    },
     /// An exclusive choice went to other promotions worth more.
-    NotCombinable { with: Vec<String> },
+    NotCombinable {
+        with: Vec<String>,
+    },
     /// Applies, but takes nothing off this basket (a fixed price above the
     /// current one, say).
     NoDiscount,
@@ -94,21 +124,34 @@ impl Refusal {
             Refusal::NotYetValid { from } => format!("valid from {from}"),
             Refusal::Expired { on } => format!("expired on {on}"),
             Refusal::WrongChannel { allowed } => {
-                format!("valid only {}", spoken_list(allowed.iter().map(|c| where_spoken(*c))))
+                format!(
+                    "valid only {}",
+                    spoken_list(allowed.iter().map(|c| where_spoken(*c)))
+                )
             }
             Refusal::WrongCurrency { currency } => format!("valid only for baskets in {currency}"),
             Refusal::WrongFulfilment { allowed } => {
-                format!("valid only for {} orders", spoken_list(allowed.iter().map(|f| f.spoken())))
+                format!(
+                    "valid only for {} orders",
+                    spoken_list(allowed.iter().map(|f| f.spoken()))
+                )
             }
             Refusal::SegmentOnly { segments } => {
-                format!("only for customers in the {} group", spoken_list(segments.iter().map(Segment::as_str)))
+                format!(
+                    "only for customers in the {} group",
+                    spoken_list(segments.iter().map(Segment::as_str))
+                )
             }
             Refusal::LoyaltyOnly { tiers: None } => "only for loyalty members".into(),
             Refusal::LoyaltyOnly { tiers: Some(tiers) } => {
-                format!("only for loyalty members of tier {}", spoken_list(tiers.iter().map(LoyaltyTier::as_str)))
+                format!(
+                    "only for loyalty members of tier {}",
+                    spoken_list(tiers.iter().map(LoyaltyTier::as_str))
+                )
             }
             Refusal::SignInRequired => {
-                "the customer must be identified (signed in, or their app code scanned) to use this".into()
+                "the customer must be identified (signed in, or their app code scanned) to use this"
+                    .into()
             }
             Refusal::NotFirstOrder { channels } => format!(
                 "only for a first order {}; this customer has ordered there before",
@@ -118,16 +161,34 @@ impl Refusal {
                 "only for customers who have bought {} before",
                 spoken_list(channels.iter().map(|c| where_spoken(*c)))
             ),
-            Refusal::MinimumBasket { minimum, basket, whole_cart: true } => {
+            Refusal::MinimumBasket {
+                minimum,
+                basket,
+                whole_cart: true,
+            } => {
                 format!("minimum basket {minimum}, the basket is {basket}")
             }
-            Refusal::MinimumBasket { minimum, basket, whole_cart: false } => {
-                format!("minimum basket {minimum} of qualifying items, the basket has {basket} of them")
+            Refusal::MinimumBasket {
+                minimum,
+                basket,
+                whole_cart: false,
+            } => {
+                format!(
+                    "minimum basket {minimum} of qualifying items, the basket has {basket} of them"
+                )
             }
-            Refusal::MinimumItems { minimum, items, whole_cart: true } => {
+            Refusal::MinimumItems {
+                minimum,
+                items,
+                whole_cart: true,
+            } => {
                 format!("minimum {minimum} items, the basket has {items}")
             }
-            Refusal::MinimumItems { minimum, items, whole_cart: false } => {
+            Refusal::MinimumItems {
+                minimum,
+                items,
+                whole_cart: false,
+            } => {
                 format!("minimum {minimum} qualifying items, the basket has {items}")
             }
             Refusal::NoQualifyingItems => "none of the items in the basket qualifies".into(),
@@ -136,13 +197,17 @@ impl Refusal {
             Refusal::CustomerLimitReached { limit } => {
                 format!("already used {limit} times, the most allowed per customer")
             }
-            Refusal::GlobalLimitReached { limit } => format!("limit reached: all {limit} uses are taken"),
+            Refusal::GlobalLimitReached { limit } => {
+                format!("limit reached: all {limit} uses are taken")
+            }
             Refusal::NotCombinable { with } => format!(
                 "cannot be combined with {}, which gives a larger discount",
                 spoken_list(with.iter().map(String::as_str))
             ),
             Refusal::NoDiscount => "gives no discount on this basket".into(),
-            Refusal::DuplicatePromotion => "another code of the same promotion is already applied".into(),
+            Refusal::DuplicatePromotion => {
+                "another code of the same promotion is already applied".into()
+            }
         }
     }
 }
@@ -178,31 +243,61 @@ mod tests {
 
     #[test]
     fn the_issues_examples_read_as_written() {
-        let app = Refusal::WrongChannel { allowed: BTreeSet::from([Channel::App]) };
+        let app = Refusal::WrongChannel {
+            allowed: BTreeSet::from([Channel::App]),
+        };
         assert_eq!(app.message(), "valid only in the app");
-        let basket = Refusal::MinimumBasket { minimum: pln("200.00"), basket: pln("150.00"), whole_cart: true };
-        assert_eq!(basket.message(), "minimum basket 200.00 PLN, the basket is 150.00 PLN");
-        let expired = Refusal::Expired { on: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap() };
+        let basket = Refusal::MinimumBasket {
+            minimum: pln("200.00"),
+            basket: pln("150.00"),
+            whole_cart: true,
+        };
+        assert_eq!(
+            basket.message(),
+            "minimum basket 200.00 PLN, the basket is 150.00 PLN"
+        );
+        let expired = Refusal::Expired {
+            on: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        };
         assert_eq!(expired.message(), "expired on 2026-11-30");
         assert_eq!(Refusal::CodeUsed.message(), "already used");
-        assert_eq!(Refusal::CustomerLimitReached { limit: 1 }.message(), "already used");
+        assert_eq!(
+            Refusal::CustomerLimitReached { limit: 1 }.message(),
+            "already used"
+        );
     }
 
     #[test]
     fn lists_are_spoken_with_or() {
-        let two = Refusal::WrongChannel { allowed: BTreeSet::from([Channel::App, Channel::Web]) };
+        let two = Refusal::WrongChannel {
+            allowed: BTreeSet::from([Channel::App, Channel::Web]),
+        };
         assert_eq!(two.message(), "valid only on the web or in the app");
         let three = Refusal::WrongFulfilment {
-            allowed: BTreeSet::from([Fulfilment::ClickAndCollect, Fulfilment::Delivery, Fulfilment::InStore]),
+            allowed: BTreeSet::from([
+                Fulfilment::ClickAndCollect,
+                Fulfilment::Delivery,
+                Fulfilment::InStore,
+            ]),
         };
-        assert_eq!(three.message(), "valid only for click & collect, home delivery or in-store orders");
+        assert_eq!(
+            three.message(),
+            "valid only for click & collect, home delivery or in-store orders"
+        );
     }
 
     #[test]
     fn refusals_round_trip_through_json_with_their_reason_tag_and_details() {
-        let refusal = Refusal::MinimumItems { minimum: 3, items: 2, whole_cart: false };
+        let refusal = Refusal::MinimumItems {
+            minimum: 3,
+            items: 2,
+            whole_cart: false,
+        };
         let json = serde_json::to_value(&refusal).unwrap();
-        assert_eq!(json, serde_json::json!({"reason": "minimum-items", "minimum": 3, "items": 2, "whole_cart": false}));
+        assert_eq!(
+            json,
+            serde_json::json!({"reason": "minimum-items", "minimum": 3, "items": 2, "whole_cart": false})
+        );
         assert_eq!(json["reason"], refusal.reason());
         assert_eq!(serde_json::from_value::<Refusal>(json).unwrap(), refusal);
     }

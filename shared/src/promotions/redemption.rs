@@ -161,7 +161,11 @@ pub enum Reserved {
 /// Reserves the uses of every promotion the basket gets (see the module
 /// docs). Refused codes refuse the whole reservation with
 /// [`PromotionError::CodesRefused`]: the shopper must see the new price.
-pub fn reserve(sql: &dyn Sql, request: &ReserveRequest, now: DateTime<Utc>) -> Result<Reserved, PromotionError> {
+pub fn reserve(
+    sql: &dyn Sql,
+    request: &ReserveRequest,
+    now: DateTime<Utc>,
+) -> Result<Reserved, PromotionError> {
     if request.key.is_empty() || request.key.len() > MAX_KEY_LEN {
         return Err(PromotionError::BadKey);
     }
@@ -172,7 +176,12 @@ pub fn reserve(sql: &dyn Sql, request: &ReserveRequest, now: DateTime<Utc>) -> R
     for _ in 0..ATTEMPTS {
         let promotions = load_for_cart(sql, now, &request.cart, &request.codes)?;
         let customer = load_facts_excluding(sql, request.customer.as_ref(), Some(&request.order))?;
-        let ctx = Context { channel: request.channel, fulfilment: request.fulfilment, customer, now };
+        let ctx = Context {
+            channel: request.channel,
+            fulfilment: request.fulfilment,
+            customer,
+            now,
+        };
         let evaluation = evaluate(&request.cart, &ctx, &promotions, &request.codes);
         if !evaluation.refused.is_empty() {
             return Err(PromotionError::CodesRefused(Box::new(evaluation)));
@@ -180,7 +189,10 @@ pub fn reserve(sql: &dyn Sql, request: &ReserveRequest, now: DateTime<Utc>) -> R
         if let Some(expected) = request.expected_discount
             && expected != evaluation.total_discount
         {
-            return Err(PromotionError::DiscountChanged { expected, evaluation: Box::new(evaluation) });
+            return Err(PromotionError::DiscountChanged {
+                expected,
+                evaluation: Box::new(evaluation),
+            });
         }
         let outcome = in_transaction(sql, |tx| {
             if let Some(existing) = by_key(tx, &request.key, &fingerprint)? {
@@ -200,7 +212,14 @@ pub fn reserve(sql: &dyn Sql, request: &ReserveRequest, now: DateTime<Utc>) -> R
             count_uses(tx, &holder, &promotions, &evaluation)?;
             let reservation = insert(tx, &holder, &fingerprint, evaluation.clone(), now)?;
             if let Some(customer) = &request.customer {
-                record_order(tx, customer, &request.order, request.channel, request.fulfilment, now)?;
+                record_order(
+                    tx,
+                    customer,
+                    &request.order,
+                    request.channel,
+                    request.fulfilment,
+                    now,
+                )?;
             }
             Ok(Reserved::Created(reservation))
         });
@@ -215,27 +234,43 @@ pub fn reserve(sql: &dyn Sql, request: &ReserveRequest, now: DateTime<Utc>) -> R
 
 /// Marks a reservation paid. Committing twice is harmless; committing a
 /// released one is refused.
-pub fn commit(sql: &dyn Sql, reservation_id: &str, now: DateTime<Utc>) -> Result<Reservation, PromotionError> {
+pub fn commit(
+    sql: &dyn Sql,
+    reservation_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Reservation, PromotionError> {
     let rows = sql.execute(
         "UPDATE redemptions SET state = 'committed', committed_at = COALESCE(committed_at, ?2)
          WHERE id = ?1 AND state IN ('reserved', 'committed') RETURNING id",
         &[reservation_id.into(), timestamp(now).into()],
     )?;
-    let current = load_reservation(sql, reservation_id)?.ok_or_else(|| PromotionError::UnknownReservation(reservation_id.to_owned()))?;
+    let current = load_reservation(sql, reservation_id)?
+        .ok_or_else(|| PromotionError::UnknownReservation(reservation_id.to_owned()))?;
     if rows.is_empty() {
-        return Err(PromotionError::InvalidTransition { state: current.state, action: "commit" });
+        return Err(PromotionError::InvalidTransition {
+            state: current.state,
+            action: "commit",
+        });
     }
     Ok(current)
 }
 
 /// Gives a reservation's uses back (the order was cancelled). Releasing
 /// twice is harmless: the second changes nothing.
-pub fn release(sql: &dyn Sql, reservation_id: &str, now: DateTime<Utc>) -> Result<Reservation, PromotionError> {
+pub fn release(
+    sql: &dyn Sql,
+    reservation_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Reservation, PromotionError> {
     in_transaction(sql, |tx| release_in(tx, reservation_id, now))
 }
 
 /// [`release`] inside the caller's transaction.
-pub fn release_in(tx: &dyn Sql, reservation_id: &str, now: DateTime<Utc>) -> Result<Reservation, PromotionError> {
+pub fn release_in(
+    tx: &dyn Sql,
+    reservation_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Reservation, PromotionError> {
     {
         let rows = tx.execute(
             "UPDATE redemptions SET state = 'released', released_at = ?2
@@ -253,13 +288,18 @@ pub fn release_in(tx: &dyn Sql, reservation_id: &str, now: DateTime<Utc>) -> Res
                     &[used.text("promotion_id")?.into()],
                 )?;
                 if let Some(code) = used.opt_text("code")? {
-                    tx.execute("UPDATE coupon_codes SET used = used - 1 WHERE code = ?1 AND used > 0", &[code.into()])?;
+                    tx.execute(
+                        "UPDATE coupon_codes SET used = used - 1 WHERE code = ?1 AND used > 0",
+                        &[code.into()],
+                    )?;
                 }
             }
-            let order = OrderId::parse(row.text("order_id")?).map_err(|e| StorageError::Decode(e.to_string()))?;
+            let order = OrderId::parse(row.text("order_id")?)
+                .map_err(|e| StorageError::Decode(e.to_string()))?;
             cancel_order(tx, &order, now)?;
         }
-        load_reservation(tx, reservation_id)?.ok_or_else(|| PromotionError::UnknownReservation(reservation_id.to_owned()))
+        load_reservation(tx, reservation_id)?
+            .ok_or_else(|| PromotionError::UnknownReservation(reservation_id.to_owned()))
     }
 }
 
@@ -318,7 +358,11 @@ pub fn hold_for_checkout_in(
 
 /// Commits the uses a checkout holds: it was paid at a till. Nothing to
 /// do for a checkout without discounts.
-pub fn commit_checkout_in(tx: &dyn Sql, checkout: &str, now: DateTime<Utc>) -> Result<(), PromotionError> {
+pub fn commit_checkout_in(
+    tx: &dyn Sql,
+    checkout: &str,
+    now: DateTime<Utc>,
+) -> Result<(), PromotionError> {
     tx.execute(
         "UPDATE redemptions SET state = 'committed', committed_at = COALESCE(committed_at, ?2)
          WHERE idempotency_key = ?1 AND state = 'reserved'",
@@ -344,7 +388,11 @@ pub fn transfer_checkout_in(
     )?;
     tx.execute(
         "UPDATE customer_orders SET order_id = ?2, fulfilment = ?3 WHERE order_id = ?1",
-        &[checkout.into(), order.as_str().into(), fulfilment.map(|f| f.as_str().to_owned()).into()],
+        &[
+            checkout.into(),
+            order.as_str().into(),
+            fulfilment.map(|f| f.as_str().to_owned()).into(),
+        ],
     )?;
     Ok(())
 }
@@ -352,7 +400,11 @@ pub fn transfer_checkout_in(
 /// Gives back the uses held by checkouts that ended unpaid (expired, or
 /// superseded by a newer checkout of the same cart), at most `limit` of
 /// them; returns how many holds were released.
-pub fn release_checkouts_in(tx: &dyn Sql, checkouts: &[String], now: DateTime<Utc>) -> Result<u32, PromotionError> {
+pub fn release_checkouts_in(
+    tx: &dyn Sql,
+    checkouts: &[String],
+    now: DateTime<Utc>,
+) -> Result<u32, PromotionError> {
     let mut released = 0;
     for checkout in checkouts {
         let rows = tx.execute(
@@ -367,14 +419,23 @@ pub fn release_checkouts_in(tx: &dyn Sql, checkouts: &[String], now: DateTime<Ut
     Ok(released)
 }
 
-pub fn load_reservation(sql: &dyn Sql, reservation_id: &str) -> Result<Option<Reservation>, PromotionError> {
-    let rows = sql.execute(&format!("{SELECT_RESERVATION} WHERE id = ?1"), &[reservation_id.into()])?;
+pub fn load_reservation(
+    sql: &dyn Sql,
+    reservation_id: &str,
+) -> Result<Option<Reservation>, PromotionError> {
+    let rows = sql.execute(
+        &format!("{SELECT_RESERVATION} WHERE id = ?1"),
+        &[reservation_id.into()],
+    )?;
     rows.first().map(|r| reservation_from(sql, r)).transpose()
 }
 
 /// The live (not released) reservation of an order, if any: what returns
 /// refund against.
-pub fn reservation_for_order(sql: &dyn Sql, order: &OrderId) -> Result<Option<Reservation>, PromotionError> {
+pub fn reservation_for_order(
+    sql: &dyn Sql,
+    order: &OrderId,
+) -> Result<Option<Reservation>, PromotionError> {
     let rows = sql.execute(
         &format!("{SELECT_RESERVATION} WHERE order_id = ?1 AND state <> 'released'"),
         &[order.as_str().into()],
@@ -382,7 +443,8 @@ pub fn reservation_for_order(sql: &dyn Sql, order: &OrderId) -> Result<Option<Re
     rows.first().map(|r| reservation_from(sql, r)).transpose()
 }
 
-const SELECT_RESERVATION: &str = "SELECT id, order_id, state, channel, customer_id, store_id, evaluation,
+const SELECT_RESERVATION: &str =
+    "SELECT id, order_id, state, channel, customer_id, store_id, evaluation,
     created_at, committed_at, released_at, request_hash FROM redemptions";
 
 /// Why one attempt of the reservation transaction stopped.
@@ -440,7 +502,11 @@ fn count_uses(
                 "SELECT count(*) AS n FROM redemption_uses WHERE customer_id = ?1 AND promotion_id = ?2 AND released = 0",
                 &[customer.as_str().into(), applied.promotion_id.as_str().into()],
             )?;
-            let n = uses.first().map(|r| r.integer("n")).transpose()?.unwrap_or(0);
+            let n = uses
+                .first()
+                .map(|r| r.integer("n"))
+                .transpose()?
+                .unwrap_or(0);
             if n >= i64::from(limit) {
                 return Err(Attempt::Retry);
             }
@@ -448,7 +514,11 @@ fn count_uses(
         if let (Some(first), Some(customer)) = (&conditions.first_order, request.customer) {
             // The evaluation read the orders before the lock; a first order
             // placed since by the same customer must not pass twice.
-            let channels: Vec<String> = first.channels.iter().map(|c| format!("'{}'", c.as_str())).collect();
+            let channels: Vec<String> = first
+                .channels
+                .iter()
+                .map(|c| format!("'{}'", c.as_str()))
+                .collect();
             let placed = sql.execute(
                 &format!(
                     "SELECT count(*) AS n FROM customer_orders WHERE customer_id = ?1 AND order_id <> ?2
@@ -457,7 +527,13 @@ fn count_uses(
                 ),
                 &[customer.as_str().into(), request.order.as_str().into()],
             )?;
-            if placed.first().map(|r| r.integer("n")).transpose()?.unwrap_or(0) > 0 {
+            if placed
+                .first()
+                .map(|r| r.integer("n"))
+                .transpose()?
+                .unwrap_or(0)
+                > 0
+            {
                 return Err(Attempt::Retry);
             }
         }
@@ -472,8 +548,12 @@ fn insert(
     evaluation: Evaluation,
     now: DateTime<Utc>,
 ) -> Result<Reservation, Attempt> {
-    let id = format!("RSV-{}", &hex(&Sha256::digest(request.key.as_bytes()))[..20]);
-    let stored = serde_json::to_string(&evaluation).map_err(|e| StorageError::Decode(e.to_string()))?;
+    let id = format!(
+        "RSV-{}",
+        &hex(&Sha256::digest(request.key.as_bytes()))[..20]
+    );
+    let stored =
+        serde_json::to_string(&evaluation).map_err(|e| StorageError::Decode(e.to_string()))?;
     sql.execute(
         "INSERT INTO redemptions (id, idempotency_key, request_hash, order_id, customer_id, store_id, channel, state,
              currency, total_discount_minor, evaluation, created_at)
@@ -528,8 +608,15 @@ fn insert(
 
 /// The reservation under `key`: `Some` if it was made with the same
 /// request, [`PromotionError::KeyReused`] if with another.
-fn by_key(sql: &dyn Sql, key: &str, fingerprint: &str) -> Result<Option<Reservation>, PromotionError> {
-    let rows = sql.execute(&format!("{SELECT_RESERVATION} WHERE idempotency_key = ?1"), &[key.into()])?;
+fn by_key(
+    sql: &dyn Sql,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<Reservation>, PromotionError> {
+    let rows = sql.execute(
+        &format!("{SELECT_RESERVATION} WHERE idempotency_key = ?1"),
+        &[key.into()],
+    )?;
     let Some(row) = rows.first() else {
         return Ok(None);
     };
@@ -541,8 +628,11 @@ fn by_key(sql: &dyn Sql, key: &str, fingerprint: &str) -> Result<Option<Reservat
 
 fn reservation_from(sql: &dyn Sql, row: Row<'_>) -> Result<Reservation, PromotionError> {
     let id = row.text("id")?.to_owned();
-    let decode = |what: &str, e: &dyn std::fmt::Display| StorageError::Decode(format!("redemptions.{what}: {e}"));
-    let evaluation: Evaluation = serde_json::from_str(row.text("evaluation")?).map_err(|e| decode("evaluation", &e))?;
+    let decode = |what: &str, e: &dyn std::fmt::Display| {
+        StorageError::Decode(format!("redemptions.{what}: {e}"))
+    };
+    let evaluation: Evaluation =
+        serde_json::from_str(row.text("evaluation")?).map_err(|e| decode("evaluation", &e))?;
     let uses = sql
         .execute(
             "SELECT promotion_id, promotion_version, code FROM redemption_uses WHERE redemption_id = ?1 ORDER BY rowid",
@@ -562,8 +652,16 @@ fn reservation_from(sql: &dyn Sql, row: Row<'_>) -> Result<Reservation, Promotio
         order_id: OrderId::parse(row.text("order_id")?).map_err(|e| decode("order_id", &e))?,
         state: RedemptionState::parse(row.text("state")?)?,
         channel: Channel::parse(row.text("channel")?).map_err(|e| decode("channel", &e))?,
-        customer_id: row.opt_text("customer_id")?.map(CustomerId::parse).transpose().map_err(|e| decode("customer_id", &e))?,
-        store_id: row.opt_text("store_id")?.map(StoreId::parse).transpose().map_err(|e| decode("store_id", &e))?,
+        customer_id: row
+            .opt_text("customer_id")?
+            .map(CustomerId::parse)
+            .transpose()
+            .map_err(|e| decode("customer_id", &e))?,
+        store_id: row
+            .opt_text("store_id")?
+            .map(StoreId::parse)
+            .transpose()
+            .map_err(|e| decode("store_id", &e))?,
         uses,
         evaluation,
         created_at: row.text("created_at")?.to_owned(),
@@ -585,7 +683,11 @@ fn fingerprint(request: &ReserveRequest) -> String {
     field(request.fulfilment.map_or("", Fulfilment::as_str));
     field(request.customer.as_ref().map_or("", CustomerId::as_str));
     field(request.store.as_ref().map_or("", StoreId::as_str));
-    field(&request.expected_discount.map_or(String::new(), |m| m.to_string()));
+    field(
+        &request
+            .expected_discount
+            .map_or(String::new(), |m| m.to_string()),
+    );
     field(request.cart.currency().code());
     for line in request.cart.lines() {
         field(line.sku.as_str());

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::codes::{self, BatchRequest};
 use super::cart::CartSnapshot;
+use super::codes::{self, BatchRequest};
 use super::definition::{Promotion, PromotionRow, Target, codec};
 use super::engine::{ActivePromotion, CodeState, PromotionStatus};
 use super::values::{CouponCode, PromotionId};
@@ -80,7 +80,11 @@ pub struct ImportSummary {
 /// its state, so a paused or expired one can be refused with its reason.
 /// Codes no promotion has are simply absent (the engine answers "unknown
 /// code").
-pub fn load_active(sql: &dyn Sql, now: DateTime<Utc>, codes: &[CouponCode]) -> Result<Vec<ActivePromotion>, PromotionError> {
+pub fn load_active(
+    sql: &dyn Sql,
+    now: DateTime<Utc>,
+    codes: &[CouponCode],
+) -> Result<Vec<ActivePromotion>, PromotionError> {
     let rows = sql.execute(
         &format!(
             "SELECT id, version, status, used, {} FROM promotions
@@ -107,9 +111,16 @@ pub fn load_for_cart(
     codes: &[CouponCode],
 ) -> Result<Vec<ActivePromotion>, PromotionError> {
     let keys: BTreeSet<String> = std::iter::once("cart".to_owned())
-        .chain(cart.lines().iter().flat_map(|line| line_keys(&line.sku, &line.category)))
+        .chain(
+            cart.lines()
+                .iter()
+                .flat_map(|line| line_keys(&line.sku, &line.category)),
+        )
         .collect();
-    let placeholders = (2..keys.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let placeholders = (2..keys.len() + 2)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut params: Vec<SqlValue> = vec![timestamp(now).into()];
     params.extend(keys.into_iter().map(SqlValue::from));
     let columns = hot_columns("");
@@ -133,7 +144,8 @@ pub fn load_for_cart(
 /// category path (a promotion on `men` covers `men/t-shirts`).
 fn line_keys(sku: &Sku, category: &CategoryPath) -> impl Iterator<Item = String> {
     let segments = category.segments();
-    std::iter::once(format!("sku:{sku}")).chain((1..=segments.len()).map(|n| format!("cat:{}", segments[..n].join("/"))))
+    std::iter::once(format!("sku:{sku}"))
+        .chain((1..=segments.len()).map(|n| format!("cat:{}", segments[..n].join("/"))))
 }
 
 /// The index keys a promotion is filed under.
@@ -146,7 +158,10 @@ fn target_keys(promotion: &Promotion) -> Vec<String> {
 }
 
 fn write_targets(sql: &dyn Sql, promotion: &Promotion) -> Result<(), StorageError> {
-    sql.execute("DELETE FROM promotion_targets WHERE promotion_id = ?1", &[promotion.id().as_str().into()])?;
+    sql.execute(
+        "DELETE FROM promotion_targets WHERE promotion_id = ?1",
+        &[promotion.id().as_str().into()],
+    )?;
     for chunk in target_keys(promotion).chunks(200) {
         let mut params: Vec<SqlValue> = vec![promotion.id().as_str().into()];
         let values = chunk
@@ -158,19 +173,29 @@ fn write_targets(sql: &dyn Sql, promotion: &Promotion) -> Result<(), StorageErro
             })
             .collect::<Vec<_>>()
             .join(", ");
-        sql.execute(&format!("INSERT OR IGNORE INTO promotion_targets (key, promotion_id) VALUES {values}"), &params)?;
+        sql.execute(
+            &format!("INSERT OR IGNORE INTO promotion_targets (key, promotion_id) VALUES {values}"),
+            &params,
+        )?;
     }
     Ok(())
 }
 
 /// Adds the promotions bound to `codes` to the automatic ones in `rows`.
-fn with_codes(sql: &dyn Sql, rows: Rows, codes: &[CouponCode]) -> Result<Vec<ActivePromotion>, PromotionError> {
+fn with_codes(
+    sql: &dyn Sql,
+    rows: Rows,
+    codes: &[CouponCode],
+) -> Result<Vec<ActivePromotion>, PromotionError> {
     let mut loaded: BTreeMap<String, ActivePromotion> = BTreeMap::new();
     for row in rows.iter() {
         loaded.insert(row.text("id")?.to_owned(), active_from(row)?);
     }
     if !codes.is_empty() {
-        let placeholders = (1..=codes.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        let placeholders = (1..=codes.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let params: Vec<SqlValue> = codes.iter().map(|c| c.as_str().into()).collect();
         let rows = sql.execute(
             &format!(
@@ -184,14 +209,19 @@ fn with_codes(sql: &dyn Sql, rows: Rows, codes: &[CouponCode]) -> Result<Vec<Act
         for row in rows.iter() {
             let id = row.text("id")?.to_owned();
             let state = CodeState {
-                code: CouponCode::parse(row.text("code")?).map_err(|e| decode("coupon_codes.code", e))?,
+                code: CouponCode::parse(row.text("code")?)
+                    .map_err(|e| decode("coupon_codes.code", e))?,
                 max_uses: row.opt_integer("max_uses")?.map(count),
                 used: count(row.integer("code_used")?),
             };
             if !loaded.contains_key(&id) {
                 loaded.insert(id.clone(), active_from(row)?);
             }
-            loaded.get_mut(&id).expect("inserted above").codes.push(state);
+            loaded
+                .get_mut(&id)
+                .expect("inserted above")
+                .codes
+                .push(state);
         }
     }
     Ok(loaded.into_values().collect())
@@ -212,9 +242,16 @@ fn active_from(row: Row<'_>) -> Result<ActivePromotion, StorageError> {
     let promotion = match (row.value("compiled")?, row.opt_text("definition")?) {
         (_, Some(json)) => decode_definition(json)?,
         (SqlValue::Blob(bytes), None) => codec::decode(bytes).map_err(|_| {
-            StorageError::Decode(format!("promotions.compiled of {}: unreadable", row.text("id").unwrap_or("?")))
+            StorageError::Decode(format!(
+                "promotions.compiled of {}: unreadable",
+                row.text("id").unwrap_or("?")
+            ))
         })?,
-        _ => return Err(StorageError::Decode("promotions.compiled: neither compact form nor JSON".into())),
+        _ => {
+            return Err(StorageError::Decode(
+                "promotions.compiled: neither compact form nor JSON".into(),
+            ));
+        }
     };
     Ok(ActivePromotion {
         promotion,
@@ -238,7 +275,8 @@ pub fn create_promotion(
     in_transaction(sql, |tx| {
         insert_new(tx, promotion, status, actor, now)?;
         bind_codes(tx, promotion.id(), codes, now)?;
-        load_promotion(tx, promotion.id())?.ok_or_else(|| PromotionError::UnknownPromotion(promotion.id().clone()))
+        load_promotion(tx, promotion.id())?
+            .ok_or_else(|| PromotionError::UnknownPromotion(promotion.id().clone()))
     })
 }
 
@@ -253,9 +291,12 @@ pub fn replace_promotion(
     now: DateTime<Utc>,
 ) -> Result<StoredPromotion, PromotionError> {
     in_transaction(sql, |tx| {
-        let current = load_promotion(tx, promotion.id())?.ok_or_else(|| PromotionError::UnknownPromotion(promotion.id().clone()))?;
+        let current = load_promotion(tx, promotion.id())?
+            .ok_or_else(|| PromotionError::UnknownPromotion(promotion.id().clone()))?;
         if current.version != expected_version {
-            return Err(PromotionError::VersionMismatch { current: current.version });
+            return Err(PromotionError::VersionMismatch {
+                current: current.version,
+            });
         }
         write_definition(tx, promotion, current.version, actor, now)
     })
@@ -272,11 +313,14 @@ pub fn set_status(
     now: DateTime<Utc>,
 ) -> Result<StoredPromotion, PromotionError> {
     in_transaction(sql, |tx| {
-        let current = load_promotion(tx, id)?.ok_or_else(|| PromotionError::UnknownPromotion(id.clone()))?;
+        let current =
+            load_promotion(tx, id)?.ok_or_else(|| PromotionError::UnknownPromotion(id.clone()))?;
         if let Some(expected) = expected_version
             && expected != current.version
         {
-            return Err(PromotionError::VersionMismatch { current: current.version });
+            return Err(PromotionError::VersionMismatch {
+                current: current.version,
+            });
         }
         if current.status == status {
             return Ok(current);
@@ -284,9 +328,19 @@ pub fn set_status(
         let rows = tx.execute(
             "UPDATE promotions SET status = ?3, version = version + 1, updated_at = ?4
              WHERE id = ?1 AND version = ?2 RETURNING version",
-            &[id.as_str().into(), current.version.into(), status.as_str().into(), timestamp(now).into()],
+            &[
+                id.as_str().into(),
+                current.version.into(),
+                status.as_str().into(),
+                timestamp(now).into(),
+            ],
         )?;
-        let version = rows.first().ok_or(PromotionError::VersionMismatch { current: current.version })?.integer("version")?;
+        let version = rows
+            .first()
+            .ok_or(PromotionError::VersionMismatch {
+                current: current.version,
+            })?
+            .integer("version")?;
         insert_version(tx, &current.promotion, version, status, actor, now)?;
         load_promotion(tx, id)?.ok_or_else(|| PromotionError::UnknownPromotion(id.clone()))
     })
@@ -309,7 +363,9 @@ pub fn import_promotions(
                     insert_new(tx, promotion, PromotionStatus::Active, actor, now)?;
                     summary.created.push(promotion.id().clone());
                 }
-                Some(current) if current.promotion == *promotion => summary.unchanged.push(promotion.id().clone()),
+                Some(current) if current.promotion == *promotion => {
+                    summary.unchanged.push(promotion.id().clone())
+                }
                 Some(current) => {
                     write_definition(tx, promotion, current.version, actor, now)?;
                     summary.updated.push(promotion.id().clone());
@@ -322,9 +378,15 @@ pub fn import_promotions(
 }
 
 /// Binds shared codes (any number of uses) to a promotion that needs one.
-pub fn add_codes(sql: &dyn Sql, id: &PromotionId, codes: &[CouponCode], now: DateTime<Utc>) -> Result<(), PromotionError> {
+pub fn add_codes(
+    sql: &dyn Sql,
+    id: &PromotionId,
+    codes: &[CouponCode],
+    now: DateTime<Utc>,
+) -> Result<(), PromotionError> {
     in_transaction(sql, |tx| {
-        let current = load_promotion(tx, id)?.ok_or_else(|| PromotionError::UnknownPromotion(id.clone()))?;
+        let current =
+            load_promotion(tx, id)?.ok_or_else(|| PromotionError::UnknownPromotion(id.clone()))?;
         if !current.promotion.requires_code() {
             return Err(PromotionError::AutomaticPromotion(id.clone()));
         }
@@ -344,7 +406,8 @@ pub fn create_batch(
 ) -> Result<(CodeBatch, Vec<CouponCode>), PromotionError> {
     let batch_id = format!("B-{}", &hex(seed)[..20]);
     in_transaction(sql, |tx| {
-        let current = load_promotion(tx, id)?.ok_or_else(|| PromotionError::UnknownPromotion(id.clone()))?;
+        let current =
+            load_promotion(tx, id)?.ok_or_else(|| PromotionError::UnknownPromotion(id.clone()))?;
         if !current.promotion.requires_code() {
             return Err(PromotionError::AutomaticPromotion(id.clone()));
         }
@@ -368,8 +431,11 @@ pub fn create_batch(
             if missing == 0 {
                 break;
             }
-            let round = BatchRequest::parse(missing as i64, Some(request.prefix()).filter(|p| !p.is_empty()))
-                .expect("a smaller count with the same prefix is valid");
+            let round = BatchRequest::parse(
+                missing as i64,
+                Some(request.prefix()).filter(|p| !p.is_empty()),
+            )
+            .expect("a smaller count with the same prefix is valid");
             let fresh = codes::generate(&round_seed, &round, &|c| inserted.contains(c));
             for chunk in fresh.chunks(100) {
                 inserted.extend(insert_batch_codes(tx, id, &batch_id, chunk, now)?);
@@ -377,7 +443,9 @@ pub fn create_batch(
             round_seed = sha256(&round_seed);
         }
         if inserted.len() != request.count() as usize {
-            return Err(PromotionError::Storage(StorageError::Other("could not draw enough distinct codes".into())));
+            return Err(PromotionError::Storage(StorageError::Other(
+                "could not draw enough distinct codes".into(),
+            )));
         }
         let batch = CodeBatch {
             batch_id: batch_id.clone(),
@@ -399,7 +467,8 @@ fn insert_batch_codes(
     chunk: &[CouponCode],
     now: DateTime<Utc>,
 ) -> Result<Vec<CouponCode>, StorageError> {
-    let mut params: Vec<SqlValue> = vec![id.as_str().into(), batch_id.into(), timestamp(now).into()];
+    let mut params: Vec<SqlValue> =
+        vec![id.as_str().into(), batch_id.into(), timestamp(now).into()];
     let values = chunk
         .iter()
         .enumerate()
@@ -429,11 +498,18 @@ pub fn list_batches(sql: &dyn Sql, id: &PromotionId) -> Result<Vec<CodeBatch>, P
          FROM coupon_batches b WHERE b.promotion_id = ?1 ORDER BY b.created_at, b.id",
         &[id.as_str().into()],
     )?;
-    rows.iter().map(|r| batch_from(r, id)).collect::<Result<_, StorageError>>().map_err(Into::into)
+    rows.iter()
+        .map(|r| batch_from(r, id))
+        .collect::<Result<_, StorageError>>()
+        .map_err(Into::into)
 }
 
 /// One batch with every code and whether it was used.
-pub fn load_batch(sql: &dyn Sql, id: &PromotionId, batch_id: &str) -> Result<Option<(CodeBatch, Vec<BatchCode>)>, PromotionError> {
+pub fn load_batch(
+    sql: &dyn Sql,
+    id: &PromotionId,
+    batch_id: &str,
+) -> Result<Option<(CodeBatch, Vec<BatchCode>)>, PromotionError> {
     let rows = sql.execute(
         "SELECT b.id, b.prefix, b.count, b.created_by, b.created_at,
                 (SELECT count(*) FROM coupon_codes c WHERE c.batch_id = b.id AND c.used > 0) AS used
@@ -444,12 +520,16 @@ pub fn load_batch(sql: &dyn Sql, id: &PromotionId, batch_id: &str) -> Result<Opt
         return Ok(None);
     };
     let batch = batch_from(row, id)?;
-    let codes = sql.execute("SELECT code, used FROM coupon_codes WHERE batch_id = ?1 ORDER BY code", &[batch_id.into()])?;
+    let codes = sql.execute(
+        "SELECT code, used FROM coupon_codes WHERE batch_id = ?1 ORDER BY code",
+        &[batch_id.into()],
+    )?;
     let codes = codes
         .iter()
         .map(|r| {
             Ok(BatchCode {
-                code: CouponCode::parse(r.text("code")?).map_err(|e| decode("coupon_codes.code", e))?,
+                code: CouponCode::parse(r.text("code")?)
+                    .map_err(|e| decode("coupon_codes.code", e))?,
                 used: r.integer("used")? > 0,
             })
         })
@@ -470,12 +550,18 @@ fn batch_from(row: Row<'_>, id: &PromotionId) -> Result<CodeBatch, StorageError>
 }
 
 /// The current state of one promotion.
-pub fn load_promotion(sql: &dyn Sql, id: &PromotionId) -> Result<Option<StoredPromotion>, PromotionError> {
+pub fn load_promotion(
+    sql: &dyn Sql,
+    id: &PromotionId,
+) -> Result<Option<StoredPromotion>, PromotionError> {
     let rows = sql.execute(
         "SELECT id, version, status, used, definition, created_at, updated_at FROM promotions WHERE id = ?1",
         &[id.as_str().into()],
     )?;
-    rows.first().map(stored_from).transpose().map_err(Into::into)
+    rows.first()
+        .map(stored_from)
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// The shared (not batch) codes of a promotion.
@@ -506,11 +592,18 @@ pub fn list_promotions(
             limit.into(),
         ],
     )?;
-    rows.iter().map(stored_from).collect::<Result<_, StorageError>>().map_err(Into::into)
+    rows.iter()
+        .map(stored_from)
+        .collect::<Result<_, StorageError>>()
+        .map_err(Into::into)
 }
 
 /// One version of a promotion, as it was.
-pub fn load_version(sql: &dyn Sql, id: &PromotionId, version: i64) -> Result<Option<PromotionVersion>, PromotionError> {
+pub fn load_version(
+    sql: &dyn Sql,
+    id: &PromotionId,
+    version: i64,
+) -> Result<Option<PromotionVersion>, PromotionError> {
     let rows = sql.execute(
         "SELECT version, status, definition, changed_by, changed_at FROM promotion_versions
          WHERE promotion_id = ?1 AND version = ?2",
@@ -582,12 +675,15 @@ fn write_definition(
             codec::encode(promotion).into(),
         ],
     )?;
-    let row = rows.first().ok_or(PromotionError::VersionMismatch { current: expected_version + 1 })?;
+    let row = rows.first().ok_or(PromotionError::VersionMismatch {
+        current: expected_version + 1,
+    })?;
     let version = row.integer("version")?;
     let status = status_from(row)?;
     write_targets(sql, promotion)?;
     insert_version(sql, promotion, version, status, actor, now)?;
-    load_promotion(sql, promotion.id())?.ok_or_else(|| PromotionError::UnknownPromotion(promotion.id().clone()))
+    load_promotion(sql, promotion.id())?
+        .ok_or_else(|| PromotionError::UnknownPromotion(promotion.id().clone()))
 }
 
 fn insert_version(
@@ -615,16 +711,29 @@ fn insert_version(
 
 /// Binds shared codes; a code bound to another promotion refuses the whole
 /// unit, and one already bound to this promotion is left as it is.
-fn bind_codes(sql: &dyn Sql, id: &PromotionId, codes: &[CouponCode], now: DateTime<Utc>) -> Result<(), PromotionError> {
+fn bind_codes(
+    sql: &dyn Sql,
+    id: &PromotionId,
+    codes: &[CouponCode],
+    now: DateTime<Utc>,
+) -> Result<(), PromotionError> {
     for code in codes {
         let rows = sql.execute(
             "INSERT INTO coupon_codes (code, promotion_id, batch_id, max_uses, used, created_at)
              VALUES (?1, ?2, NULL, NULL, 0, ?3) ON CONFLICT (code) DO NOTHING RETURNING code",
-            &[code.as_str().into(), id.as_str().into(), timestamp(now).into()],
+            &[
+                code.as_str().into(),
+                id.as_str().into(),
+                timestamp(now).into(),
+            ],
         )?;
         if rows.is_empty() {
-            let owner = sql.execute("SELECT promotion_id FROM coupon_codes WHERE code = ?1", &[code.as_str().into()])?;
-            let same = owner.first().map(|r| r.text("promotion_id")).transpose()? == Some(id.as_str());
+            let owner = sql.execute(
+                "SELECT promotion_id FROM coupon_codes WHERE code = ?1",
+                &[code.as_str().into()],
+            )?;
+            let same =
+                owner.first().map(|r| r.text("promotion_id")).transpose()? == Some(id.as_str());
             if !same {
                 return Err(PromotionError::CodeTaken(code.clone()));
             }
@@ -646,7 +755,8 @@ fn stored_from(row: Row<'_>) -> Result<StoredPromotion, StorageError> {
 
 fn status_from(row: Row<'_>) -> Result<PromotionStatus, StorageError> {
     let raw = row.text("status")?;
-    PromotionStatus::parse(raw).ok_or_else(|| StorageError::Decode(format!("promotion status {raw:?}")))
+    PromotionStatus::parse(raw)
+        .ok_or_else(|| StorageError::Decode(format!("promotion status {raw:?}")))
 }
 
 fn encode_definition(promotion: &Promotion) -> Result<String, StorageError> {
@@ -656,9 +766,14 @@ fn encode_definition(promotion: &Promotion) -> Result<String, StorageError> {
 /// Stored definitions were valid when written; one that no longer parses
 /// is a storage fault (logged, 500), never silently skipped.
 pub(super) fn decode_definition(text: &str) -> Result<Promotion, StorageError> {
-    let row: PromotionRow = serde_json::from_str(text).map_err(|e| decode("promotions.definition", e))?;
+    let row: PromotionRow =
+        serde_json::from_str(text).map_err(|e| decode("promotions.definition", e))?;
     Promotion::try_from(row).map_err(|errors| {
-        let joined = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        let joined = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
         decode("promotions.definition", joined)
     })
 }

@@ -12,21 +12,36 @@ use std::str::FromStr;
 pub enum ValueError {
     /// A promotion id is 1 to 64 letters, digits, `-`, `_` or `.`, starting
     /// with a letter or digit.
-    BadPromotionId { raw: String },
+    BadPromotionId {
+        raw: String,
+    },
     /// A promotion id that would shadow a fixed route (`import`, ...).
-    ReservedPromotionId { raw: String },
+    ReservedPromotionId {
+        raw: String,
+    },
     /// A coupon code is 3 to 32 letters and digits once spaces and dashes are
     /// dropped.
-    BadCode { raw: String },
+    BadCode {
+        raw: String,
+    },
     /// A segment or tier is a slug: lowercase letters and digits joined by
     /// single `-`, at most 40 characters.
-    BadSlug { kind: &'static str, raw: String },
+    BadSlug {
+        kind: &'static str,
+        raw: String,
+    },
     /// Not a decimal like `"10"` or `"12.5"` above 0 and at most 100 with at
     /// most 4 decimal places.
-    BadPercent { raw: String },
+    BadPercent {
+        raw: String,
+    },
     /// A priority is an integer from 0 to 1000.
-    BadPriority { found: i64 },
-    UnknownFulfilment { found: String },
+    BadPriority {
+        found: i64,
+    },
+    UnknownFulfilment {
+        found: String,
+    },
 }
 
 impl fmt::Display for ValueError {
@@ -37,7 +52,10 @@ impl fmt::Display for ValueError {
                 "{raw:?} is not a promotion id (1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit)"
             ),
             ValueError::ReservedPromotionId { raw } => {
-                write!(f, "{raw:?} is reserved by the API and cannot be a promotion id")
+                write!(
+                    f,
+                    "{raw:?} is reserved by the API and cannot be a promotion id"
+                )
             }
             ValueError::BadCode { raw } => write!(
                 f,
@@ -53,7 +71,11 @@ impl fmt::Display for ValueError {
                 "{raw:?} is not a percentage: a decimal string above 0 and at most 100 with at most {MAX_PERCENT_DP} decimal places, like \"10\" or \"12.5\""
             ),
             ValueError::BadPriority { found } => {
-                write!(f, "priority {found} must be between 0 and {}", Priority::MAX)
+                write!(
+                    f,
+                    "priority {found} must be between 0 and {}",
+                    Priority::MAX
+                )
             }
             ValueError::UnknownFulfilment { found } => write!(
                 f,
@@ -89,10 +111,17 @@ impl PromotionId {
             && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
             && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !valid {
-            return Err(ValueError::BadPromotionId { raw: shortened(raw) });
+            return Err(ValueError::BadPromotionId {
+                raw: shortened(raw),
+            });
         }
-        if PromotionId::RESERVED.iter().any(|r| r.eq_ignore_ascii_case(raw)) {
-            return Err(ValueError::ReservedPromotionId { raw: raw.to_owned() });
+        if PromotionId::RESERVED
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(raw))
+        {
+            return Err(ValueError::ReservedPromotionId {
+                raw: raw.to_owned(),
+            });
         }
         Ok(PromotionId(raw.to_owned()))
     }
@@ -116,7 +145,9 @@ impl CouponCode {
     pub const MAX_LEN: usize = 32;
 
     pub fn parse(raw: &str) -> Result<CouponCode, ValueError> {
-        let bad = || ValueError::BadCode { raw: shortened(raw) };
+        let bad = || ValueError::BadCode {
+            raw: shortened(raw),
+        };
         // Bound the work before looking at every character of a huge input.
         if raw.len() > 4 * CouponCode::MAX_LEN {
             return Err(bad());
@@ -173,10 +204,20 @@ impl LoyaltyTier {
 fn slug(kind: &'static str, raw: &str) -> Result<String, ValueError> {
     let valid = !raw.is_empty()
         && raw.len() <= MAX_SLUG
-        && raw
-            .split('-')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
-    if valid { Ok(raw.to_owned()) } else { Err(ValueError::BadSlug { kind, raw: shortened(raw) }) }
+        && raw.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(ValueError::BadSlug {
+            kind,
+            raw: shortened(raw),
+        })
+    }
 }
 
 /// A percentage off, above 0 and at most 100 (100 makes an item free).
@@ -188,10 +229,17 @@ pub struct Percent(Decimal);
 
 impl Percent {
     pub fn parse(raw: &str) -> Result<Percent, ValueError> {
-        let bad = || ValueError::BadPercent { raw: shortened(raw) };
+        let bad = || ValueError::BadPercent {
+            raw: shortened(raw),
+        };
         let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || whole.len() > 3 || !digits(whole) || !digits(fraction) || (raw.contains('.') && fraction.is_empty()) {
+        if whole.is_empty()
+            || whole.len() > 3
+            || !digits(whole)
+            || !digits(fraction)
+            || (raw.contains('.') && fraction.is_empty())
+        {
             return Err(bad());
         }
         if fraction.trim_end_matches('0').len() > MAX_PERCENT_DP as usize {
@@ -207,11 +255,15 @@ impl Percent {
     /// A percentage from a stored mantissa and scale (the compact form of a
     /// definition), checked like any other.
     pub fn from_parts(mantissa: i64, scale: u32) -> Result<Percent, ValueError> {
-        let bad = || ValueError::BadPercent { raw: format!("{mantissa}e-{scale}") };
+        let bad = || ValueError::BadPercent {
+            raw: format!("{mantissa}e-{scale}"),
+        };
         if scale > MAX_PERCENT_DP {
             return Err(bad());
         }
-        let value = Decimal::try_new(mantissa, scale).map_err(|_| bad())?.normalize();
+        let value = Decimal::try_new(mantissa, scale)
+            .map_err(|_| bad())?
+            .normalize();
         if value <= Decimal::ZERO || value > Decimal::ONE_HUNDRED {
             return Err(bad());
         }
@@ -263,13 +315,19 @@ pub enum Fulfilment {
 }
 
 impl Fulfilment {
-    pub const ALL: [Fulfilment; 3] = [Fulfilment::ClickAndCollect, Fulfilment::Delivery, Fulfilment::InStore];
+    pub const ALL: [Fulfilment; 3] = [
+        Fulfilment::ClickAndCollect,
+        Fulfilment::Delivery,
+        Fulfilment::InStore,
+    ];
 
     pub fn parse(raw: &str) -> Result<Fulfilment, ValueError> {
         Fulfilment::ALL
             .into_iter()
             .find(|f| f.as_str() == raw)
-            .ok_or_else(|| ValueError::UnknownFulfilment { found: shortened(raw) })
+            .ok_or_else(|| ValueError::UnknownFulfilment {
+                found: shortened(raw),
+            })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -348,7 +406,16 @@ mod tests {
 
     #[test]
     fn codes_with_other_characters_or_lengths_are_refused() {
-        for bad in ["", "AB", "A-B", "ŻABA10", "WELCOME_10", "CODE;DROP", &"A".repeat(33), &"A".repeat(500)] {
+        for bad in [
+            "",
+            "AB",
+            "A-B",
+            "ŻABA10",
+            "WELCOME_10",
+            "CODE;DROP",
+            &"A".repeat(33),
+            &"A".repeat(500),
+        ] {
             assert!(CouponCode::parse(bad).is_err(), "{bad:?}");
         }
         assert!(CouponCode::parse(&"A".repeat(32)).is_ok());
@@ -356,11 +423,23 @@ mod tests {
 
     #[test]
     fn promotion_ids_are_tokens_and_route_names_are_reserved() {
-        assert_eq!(PromotionId::parse(" xmas-2026.shoes ").unwrap().as_str(), "xmas-2026.shoes");
+        assert_eq!(
+            PromotionId::parse(" xmas-2026.shoes ").unwrap().as_str(),
+            "xmas-2026.shoes"
+        );
         for bad in ["", "-x", "a b", "a/b", &"a".repeat(65)] {
-            assert!(matches!(PromotionId::parse(bad), Err(ValueError::BadPromotionId { .. })), "{bad:?}");
+            assert!(
+                matches!(
+                    PromotionId::parse(bad),
+                    Err(ValueError::BadPromotionId { .. })
+                ),
+                "{bad:?}"
+            );
         }
-        assert!(matches!(PromotionId::parse("Import"), Err(ValueError::ReservedPromotionId { .. })));
+        assert!(matches!(
+            PromotionId::parse("Import"),
+            Err(ValueError::ReservedPromotionId { .. })
+        ));
     }
 
     #[test]
@@ -377,10 +456,16 @@ mod tests {
         assert_eq!(Percent::parse("10").unwrap().get(), Decimal::from(10));
         assert_eq!(Percent::parse("12.50").unwrap().to_string(), "12.5");
         assert!(Percent::parse("100").unwrap().is_whole());
-        for bad in ["0", "0.00", "100.01", "-5", "+5", "1e1", "5.", ".5", " 5", "12.34567", "1000", "abc", ""] {
+        for bad in [
+            "0", "0.00", "100.01", "-5", "+5", "1e1", "5.", ".5", " 5", "12.34567", "1000", "abc",
+            "",
+        ] {
             assert!(Percent::parse(bad).is_err(), "{bad:?}");
         }
-        assert!(serde_json::from_str::<Percent>("10").is_err(), "a JSON number is refused");
+        assert!(
+            serde_json::from_str::<Percent>("10").is_err(),
+            "a JSON number is refused"
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ impl fmt::Display for CaseNumberError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CaseNumberError::Shape => write!(f, "a case number looks like RMA-1234-5678-6"),
-            CaseNumberError::CheckDigit => write!(f, "the case number's check digit does not match: check for a typo"),
+            CaseNumberError::CheckDigit => write!(
+                f,
+                "the case number's check digit does not match: check for a typo"
+            ),
         }
     }
 }
@@ -115,7 +118,9 @@ impl serde::Serialize for CaseNumber {
 /// The Damm interim digit of `digits`: the check digit of a body, and 0 for
 /// a body followed by its check digit.
 fn damm(digits: &[u8]) -> u8 {
-    digits.iter().fold(0, |interim, &d| DAMM[usize::from(interim)][usize::from(d)])
+    digits
+        .iter()
+        .fold(0, |interim, &d| DAMM[usize::from(interim)][usize::from(d)])
 }
 
 #[cfg(test)]
@@ -127,14 +132,26 @@ mod tests {
         // The worked example of the Damm algorithm: 572 -> check digit 4.
         assert_eq!(damm(&[5, 7, 2]), 4);
         assert_eq!(damm(&[5, 7, 2, 4]), 0);
-        assert_eq!(CaseNumber::from_body(12_345_678).as_str(), "RMA-1234-5678-6");
+        assert_eq!(
+            CaseNumber::from_body(12_345_678).as_str(),
+            "RMA-1234-5678-6"
+        );
     }
 
     #[test]
     fn case_numbers_are_read_as_people_type_them() {
         let canonical = CaseNumber::from_body(40_070_123);
-        let digits: String = canonical.as_str().chars().filter(char::is_ascii_digit).collect();
-        for typed in [canonical.as_str().to_owned(), canonical.as_str().to_lowercase(), digits.clone(), format!(" rma {digits} ")] {
+        let digits: String = canonical
+            .as_str()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        for typed in [
+            canonical.as_str().to_owned(),
+            canonical.as_str().to_lowercase(),
+            digits.clone(),
+            format!(" rma {digits} "),
+        ] {
             assert_eq!(CaseNumber::parse(&typed), Ok(canonical.clone()), "{typed}");
         }
     }
@@ -142,7 +159,12 @@ mod tests {
     #[test]
     fn every_single_digit_typo_is_caught() {
         let number = CaseNumber::from_body(98_765_432);
-        let digits: Vec<u8> = number.as_str().bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+        let digits: Vec<u8> = number
+            .as_str()
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
         for position in 0..digits.len() {
             for wrong in 0..10 {
                 if wrong == digits[position] {
@@ -151,7 +173,11 @@ mod tests {
                 let mut typo = digits.clone();
                 typo[position] = wrong;
                 let text: String = typo.iter().map(|d| char::from(b'0' + d)).collect();
-                assert_eq!(CaseNumber::parse(&text), Err(CaseNumberError::CheckDigit), "{text}");
+                assert_eq!(
+                    CaseNumber::parse(&text),
+                    Err(CaseNumberError::CheckDigit),
+                    "{text}"
+                );
             }
         }
     }
@@ -160,7 +186,12 @@ mod tests {
     fn every_adjacent_swap_is_caught() {
         for body in [10_293_847_u64, 9_000_000, 55_667_788, 12_121_212] {
             let number = CaseNumber::from_body(body);
-            let digits: Vec<u8> = number.as_str().bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+            let digits: Vec<u8> = number
+                .as_str()
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .map(|b| b - b'0')
+                .collect();
             for i in 0..digits.len() - 1 {
                 if digits[i] == digits[i + 1] {
                     continue;
@@ -175,7 +206,15 @@ mod tests {
 
     #[test]
     fn texts_of_the_wrong_shape_are_refused() {
-        for bad in ["", "RMA-", "RMA-1234-5678", "RMA-1234-5678-90", "ORD-1234-5678-2", "12345678x", &"9".repeat(40)] {
+        for bad in [
+            "",
+            "RMA-",
+            "RMA-1234-5678",
+            "RMA-1234-5678-90",
+            "ORD-1234-5678-2",
+            "12345678x",
+            &"9".repeat(40),
+        ] {
             assert_eq!(CaseNumber::parse(bad), Err(CaseNumberError::Shape), "{bad}");
         }
     }

@@ -10,6 +10,7 @@
 //! and keeps the discount they had, so swapping a size at the same list
 //! price settles at 0.00 (see `exchange_in`).
 
+use super::case_number::CaseNumber;
 use super::eligibility::window_ends_at;
 use super::model::{Exchange, ExchangeLine, Rma, Source};
 use super::policy::{DamagedItems, RefundMethod, ReturnPolicy};
@@ -94,7 +95,10 @@ pub enum Move {
     Refund,
     /// Replacements, and the store to reserve them at (the receiving store
     /// when `None`).
-    Exchange { lines: Vec<ExchangeRequest>, store: Option<StoreId> },
+    Exchange {
+        lines: Vec<ExchangeRequest>,
+        store: Option<StoreId>,
+    },
     Reject,
     Close,
 }
@@ -122,16 +126,32 @@ pub struct ReturnCode {
 /// (the payload and expiry are fixed), so nothing about it is stored.
 pub fn code_for(rma: &Rma, secret: &[u8], now: DateTime<Utc>) -> Result<ReturnCode, ReturnError> {
     if let Some((store, at)) = &rma.received {
-        return Err(ReturnError::AlreadyReceived { at: *at, store: store.clone() });
+        return Err(ReturnError::AlreadyReceived {
+            at: *at,
+            store: store.clone(),
+        });
     }
     if rma.status != RmaStatus::Opened {
-        return Err(ReturnError::Illegal { current: rma.status, to: RmaStatus::Received });
+        return Err(ReturnError::Illegal {
+            current: rma.status,
+            to: RmaStatus::Received,
+        });
     }
     if now >= rma.code_expires_at {
-        return Err(ReturnError::CodeExpired { expired_at: Some(rma.code_expires_at) });
+        return Err(ReturnError::CodeExpired {
+            expired_at: Some(rma.code_expires_at),
+        });
     }
-    let code = signed_code::sign(PURPOSE, rma.id.as_str().as_bytes(), rma.code_expires_at, secret);
-    Ok(ReturnCode { code, expires_at: rma.code_expires_at })
+    let code = signed_code::sign(
+        PURPOSE,
+        rma.id.as_str().as_bytes(),
+        rma.code_expires_at,
+        secret,
+    );
+    Ok(ReturnCode {
+        code,
+        expires_at: rma.code_expires_at,
+    })
 }
 
 /// The case a genuine, unexpired return code names.
@@ -157,10 +177,14 @@ pub fn may_see(actor: &Actor, rma: &Rma) -> Result<(), ReturnError> {
 fn may_act(actor: &Actor, rma: &Rma) -> Result<(), ReturnError> {
     match actor.kind() {
         ActorKind::Ops | ActorKind::System => Ok(()),
-        ActorKind::Customer => Err(ReturnError::Forbidden("customers open returns; the store that receives them moves them on")),
+        ActorKind::Customer => Err(ReturnError::Forbidden(
+            "customers open returns; the store that receives them moves them on",
+        )),
         ActorKind::StoreDevice => match &rma.received {
             Some((store, _)) if actor.store() == Some(store) => Ok(()),
-            Some((store, _)) => Err(ReturnError::WrongStore { store: Some(store.clone()) }),
+            Some((store, _)) => Err(ReturnError::WrongStore {
+                store: Some(store.clone()),
+            }),
             None => Err(ReturnError::WrongStore { store: None }),
         },
     }
@@ -180,9 +204,12 @@ struct Bought {
 }
 
 fn bought(tx: &dyn Sql, source_id: &str, actor: &Actor) -> Result<Bought, ReturnError> {
-    let owns = |customer: Option<&CustomerId>| actor.kind() != ActorKind::Customer || customer == actor.customer();
+    let owns = |customer: Option<&CustomerId>| {
+        actor.kind() != ActorKind::Customer || customer == actor.customer()
+    };
     if receipts::is_receipt_id(source_id) {
-        let receipt = receipts::load(tx, source_id)?.ok_or(ReturnError::NotFound("order or receipt"))?;
+        let receipt =
+            receipts::load(tx, source_id)?.ok_or(ReturnError::NotFound("order or receipt"))?;
         if !owns(receipt.customer.as_ref()) {
             return Err(ReturnError::NotFound("order or receipt"));
         }
@@ -192,14 +219,19 @@ fn bought(tx: &dyn Sql, source_id: &str, actor: &Actor) -> Result<Bought, Return
             id: receipt.id,
             customer: receipt.customer,
             currency: receipt.currency,
-            lines: receipt.lines.into_iter().map(|l| (l.sku, l.name, l.quantity, l.paid)).collect(),
+            lines: receipt
+                .lines
+                .into_iter()
+                .map(|l| (l.sku, l.name, l.quantity, l.paid))
+                .collect(),
             handover: receipt.sold_at,
             zone: store.time_zone(),
             locale: Locale::for_country(store.address().country().as_str()),
         });
     }
     let id = OrderId::parse(source_id).map_err(|_| ReturnError::NotFound("order or receipt"))?;
-    let order = crate::orders::store::load(tx, &id)?.ok_or(ReturnError::NotFound("order or receipt"))?;
+    let order =
+        crate::orders::store::load(tx, &id)?.ok_or(ReturnError::NotFound("order or receipt"))?;
     if !owns(Some(&order.customer)) {
         return Err(ReturnError::NotFound("order or receipt"));
     }
@@ -211,14 +243,22 @@ fn bought(tx: &dyn Sql, source_id: &str, actor: &Actor) -> Result<Bought, Return
             .find(|h| h.to == OrderStatus::Delivered)
             .map(|h| h.at)
             .unwrap_or(order.updated_at),
-        (status, _) => return Err(ReturnError::NotHandedOver { status: status.as_str().to_owned() }),
+        (status, _) => {
+            return Err(ReturnError::NotHandedOver {
+                status: status.as_str().to_owned(),
+            });
+        }
     };
     Ok(Bought {
         source: Source::Order,
         id: order.id.as_str().to_owned(),
         customer: Some(order.customer),
         currency: order.currency,
-        lines: order.lines.into_iter().map(|l| (l.sku, l.name, l.quantity, l.paid)).collect(),
+        lines: order
+            .lines
+            .into_iter()
+            .map(|l| (l.sku, l.name, l.quantity, l.paid))
+            .collect(),
         handover,
         zone: order.time_zone,
         locale: order.locale,
@@ -226,10 +266,16 @@ fn bought(tx: &dyn Sql, source_id: &str, actor: &Actor) -> Result<Bought, Return
 }
 
 fn category_of(tx: &dyn Sql, sku: &Sku) -> Result<Option<CategoryPath>, StorageError> {
-    let rows = tx.execute("SELECT category FROM catalog_items WHERE sku = ?1", &[sku.as_str().into()])?;
+    let rows = tx.execute(
+        "SELECT category FROM catalog_items WHERE sku = ?1",
+        &[sku.as_str().into()],
+    )?;
     Ok(rows
         .first()
-        .map(|r| r.text("category").map(|c| CategoryPath::parse(&c.split('/').collect::<Vec<_>>()).ok()))
+        .map(|r| {
+            r.text("category")
+                .map(|c| CategoryPath::parse(&c.split('/').collect::<Vec<_>>()).ok())
+        })
         .transpose()?
         .flatten())
 }
@@ -250,9 +296,15 @@ pub fn open(
         return Err(ReturnError::NotOffered("returns in stores".into()));
     }
     if !policy.offers(new.refund_method) {
-        return Err(ReturnError::NotOffered(format!("refunds by {}", new.refund_method.as_str())));
+        return Err(ReturnError::NotOffered(format!(
+            "refunds by {}",
+            new.refund_method.as_str()
+        )));
     }
-    let hex: String = crate::notify::random_bytes::<8>()?.iter().map(|b| format!("{b:02X}")).collect();
+    let hex: String = crate::notify::random_bytes::<8>()?
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
     let id = RmaId::parse(&format!("RET-{hex}")).map_err(|e| StorageError::Other(e.to_string()))?;
     in_transaction(sql, |tx| {
         let bought = bought(tx, &new.source_id, actor)?;
@@ -269,10 +321,18 @@ pub fn open(
                 returnable: None,
                 window_ended_at: None,
             };
-            let candidates: Vec<usize> =
-                bought.lines.iter().enumerate().filter(|(_, l)| l.0 == wanted.sku).map(|(i, _)| i).collect();
+            let candidates: Vec<usize> = bought
+                .lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.0 == wanted.sku)
+                .map(|(i, _)| i)
+                .collect();
             if candidates.is_empty() {
-                refusals.push(refuse("not_on_order", format!("{} was not bought on {}", wanted.sku, bought.id)));
+                refusals.push(refuse(
+                    "not_on_order",
+                    format!("{} was not bought on {}", wanted.sku, bought.id),
+                ));
                 continue;
             }
             if let Some(category) = category_of(tx, &wanted.sku)?
@@ -280,27 +340,45 @@ pub fn open(
             {
                 refusals.push(refuse(
                     "not_returnable",
-                    format!("items in {} cannot be returned (policy: {})", category.segments().join("/"), rule.segments().join("/")),
+                    format!(
+                        "items in {} cannot be returned (policy: {})",
+                        category.segments().join("/"),
+                        rule.segments().join("/")
+                    ),
                 ));
                 continue;
             }
             if now >= window_end {
                 refusals.push(LineRefusal {
                     window_ended_at: Some(timestamp(window_end)),
-                    ..refuse("window_closed", format!("the {}-day return window ended at {}", policy.window_days(), timestamp(window_end)))
+                    ..refuse(
+                        "window_closed",
+                        format!(
+                            "the {}-day return window ended at {}",
+                            policy.window_days(),
+                            timestamp(window_end)
+                        ),
+                    )
                 });
                 continue;
             }
             let free: u32 = candidates
                 .iter()
-                .map(|&i| bought.lines[i].2.saturating_sub(taken.get(&(i as u32)).copied().unwrap_or(0)))
+                .map(|&i| {
+                    bought.lines[i]
+                        .2
+                        .saturating_sub(taken.get(&(i as u32)).copied().unwrap_or(0))
+                })
                 .sum();
             if wanted.quantity.get() > free {
                 refusals.push(LineRefusal {
                     returnable: Some(free),
                     ..refuse(
                         "exceeds_returnable",
-                        format!("{} unit(s) asked, {free} still returnable", wanted.quantity.get()),
+                        format!(
+                            "{} unit(s) asked, {free} still returnable",
+                            wanted.quantity.get()
+                        ),
                     )
                 });
                 continue;
@@ -343,7 +421,17 @@ pub fn open(
                 ],
             )?;
         }
-        store::record(tx, &id, 1, None, RmaStatus::Opened, actor, new.via, None, now)?;
+        store::record(
+            tx,
+            &id,
+            1,
+            None,
+            RmaStatus::Opened,
+            actor,
+            new.via,
+            None,
+            now,
+        )?;
         finish(tx, &id, settings, now)
     })
 }
@@ -390,28 +478,74 @@ fn insert_case(
 }
 
 /// Reloads the case inside the transaction and queues its notification.
-fn finish(tx: &dyn Sql, id: &RmaId, settings: Settings, now: DateTime<Utc>) -> Result<Rma, ReturnError> {
+fn finish(
+    tx: &dyn Sql,
+    id: &RmaId,
+    settings: Settings,
+    now: DateTime<Utc>,
+) -> Result<Rma, ReturnError> {
     let rma = store::load(tx, &CaseRef::Id(id.clone()))?.ok_or(ReturnError::NotFound("return"))?;
     notices::enqueue(tx, &rma, settings.webhook_configured, now)?;
     Ok(rma)
 }
 
-/// A store device scans a return code: the case it names, changing nothing.
-pub fn scan(sql: &dyn Sql, code: &str, secret: &[u8], device: &Actor, now: DateTime<Utc>) -> Result<Rma, ReturnError> {
-    if device.kind() != ActorKind::StoreDevice {
-        return Err(ReturnError::Forbidden("only a store device scans return codes"));
-    }
-    let id = verify(code, secret, now)?;
-    store::load(sql, &CaseRef::Id(id))?.ok_or(ReturnError::CodeInvalid)
+/// What a store device presents for a case at the counter: the customer's
+/// signed return code (scanned from the app), or the case number typed from
+/// an e-mail or a printout by a customer without a phone. The number is
+/// enough in the store, where the clerk holds the goods: it names one case
+/// (its check digit refuses typos) and the receiving rules are the same.
+#[derive(Debug, Clone)]
+pub enum Presented<'a> {
+    Code(&'a str),
+    Number(CaseNumber),
 }
 
-/// A store device receives the goods of the case a return code names:
-/// `opened -> received` at its store, once; sellable units restocked there.
-/// `lines` `None` means everything on the case, sellable.
+impl Presented<'_> {
+    /// The case presented: a code is verified first (a forged or expired
+    /// one is refused); a number is looked up as it is.
+    fn case_ref(&self, secret: &[u8], now: DateTime<Utc>) -> Result<CaseRef, ReturnError> {
+        match self {
+            Presented::Code(code) => verify(code, secret, now).map(CaseRef::Id),
+            Presented::Number(number) => Ok(CaseRef::Number(number.clone())),
+        }
+    }
+
+    /// What a case that is not there is called: a code that verified but
+    /// names no case is not genuine; a typed number is simply not a case.
+    fn missing(&self) -> ReturnError {
+        match self {
+            Presented::Code(_) => ReturnError::CodeInvalid,
+            Presented::Number(_) => ReturnError::NotFound("return"),
+        }
+    }
+}
+
+/// A store device looks a case up by its return code or case number: the
+/// case, changing nothing.
+pub fn scan(
+    sql: &dyn Sql,
+    presented: &Presented<'_>,
+    secret: &[u8],
+    device: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Rma, ReturnError> {
+    if device.kind() != ActorKind::StoreDevice {
+        return Err(ReturnError::Forbidden(
+            "only a store device scans return codes",
+        ));
+    }
+    let reference = presented.case_ref(secret, now)?;
+    store::load(sql, &reference)?.ok_or_else(|| presented.missing())
+}
+
+/// A store device receives the goods of the case a return code (or a typed
+/// case number) names: `opened -> received` at its store, once; sellable
+/// units restocked there. `lines` `None` means everything on the case,
+/// sellable.
 #[allow(clippy::too_many_arguments)]
 pub fn intake(
     sql: &dyn Sql,
-    code: &str,
+    presented: &Presented<'_>,
     secret: &[u8],
     device: &Actor,
     via: Via,
@@ -420,24 +554,40 @@ pub fn intake(
     settings: Settings,
     now: DateTime<Utc>,
 ) -> Result<Rma, ReturnError> {
-    let Some(store_id) = device.store().filter(|_| device.kind() == ActorKind::StoreDevice).cloned() else {
-        return Err(ReturnError::Forbidden("only a store device receives returned goods"));
+    let Some(store_id) = device
+        .store()
+        .filter(|_| device.kind() == ActorKind::StoreDevice)
+        .cloned()
+    else {
+        return Err(ReturnError::Forbidden(
+            "only a store device receives returned goods",
+        ));
     };
     if !policy.in_store_returns() {
         return Err(ReturnError::NotOffered("returns in stores".into()));
     }
-    let id = verify(code, secret, now)?;
+    let reference = presented.case_ref(secret, now)?;
     // The case is read before the transaction, which then holds only the
     // writes: the guarded UPDATE (same status, same version) re-checks what
     // was read, and a lost race is decided again on a fresh read (which
     // then says who received it). Under Spin every statement made while
     // holding the write lock keeps every other writer waiting.
     let read = |sql: &dyn Sql| -> Result<(Rma, Vec<(u32, u32)>), ReturnError> {
-        let rma = store::load(sql, &CaseRef::Id(id.clone()))?.ok_or(ReturnError::CodeInvalid)?;
+        let rma = store::load(sql, &reference)?.ok_or_else(|| presented.missing())?;
         match (&rma.status, &rma.received) {
-            (_, Some((store, at))) => return Err(ReturnError::AlreadyReceived { at: *at, store: store.clone() }),
+            (_, Some((store, at))) => {
+                return Err(ReturnError::AlreadyReceived {
+                    at: *at,
+                    store: store.clone(),
+                });
+            }
             (RmaStatus::Opened, None) => {}
-            (status, None) => return Err(ReturnError::Illegal { current: *status, to: RmaStatus::Received }),
+            (status, None) => {
+                return Err(ReturnError::Illegal {
+                    current: *status,
+                    to: RmaStatus::Received,
+                });
+            }
         }
         let found = received_counts(&rma, lines)?;
         Ok((rma, found))
@@ -447,11 +597,17 @@ pub fn intake(
         let received = if nested {
             in_transaction(sql, |tx| {
                 let (rma, found) = read(tx)?;
-                receive_in(tx, &rma, &found, &store_id, device, via, policy, settings, now)
+                receive_in(
+                    tx, &rma, &found, &store_id, device, via, policy, settings, now,
+                )
             })?
         } else {
             let (rma, found) = read(sql)?;
-            in_transaction(sql, |tx| receive_in(tx, &rma, &found, &store_id, device, via, policy, settings, now))?
+            in_transaction(sql, |tx| {
+                receive_in(
+                    tx, &rma, &found, &store_id, device, via, policy, settings, now,
+                )
+            })?
         };
         if let Some(rma) = received {
             return Ok(rma);
@@ -492,8 +648,13 @@ fn receive_in(
             DamagedItems::Refund => sellable + damaged,
             DamagedItems::NoRefund => *sellable,
         };
-        let refund = refund_for_units(line.line_paid, line.line_quantity, line.unit_offset, refundable)
-            .map_err(|e| StorageError::Other(format!("refund of {}: {e}", line.sku)))?;
+        let refund = refund_for_units(
+            line.line_paid,
+            line.line_quantity,
+            line.unit_offset,
+            refundable,
+        )
+        .map_err(|e| StorageError::Other(format!("refund of {}: {e}", line.sku)))?;
         tx.execute(
             "UPDATE return_case_lines SET received_sellable = ?3, received_damaged = ?4, refund_minor = ?5
              WHERE case_id = ?1 AND line = ?2",
@@ -511,12 +672,25 @@ fn receive_in(
             stock::restock_in(tx, store_id, &line.sku, units, now)?;
         }
     }
-    store::record(tx, id, version, Some(RmaStatus::Opened), RmaStatus::Received, device, via, None, now)?;
+    store::record(
+        tx,
+        id,
+        version,
+        Some(RmaStatus::Opened),
+        RmaStatus::Received,
+        device,
+        via,
+        None,
+        now,
+    )?;
     finish(tx, id, settings, now).map(Some)
 }
 
 /// Per case line, the (sellable, damaged) units the intake found.
-fn received_counts(rma: &Rma, lines: Option<&[IntakeLine]>) -> Result<Vec<(u32, u32)>, ReturnError> {
+fn received_counts(
+    rma: &Rma,
+    lines: Option<&[IntakeLine]>,
+) -> Result<Vec<(u32, u32)>, ReturnError> {
     let Some(lines) = lines else {
         return Ok(rma.lines.iter().map(|l| (l.quantity, 0)).collect());
     };
@@ -524,7 +698,10 @@ fn received_counts(rma: &Rma, lines: Option<&[IntakeLine]>) -> Result<Vec<(u32, 
     let mut errors = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if !rma.lines.iter().any(|l| l.sku == line.sku) {
-            errors.push(FieldError::new(format!("lines[{i}].sku"), format!("{} is not on this return", line.sku)));
+            errors.push(FieldError::new(
+                format!("lines[{i}].sku"),
+                format!("{} is not on this return", line.sku),
+            ));
             continue;
         }
         let entry = wanted.entry(&line.sku).or_default();
@@ -534,13 +711,27 @@ fn received_counts(rma: &Rma, lines: Option<&[IntakeLine]>) -> Result<Vec<(u32, 
         }
     }
     for (sku, (sellable, damaged)) in &wanted {
-        let on_case: u32 = rma.lines.iter().filter(|l| &&l.sku == sku).map(|l| l.quantity).sum();
+        let on_case: u32 = rma
+            .lines
+            .iter()
+            .filter(|l| &&l.sku == sku)
+            .map(|l| l.quantity)
+            .sum();
         if sellable + damaged > on_case {
-            errors.push(FieldError::new("lines", format!("{sku}: {} unit(s) received, {on_case} on the return", sellable + damaged)));
+            errors.push(FieldError::new(
+                "lines",
+                format!(
+                    "{sku}: {} unit(s) received, {on_case} on the return",
+                    sellable + damaged
+                ),
+            ));
         }
     }
     if wanted.values().all(|(s, d)| s + d == 0) && errors.is_empty() {
-        errors.push(FieldError::new("lines", "at least one unit must be received"));
+        errors.push(FieldError::new(
+            "lines",
+            "at least one unit must be received",
+        ));
     }
     if !errors.is_empty() {
         return Err(ReturnError::Invalid(errors));
@@ -579,10 +770,15 @@ pub fn transition(
         may_see(actor, &rma)?;
         may_act(actor, &rma)?;
         if !version_ok(rma.version) {
-            return Err(ReturnError::Stale { current_version: rma.version });
+            return Err(ReturnError::Stale {
+                current_version: rma.version,
+            });
         }
         if !rma.status.may_become(to) {
-            return Err(ReturnError::Illegal { current: rma.status, to });
+            return Err(ReturnError::Illegal {
+                current: rma.status,
+                to,
+            });
         }
         let (refund, exchange) = match change {
             Move::Refund => (Some(rma.refund_total()), None),
@@ -595,8 +791,11 @@ pub fn transition(
             }
             Move::Inspect | Move::Reject | Move::Close => (None, None),
         };
-        let exchange_json =
-            exchange.as_ref().map(serde_json::to_string).transpose().map_err(|e| StorageError::Other(e.to_string()))?;
+        let exchange_json = exchange
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StorageError::Other(e.to_string()))?;
         let changed = tx.execute(
             "UPDATE return_cases SET status = ?3, version = version + 1, updated_at = ?4,
                  refund_minor = COALESCE(?5, refund_minor),
@@ -617,8 +816,20 @@ pub fn transition(
             .first()
             .map(|r| r.integer("version"))
             .transpose()?
-            .ok_or(ReturnError::Stale { current_version: rma.version + 1 })?;
-        store::record(tx, &rma.id, version, Some(rma.status), to, actor, via, note, now)?;
+            .ok_or(ReturnError::Stale {
+                current_version: rma.version + 1,
+            })?;
+        store::record(
+            tx,
+            &rma.id,
+            version,
+            Some(rma.status),
+            to,
+            actor,
+            via,
+            note,
+            now,
+        )?;
         finish(tx, &rma.id, settings, now)
     })
 }
@@ -645,7 +856,10 @@ fn exchange_in(
     now: DateTime<Utc>,
 ) -> Result<(Money, Exchange), ReturnError> {
     let Some((received_store, _)) = &rma.received else {
-        return Err(ReturnError::Illegal { current: rma.status, to: RmaStatus::Exchanged });
+        return Err(ReturnError::Illegal {
+            current: rma.status,
+            to: RmaStatus::Exchanged,
+        });
     };
     let store = at.unwrap_or(received_store).clone();
     // Units of each SKU received on the case, and the value of the first
@@ -657,17 +871,30 @@ fn exchange_in(
     let mut errors = Vec::new();
     for (i, swap) in lines.iter().enumerate() {
         let product = |sku: &Sku| -> Result<Option<String>, StorageError> {
-            let rows = tx.execute("SELECT product_id FROM catalog_items WHERE sku = ?1", &[sku.as_str().into()])?;
-            rows.first().map(|r| r.text("product_id").map(str::to_owned)).transpose()
+            let rows = tx.execute(
+                "SELECT product_id FROM catalog_items WHERE sku = ?1",
+                &[sku.as_str().into()],
+            )?;
+            rows.first()
+                .map(|r| r.text("product_id").map(str::to_owned))
+                .transpose()
         };
-        let refuse = |why| ReturnError::NotAnExchange { sku: swap.sku.clone(), replacement: swap.replacement.clone(), why };
+        let refuse = |why| ReturnError::NotAnExchange {
+            sku: swap.sku.clone(),
+            replacement: swap.replacement.clone(),
+            why,
+        };
         if swap.sku == swap.replacement {
             return Err(refuse("the replacement is the same item"));
         }
         match (product(&swap.sku)?, product(&swap.replacement)?) {
             (Some(a), Some(b)) if a == b => {}
             (_, None) => return Err(refuse("the catalog has no such replacement")),
-            _ => return Err(refuse("an exchange is another size or colour of the same product")),
+            _ => {
+                return Err(refuse(
+                    "an exchange is another size or colour of the same product",
+                ));
+            }
         }
         let list_price = |sku: &Sku| -> Result<Option<i64>, StorageError> {
             let price = tx.execute(
@@ -677,10 +904,14 @@ fn exchange_in(
             price.first().map(|r| r.integer("amount_minor")).transpose()
         };
         let Some(unit_price) = list_price(&swap.replacement)? else {
-            return Err(refuse("the replacement has no price in the return's currency"));
+            return Err(refuse(
+                "the replacement has no price in the return's currency",
+            ));
         };
         let Some(returned_price) = list_price(&swap.sku)? else {
-            return Err(refuse("the returned item has no price in the return's currency"));
+            return Err(refuse(
+                "the returned item has no price in the return's currency",
+            ));
         };
         // The returned units' value: their refund shares, line by line.
         let already = used.get(&swap.sku).copied().unwrap_or(0);
@@ -693,23 +924,37 @@ fn exchange_in(
             skip -= here_skip;
             let take = (received - here_skip).min(want);
             if take > 0 {
-                let before = refund_for_units(line.line_paid, line.line_quantity, line.unit_offset, here_skip)
-                    .map_err(|e| StorageError::Other(e.to_string()))?;
-                let upto = refund_for_units(line.line_paid, line.line_quantity, line.unit_offset, here_skip + take)
-                    .map_err(|e| StorageError::Other(e.to_string()))?;
+                let before = refund_for_units(
+                    line.line_paid,
+                    line.line_quantity,
+                    line.unit_offset,
+                    here_skip,
+                )
+                .map_err(|e| StorageError::Other(e.to_string()))?;
+                let upto = refund_for_units(
+                    line.line_paid,
+                    line.line_quantity,
+                    line.unit_offset,
+                    here_skip + take,
+                )
+                .map_err(|e| StorageError::Other(e.to_string()))?;
                 value += upto.to_minor_units() - before.to_minor_units();
                 want -= take;
             }
         }
         if want > 0 {
-            errors.push(FieldError::new(format!("lines[{i}].quantity"), format!("more units of {} than were received", swap.sku)));
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity"),
+                format!("more units of {} than were received", swap.sku),
+            ));
             continue;
         }
         used.insert(swap.sku.clone(), already + swap.quantity.get());
         // The list-price difference per unit: the customer keeps the
         // discount the returned units had. A cheaper replacement never
         // refunds more than was paid for the units it replaces.
-        let difference = ((unit_price - returned_price) * i64::from(swap.quantity.get())).max(-value);
+        let difference =
+            ((unit_price - returned_price) * i64::from(swap.quantity.get())).max(-value);
         exchanged_value += value;
         differences += difference;
         records.push(ExchangeLine {
@@ -725,13 +970,22 @@ fn exchange_in(
     if !errors.is_empty() {
         return Err(ReturnError::Invalid(errors));
     }
-    let basket_lines: Vec<BasketLine> = lines.iter().map(|l| BasketLine::new(l.replacement.clone(), l.quantity)).collect();
+    let basket_lines: Vec<BasketLine> = lines
+        .iter()
+        .map(|l| BasketLine::new(l.replacement.clone(), l.quantity))
+        .collect();
     let basket = Basket::from_lines(basket_lines).map_err(ReturnError::Invalid)?;
-    let minutes = if &store == received_store { EXCHANGE_HOLD_HERE_MINUTES } else { EXCHANGE_HOLD_ELSEWHERE_MINUTES };
+    let minutes = if &store == received_store {
+        EXCHANGE_HOLD_HERE_MINUTES
+    } else {
+        EXCHANGE_HOLD_ELSEWHERE_MINUTES
+    };
     let customer = match &rma.customer {
         Some(customer) => customer.clone(),
         // A walk-in till sale has no customer id: the hold is the case's.
-        None => CustomerId::parse(rma.id.as_str()).map_err(|e| StorageError::Other(e.to_string()))?,
+        None => {
+            CustomerId::parse(rma.id.as_str()).map_err(|e| StorageError::Other(e.to_string()))?
+        }
     };
     let request = ReservationRequest {
         store: store.clone(),
@@ -743,7 +997,8 @@ fn exchange_in(
     let reservation = stock::reserve_in(tx, &request, now)?;
     let difference = differences;
     let refund_minor = rma.refund_total().to_minor_units() - exchanged_value + (-difference).max(0);
-    let refund = Money::from_minor_units(refund_minor, rma.currency).map_err(|e| StorageError::Other(e.to_string()))?;
+    let refund = Money::from_minor_units(refund_minor, rma.currency)
+        .map_err(|e| StorageError::Other(e.to_string()))?;
     Ok((
         refund,
         Exchange {
@@ -780,7 +1035,11 @@ mod tests {
     }
 
     fn till() -> Actor {
-        Actor::of(&Caller::StoreDevice { store: StoreId::parse("S1").unwrap(), device: "till-1".into() }).unwrap()
+        Actor::of(&Caller::StoreDevice {
+            store: StoreId::parse("S1").unwrap(),
+            device: "till-1".into(),
+        })
+        .unwrap()
     }
 
     /// The stock test database (stores S1, S2; items A and B of product P)
@@ -792,7 +1051,13 @@ mod tests {
         for extra in ["DEAR", "CHEAP", "TINY"] {
             insert_item(&sql, extra, "both");
         }
-        for (item, minor) in [("A", 10_000_i64), ("B", 10_000), ("DEAR", 12_000), ("CHEAP", 8_000), ("TINY", 1_000)] {
+        for (item, minor) in [
+            ("A", 10_000_i64),
+            ("B", 10_000),
+            ("DEAR", 12_000),
+            ("CHEAP", 8_000),
+            ("TINY", 1_000),
+        ] {
             sql.execute(
                 "INSERT INTO prices (sku, currency, amount_minor, updated_at) VALUES (?1, 'PLN', ?2, 'x')",
                 &[item.into(), minor.into()],
@@ -816,7 +1081,12 @@ mod tests {
                 store: StoreId::parse("S1").unwrap(),
                 customer: None,
                 currency: Currency::Pln,
-                lines: vec![SaleLine { sku: sku("A"), quantity: units, unit_price: pln("100.00"), line_discount: pln("0.00") }],
+                lines: vec![SaleLine {
+                    sku: sku("A"),
+                    quantity: units,
+                    unit_price: pln("100.00"),
+                    line_discount: pln("0.00"),
+                }],
                 order_discounts: vec![pln(discount)],
                 sold_at: now(),
             },
@@ -827,22 +1097,43 @@ mod tests {
         let policy = ReturnPolicy::default();
         let new = NewReturn {
             source_id: receipt.id,
-            lines: vec![RequestedLine { sku: sku("A"), quantity: Quantity::parse(1).unwrap(), reason: None }],
+            lines: vec![RequestedLine {
+                sku: sku("A"),
+                quantity: Quantity::parse(1).unwrap(),
+                reason: None,
+            }],
             refund_method: RefundMethod::OriginalPayment,
             via: Via::Channel(Channel::Pos),
         };
         let opened = open(sql, &new, &till(), &policy, Settings::default(), now()).unwrap();
         let code = code_for(&opened, SECRET, now()).unwrap();
-        intake(sql, &code.code, SECRET, &till(), Via::Channel(Channel::Pos), None, &policy, Settings::default(), now())
-            .unwrap()
+        intake(
+            sql,
+            &Presented::Code(&code.code),
+            SECRET,
+            &till(),
+            Via::Channel(Channel::Pos),
+            None,
+            &policy,
+            Settings::default(),
+            now(),
+        )
+        .unwrap()
     }
 
     fn exchange(sql: &dyn Sql, rma: &Rma, replacement: &str) -> Rma {
-        let swap = ExchangeRequest { sku: sku("A"), replacement: sku(replacement), quantity: Quantity::parse(1).unwrap() };
+        let swap = ExchangeRequest {
+            sku: sku("A"),
+            replacement: sku(replacement),
+            quantity: Quantity::parse(1).unwrap(),
+        };
         transition(
             sql,
             &CaseRef::Id(rma.id.clone()),
-            &Move::Exchange { lines: vec![swap], store: None },
+            &Move::Exchange {
+                lines: vec![swap],
+                store: None,
+            },
             &till(),
             Via::Channel(Channel::Pos),
             None,
@@ -857,7 +1148,10 @@ mod tests {
     /// (price difference, refunded) of an exchanged case, in minor units.
     fn settled(rma: &Rma) -> (i64, i64) {
         let exchange = rma.exchange.as_ref().expect("an exchange");
-        (exchange.difference_minor, rma.refunded.as_ref().expect("settled").0.to_minor_units())
+        (
+            exchange.difference_minor,
+            rma.refunded.as_ref().expect("settled").0.to_minor_units(),
+        )
     }
 
     #[test]
@@ -873,7 +1167,12 @@ mod tests {
         assert_eq!(settled(&swapped), (0, 0));
         let line = &swapped.exchange.as_ref().unwrap().lines[0];
         assert_eq!(
-            (line.unit_price_minor, line.returned_unit_price_minor, line.returned_value_minor, line.difference_minor),
+            (
+                line.unit_price_minor,
+                line.returned_unit_price_minor,
+                line.returned_value_minor,
+                line.difference_minor
+            ),
             (10_000, Some(10_000), 9_408, Some(0))
         );
     }
@@ -883,9 +1182,17 @@ mod tests {
         let db = shop();
         let sql = db.connect();
         let dearer = exchange(&sql, &received_case(&sql, 2, "11.84"), "DEAR");
-        assert_eq!(settled(&dearer), (2_000, 0), "120.00 - 100.00 is charged, whatever the discount");
+        assert_eq!(
+            settled(&dearer),
+            (2_000, 0),
+            "120.00 - 100.00 is charged, whatever the discount"
+        );
         let cheaper = exchange(&sql, &received_case(&sql, 2, "11.84"), "CHEAP");
-        assert_eq!(settled(&cheaper), (-2_000, 2_000), "100.00 - 80.00 is refunded");
+        assert_eq!(
+            settled(&cheaper),
+            (-2_000, 2_000),
+            "100.00 - 80.00 is refunded"
+        );
     }
 
     #[test]

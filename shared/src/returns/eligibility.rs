@@ -18,7 +18,10 @@ pub enum Ineligible {
     /// The window closed at `ended_at` (the end of the last local day).
     WindowClosed { ended_at: DateTime<Utc> },
     /// The item's category is excluded by the policy's rule `rule`.
-    NotReturnable { category: CategoryPath, rule: CategoryPath },
+    NotReturnable {
+        category: CategoryPath,
+        rule: CategoryPath,
+    },
 }
 
 /// The instant the return window of an item handed over at `handover` in
@@ -26,7 +29,9 @@ pub enum Ineligible {
 /// the handover's local date.
 pub fn window_ends_at(handover: DateTime<Utc>, zone: TimeZone, window_days: u16) -> DateTime<Utc> {
     let date = zone.local(handover).date();
-    let last = date.checked_add_days(Days::new(u64::from(window_days) + 1)).unwrap_or(date);
+    let last = date
+        .checked_add_days(Days::new(u64::from(window_days) + 1))
+        .unwrap_or(date);
     zone.first_instant_at_or_after(last.and_time(NaiveTime::MIN))
 }
 
@@ -39,7 +44,10 @@ pub fn check(
     now: DateTime<Utc>,
 ) -> Result<(), Ineligible> {
     if let Some(rule) = policy.excluded_by(category) {
-        return Err(Ineligible::NotReturnable { category: category.clone(), rule: rule.clone() });
+        return Err(Ineligible::NotReturnable {
+            category: category.clone(),
+            rule: rule.clone(),
+        });
     }
     let ended_at = window_ends_at(handover, zone, policy.window_days());
     if now >= ended_at {
@@ -69,8 +77,20 @@ mod tests {
         // 1 April 00:00 in Warsaw is 31 March 22:00 UTC (CEST since 29 March).
         assert_eq!(ends, Utc.with_ymd_and_hms(2026, 3, 31, 22, 0, 0).unwrap());
         let policy = ReturnPolicy::default();
-        assert_eq!(check(&policy, handover, warsaw(), &tees(), ends - Duration::milliseconds(1)), Ok(()));
-        assert_eq!(check(&policy, handover, warsaw(), &tees(), ends), Err(Ineligible::WindowClosed { ended_at: ends }));
+        assert_eq!(
+            check(
+                &policy,
+                handover,
+                warsaw(),
+                &tees(),
+                ends - Duration::milliseconds(1)
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(&policy, handover, warsaw(), &tees(), ends),
+            Err(Ineligible::WindowClosed { ended_at: ends })
+        );
     }
 
     #[test]
@@ -80,17 +100,33 @@ mod tests {
         // 11th (23:30 UTC on the 10th) must count as the 11th.
         let after_midnight = Utc.with_ymd_and_hms(2026, 1, 10, 23, 30, 0).unwrap();
         let ends = window_ends_at(after_midnight, warsaw(), 1);
-        assert_eq!(ends, Utc.with_ymd_and_hms(2026, 1, 12, 23, 0, 0).unwrap(), "end of 12 January in Warsaw");
+        assert_eq!(
+            ends,
+            Utc.with_ymd_and_hms(2026, 1, 12, 23, 0, 0).unwrap(),
+            "end of 12 January in Warsaw"
+        );
         let berlin = TimeZone::parse("Europe/Berlin").unwrap();
         let utc = TimeZone::parse("UTC").unwrap();
-        assert_ne!(window_ends_at(after_midnight, berlin, 1), window_ends_at(after_midnight, utc, 1));
+        assert_ne!(
+            window_ends_at(after_midnight, berlin, 1),
+            window_ends_at(after_midnight, utc, 1)
+        );
     }
 
     #[test]
     fn excluded_categories_are_refused_whatever_the_date() {
         let handover = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
         let briefs = CategoryPath::parse(&["underwear", "briefs"]).unwrap();
-        let refusal = check(&ReturnPolicy::default(), handover, warsaw(), &briefs, handover).unwrap_err();
-        assert!(matches!(refusal, Ineligible::NotReturnable { rule, .. } if rule.segments() == ["underwear"]));
+        let refusal = check(
+            &ReturnPolicy::default(),
+            handover,
+            warsaw(),
+            &briefs,
+            handover,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(refusal, Ineligible::NotReturnable { rule, .. } if rule.segments() == ["underwear"])
+        );
     }
 }

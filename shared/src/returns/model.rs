@@ -129,7 +129,8 @@ pub struct Rma {
 impl Rma {
     /// The sum of the lines' refunds.
     pub fn refund_total(&self) -> Money {
-        Money::sum(self.currency, self.lines.iter().map(|l| &l.refund)).unwrap_or(Money::zero(self.currency))
+        Money::sum(self.currency, self.lines.iter().map(|l| &l.refund))
+            .unwrap_or(Money::zero(self.currency))
     }
 
     /// Units on the case after intake (or as opened, before it).

@@ -34,40 +34,70 @@ pub fn event(status: RmaStatus) -> Option<&'static str> {
 /// The title and body for `rma` in its current status.
 pub fn render(rma: &Rma, locale: Locale) -> (String, String) {
     let n = rma.case_number.as_str();
-    let store = rma.received.as_ref().map(|(s, _)| s.as_str()).unwrap_or_default();
-    let refund = rma.refunded.as_ref().map(|(m, _)| m.to_string()).unwrap_or_else(|| rma.refund_total().to_string());
+    let store = rma
+        .received
+        .as_ref()
+        .map(|(s, _)| s.as_str())
+        .unwrap_or_default();
+    let refund = rma
+        .refunded
+        .as_ref()
+        .map(|(m, _)| m.to_string())
+        .unwrap_or_else(|| rma.refund_total().to_string());
     match (locale, rma.status) {
         (Locale::Pl, RmaStatus::Opened) => (
             format!("Zwrot {n} otwarty"),
-            "Pokaż kod zwrotu z aplikacji w dowolnym naszym sklepie. Etykieta nie jest potrzebna.".to_owned(),
+            "Pokaż kod zwrotu z aplikacji w dowolnym naszym sklepie. Etykieta nie jest potrzebna."
+                .to_owned(),
         ),
-        (Locale::Pl, RmaStatus::Received) => {
-            (format!("Zwrot {n} przyjęty"), format!("Przyjęliśmy zwracane produkty w sklepie {store}."))
-        }
-        (Locale::Pl, RmaStatus::Refunded) => (format!("Zwrot {n} rozliczony"), format!("Zwracamy {refund}.")),
-        (Locale::Pl, RmaStatus::Exchanged) => {
-            (format!("Wymiana {n} gotowa"), "Nowy rozmiar czeka na Ciebie w sklepie.".to_owned())
-        }
-        (Locale::Pl, _) => (format!("Zwrot {n} odrzucony"), "Skontaktuj się ze sklepem, aby poznać szczegóły.".to_owned()),
+        (Locale::Pl, RmaStatus::Received) => (
+            format!("Zwrot {n} przyjęty"),
+            format!("Przyjęliśmy zwracane produkty w sklepie {store}."),
+        ),
+        (Locale::Pl, RmaStatus::Refunded) => (
+            format!("Zwrot {n} rozliczony"),
+            format!("Zwracamy {refund}."),
+        ),
+        (Locale::Pl, RmaStatus::Exchanged) => (
+            format!("Wymiana {n} gotowa"),
+            "Nowy rozmiar czeka na Ciebie w sklepie.".to_owned(),
+        ),
+        (Locale::Pl, _) => (
+            format!("Zwrot {n} odrzucony"),
+            "Skontaktuj się ze sklepem, aby poznać szczegóły.".to_owned(),
+        ),
         (Locale::En, RmaStatus::Opened) => (
             format!("Return {n} opened"),
             "Show the return code in the app at any of our stores. No label needed.".to_owned(),
         ),
-        (Locale::En, RmaStatus::Received) => {
-            (format!("Return {n} received"), format!("We received your items at store {store}."))
-        }
-        (Locale::En, RmaStatus::Refunded) => (format!("Return {n} refunded"), format!("We are refunding {refund}.")),
-        (Locale::En, RmaStatus::Exchanged) => {
-            (format!("Exchange {n} ready"), "Your new size is waiting for you in the store.".to_owned())
-        }
-        (Locale::En, _) => (format!("Return {n} rejected"), "Please contact the store for the details.".to_owned()),
+        (Locale::En, RmaStatus::Received) => (
+            format!("Return {n} received"),
+            format!("We received your items at store {store}."),
+        ),
+        (Locale::En, RmaStatus::Refunded) => (
+            format!("Return {n} refunded"),
+            format!("We are refunding {refund}."),
+        ),
+        (Locale::En, RmaStatus::Exchanged) => (
+            format!("Exchange {n} ready"),
+            "Your new size is waiting for you in the store.".to_owned(),
+        ),
+        (Locale::En, _) => (
+            format!("Return {n} rejected"),
+            "Please contact the store for the details.".to_owned(),
+        ),
     }
 }
 
 /// Queues the message for `rma`'s current status on every channel the
 /// customer allows; a case without a customer (an anonymous till sale)
 /// has no one to tell. Returns how many rows were new.
-pub fn enqueue(tx: &dyn Sql, rma: &Rma, webhook_configured: bool, now: DateTime<Utc>) -> Result<u32, StorageError> {
+pub fn enqueue(
+    tx: &dyn Sql,
+    rma: &Rma,
+    webhook_configured: bool,
+    now: DateTime<Utc>,
+) -> Result<u32, StorageError> {
     let (Some(customer), Some(event)) = (&rma.customer, event(rma.status)) else {
         return Ok(0);
     };

@@ -39,7 +39,9 @@ impl RefundMethod {
     }
 
     pub fn parse(raw: &str) -> Option<RefundMethod> {
-        [RefundMethod::OriginalPayment, RefundMethod::StoreCredit].into_iter().find(|m| m.as_str() == raw)
+        [RefundMethod::OriginalPayment, RefundMethod::StoreCredit]
+            .into_iter()
+            .find(|m| m.as_str() == raw)
     }
 
     fn schema_org(self) -> &'static str {
@@ -84,7 +86,11 @@ impl Default for ReturnPolicy {
         let category = |path: &[&str]| CategoryPath::parse(path).expect("a valid default category");
         ReturnPolicy {
             window_days: DEFAULT_WINDOW_DAYS,
-            non_returnable: vec![category(&["underwear"]), category(&["swimwear"]), category(&["gift-cards"])],
+            non_returnable: vec![
+                category(&["underwear"]),
+                category(&["swimwear"]),
+                category(&["gift-cards"]),
+            ],
             conditions: vec![
                 "Unworn and unwashed, with the original tags attached".to_owned(),
                 "Faulty items are always taken back and refunded".to_owned(),
@@ -94,7 +100,10 @@ impl Default for ReturnPolicy {
             in_store_returns: true,
             exchanges: true,
             return_code_days: DEFAULT_RETURN_CODE_DAYS,
-            countries: ["PL", "DE"].iter().map(|c| CountryCode::parse(c).expect("a valid country")).collect(),
+            countries: ["PL", "DE"]
+                .iter()
+                .map(|c| CountryCode::parse(c).expect("a valid country"))
+                .collect(),
         }
     }
 }
@@ -119,12 +128,18 @@ impl ReturnPolicy {
     /// Checks every field and reports all that are wrong.
     pub fn parse(row: &PolicyRow) -> Result<ReturnPolicy, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let window_days = u16::try_from(row.window_days).ok().filter(|d| (1..=MAX_WINDOW_DAYS).contains(d));
+        let window_days = u16::try_from(row.window_days)
+            .ok()
+            .filter(|d| (1..=MAX_WINDOW_DAYS).contains(d));
         if window_days.is_none() {
-            errors.push(FieldError::new("window_days", format!("must be a whole number from 1 to {MAX_WINDOW_DAYS}")));
+            errors.push(FieldError::new(
+                "window_days",
+                format!("must be a whole number from 1 to {MAX_WINDOW_DAYS}"),
+            ));
         }
-        let return_code_days =
-            u16::try_from(row.return_code_days).ok().filter(|d| (1..=MAX_RETURN_CODE_DAYS).contains(d));
+        let return_code_days = u16::try_from(row.return_code_days)
+            .ok()
+            .filter(|d| (1..=MAX_RETURN_CODE_DAYS).contains(d));
         if return_code_days.is_none() {
             errors.push(FieldError::new(
                 "return_code_days",
@@ -133,25 +148,39 @@ impl ReturnPolicy {
         }
         let mut non_returnable = Vec::new();
         if row.non_returnable_categories.len() > 100 {
-            errors.push(FieldError::new("non_returnable_categories", "at most 100 categories"));
+            errors.push(FieldError::new(
+                "non_returnable_categories",
+                "at most 100 categories",
+            ));
         }
         for (i, path) in row.non_returnable_categories.iter().take(100).enumerate() {
             match CategoryPath::parse(path) {
                 Ok(path) if !non_returnable.contains(&path) => non_returnable.push(path),
                 Ok(_) => {}
-                Err(e) => errors.push(FieldError::new(format!("non_returnable_categories[{i}]"), e)),
+                Err(e) => errors.push(FieldError::new(
+                    format!("non_returnable_categories[{i}]"),
+                    e,
+                )),
             }
         }
         if row.conditions.len() > 20
-            || row.conditions.iter().any(|c| c.trim().is_empty() || c.chars().count() > 200 || c.chars().any(char::is_control))
+            || row.conditions.iter().any(|c| {
+                c.trim().is_empty() || c.chars().count() > 200 || c.chars().any(char::is_control)
+            })
         {
-            errors.push(FieldError::new("conditions", "at most 20 rules of 1 to 200 printable characters"));
+            errors.push(FieldError::new(
+                "conditions",
+                "at most 20 rules of 1 to 200 printable characters",
+            ));
         }
         let damaged_items = match row.damaged_items.as_str() {
             "refund" => Some(DamagedItems::Refund),
             "no_refund" => Some(DamagedItems::NoRefund),
             _ => {
-                errors.push(FieldError::new("damaged_items", "must be refund or no_refund"));
+                errors.push(FieldError::new(
+                    "damaged_items",
+                    "must be refund or no_refund",
+                ));
                 None
             }
         };
@@ -167,7 +196,10 @@ impl ReturnPolicy {
             }
         }
         if row.refund_methods.is_empty() {
-            errors.push(FieldError::new("refund_methods", "at least one refund method is needed"));
+            errors.push(FieldError::new(
+                "refund_methods",
+                "at least one refund method is needed",
+            ));
         }
         let mut countries = Vec::new();
         for (i, raw) in row.applicable_countries.iter().take(50).enumerate() {
@@ -178,20 +210,27 @@ impl ReturnPolicy {
             }
         }
         if row.applicable_countries.is_empty() || row.applicable_countries.len() > 50 {
-            errors.push(FieldError::new("applicable_countries", "1 to 50 ISO 3166-1 alpha-2 codes"));
+            errors.push(FieldError::new(
+                "applicable_countries",
+                "1 to 50 ISO 3166-1 alpha-2 codes",
+            ));
         }
         match (window_days, return_code_days, damaged_items) {
-            (Some(window_days), Some(return_code_days), Some(damaged_items)) if errors.is_empty() => Ok(ReturnPolicy {
-                window_days,
-                non_returnable,
-                conditions: row.conditions.iter().map(|c| c.trim().to_owned()).collect(),
-                damaged_items,
-                refund_methods,
-                in_store_returns: row.in_store_returns,
-                exchanges: row.exchanges,
-                return_code_days,
-                countries,
-            }),
+            (Some(window_days), Some(return_code_days), Some(damaged_items))
+                if errors.is_empty() =>
+            {
+                Ok(ReturnPolicy {
+                    window_days,
+                    non_returnable,
+                    conditions: row.conditions.iter().map(|c| c.trim().to_owned()).collect(),
+                    damaged_items,
+                    refund_methods,
+                    in_store_returns: row.in_store_returns,
+                    exchanges: row.exchanges,
+                    return_code_days,
+                    countries,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -223,24 +262,38 @@ impl ReturnPolicy {
     /// The excluded category covering `category`, if any: a rule on
     /// `underwear` covers `underwear/briefs`.
     pub fn excluded_by(&self, category: &CategoryPath) -> Option<&CategoryPath> {
-        self.non_returnable.iter().find(|rule| category.starts_with(rule))
+        self.non_returnable
+            .iter()
+            .find(|rule| category.starts_with(rule))
     }
 
     /// The editable fields, as `PUT` takes them.
     pub fn to_row(&self) -> PolicyRow {
         PolicyRow {
             window_days: i64::from(self.window_days),
-            non_returnable_categories: self.non_returnable.iter().map(|c| c.segments().to_vec()).collect(),
+            non_returnable_categories: self
+                .non_returnable
+                .iter()
+                .map(|c| c.segments().to_vec())
+                .collect(),
             conditions: self.conditions.clone(),
             damaged_items: match self.damaged_items {
                 DamagedItems::Refund => "refund".into(),
                 DamagedItems::NoRefund => "no_refund".into(),
             },
-            refund_methods: self.refund_methods.iter().map(|m| m.as_str().to_owned()).collect(),
+            refund_methods: self
+                .refund_methods
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
             in_store_returns: self.in_store_returns,
             exchanges: self.exchanges,
             return_code_days: i64::from(self.return_code_days),
-            applicable_countries: self.countries.iter().map(|c| c.as_str().to_owned()).collect(),
+            applicable_countries: self
+                .countries
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
         }
     }
 
@@ -253,7 +306,8 @@ impl ReturnPolicy {
         if self.in_store_returns {
             methods.push("https://schema.org/ReturnInStore");
         }
-        let mut refund_types: Vec<&str> = self.refund_methods.iter().map(|m| m.schema_org()).collect();
+        let mut refund_types: Vec<&str> =
+            self.refund_methods.iter().map(|m| m.schema_org()).collect();
         if self.exchanges {
             refund_types.push("https://schema.org/ExchangeRefund");
         }
@@ -290,7 +344,11 @@ mod tests {
         row.damaged_items = "sometimes".into();
         row.refund_methods = vec!["cash".into()];
         row.applicable_countries = vec![];
-        let fields: Vec<String> = ReturnPolicy::parse(&row).unwrap_err().into_iter().map(|e| e.field).collect();
+        let fields: Vec<String> = ReturnPolicy::parse(&row)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(
             fields,
             [
@@ -309,7 +367,10 @@ mod tests {
         let policy = ReturnPolicy::default();
         let briefs = CategoryPath::parse(&["underwear", "briefs"]).unwrap();
         let tees = CategoryPath::parse(&["men", "t-shirts"]).unwrap();
-        assert_eq!(policy.excluded_by(&briefs).map(|c| c.segments().join("/")), Some("underwear".into()));
+        assert_eq!(
+            policy.excluded_by(&briefs).map(|c| c.segments().join("/")),
+            Some("underwear".into())
+        );
         assert_eq!(policy.excluded_by(&tees), None);
     }
 
@@ -318,7 +379,10 @@ mod tests {
         let view = ReturnPolicy::default().schema_org();
         assert_eq!(view["@type"], "MerchantReturnPolicy");
         assert_eq!(view["merchantReturnDays"], 30);
-        assert_eq!(view["returnMethod"], json!(["https://schema.org/ReturnInStore"]));
+        assert_eq!(
+            view["returnMethod"],
+            json!(["https://schema.org/ReturnInStore"])
+        );
         assert_eq!(
             view["refundType"],
             json!([

@@ -66,19 +66,35 @@ pub struct Receipt {
 }
 
 /// Records `new`; unknown SKUs and discounts above what was bought are 422.
-pub fn record(sql: &dyn Sql, new: &NewReceipt, by: &str, now: DateTime<Utc>) -> Result<Receipt, ReturnError> {
+pub fn record(
+    sql: &dyn Sql,
+    new: &NewReceipt,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Receipt, ReturnError> {
     if new.sold_at > now + chrono::Duration::minutes(5) {
-        return Err(ReturnError::Invalid(vec![FieldError::new("sold_at", "lies in the future")]));
+        return Err(ReturnError::Invalid(vec![FieldError::new(
+            "sold_at",
+            "lies in the future",
+        )]));
     }
     let priced: Vec<ReceiptLine> = new
         .lines
         .iter()
-        .map(|l| ReceiptLine { unit_price: l.unit_price, quantity: l.quantity, line_discount: l.line_discount })
+        .map(|l| ReceiptLine {
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            line_discount: l.line_discount,
+        })
         .collect();
     let paid = paid_per_line(new.currency, &priced, &new.order_discounts).map_err(|e| {
-        ReturnError::Invalid(vec![FieldError::new("discounts", format!("do not fit what was bought: {e}"))])
+        ReturnError::Invalid(vec![FieldError::new(
+            "discounts",
+            format!("do not fit what was bought: {e}"),
+        )])
     })?;
-    let total = Money::sum(new.currency, paid.iter()).map_err(|e| ReturnError::Invalid(vec![FieldError::new("lines", e)]))?;
+    let total = Money::sum(new.currency, paid.iter())
+        .map_err(|e| ReturnError::Invalid(vec![FieldError::new("lines", e)]))?;
     in_transaction(sql, |tx| {
         crate::stock::load_store(tx, &new.store)?;
         let mut lines = Vec::with_capacity(new.lines.len());
@@ -96,7 +112,10 @@ pub fn record(sql: &dyn Sql, new: &NewReceipt, by: &str, now: DateTime<Utc>) -> 
                     unit_price: line.unit_price,
                     paid: *paid,
                 }),
-                None => unknown.push(FieldError::new("lines", format!("the catalog has no item {}", line.sku))),
+                None => unknown.push(FieldError::new(
+                    "lines",
+                    format!("the catalog has no item {}", line.sku),
+                )),
             }
         }
         if !unknown.is_empty() {
@@ -115,7 +134,11 @@ pub fn record(sql: &dyn Sql, new: &NewReceipt, by: &str, now: DateTime<Utc>) -> 
                 timestamp(now).into(),
             ],
         )?;
-        let id = id.first().map(|r| r.text("id").map(str::to_owned)).transpose()?.ok_or(StorageError::Decode("receipt id".into()))?;
+        let id = id
+            .first()
+            .map(|r| r.text("id").map(str::to_owned))
+            .transpose()?
+            .ok_or(StorageError::Decode("receipt id".into()))?;
         for (index, line) in lines.iter().enumerate() {
             tx.execute(
                 "INSERT INTO return_receipt_lines (receipt_id, line, sku, name, quantity, unit_price_minor, paid_minor)
@@ -158,7 +181,8 @@ pub fn load(sql: &dyn Sql, id: &str) -> Result<Option<Receipt>, StorageError> {
         return Ok(None);
     };
     let currency = Currency::parse(row.text("currency")?).map_err(|e| decode_err("currency", e))?;
-    let money = |minor: i64| Money::from_minor_units(minor, currency).map_err(|e| decode_err("amount", e));
+    let money =
+        |minor: i64| Money::from_minor_units(minor, currency).map_err(|e| decode_err("amount", e));
     let id = row.text("id")?.to_owned();
     let lines = sql
         .execute(
@@ -171,7 +195,8 @@ pub fn load(sql: &dyn Sql, id: &str) -> Result<Option<Receipt>, StorageError> {
             Ok(ReceiptRow {
                 sku: Sku::parse(l.text("sku")?).map_err(|e| decode_err("sku", e))?,
                 name: l.text("name")?.to_owned(),
-                quantity: u32::try_from(l.integer("quantity")?).map_err(|e| decode_err("quantity", e))?,
+                quantity: u32::try_from(l.integer("quantity")?)
+                    .map_err(|e| decode_err("quantity", e))?,
                 unit_price: money(l.integer("unit_price_minor")?)?,
                 paid: money(l.integer("paid_minor")?)?,
             })
@@ -180,7 +205,11 @@ pub fn load(sql: &dyn Sql, id: &str) -> Result<Option<Receipt>, StorageError> {
     Ok(Some(Receipt {
         id,
         store: StoreId::parse(row.text("store_id")?).map_err(|e| decode_err("store", e))?,
-        customer: row.opt_text("customer_id")?.map(CustomerId::parse).transpose().map_err(|e| decode_err("customer", e))?,
+        customer: row
+            .opt_text("customer_id")?
+            .map(CustomerId::parse)
+            .transpose()
+            .map_err(|e| decode_err("customer", e))?,
         currency,
         lines,
         total_paid: money(row.integer("total_paid_minor")?)?,

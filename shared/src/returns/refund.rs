@@ -47,7 +47,11 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundError {
     /// More units than the line has (from + count > quantity).
-    TooManyUnits { line_quantity: u32, from: u32, count: u32 },
+    TooManyUnits {
+        line_quantity: u32,
+        from: u32,
+        count: u32,
+    },
     /// A discount larger than what the lines still cost, or amounts in two
     /// currencies.
     Money(MoneyError),
@@ -56,8 +60,16 @@ pub enum RefundError {
 impl fmt::Display for RefundError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RefundError::TooManyUnits { line_quantity, from, count } => {
-                write!(f, "units {from}..{} of a line of {line_quantity}", from + count)
+            RefundError::TooManyUnits {
+                line_quantity,
+                from,
+                count,
+            } => {
+                write!(
+                    f,
+                    "units {from}..{} of a line of {line_quantity}",
+                    from + count
+                )
             }
             RefundError::Money(e) => write!(f, "{e}"),
         }
@@ -76,7 +88,11 @@ impl From<MoneyError> for RefundError {
 /// that paid `paid` (see the module docs).
 pub fn cumulative(paid: Money, quantity: u32, units: u32) -> Result<Money, RefundError> {
     if units > quantity {
-        return Err(RefundError::TooManyUnits { line_quantity: quantity, from: 0, count: units });
+        return Err(RefundError::TooManyUnits {
+            line_quantity: quantity,
+            from: 0,
+            count: units,
+        });
     }
     if quantity == 0 {
         return Ok(Money::zero(paid.currency()));
@@ -90,10 +106,19 @@ pub fn cumulative(paid: Money, quantity: u32, units: u32) -> Result<Money, Refun
 
 /// The refund of `count` units of a line after `from` units of it were
 /// already returned.
-pub fn refund_for_units(paid: Money, quantity: u32, from: u32, count: u32) -> Result<Money, RefundError> {
+pub fn refund_for_units(
+    paid: Money,
+    quantity: u32,
+    from: u32,
+    count: u32,
+) -> Result<Money, RefundError> {
     let end = from.checked_add(count).filter(|end| *end <= quantity);
     let Some(end) = end else {
-        return Err(RefundError::TooManyUnits { line_quantity: quantity, from, count });
+        return Err(RefundError::TooManyUnits {
+            line_quantity: quantity,
+            from,
+            count,
+        });
     };
     Ok(cumulative(paid, quantity, end)?.checked_sub(&cumulative(paid, quantity, from)?)?)
 }
@@ -111,11 +136,17 @@ pub struct ReceiptLine {
 /// discount, less its share of each order-level discount in turn (stacked:
 /// the second discount is spread over what the lines cost after the first),
 /// allocated exactly as the promotion engine allocates.
-pub fn paid_per_line(currency: Currency, lines: &[ReceiptLine], order_discounts: &[Money]) -> Result<Vec<Money>, RefundError> {
+pub fn paid_per_line(
+    currency: Currency,
+    lines: &[ReceiptLine],
+    order_discounts: &[Money],
+) -> Result<Vec<Money>, RefundError> {
     let mut nets = Vec::with_capacity(lines.len());
     for line in lines {
-        let gross = Money::from_minor_units(line.unit_price.to_minor_units(), currency)?
-            .times(crate::quantity::Quantity::parse_with_max(i64::from(line.quantity), u32::MAX).map_err(|_| MoneyError::OutOfRange)?)?;
+        let gross = Money::from_minor_units(line.unit_price.to_minor_units(), currency)?.times(
+            crate::quantity::Quantity::parse_with_max(i64::from(line.quantity), u32::MAX)
+                .map_err(|_| MoneyError::OutOfRange)?,
+        )?;
         let net = gross.checked_sub(&line.line_discount)?;
         if net.is_negative() {
             return Err(RefundError::Money(MoneyError::TotalExceedsWeights));
@@ -141,13 +172,24 @@ mod tests {
 
     #[test]
     fn unit_shares_follow_the_same_largest_remainder_rule_as_allocate() {
-        for (paid, quantity) in [("100.00", 3), ("0.05", 7), ("59.99", 4), ("1.00", 1), ("0.00", 2)] {
+        for (paid, quantity) in [
+            ("100.00", 3),
+            ("0.05", 7),
+            ("59.99", 4),
+            ("1.00", 1),
+            ("0.00", 2),
+        ] {
             let paid = pln(paid);
             let equal = vec![pln("1000.00"); quantity as usize];
             let shares = allocate(paid, &equal).unwrap();
             for units in 0..=quantity {
-                let expected = Money::sum(Currency::Pln, shares.iter().take(units as usize)).unwrap();
-                assert_eq!(cumulative(paid, quantity, units).unwrap(), expected, "{paid} / {quantity}, {units} units");
+                let expected =
+                    Money::sum(Currency::Pln, shares.iter().take(units as usize)).unwrap();
+                assert_eq!(
+                    cumulative(paid, quantity, units).unwrap(),
+                    expected,
+                    "{paid} / {quantity}, {units} units"
+                );
             }
         }
     }
@@ -163,12 +205,18 @@ mod tests {
 
     #[test]
     fn repeated_returns_of_a_whole_line_add_up_to_exactly_what_was_paid() {
-        for (paid, quantity, splits) in [("99.99", 4, vec![1, 1, 2]), ("10.00", 3, vec![2, 1]), ("0.07", 5, vec![1, 1, 1, 1, 1])] {
+        for (paid, quantity, splits) in [
+            ("99.99", 4, vec![1, 1, 2]),
+            ("10.00", 3, vec![2, 1]),
+            ("0.07", 5, vec![1, 1, 1, 1, 1]),
+        ] {
             let paid = pln(paid);
             let mut from = 0;
             let mut refunded = Money::zero(Currency::Pln);
             for count in splits {
-                refunded = refunded.checked_add(&refund_for_units(paid, quantity, from, count).unwrap()).unwrap();
+                refunded = refunded
+                    .checked_add(&refund_for_units(paid, quantity, from, count).unwrap())
+                    .unwrap();
                 from += count;
             }
             assert_eq!(refunded, paid);
@@ -178,9 +226,18 @@ mod tests {
     #[test]
     fn returning_more_units_than_remain_is_refused() {
         let paid = pln("30.00");
-        assert!(matches!(refund_for_units(paid, 2, 1, 2), Err(RefundError::TooManyUnits { .. })));
-        assert!(matches!(refund_for_units(paid, 2, 3, 0), Err(RefundError::TooManyUnits { .. })));
-        assert!(matches!(refund_for_units(paid, 2, u32::MAX, 1), Err(RefundError::TooManyUnits { .. })));
+        assert!(matches!(
+            refund_for_units(paid, 2, 1, 2),
+            Err(RefundError::TooManyUnits { .. })
+        ));
+        assert!(matches!(
+            refund_for_units(paid, 2, 3, 0),
+            Err(RefundError::TooManyUnits { .. })
+        ));
+        assert!(matches!(
+            refund_for_units(paid, 2, u32::MAX, 1),
+            Err(RefundError::TooManyUnits { .. })
+        ));
     }
 
     #[test]
@@ -198,8 +255,16 @@ mod tests {
         // 2 x 59.99 tees with a 10.00 markdown, 1 x 249.99 dress, then a
         // 33.00 order coupon and a 20.00 voucher on top of it.
         let lines = [
-            ReceiptLine { unit_price: pln("59.99"), quantity: 2, line_discount: pln("10.00") },
-            ReceiptLine { unit_price: pln("249.99"), quantity: 1, line_discount: pln("0.00") },
+            ReceiptLine {
+                unit_price: pln("59.99"),
+                quantity: 2,
+                line_discount: pln("10.00"),
+            },
+            ReceiptLine {
+                unit_price: pln("249.99"),
+                quantity: 1,
+                line_discount: pln("0.00"),
+            },
         ];
         let paid = paid_per_line(Currency::Pln, &lines, &[pln("33.00"), pln("20.00")]).unwrap();
         let total = Money::sum(Currency::Pln, paid.iter()).unwrap();
@@ -207,16 +272,27 @@ mod tests {
         // First coupon: 33.00 over 109.98 and 249.99 -> 10.08 and 22.92
         // (largest remainder); then 20.00 over 99.90 and 227.07 -> 6.11 and 13.89.
         assert_eq!(paid, vec![pln("93.79"), pln("213.18")]);
-        let both_tees = refund_for_units(paid[0], 2, 0, 1).unwrap().checked_add(&refund_for_units(paid[0], 2, 1, 1).unwrap()).unwrap();
+        let both_tees = refund_for_units(paid[0], 2, 0, 1)
+            .unwrap()
+            .checked_add(&refund_for_units(paid[0], 2, 1, 1).unwrap())
+            .unwrap();
         assert_eq!(both_tees, paid[0]);
         assert_eq!(refund_for_units(paid[0], 2, 0, 1).unwrap(), pln("46.90"));
     }
 
     #[test]
     fn a_discount_above_what_the_lines_cost_is_refused() {
-        let lines = [ReceiptLine { unit_price: pln("10.00"), quantity: 1, line_discount: pln("0.00") }];
+        let lines = [ReceiptLine {
+            unit_price: pln("10.00"),
+            quantity: 1,
+            line_discount: pln("0.00"),
+        }];
         assert!(paid_per_line(Currency::Pln, &lines, &[pln("10.01")]).is_err());
-        let lines = [ReceiptLine { unit_price: pln("10.00"), quantity: 1, line_discount: pln("10.01") }];
+        let lines = [ReceiptLine {
+            unit_price: pln("10.00"),
+            quantity: 1,
+            line_discount: pln("10.01"),
+        }];
         assert!(paid_per_line(Currency::Pln, &lines, &[]).is_err());
     }
 
@@ -224,8 +300,16 @@ mod tests {
     fn a_return_below_a_coupons_minimum_refunds_what_the_line_paid_without_claw_back() {
         // -50 on baskets from 300: two lines of 200 paid 175 each.
         let lines = [
-            ReceiptLine { unit_price: pln("200.00"), quantity: 1, line_discount: pln("0.00") },
-            ReceiptLine { unit_price: pln("200.00"), quantity: 1, line_discount: pln("0.00") },
+            ReceiptLine {
+                unit_price: pln("200.00"),
+                quantity: 1,
+                line_discount: pln("0.00"),
+            },
+            ReceiptLine {
+                unit_price: pln("200.00"),
+                quantity: 1,
+                line_discount: pln("0.00"),
+            },
         ];
         let paid = paid_per_line(Currency::Pln, &lines, &[pln("50.00")]).unwrap();
         assert_eq!(paid, vec![pln("175.00"), pln("175.00")]);

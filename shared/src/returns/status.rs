@@ -101,10 +101,20 @@ mod tests {
     #[test]
     fn a_closed_case_moves_nowhere_and_an_outcome_only_closes() {
         assert!(RmaStatus::Closed.allowed_next().is_empty());
-        for outcome in [RmaStatus::Refunded, RmaStatus::Exchanged, RmaStatus::Rejected] {
+        for outcome in [
+            RmaStatus::Refunded,
+            RmaStatus::Exchanged,
+            RmaStatus::Rejected,
+        ] {
             assert_eq!(outcome.allowed_next(), [RmaStatus::Closed]);
         }
-        assert!(!RmaStatus::Opened.may_become(RmaStatus::Refunded), "nothing is refunded before it is received");
-        assert!(RmaStatus::Received.may_become(RmaStatus::Refunded), "inspection is optional");
+        assert!(
+            !RmaStatus::Opened.may_become(RmaStatus::Refunded),
+            "nothing is refunded before it is received"
+        );
+        assert!(
+            RmaStatus::Received.may_become(RmaStatus::Refunded),
+            "inspection is optional"
+        );
     }
 }

@@ -31,7 +31,10 @@ pub fn load(sql: &dyn Sql, reference: &CaseRef) -> Result<Option<Rma>, StorageEr
         CaseRef::Id(id) => ("id", id.as_str()),
         CaseRef::Number(number) => ("case_number", number.as_str()),
     };
-    let rows = sql.execute(&format!("SELECT {COLUMNS} FROM return_cases WHERE {column} = ?1"), &[value.into()])?;
+    let rows = sql.execute(
+        &format!("SELECT {COLUMNS} FROM return_cases WHERE {column} = ?1"),
+        &[value.into()],
+    )?;
     rows.first().map(|row| case(sql, row)).transpose()
 }
 
@@ -122,8 +125,10 @@ pub fn load_policy(sql: &dyn Sql) -> Result<(ReturnPolicy, i64), StorageError> {
     let Some(row) = rows.first() else {
         return Ok((ReturnPolicy::default(), 0));
     };
-    let stored: PolicyRow = serde_json::from_str(row.text("data")?).map_err(|e| decode_err("policy", e))?;
-    let policy = ReturnPolicy::parse(&stored).map_err(|_| decode_err("policy", "fails its own rules"))?;
+    let stored: PolicyRow =
+        serde_json::from_str(row.text("data")?).map_err(|e| decode_err("policy", e))?;
+    let policy =
+        ReturnPolicy::parse(&stored).map_err(|_| decode_err("policy", "fails its own rules"))?;
     Ok((policy, row.integer("version")?))
 }
 
@@ -136,7 +141,8 @@ pub fn save_policy(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<i64, i64>, StorageError> {
-    let data = serde_json::to_string(&policy.to_row()).map_err(|e| StorageError::Other(e.to_string()))?;
+    let data =
+        serde_json::to_string(&policy.to_row()).map_err(|e| StorageError::Other(e.to_string()))?;
     // Twice at most: an unconditional save that loses the race to create
     // the first row updates the row the winner made.
     for _ in 0..2 {
@@ -235,15 +241,23 @@ fn case(sql: &dyn Sql, row: Row<'_>) -> Result<Rma, StorageError> {
     let currency = Currency::parse(row.text("currency")?).map_err(|e| decode_err("currency", e))?;
     let time = |column: &str| parse_timestamp(row.text(column)?);
     let opt_time = |column: &str| row.opt_text(column)?.map(parse_timestamp).transpose();
-    let store = |raw: Option<&str>| raw.map(StoreId::parse).transpose().map_err(|e| decode_err("store", e));
-    let received = match (store(row.opt_text("received_store")?)?, opt_time("received_at")?) {
+    let store = |raw: Option<&str>| {
+        raw.map(StoreId::parse)
+            .transpose()
+            .map_err(|e| decode_err("store", e))
+    };
+    let received = match (
+        store(row.opt_text("received_store")?)?,
+        opt_time("received_at")?,
+    ) {
         (Some(store), Some(at)) => Some((store, at)),
         _ => None,
     };
     let refunded = match (row.opt_integer("refund_minor")?, opt_time("refunded_at")?) {
-        (Some(minor), Some(at)) => {
-            Some((Money::from_minor_units(minor, currency).map_err(|e| decode_err("refund", e))?, at))
-        }
+        (Some(minor), Some(at)) => Some((
+            Money::from_minor_units(minor, currency).map_err(|e| decode_err("refund", e))?,
+            at,
+        )),
         _ => None,
     };
     let exchange = row
@@ -253,8 +267,13 @@ fn case(sql: &dyn Sql, row: Row<'_>) -> Result<Rma, StorageError> {
         .map_err(|e| decode_err("exchange", e))?;
     Ok(Rma {
         id: RmaId::parse(&id).map_err(|e| decode_err("id", e))?,
-        case_number: CaseNumber::parse(row.text("case_number")?).map_err(|e| decode_err("case number", e))?,
-        source: if row.text("source")? == "receipt" { Source::Receipt } else { Source::Order },
+        case_number: CaseNumber::parse(row.text("case_number")?)
+            .map_err(|e| decode_err("case number", e))?,
+        source: if row.text("source")? == "receipt" {
+            Source::Receipt
+        } else {
+            Source::Order
+        },
         source_id: row.text("source_id")?.to_owned(),
         customer: row
             .opt_text("customer_id")?

@@ -52,19 +52,26 @@ impl Basket {
     /// Every problem of every line, named `lines[i].field`.
     pub fn parse(rows: &[BasketLineRow]) -> Result<Basket, Vec<FieldError>> {
         if rows.is_empty() {
-            return Err(vec![FieldError::new("lines", "a basket needs at least one line")]);
+            return Err(vec![FieldError::new(
+                "lines",
+                "a basket needs at least one line",
+            )]);
         }
         if rows.len() > MAX_BASKET_LINES {
             return Err(vec![FieldError::new(
                 "lines",
-                format!("a basket holds at most {MAX_BASKET_LINES} lines, this one has {}", rows.len()),
+                format!(
+                    "a basket holds at most {MAX_BASKET_LINES} lines, this one has {}",
+                    rows.len()
+                ),
             )]);
         }
         let mut errors = Vec::new();
         let mut lines = Vec::with_capacity(rows.len());
         let mut seen: HashMap<Sku, usize> = HashMap::new();
         for (i, row) in rows.iter().enumerate() {
-            let sku = Sku::parse(&row.sku).map_err(|e| errors.push(FieldError::new(format!("lines[{i}].sku"), e)));
+            let sku = Sku::parse(&row.sku)
+                .map_err(|e| errors.push(FieldError::new(format!("lines[{i}].sku"), e)));
             let quantity = Quantity::parse_json(&row.quantity)
                 .map_err(|e| errors.push(FieldError::new(format!("lines[{i}].quantity"), e)));
             if let (Ok(sku), Ok(quantity)) = (sku, quantity) {
@@ -79,14 +86,21 @@ impl Basket {
                 lines.push(BasketLine { sku, quantity });
             }
         }
-        if errors.is_empty() { Ok(Basket(lines)) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(Basket(lines))
+        } else {
+            Err(errors)
+        }
     }
 
     /// A basket built from already valid lines (a returns exchange, a test).
     pub fn from_lines(lines: Vec<BasketLine>) -> Result<Basket, Vec<FieldError>> {
         let rows: Vec<BasketLineRow> = lines
             .iter()
-            .map(|l| BasketLineRow { sku: l.sku.to_string(), quantity: serde_json::Value::from(l.quantity.get()) })
+            .map(|l| BasketLineRow {
+                sku: l.sku.to_string(),
+                quantity: serde_json::Value::from(l.quantity.get()),
+            })
             .collect();
         Basket::parse(&rows)
     }
@@ -103,22 +117,35 @@ impl Basket {
 /// The channel assortment of every SKU in the basket, in basket order, or
 /// [`StockError::UnknownSkus`] naming every SKU the catalog lacks.
 pub fn assortments(sql: &dyn Sql, basket: &Basket) -> Result<Vec<(Sku, Assortment)>, StockError> {
-    let placeholders: Vec<String> = (1..=basket.lines().len()).map(|i| format!("?{i}")).collect();
+    let placeholders: Vec<String> = (1..=basket.lines().len())
+        .map(|i| format!("?{i}"))
+        .collect();
     let params: Vec<SqlValue> = basket.skus().map(|s| SqlValue::from(s.as_str())).collect();
     let rows = sql.execute(
-        &format!("SELECT sku, assortment FROM catalog_items WHERE sku IN ({})", placeholders.join(", ")),
+        &format!(
+            "SELECT sku, assortment FROM catalog_items WHERE sku IN ({})",
+            placeholders.join(", ")
+        ),
         &params,
     )?;
     let mut known: HashMap<String, Assortment> = HashMap::with_capacity(rows.rows.len());
     for row in rows.iter() {
-        let assortment = Assortment::parse(row.text("assortment")?).map_err(|e| StorageError::Decode(e.to_string()))?;
+        let assortment = Assortment::parse(row.text("assortment")?)
+            .map_err(|e| StorageError::Decode(e.to_string()))?;
         known.insert(row.text("sku")?.to_owned(), assortment);
     }
-    let missing: Vec<Sku> = basket.skus().filter(|s| !known.contains_key(s.as_str())).cloned().collect();
+    let missing: Vec<Sku> = basket
+        .skus()
+        .filter(|s| !known.contains_key(s.as_str()))
+        .cloned()
+        .collect();
     if !missing.is_empty() {
         return Err(StockError::UnknownSkus(missing));
     }
-    Ok(basket.skus().map(|s| (s.clone(), known[s.as_str()])).collect())
+    Ok(basket
+        .skus()
+        .map(|s| (s.clone(), known[s.as_str()]))
+        .collect())
 }
 
 #[cfg(test)]
@@ -136,8 +163,10 @@ mod tests {
 
     #[test]
     fn a_basket_of_distinct_skus_with_whole_quantities_parses() {
-        let basket =
-            Basket::parse(&rows(json!([{"sku": "tee-m", "quantity": 2}, {"sku": "DRS-S", "quantity": 1.0}]))).unwrap();
+        let basket = Basket::parse(&rows(
+            json!([{"sku": "tee-m", "quantity": 2}, {"sku": "DRS-S", "quantity": 1.0}]),
+        ))
+        .unwrap();
         assert_eq!(basket.lines().len(), 2);
         assert_eq!(basket.lines()[0].sku().as_str(), "TEE-M");
         assert_eq!(basket.lines()[1].quantity().get(), 1);
@@ -156,26 +185,49 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             fields(errors),
-            ["lines[0].quantity", "lines[1].quantity", "lines[2].quantity", "lines[3].quantity", "lines[4].quantity"]
+            [
+                "lines[0].quantity",
+                "lines[1].quantity",
+                "lines[2].quantity",
+                "lines[3].quantity",
+                "lines[4].quantity"
+            ]
         );
     }
 
     #[test]
     fn a_sku_twice_in_one_basket_is_rejected() {
-        let errors =
-            Basket::parse(&rows(json!([{"sku": "A", "quantity": 1}, {"sku": "a", "quantity": 2}]))).unwrap_err();
+        let errors = Basket::parse(&rows(
+            json!([{"sku": "A", "quantity": 1}, {"sku": "a", "quantity": 2}]),
+        ))
+        .unwrap_err();
         assert_eq!(errors[0].field, "lines[1].sku");
-        assert!(errors[0].reason.contains("lines[0]"), "{}", errors[0].reason);
+        assert!(
+            errors[0].reason.contains("lines[0]"),
+            "{}",
+            errors[0].reason
+        );
     }
 
     #[test]
     fn a_basket_holds_one_to_fifty_lines() {
         assert_eq!(fields(Basket::parse(&[]).unwrap_err()), ["lines"]);
-        let fifty: Vec<_> = (0..50).map(|i| json!({"sku": format!("S{i}"), "quantity": 1})).collect();
-        assert_eq!(Basket::parse(&rows(json!(fifty))).unwrap().lines().len(), 50);
-        let fifty_one: Vec<_> = (0..51).map(|i| json!({"sku": format!("S{i}"), "quantity": 1})).collect();
+        let fifty: Vec<_> = (0..50)
+            .map(|i| json!({"sku": format!("S{i}"), "quantity": 1}))
+            .collect();
+        assert_eq!(
+            Basket::parse(&rows(json!(fifty))).unwrap().lines().len(),
+            50
+        );
+        let fifty_one: Vec<_> = (0..51)
+            .map(|i| json!({"sku": format!("S{i}"), "quantity": 1}))
+            .collect();
         let errors = Basket::parse(&rows(json!(fifty_one))).unwrap_err();
-        assert!(errors[0].reason.contains("at most 50"), "{}", errors[0].reason);
+        assert!(
+            errors[0].reason.contains("at most 50"),
+            "{}",
+            errors[0].reason
+        );
     }
 
     #[test]
@@ -186,6 +238,11 @@ mod tests {
 
     #[test]
     fn unknown_fields_in_a_line_are_refused() {
-        assert!(serde_json::from_value::<Vec<BasketLineRow>>(json!([{"sku": "A", "quantity": 1, "qty": 2}])).is_err());
+        assert!(
+            serde_json::from_value::<Vec<BasketLineRow>>(
+                json!([{"sku": "A", "quantity": 1, "qty": 2}])
+            )
+            .is_err()
+        );
     }
 }

@@ -90,7 +90,11 @@ impl FeedSequence {
     pub fn parse_json(raw: &serde_json::Value) -> Result<FeedSequence, QuantityError> {
         let n = whole_number(raw)?;
         if n < 1 {
-            return Err(if n < 0 { QuantityError::Negative } else { QuantityError::Zero });
+            return Err(if n < 0 {
+                QuantityError::Negative
+            } else {
+                QuantityError::Zero
+            });
         }
         if n > i128::from(MAX_SEQUENCE) {
             return Err(QuantityError::AboveMax { max: u32::MAX });
@@ -185,7 +189,10 @@ impl StockFeed {
             };
             text.push_str(&format!("{}{on_hand}/{display};", line.sku));
         }
-        Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -205,7 +212,13 @@ pub struct FeedError {
 
 impl FeedError {
     fn new(feed: usize, line: Option<usize>, field: &str, reason: impl fmt::Display) -> FeedError {
-        FeedError { feed, line, field: field.to_owned(), reason: reason.to_string(), stale: false }
+        FeedError {
+            feed,
+            line,
+            field: field.to_owned(),
+            reason: reason.to_string(),
+            stale: false,
+        }
     }
 }
 
@@ -222,7 +235,12 @@ impl fmt::Display for FeedError {
 /// Parses every feed of a body, reporting every problem of every line.
 pub fn parse_feeds(rows: Vec<serde_json::Value>) -> Result<Vec<StockFeed>, StockError> {
     if rows.is_empty() {
-        return Err(StockError::InvalidFeed(vec![FeedError::new(0, None, "feeds", "at least one feed is needed")]));
+        return Err(StockError::InvalidFeed(vec![FeedError::new(
+            0,
+            None,
+            "feeds",
+            "at least one feed is needed",
+        )]));
     }
     let mut errors = Vec::new();
     let mut feeds = Vec::with_capacity(rows.len());
@@ -244,12 +262,23 @@ pub fn parse_feeds(rows: Vec<serde_json::Value>) -> Result<Vec<StockFeed>, Stock
                 format!("a request holds at most {MAX_FEED_LINES} lines in all; split it"),
             )]));
         }
-        let store = StoreId::parse(&row.store_id).map_err(|e| errors.push(FeedError::new(f, None, "store_id", e)));
+        let store = StoreId::parse(&row.store_id)
+            .map_err(|e| errors.push(FeedError::new(f, None, "store_id", e)));
         let sequence = FeedSequence::parse_json(&row.sequence).map_err(|_| {
-            errors.push(FeedError::new(f, None, "sequence", format!("must be a whole number from 1 to {MAX_SEQUENCE}")))
+            errors.push(FeedError::new(
+                f,
+                None,
+                "sequence",
+                format!("must be a whole number from 1 to {MAX_SEQUENCE}"),
+            ))
         });
         if row.lines.is_empty() {
-            errors.push(FeedError::new(f, None, "lines", "a feed needs at least one line"));
+            errors.push(FeedError::new(
+                f,
+                None,
+                "lines",
+                "a feed needs at least one line",
+            ));
         }
         let mut lines = Vec::with_capacity(row.lines.len());
         let mut seen: HashMap<Sku, usize> = HashMap::new();
@@ -261,30 +290,48 @@ pub fn parse_feeds(rows: Vec<serde_json::Value>) -> Result<Vec<StockFeed>, Stock
                             f,
                             Some(l),
                             "sku",
-                            format!("{} already appears in line {first}; one line per SKU", line.sku),
+                            format!(
+                                "{} already appears in line {first}; one line per SKU",
+                                line.sku
+                            ),
                         ));
                     }
                     lines.push(line);
                 }
                 Err(field_errors) => {
-                    errors.extend(field_errors.into_iter().map(|e| FeedError::new(f, Some(l), &e.field, e.reason)));
+                    errors.extend(
+                        field_errors
+                            .into_iter()
+                            .map(|e| FeedError::new(f, Some(l), &e.field, e.reason)),
+                    );
                 }
             }
         }
         if let (Ok(store), Ok(sequence)) = (store, sequence) {
-            feeds.push(StockFeed { store, sequence, lines });
+            feeds.push(StockFeed {
+                store,
+                sequence,
+                lines,
+            });
         }
     }
-    if errors.is_empty() { Ok(feeds) } else { Err(StockError::InvalidFeed(errors)) }
+    if errors.is_empty() {
+        Ok(feeds)
+    } else {
+        Err(StockError::InvalidFeed(errors))
+    }
 }
 
 fn parse_line(value: serde_json::Value) -> Result<FeedLine, Vec<FieldError>> {
     if !value.is_object() {
         return Err(vec![FieldError::new("", "a line must be a JSON object")]);
     }
-    let row: FeedLineRow = serde_json::from_value(value).map_err(|e| vec![FieldError::new("", e)])?;
+    let row: FeedLineRow =
+        serde_json::from_value(value).map_err(|e| vec![FieldError::new("", e)])?;
     let mut errors = Vec::new();
-    let sku = Sku::parse(&row.sku).map_err(|e| errors.push(FieldError::new("sku", e))).ok();
+    let sku = Sku::parse(&row.sku)
+        .map_err(|e| errors.push(FieldError::new("sku", e)))
+        .ok();
     let on_hand = match (&row.on_hand, &row.delta) {
         (Some(count), None) => StockQuantity::parse_json(count)
             .map(OnHandChange::Set)
@@ -294,11 +341,17 @@ fn parse_line(value: serde_json::Value) -> Result<FeedLine, Vec<FieldError>> {
             .map(OnHandChange::Add)
             .map_err(|_| {
                 let max = StockQuantity::MAX;
-                errors.push(FieldError::new("delta", format!("must be a whole number of units from -{max} to {max}")))
+                errors.push(FieldError::new(
+                    "delta",
+                    format!("must be a whole number of units from -{max} to {max}"),
+                ))
             })
             .ok(),
         _ => {
-            errors.push(FieldError::new("", "a line has exactly one of on_hand (a count) or delta (a movement)"));
+            errors.push(FieldError::new(
+                "",
+                "a line has exactly one of on_hand (a count) or delta (a movement)",
+            ));
             None
         }
     };
@@ -308,8 +361,10 @@ fn parse_line(value: serde_json::Value) -> Result<FeedLine, Vec<FieldError>> {
         Some(n) => match StockQuantity::parse_json(n) {
             Ok(n) if n.get() <= super::settings::MAX_SETTING => Some(DisplayMinChange::Set(n)),
             Ok(_) => {
-                errors
-                    .push(FieldError::new("display_min", format!("must be at most {}", super::settings::MAX_SETTING)));
+                errors.push(FieldError::new(
+                    "display_min",
+                    format!("must be at most {}", super::settings::MAX_SETTING),
+                ));
                 None
             }
             Err(e) => {
@@ -319,9 +374,11 @@ fn parse_line(value: serde_json::Value) -> Result<FeedLine, Vec<FieldError>> {
         },
     };
     match (sku, on_hand, display_min) {
-        (Some(sku), Some(on_hand), Some(display_min)) if errors.is_empty() => {
-            Ok(FeedLine { sku, on_hand, display_min })
-        }
+        (Some(sku), Some(on_hand), Some(display_min)) if errors.is_empty() => Ok(FeedLine {
+            sku,
+            on_hand,
+            display_min,
+        }),
         _ => Err(errors),
     }
 }
@@ -331,7 +388,9 @@ fn parse_delta(raw: &serde_json::Value) -> Result<i64, QuantityError> {
     let n = whole_number(raw)?;
     let max = i128::from(StockQuantity::MAX);
     if n > max || n < -max {
-        return Err(QuantityError::AboveMax { max: StockQuantity::MAX });
+        return Err(QuantityError::AboveMax {
+            max: StockQuantity::MAX,
+        });
     }
     Ok(n as i64)
 }
@@ -420,7 +479,11 @@ pub fn apply_feeds(
                 continue;
             };
             let digest = feed.digest();
-            let seen = AppliedFeed { store_id: feed.store.clone(), sequence: feed.sequence, lines: feed.lines.len() };
+            let seen = AppliedFeed {
+                store_id: feed.store.clone(),
+                sequence: feed.sequence,
+                lines: feed.lines.len(),
+            };
             match sequence_check(tx, feed, &digest)? {
                 SequenceCheck::Next => {}
                 SequenceCheck::Replay => {
@@ -428,13 +491,21 @@ pub fn apply_feeds(
                     continue;
                 }
                 SequenceCheck::Stale(reason) => {
-                    errors.push(FeedError { stale: true, ..FeedError::new(f, None, "sequence", reason) });
+                    errors.push(FeedError {
+                        stale: true,
+                        ..FeedError::new(f, None, "sequence", reason)
+                    });
                     continue;
                 }
             }
             let unknown = unknown_skus(tx, feed)?;
             if !unknown.is_empty() {
-                for (l, line) in feed.lines.iter().enumerate().filter(|(_, line)| unknown.contains(&line.sku)) {
+                for (l, line) in feed
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, line)| unknown.contains(&line.sku))
+                {
                     errors.push(FeedError::new(
                         f,
                         Some(l),
@@ -480,14 +551,23 @@ enum SequenceCheck {
     Stale(String),
 }
 
-fn sequence_check(tx: &dyn Sql, feed: &StockFeed, digest: &str) -> Result<SequenceCheck, StorageError> {
+fn sequence_check(
+    tx: &dyn Sql,
+    feed: &StockFeed,
+    digest: &str,
+) -> Result<SequenceCheck, StorageError> {
     let rows = tx.execute(
         "SELECT MAX(sequence) AS last,
                 (SELECT digest FROM stock_feeds WHERE store = ?1 AND sequence = ?2) AS same
          FROM stock_feeds WHERE store = ?1",
-        &[feed.store.as_str().into(), SqlValue::Integer(feed.sequence.0 as i64)],
+        &[
+            feed.store.as_str().into(),
+            SqlValue::Integer(feed.sequence.0 as i64),
+        ],
     )?;
-    let row = rows.first().ok_or_else(|| StorageError::Decode("MAX() returned no row".into()))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StorageError::Decode("MAX() returned no row".into()))?;
     if let Some(same) = row.opt_text("same")? {
         return Ok(if same == digest {
             SequenceCheck::Replay
@@ -511,9 +591,17 @@ fn unknown_skus(tx: &dyn Sql, feed: &StockFeed) -> Result<HashSet<Sku>, StorageE
     let mut unknown: HashSet<Sku> = feed.lines.iter().map(|l| l.sku.clone()).collect();
     for chunk in feed.lines.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
-        let params: Vec<SqlValue> = chunk.iter().map(|l| SqlValue::from(l.sku.as_str())).collect();
-        let rows =
-            tx.execute(&format!("SELECT sku FROM catalog_items WHERE sku IN ({})", placeholders.join(", ")), &params)?;
+        let params: Vec<SqlValue> = chunk
+            .iter()
+            .map(|l| SqlValue::from(l.sku.as_str()))
+            .collect();
+        let rows = tx.execute(
+            &format!(
+                "SELECT sku FROM catalog_items WHERE sku IN ({})",
+                placeholders.join(", ")
+            ),
+            &params,
+        )?;
         for row in rows.iter() {
             if let Ok(sku) = Sku::parse(row.text("sku")?) {
                 unknown.remove(&sku);
@@ -536,7 +624,11 @@ fn apply_line(
         "SELECT on_hand FROM stock WHERE store = ?1 AND sku = ?2",
         &[store.as_str().into(), line.sku.as_str().into()],
     )?;
-    let before = current.first().map(|r| r.integer("on_hand")).transpose()?.unwrap_or(0);
+    let before = current
+        .first()
+        .map(|r| r.integer("on_hand"))
+        .transpose()?
+        .unwrap_or(0);
     let (on_hand, clamped) = match line.on_hand {
         OnHandChange::Set(n) => (i64::from(n.get()), None),
         OnHandChange::Add(delta) => {
@@ -559,9 +651,11 @@ fn apply_line(
             SqlValue::Integer(i64::from(n.get())),
             ", display_min = excluded.display_min, display_min_override = excluded.display_min_override",
         ),
-        DisplayMinChange::StoreDefault => {
-            (default, SqlValue::Null, ", display_min = excluded.display_min, display_min_override = NULL")
-        }
+        DisplayMinChange::StoreDefault => (
+            default,
+            SqlValue::Null,
+            ", display_min = excluded.display_min, display_min_override = NULL",
+        ),
     };
     tx.execute(
         &format!(
@@ -594,7 +688,9 @@ mod tests {
 
     fn errors(result: Result<Vec<StockFeed>, StockError>) -> Vec<String> {
         match result {
-            Err(StockError::InvalidFeed(errors)) => errors.iter().map(ToString::to_string).collect(),
+            Err(StockError::InvalidFeed(errors)) => {
+                errors.iter().map(ToString::to_string).collect()
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -604,7 +700,13 @@ mod tests {
     }
 
     fn shelf(sql: &dyn Sql, store: &str, sku: &str) -> (u32, u32) {
-        let level = level_at(sql, &StoreId::parse(store).unwrap(), &Sku::parse(sku).unwrap(), Utc::now()).unwrap();
+        let level = level_at(
+            sql,
+            &StoreId::parse(store).unwrap(),
+            &Sku::parse(sku).unwrap(),
+            Utc::now(),
+        )
+        .unwrap();
         (level.on_hand().get(), level.display_min().get())
     }
 
@@ -617,41 +719,81 @@ mod tests {
         ]}]))
         .unwrap();
         assert_eq!(ok[0].store().as_str(), "S1");
-        let changes: Vec<_> = ok[0].lines().iter().map(|l| (l.on_hand(), l.display_min())).collect();
+        let changes: Vec<_> = ok[0]
+            .lines()
+            .iter()
+            .map(|l| (l.on_hand(), l.display_min()))
+            .collect();
         assert_eq!(
             changes,
             [
-                (OnHandChange::Set(StockQuantity::parse(5).unwrap()), DisplayMinChange::Keep),
+                (
+                    OnHandChange::Set(StockQuantity::parse(5).unwrap()),
+                    DisplayMinChange::Keep
+                ),
                 (OnHandChange::Add(-2), DisplayMinChange::StoreDefault),
-                (OnHandChange::Add(3), DisplayMinChange::Set(StockQuantity::parse(2).unwrap())),
+                (
+                    OnHandChange::Add(3),
+                    DisplayMinChange::Set(StockQuantity::parse(2).unwrap())
+                ),
             ]
         );
-        let bad = errors(feeds(json!([{"store_id": "s 1", "sequence": 0.5, "lines": [
-            {"sku": "a", "on_hand": -1},
-            {"sku": "b", "on_hand": 1.5},
-            {"sku": "c", "on_hand": 1, "delta": 1},
-            {"sku": "d"},
-            {"sku": "e", "delta": "1"},
-            {"sku": "f", "on_hand": 1, "colour": "red"},
-            {"sku": "h", "on_hand": 2},
-            {"sku": "h", "on_hand": 3},
-            {"sku": "g", "on_hand": 1, "display_min": -1}
-        ]}])));
+        let bad = errors(feeds(
+            json!([{"store_id": "s 1", "sequence": 0.5, "lines": [
+                {"sku": "a", "on_hand": -1},
+                {"sku": "b", "on_hand": 1.5},
+                {"sku": "c", "on_hand": 1, "delta": 1},
+                {"sku": "d"},
+                {"sku": "e", "delta": "1"},
+                {"sku": "f", "on_hand": 1, "colour": "red"},
+                {"sku": "h", "on_hand": 2},
+                {"sku": "h", "on_hand": 3},
+                {"sku": "g", "on_hand": 1, "display_min": -1}
+            ]}]),
+        ));
         assert_eq!(bad.len(), 10, "{bad:#?}");
         assert!(bad[0].starts_with("feeds[0].store_id"), "{bad:#?}");
-        assert!(bad[1].starts_with("feeds[0].sequence") && bad[1].contains("whole"), "{bad:#?}");
-        assert!(bad[2].contains("lines[0].on_hand") && bad[2].contains("negative"), "{bad:#?}");
-        assert!(bad[3].contains("lines[1].on_hand") && bad[3].contains("whole"), "{bad:#?}");
-        assert!(bad.iter().any(|e| e.contains("lines[5]") && e.contains("colour")), "{bad:#?}");
-        assert!(bad.iter().any(|e| e.contains("lines[7].sku") && e.contains("line 6")), "{bad:#?}");
+        assert!(
+            bad[1].starts_with("feeds[0].sequence") && bad[1].contains("whole"),
+            "{bad:#?}"
+        );
+        assert!(
+            bad[2].contains("lines[0].on_hand") && bad[2].contains("negative"),
+            "{bad:#?}"
+        );
+        assert!(
+            bad[3].contains("lines[1].on_hand") && bad[3].contains("whole"),
+            "{bad:#?}"
+        );
+        assert!(
+            bad.iter()
+                .any(|e| e.contains("lines[5]") && e.contains("colour")),
+            "{bad:#?}"
+        );
+        assert!(
+            bad.iter()
+                .any(|e| e.contains("lines[7].sku") && e.contains("line 6")),
+            "{bad:#?}"
+        );
     }
 
     #[test]
     fn sequences_are_positive_json_safe_integers() {
-        for bad in [json!(0), json!(-1), json!(1.5), json!("1"), json!(9_007_199_254_740_992_u64)] {
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!("1"),
+            json!(9_007_199_254_740_992_u64),
+        ] {
             assert!(FeedSequence::parse_json(&bad).is_err(), "{bad}");
         }
-        assert_eq!(FeedSequence::parse_json(&json!(9_007_199_254_740_991_u64)).unwrap().get(), MAX_SEQUENCE);
+        assert_eq!(
+            FeedSequence::parse_json(&json!(9_007_199_254_740_991_u64))
+                .unwrap()
+                .get(),
+            MAX_SEQUENCE
+        );
     }
 
     #[test]
@@ -666,10 +808,21 @@ mod tests {
         .unwrap();
         assert_eq!(outcome.applied.len(), 3);
         assert_eq!(shelf(&sql, "S1", "A"), (3, 1));
-        assert_eq!(shelf(&sql, "S1", "B"), (0, 0), "floored at zero, its own display minimum kept");
-        assert_eq!(shelf(&sql, "WH", "A"), (100, 0), "a warehouse keeps nothing on display");
+        assert_eq!(
+            shelf(&sql, "S1", "B"),
+            (0, 0),
+            "floored at zero, its own display minimum kept"
+        );
+        assert_eq!(
+            shelf(&sql, "WH", "A"),
+            (100, 0),
+            "a warehouse keeps nothing on display"
+        );
         assert_eq!(outcome.clamped.len(), 1);
-        assert_eq!((outcome.clamped[0].on_hand_before, outcome.clamped[0].delta), (2, -5));
+        assert_eq!(
+            (outcome.clamped[0].on_hand_before, outcome.clamped[0].delta),
+            (2, -5)
+        );
         apply(
             &sql,
             json!([{"store_id": "S1", "sequence": 3, "lines": [{"sku": "B", "on_hand": 4, "display_min": null}]}]),
@@ -682,12 +835,31 @@ mod tests {
     fn a_stale_feed_never_overwrites_newer_stock() {
         let db = db();
         let sql = db.connect();
-        apply(&sql, json!([{"store_id": "S1", "sequence": 10, "lines": [{"sku": "A", "on_hand": 5}]}])).unwrap();
-        let stale = apply(&sql, json!([{"store_id": "S1", "sequence": 9, "lines": [{"sku": "A", "on_hand": 50}]}]));
-        let Err(StockError::StaleFeed(errors)) = stale else { panic!("{stale:?}") };
-        assert!(errors[0].reason.contains("not after 10"), "{}", errors[0].reason);
-        let reused = apply(&sql, json!([{"store_id": "S1", "sequence": 10, "lines": [{"sku": "A", "on_hand": 6}]}]));
-        assert!(matches!(reused, Err(StockError::StaleFeed(_))), "{reused:?}");
+        apply(
+            &sql,
+            json!([{"store_id": "S1", "sequence": 10, "lines": [{"sku": "A", "on_hand": 5}]}]),
+        )
+        .unwrap();
+        let stale = apply(
+            &sql,
+            json!([{"store_id": "S1", "sequence": 9, "lines": [{"sku": "A", "on_hand": 50}]}]),
+        );
+        let Err(StockError::StaleFeed(errors)) = stale else {
+            panic!("{stale:?}")
+        };
+        assert!(
+            errors[0].reason.contains("not after 10"),
+            "{}",
+            errors[0].reason
+        );
+        let reused = apply(
+            &sql,
+            json!([{"store_id": "S1", "sequence": 10, "lines": [{"sku": "A", "on_hand": 6}]}]),
+        );
+        assert!(
+            matches!(reused, Err(StockError::StaleFeed(_))),
+            "{reused:?}"
+        );
         assert_eq!(shelf(&sql, "S1", "A"), (5, 1));
     }
 
@@ -707,7 +879,11 @@ mod tests {
     fn one_bad_feed_rolls_back_the_whole_body_with_row_level_reasons() {
         let db = db();
         let sql = db.connect();
-        apply(&sql, json!([{"store_id": "S2", "sequence": 5, "lines": [{"sku": "A", "on_hand": 1}]}])).unwrap();
+        apply(
+            &sql,
+            json!([{"store_id": "S2", "sequence": 5, "lines": [{"sku": "A", "on_hand": 1}]}]),
+        )
+        .unwrap();
         let result = apply(
             &sql,
             json!([
@@ -717,19 +893,40 @@ mod tests {
                 {"store_id": "S2", "sequence": 5, "lines": [{"sku": "A", "on_hand": 9}]}
             ]),
         );
-        let Err(StockError::InvalidFeed(errors)) = result else { panic!("{result:?}") };
-        let located: Vec<(usize, Option<usize>, &str)> =
-            errors.iter().map(|e| (e.feed, e.line, e.field.as_str())).collect();
-        assert_eq!(located, [(1, None, "store_id"), (2, Some(1), "sku"), (3, None, "sequence")]);
-        assert_eq!(shelf(&sql, "S1", "A"), (0, 0), "the valid first feed was rolled back");
-        let applied = sql.execute("SELECT count(*) AS n FROM stock_feeds", &[]).unwrap();
+        let Err(StockError::InvalidFeed(errors)) = result else {
+            panic!("{result:?}")
+        };
+        let located: Vec<(usize, Option<usize>, &str)> = errors
+            .iter()
+            .map(|e| (e.feed, e.line, e.field.as_str()))
+            .collect();
+        assert_eq!(
+            located,
+            [
+                (1, None, "store_id"),
+                (2, Some(1), "sku"),
+                (3, None, "sequence")
+            ]
+        );
+        assert_eq!(
+            shelf(&sql, "S1", "A"),
+            (0, 0),
+            "the valid first feed was rolled back"
+        );
+        let applied = sql
+            .execute("SELECT count(*) AS n FROM stock_feeds", &[])
+            .unwrap();
         assert_eq!(applied.first().unwrap().integer("n").unwrap(), 1);
     }
 
     #[test]
     fn a_body_may_not_exceed_the_line_limit() {
-        let lines: Vec<_> = (0..MAX_FEED_LINES + 1).map(|i| json!({"sku": format!("S{i}"), "on_hand": 1})).collect();
+        let lines: Vec<_> = (0..MAX_FEED_LINES + 1)
+            .map(|i| json!({"sku": format!("S{i}"), "on_hand": 1}))
+            .collect();
         let result = feeds(json!([{"store_id": "S1", "sequence": 1, "lines": lines}]));
-        assert!(matches!(result, Err(StockError::InvalidFeed(ref e)) if e[0].reason.contains("at most")));
+        assert!(
+            matches!(result, Err(StockError::InvalidFeed(ref e)) if e[0].reason.contains("at most"))
+        );
     }
 }

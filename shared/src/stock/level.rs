@@ -32,20 +32,38 @@ pub struct StockLevel {
 }
 
 impl StockLevel {
-    pub fn new(on_hand: StockQuantity, reserved: StockQuantity, display_min: StockQuantity) -> StockLevel {
-        StockLevel { on_hand, reserved, display_min }
+    pub fn new(
+        on_hand: StockQuantity,
+        reserved: StockQuantity,
+        display_min: StockQuantity,
+    ) -> StockLevel {
+        StockLevel {
+            on_hand,
+            reserved,
+            display_min,
+        }
     }
 
     /// A shelf the feeds never mentioned: nothing there.
-    pub const EMPTY: StockLevel =
-        StockLevel { on_hand: StockQuantity::ZERO, reserved: StockQuantity::ZERO, display_min: StockQuantity::ZERO };
+    pub const EMPTY: StockLevel = StockLevel {
+        on_hand: StockQuantity::ZERO,
+        reserved: StockQuantity::ZERO,
+        display_min: StockQuantity::ZERO,
+    };
 
     /// From the integers SQL holds. Negative or absurd values cannot be
     /// stored (CHECK constraints), but a read must not fail on a shelf, so
     /// they are floored at zero and capped rather than refused.
     pub fn from_columns(on_hand: i64, reserved: i64, display_min: i64) -> StockLevel {
-        let q = |n: i64| StockQuantity::parse(n.clamp(0, i64::from(StockQuantity::MAX))).unwrap_or(StockQuantity::ZERO);
-        StockLevel { on_hand: q(on_hand), reserved: q(reserved), display_min: q(display_min) }
+        let q = |n: i64| {
+            StockQuantity::parse(n.clamp(0, i64::from(StockQuantity::MAX)))
+                .unwrap_or(StockQuantity::ZERO)
+        };
+        StockLevel {
+            on_hand: q(on_hand),
+            reserved: q(reserved),
+            display_min: q(display_min),
+        }
     }
 
     pub fn on_hand(&self) -> StockQuantity {
@@ -64,7 +82,9 @@ impl StockLevel {
     /// of a reservation (`on_hand - reserved - display_min >= wanted`) is
     /// the same inequality: `covers` below is that guard in Rust.
     pub fn available_to_promise(&self) -> StockQuantity {
-        self.on_hand.saturating_sub(self.reserved).saturating_sub(self.display_min)
+        self.on_hand
+            .saturating_sub(self.reserved)
+            .saturating_sub(self.display_min)
     }
 
     /// Whether `wanted` units can be promised from this shelf.
@@ -137,7 +157,11 @@ mod tests {
     fn check(on_hand: i64, reserved: i64, display_min: i64, atp: i64, label: Label) {
         let shelf = level(on_hand, reserved, display_min);
         assert_eq!(shelf.available_to_promise(), q(atp), "{shelf:?}");
-        assert_eq!(shelf.label(q(i64::from(DEFAULT_LOW_STOCK_THRESHOLD))), label, "{shelf:?}");
+        assert_eq!(
+            shelf.label(q(i64::from(DEFAULT_LOW_STOCK_THRESHOLD))),
+            label,
+            "{shelf:?}"
+        );
     }
 
     #[test]
@@ -170,7 +194,11 @@ mod tests {
     fn the_low_stock_threshold_is_inclusive_and_configurable() {
         assert_eq!(Label::of(q(3), q(3)), Label::LowStock);
         assert_eq!(Label::of(q(4), q(3)), Label::InStock);
-        assert_eq!(Label::of(q(1), q(0)), Label::InStock, "a zero threshold never says low stock");
+        assert_eq!(
+            Label::of(q(1), q(0)),
+            Label::InStock,
+            "a zero threshold never says low stock"
+        );
         assert_eq!(Label::of(q(0), q(0)), Label::OutOfStock);
         assert_eq!(Label::of(q(10), q(10)), Label::LowStock);
     }
@@ -185,7 +213,10 @@ mod tests {
 
     #[test]
     fn labels_serialize_as_their_wire_names() {
-        assert_eq!(serde_json::to_string(&Label::LowStock).unwrap(), "\"low_stock\"");
+        assert_eq!(
+            serde_json::to_string(&Label::LowStock).unwrap(),
+            "\"low_stock\""
+        );
         assert_eq!(Label::OutOfStock.text(), "Out of stock");
     }
 }

@@ -55,7 +55,9 @@ impl ReservationId {
     /// [`StockError::NoSuchReservation`] (a 404), like an unknown one.
     pub fn parse(raw: &str) -> Result<ReservationId, StockError> {
         let upper = raw.trim().to_ascii_uppercase();
-        let digits = upper.strip_prefix(Self::PREFIX).ok_or(StockError::NoSuchReservation)?;
+        let digits = upper
+            .strip_prefix(Self::PREFIX)
+            .ok_or(StockError::NoSuchReservation)?;
         if digits.len() != Self::HEX_DIGITS || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StockError::NoSuchReservation);
         }
@@ -128,10 +130,16 @@ impl ReservationState {
     }
 
     fn parse(raw: &str) -> Result<ReservationState, StorageError> {
-        [Self::Held, Self::Confirmed, Self::Released, Self::Expired, Self::Fulfilled]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| StorageError::Decode(format!("reservation state {raw:?}")))
+        [
+            Self::Held,
+            Self::Confirmed,
+            Self::Released,
+            Self::Expired,
+            Self::Fulfilled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+        .ok_or_else(|| StorageError::Decode(format!("reservation state {raw:?}")))
     }
 
     /// Whether the reservation still locks its units.
@@ -218,7 +226,11 @@ impl Reservation {
 /// other writer waiting. The guarded updates decide on their own, so
 /// nothing read before can oversell; the estimate read before is the one a
 /// request a moment earlier would have got.
-pub fn reserve(sql: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Reservation, StockError> {
+pub fn reserve(
+    sql: &dyn Sql,
+    request: &ReservationRequest,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
     if sql.open_units().get() > 0 {
         return in_transaction(sql, |tx| reserve_in(tx, request, now));
     }
@@ -231,7 +243,12 @@ pub fn reserve(sql: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) 
         in_transaction(sql, |tx| sweep_expired_in(tx, now, SWEEP_ON_RESERVE))?;
     }
     let estimate = picking::ready_by(sql, &store, now)?;
-    hold_in_one_statement(sql, request, estimate.map(|e| (e.picking_date, e.ready_by)), now)
+    hold_in_one_statement(
+        sql,
+        request,
+        estimate.map(|e| (e.picking_date, e.ready_by)),
+        now,
+    )
 }
 
 /// How often a short basket whose lines all read as covered afterwards (the
@@ -288,12 +305,20 @@ fn hold_in_one_statement(
 }
 
 /// The basket's lines that available-to-promise does not cover now.
-fn shortfalls(sql: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Vec<Shortfall>, StockError> {
+fn shortfalls(
+    sql: &dyn Sql,
+    request: &ReservationRequest,
+    now: DateTime<Utc>,
+) -> Result<Vec<Shortfall>, StockError> {
     let mut short = Vec::new();
     for line in request.basket.lines() {
         let available = level_at(sql, &request.store, line.sku(), now)?.available_to_promise();
         if !available.covers(line.quantity()) {
-            short.push(Shortfall { sku: line.sku().clone(), requested: line.quantity(), available });
+            short.push(Shortfall {
+                sku: line.sku().clone(),
+                requested: line.quantity(),
+                available,
+            });
         }
     }
     Ok(short)
@@ -323,7 +348,11 @@ fn collectable_store(sql: &dyn Sql, request: &ReservationRequest) -> Result<Stor
 /// Refuses an unknown store or SKU, a location without click & collect, an
 /// online-only item (not handed over in stores), and any line above its ATP
 /// ([`StockError::Insufficient`] lists every short line).
-pub fn reserve_in(tx: &dyn Sql, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Reservation, StockError> {
+pub fn reserve_in(
+    tx: &dyn Sql,
+    request: &ReservationRequest,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
     let store = collectable_store(tx, request)?;
     hold_at(tx, &store, request, now)
 }
@@ -353,11 +382,21 @@ pub fn reserve_for_shipment_in(
 
 /// Locks every line at `store` or none: a savepoint undoes every line's
 /// lock if any line fails, even if the caller then commits its own work.
-fn hold_at(tx: &dyn Sql, store: &Store, request: &ReservationRequest, now: DateTime<Utc>) -> Result<Reservation, StockError> {
+fn hold_at(
+    tx: &dyn Sql,
+    store: &Store,
+    request: &ReservationRequest,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
     sweep_expired_in(tx, now, SWEEP_ON_RESERVE)?;
     let estimate = picking::ready_by(tx, store, now)?;
     tx.execute("SAVEPOINT stock_reserve", &[])?;
-    let outcome = lock_and_record(tx, request, estimate.map(|e| (e.picking_date, e.ready_by)), now);
+    let outcome = lock_and_record(
+        tx,
+        request,
+        estimate.map(|e| (e.picking_date, e.ready_by)),
+        now,
+    );
     if outcome.is_err() {
         let _ = tx.execute("ROLLBACK TO stock_reserve", &[]);
     }
@@ -453,7 +492,10 @@ fn held(
             .basket
             .lines()
             .iter()
-            .map(|l| ReservedLine { sku: l.sku().clone(), quantity: l.quantity() })
+            .map(|l| ReservedLine {
+                sku: l.sku().clone(),
+                quantity: l.quantity(),
+            })
             .collect(),
         expires_at: Some(expires_at),
         order: None,
@@ -489,15 +531,23 @@ pub fn confirm_in(
 ) -> Result<Reservation, StockError> {
     let reservation = load_reservation(tx, id)?.ok_or(StockError::NoSuchReservation)?;
     match reservation.state_at(now) {
-        ReservationState::Confirmed if reservation.order.as_ref() == Some(order) => return Ok(reservation),
+        ReservationState::Confirmed if reservation.order.as_ref() == Some(order) => {
+            return Ok(reservation);
+        }
         ReservationState::Held => {}
         ReservationState::Expired if reservation.state == ReservationState::Held => {
             return Err(StockError::HoldExpired);
         }
-        current => return Err(StockError::WrongState { current, action: "confirmed" }),
+        current => {
+            return Err(StockError::WrongState {
+                current,
+                action: "confirmed",
+            });
+        }
     }
     let store = load_store(tx, &reservation.store)?;
-    let promise = picking::ready_by(tx, &store, now)?.ok_or_else(|| StockError::NoPickupSlot(store.id().clone()))?;
+    let promise = picking::ready_by(tx, &store, now)?
+        .ok_or_else(|| StockError::NoPickupSlot(store.id().clone()))?;
     picking::count(tx, store.id(), promise.picking_date, 1)?;
     let at = timestamp(now);
     let changed = tx.execute(
@@ -513,9 +563,15 @@ pub fn confirm_in(
         ],
     )?;
     if changed.is_empty() {
-        return Err(StockError::WrongState { current: reservation.state, action: "confirmed" });
+        return Err(StockError::WrongState {
+            current: reservation.state,
+            action: "confirmed",
+        });
     }
-    tx.execute("UPDATE reservation_lines SET held_until = NULL WHERE reservation_id = ?1", &[id.as_str().into()])?;
+    tx.execute(
+        "UPDATE reservation_lines SET held_until = NULL WHERE reservation_id = ?1",
+        &[id.as_str().into()],
+    )?;
     Ok(Reservation {
         state: ReservationState::Confirmed,
         expires_at: None,
@@ -528,7 +584,11 @@ pub fn confirm_in(
 }
 
 /// Releases a reservation in its own transaction.
-pub fn release(sql: &dyn Sql, id: &ReservationId, now: DateTime<Utc>) -> Result<Reservation, StockError> {
+pub fn release(
+    sql: &dyn Sql,
+    id: &ReservationId,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
     in_transaction(sql, |tx| release_in(tx, id, now))
 }
 
@@ -539,7 +599,11 @@ pub fn release(sql: &dyn Sql, id: &ReservationId, now: DateTime<Utc>) -> Result<
 /// released or expired changes nothing and returns it (so a retried cancel
 /// succeeds); a fulfilled one cannot be released (the goods are gone:
 /// that is a return).
-pub fn release_in(tx: &dyn Sql, id: &ReservationId, now: DateTime<Utc>) -> Result<Reservation, StockError> {
+pub fn release_in(
+    tx: &dyn Sql,
+    id: &ReservationId,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
     let reservation = load_reservation(tx, id)?.ok_or(StockError::NoSuchReservation)?;
     match reservation.state_at(now) {
         ReservationState::Held => end(tx, reservation, ReservationState::Released, now),
@@ -553,12 +617,19 @@ pub fn release_in(tx: &dyn Sql, id: &ReservationId, now: DateTime<Utc>) -> Resul
             end(tx, reservation, ReservationState::Released, now)
         }
         ReservationState::Released | ReservationState::Expired => Ok(reservation),
-        current @ ReservationState::Fulfilled => Err(StockError::WrongState { current, action: "released" }),
+        current @ ReservationState::Fulfilled => Err(StockError::WrongState {
+            current,
+            action: "released",
+        }),
     }
 }
 
 /// Hands a reservation over in its own transaction.
-pub fn fulfil(sql: &dyn Sql, id: &ReservationId, now: DateTime<Utc>) -> Result<Reservation, StockError> {
+pub fn fulfil(
+    sql: &dyn Sql,
+    id: &ReservationId,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
     in_transaction(sql, |tx| fulfil_in(tx, id, now))
 }
 
@@ -568,13 +639,24 @@ pub fn fulfil(sql: &dyn Sql, id: &ReservationId, now: DateTime<Utc>) -> Result<R
 /// each line, so ATP does not move. A live hold may be fulfilled directly
 /// (reserved, then paid and taken at the till within the TTL). Fulfilling
 /// twice returns the reservation unchanged.
-pub fn fulfil_in(tx: &dyn Sql, id: &ReservationId, now: DateTime<Utc>) -> Result<Reservation, StockError> {
+pub fn fulfil_in(
+    tx: &dyn Sql,
+    id: &ReservationId,
+    now: DateTime<Utc>,
+) -> Result<Reservation, StockError> {
     let reservation = load_reservation(tx, id)?.ok_or(StockError::NoSuchReservation)?;
     match reservation.state_at(now) {
-        ReservationState::Held | ReservationState::Confirmed => end(tx, reservation, ReservationState::Fulfilled, now),
+        ReservationState::Held | ReservationState::Confirmed => {
+            end(tx, reservation, ReservationState::Fulfilled, now)
+        }
         ReservationState::Fulfilled => Ok(reservation),
-        ReservationState::Expired if reservation.state == ReservationState::Held => Err(StockError::HoldExpired),
-        current => Err(StockError::WrongState { current, action: "fulfilled" }),
+        ReservationState::Expired if reservation.state == ReservationState::Held => {
+            Err(StockError::HoldExpired)
+        }
+        current => Err(StockError::WrongState {
+            current,
+            action: "fulfilled",
+        }),
     }
 }
 
@@ -593,8 +675,8 @@ pub fn sweep_expired_in(tx: &dyn Sql, now: DateTime<Utc>, limit: u32) -> Result<
     )?;
     let mut ended = 0;
     for row in due.iter() {
-        let id =
-            ReservationId::parse(row.text("id")?).map_err(|_| StorageError::Decode("stored reservation id".into()))?;
+        let id = ReservationId::parse(row.text("id")?)
+            .map_err(|_| StorageError::Decode("stored reservation id".into()))?;
         if let Some(reservation) = load_reservation(tx, &id)? {
             end(tx, reservation, ReservationState::Expired, now)?;
             ended += 1;
@@ -625,8 +707,12 @@ pub fn restock_in(
     quantity: Quantity,
     now: DateTime<Utc>,
 ) -> Result<StockLevel, StockError> {
-    let store_default = StockSettings::defaults_for(StoreKind::Store).display_min().get();
-    let warehouse_default = StockSettings::defaults_for(StoreKind::Warehouse).display_min().get();
+    let store_default = StockSettings::defaults_for(StoreKind::Store)
+        .display_min()
+        .get();
+    let warehouse_default = StockSettings::defaults_for(StoreKind::Warehouse)
+        .display_min()
+        .get();
     let rows = sql.execute(
         "INSERT INTO stock (store, sku, on_hand, reserved, display_min, updated_at)
          SELECT st.id, ?2, ?3, 0,
@@ -655,7 +741,10 @@ pub fn restock_in(
 }
 
 /// The reservation with this id, lines included.
-pub fn load_reservation(sql: &dyn Sql, id: &ReservationId) -> Result<Option<Reservation>, StorageError> {
+pub fn load_reservation(
+    sql: &dyn Sql,
+    id: &ReservationId,
+) -> Result<Option<Reservation>, StorageError> {
     let rows = sql.execute(
         "SELECT id, store, customer, state, expires_at, order_id, picking_date, ready_by, created_at, updated_at
          FROM reservations WHERE id = ?1",
@@ -687,7 +776,11 @@ pub fn load_reservation(sql: &dyn Sql, id: &ReservationId) -> Result<Option<Rese
         state: ReservationState::parse(row.text("state")?)?,
         lines,
         expires_at: optional_time("expires_at")?,
-        order: row.opt_text("order_id")?.map(OrderId::parse).transpose().map_err(|e| decode("order", &e))?,
+        order: row
+            .opt_text("order_id")?
+            .map(OrderId::parse)
+            .transpose()
+            .map_err(|e| decode("order", &e))?,
         picking_date: row.opt_text("picking_date")?.map(parse_date).transpose()?,
         ready_by: optional_time("ready_by")?,
         created_at: parse_timestamp(row.text("created_at")?)?,
@@ -712,10 +805,18 @@ fn end(
         &[id.into(), to.as_str().into(), at.as_str().into(), reservation.state.as_str().into()],
     )?;
     if changed.is_empty() {
-        let current = load_reservation(tx, &reservation.id)?.map_or(reservation.state, |r| r.state_at(now));
-        return Err(StockError::WrongState { current, action: "ended" });
+        let current =
+            load_reservation(tx, &reservation.id)?.map_or(reservation.state, |r| r.state_at(now));
+        return Err(StockError::WrongState {
+            current,
+            action: "ended",
+        });
     }
-    let on_hand = if to == ReservationState::Fulfilled { "MAX(s.on_hand - l.quantity, 0)" } else { "s.on_hand" };
+    let on_hand = if to == ReservationState::Fulfilled {
+        "MAX(s.on_hand - l.quantity, 0)"
+    } else {
+        "s.on_hand"
+    };
     tx.execute(
         &format!(
             "UPDATE stock AS s SET reserved = MAX(s.reserved - l.quantity, 0), on_hand = {on_hand}, updated_at = ?2
@@ -724,12 +825,21 @@ fn end(
         ),
         &[id.into(), at.as_str().into()],
     )?;
-    tx.execute("UPDATE reservation_lines SET held_until = NULL WHERE reservation_id = ?1", &[id.into()])?;
-    Ok(Reservation { state: to, updated_at: now, ..reservation })
+    tx.execute(
+        "UPDATE reservation_lines SET held_until = NULL WHERE reservation_id = ?1",
+        &[id.into()],
+    )?;
+    Ok(Reservation {
+        state: to,
+        updated_at: now,
+        ..reservation
+    })
 }
 
 fn first_text<'r>(rows: &'r Rows, column: &str) -> Result<&'r str, StorageError> {
-    rows.first().ok_or_else(|| StorageError::Decode("INSERT ... RETURNING gave no row".into()))?.text(column)
+    rows.first()
+        .ok_or_else(|| StorageError::Decode("INSERT ... RETURNING gave no row".into()))?
+        .text(column)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -739,7 +849,9 @@ mod tests {
     use crate::stock::test_support::db;
 
     fn utc(raw: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(raw).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(raw)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     /// Monday 2026-11-23, 10:00 in Warsaw.
@@ -758,7 +870,12 @@ mod tests {
     fn request(store: &str, lines: &[(&str, u32)]) -> ReservationRequest {
         let lines = lines
             .iter()
-            .map(|(sku, q)| BasketLine::new(Sku::parse(sku).unwrap(), Quantity::parse(i64::from(*q)).unwrap()))
+            .map(|(sku, q)| {
+                BasketLine::new(
+                    Sku::parse(sku).unwrap(),
+                    Quantity::parse(i64::from(*q)).unwrap(),
+                )
+            })
             .collect();
         ReservationRequest {
             store: StoreId::parse(store).unwrap(),
@@ -770,18 +887,29 @@ mod tests {
     }
 
     fn atp(sql: &dyn Sql, store: &str, sku: &str, now: DateTime<Utc>) -> u32 {
-        level_at(sql, &StoreId::parse(store).unwrap(), &Sku::parse(sku).unwrap(), now)
-            .unwrap()
-            .available_to_promise()
-            .get()
+        level_at(
+            sql,
+            &StoreId::parse(store).unwrap(),
+            &Sku::parse(sku).unwrap(),
+            now,
+        )
+        .unwrap()
+        .available_to_promise()
+        .get()
     }
 
     fn counter(sql: &dyn Sql, store: &str, sku: &str) -> (i64, i64) {
         let rows = sql
-            .execute("SELECT on_hand, reserved FROM stock WHERE store = ?1 AND sku = ?2", &[store.into(), sku.into()])
+            .execute(
+                "SELECT on_hand, reserved FROM stock WHERE store = ?1 AND sku = ?2",
+                &[store.into(), sku.into()],
+            )
             .unwrap();
         let row = rows.first().unwrap();
-        (row.integer("on_hand").unwrap(), row.integer("reserved").unwrap())
+        (
+            row.integer("on_hand").unwrap(),
+            row.integer("reserved").unwrap(),
+        )
     }
 
     #[test]
@@ -793,9 +921,23 @@ mod tests {
         let r = reserve(&sql, &request("S1", &[("A", 2), ("B", 2)]), monday()).unwrap();
         assert_eq!(r.state, ReservationState::Held);
         assert_eq!(r.expires_at, Some(monday() + Duration::minutes(30)));
-        assert_eq!(r.ready_by, Some(utc("2026-11-23T11:00:00Z")), "an estimate while held");
-        assert!(r.id.as_str().starts_with("RSV-") && r.id.as_str().len() == 20, "{}", r.id);
-        assert_eq!((atp(&sql, "S1", "A", monday()), atp(&sql, "S1", "B", monday())), (2, 0));
+        assert_eq!(
+            r.ready_by,
+            Some(utc("2026-11-23T11:00:00Z")),
+            "an estimate while held"
+        );
+        assert!(
+            r.id.as_str().starts_with("RSV-") && r.id.as_str().len() == 20,
+            "{}",
+            r.id
+        );
+        assert_eq!(
+            (
+                atp(&sql, "S1", "A", monday()),
+                atp(&sql, "S1", "B", monday())
+            ),
+            (2, 0)
+        );
         assert_eq!(load_reservation(&sql, &r.id).unwrap().unwrap(), r);
     }
 
@@ -805,13 +947,28 @@ mod tests {
         let sql = db.connect();
         put(&sql, "S1", "A", 5);
         put(&sql, "S1", "B", 2);
-        let err = reserve(&sql, &request("S1", &[("A", 2), ("B", 2), ("SHOP", 1)]), monday()).unwrap_err();
-        let StockError::Insufficient(short) = err else { panic!("{err:?}") };
-        let named: Vec<(&str, u32, u32)> =
-            short.iter().map(|s| (s.sku.as_str(), s.requested.get(), s.available.get())).collect();
+        let err = reserve(
+            &sql,
+            &request("S1", &[("A", 2), ("B", 2), ("SHOP", 1)]),
+            monday(),
+        )
+        .unwrap_err();
+        let StockError::Insufficient(short) = err else {
+            panic!("{err:?}")
+        };
+        let named: Vec<(&str, u32, u32)> = short
+            .iter()
+            .map(|s| (s.sku.as_str(), s.requested.get(), s.available.get()))
+            .collect();
         assert_eq!(named, [("B", 2, 1), ("SHOP", 1, 0)]);
-        assert_eq!(counter(&sql, "S1", "A"), (5, 0), "the line that fitted was rolled back");
-        let held = sql.execute("SELECT count(*) AS n FROM reservations", &[]).unwrap();
+        assert_eq!(
+            counter(&sql, "S1", "A"),
+            (5, 0),
+            "the line that fitted was rolled back"
+        );
+        let held = sql
+            .execute("SELECT count(*) AS n FROM reservations", &[])
+            .unwrap();
         assert_eq!(held.first().unwrap().integer("n").unwrap(), 0);
     }
 
@@ -834,12 +991,29 @@ mod tests {
         let db = db();
         let sql = db.connect();
         put(&sql, "WH", "A", 50);
-        assert!(matches!(reserve(&sql, &request("NOPE", &[("A", 1)]), monday()), Err(StockError::UnknownStore(_))));
-        let unknown = reserve(&sql, &request("S1", &[("A", 1), ("X1", 1), ("X2", 1)]), monday()).unwrap_err();
-        assert_eq!(unknown, StockError::UnknownSkus(vec![Sku::parse("X1").unwrap(), Sku::parse("X2").unwrap()]));
-        assert!(matches!(reserve(&sql, &request("WH", &[("A", 1)]), monday()), Err(StockError::NotCollectable(_))));
+        assert!(matches!(
+            reserve(&sql, &request("NOPE", &[("A", 1)]), monday()),
+            Err(StockError::UnknownStore(_))
+        ));
+        let unknown = reserve(
+            &sql,
+            &request("S1", &[("A", 1), ("X1", 1), ("X2", 1)]),
+            monday(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            unknown,
+            StockError::UnknownSkus(vec![Sku::parse("X1").unwrap(), Sku::parse("X2").unwrap()])
+        );
+        assert!(matches!(
+            reserve(&sql, &request("WH", &[("A", 1)]), monday()),
+            Err(StockError::NotCollectable(_))
+        ));
         let online = reserve(&sql, &request("S1", &[("ONL", 1)]), monday()).unwrap_err();
-        assert!(matches!(online, StockError::NotSoldHere { .. }), "{online:?}");
+        assert!(
+            matches!(online, StockError::NotSoldHere { .. }),
+            "{online:?}"
+        );
     }
 
     #[test]
@@ -850,13 +1024,30 @@ mod tests {
         let r = reserve(&sql, &request("S1", &[("A", 3)]), monday()).unwrap();
         assert_eq!(atp(&sql, "S1", "A", monday()), 0);
         let later = monday() + Duration::minutes(30);
-        assert_eq!(atp(&sql, "S1", "A", later), 3, "expired at its TTL, before any sweep");
-        assert_eq!(load_reservation(&sql, &r.id).unwrap().unwrap().state_at(later), ReservationState::Expired);
+        assert_eq!(
+            atp(&sql, "S1", "A", later),
+            3,
+            "expired at its TTL, before any sweep"
+        );
+        assert_eq!(
+            load_reservation(&sql, &r.id)
+                .unwrap()
+                .unwrap()
+                .state_at(later),
+            ReservationState::Expired
+        );
         assert_eq!(sweep_expired(&sql, later, 100).unwrap(), 1);
         assert_eq!(counter(&sql, "S1", "A"), (4, 0));
-        assert_eq!(atp(&sql, "S1", "A", later), 3, "the sweep does not move ATP");
+        assert_eq!(
+            atp(&sql, "S1", "A", later),
+            3,
+            "the sweep does not move ATP"
+        );
         assert_eq!(sweep_expired(&sql, later, 100).unwrap(), 0);
-        assert_eq!(load_reservation(&sql, &r.id).unwrap().unwrap().state, ReservationState::Expired);
+        assert_eq!(
+            load_reservation(&sql, &r.id).unwrap().unwrap().state,
+            ReservationState::Expired
+        );
     }
 
     #[test]
@@ -869,10 +1060,22 @@ mod tests {
         let second = reserve(&sql, &request("S1", &[("A", 1)]), later).unwrap();
         assert_eq!(atp(&sql, "S1", "A", later), 0);
         // The reservation swept the expired hold on its way.
-        assert_eq!(load_reservation(&sql, &first.id).unwrap().unwrap().state, ReservationState::Expired);
+        assert_eq!(
+            load_reservation(&sql, &first.id).unwrap().unwrap().state,
+            ReservationState::Expired
+        );
         assert_eq!(counter(&sql, "S1", "A"), (2, 1));
         let late = confirm(&sql, &first.id, &OrderId::parse("O-1").unwrap(), later).unwrap_err();
-        assert!(matches!(late, StockError::WrongState { current: ReservationState::Expired, .. }), "{late:?}");
+        assert!(
+            matches!(
+                late,
+                StockError::WrongState {
+                    current: ReservationState::Expired,
+                    ..
+                }
+            ),
+            "{late:?}"
+        );
         assert!(confirm(&sql, &second.id, &OrderId::parse("O-2").unwrap(), later).is_ok());
     }
 
@@ -887,20 +1090,38 @@ mod tests {
         assert_eq!(confirmed.state, ReservationState::Confirmed);
         assert_eq!(confirmed.expires_at, None);
         assert_eq!(confirmed.ready_by, Some(utc("2026-11-23T11:05:00Z")));
-        assert_eq!(confirm(&sql, &r.id, &order, monday() + Duration::minutes(6)).unwrap(), confirmed, "idempotent");
+        assert_eq!(
+            confirm(&sql, &r.id, &order, monday() + Duration::minutes(6)).unwrap(),
+            confirmed,
+            "idempotent"
+        );
         let other = confirm(&sql, &r.id, &OrderId::parse("O-2").unwrap(), monday()).unwrap_err();
-        assert!(matches!(other, StockError::WrongState { current: ReservationState::Confirmed, .. }));
+        assert!(matches!(
+            other,
+            StockError::WrongState {
+                current: ReservationState::Confirmed,
+                ..
+            }
+        ));
         let days_later = monday() + Duration::days(3);
         assert_eq!(atp(&sql, "S1", "A", days_later), 7, "still locked");
         // S1's limit is 2 a day: a second confirmed order fills Monday.
         let r2 = reserve(&sql, &request("S1", &[("A", 1)]), monday()).unwrap();
         confirm(&sql, &r2.id, &OrderId::parse("O-3").unwrap(), monday()).unwrap();
         let r3 = reserve(&sql, &request("S1", &[("A", 1)]), monday()).unwrap();
-        assert_eq!(r3.ready_by, Some(utc("2026-11-24T10:00:00Z")), "Monday is full");
+        assert_eq!(
+            r3.ready_by,
+            Some(utc("2026-11-24T10:00:00Z")),
+            "Monday is full"
+        );
         let released = release(&sql, &r2.id, monday()).unwrap();
         assert_eq!(released.state, ReservationState::Released);
         let r4 = reserve(&sql, &request("S1", &[("A", 1)]), monday()).unwrap();
-        assert_eq!(r4.ready_by, Some(utc("2026-11-23T11:00:00Z")), "the released order freed Monday");
+        assert_eq!(
+            r4.ready_by,
+            Some(utc("2026-11-23T11:00:00Z")),
+            "the released order freed Monday"
+        );
     }
 
     #[test]
@@ -912,10 +1133,20 @@ mod tests {
         assert_eq!(atp(&sql, "S1", "A", monday()), 0);
         release(&sql, &r.id, monday()).unwrap();
         assert_eq!(atp(&sql, "S1", "A", monday()), 2);
-        assert_eq!(release(&sql, &r.id, monday()).unwrap().state, ReservationState::Released);
+        assert_eq!(
+            release(&sql, &r.id, monday()).unwrap().state,
+            ReservationState::Released
+        );
         assert_eq!(counter(&sql, "S1", "A"), (3, 0), "units returned once");
-        let confirm_released = confirm(&sql, &r.id, &OrderId::parse("O-1").unwrap(), monday()).unwrap_err();
-        assert!(matches!(confirm_released, StockError::WrongState { current: ReservationState::Released, .. }));
+        let confirm_released =
+            confirm(&sql, &r.id, &OrderId::parse("O-1").unwrap(), monday()).unwrap_err();
+        assert!(matches!(
+            confirm_released,
+            StockError::WrongState {
+                current: ReservationState::Released,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -929,10 +1160,20 @@ mod tests {
         let done = fulfil(&sql, &r.id, monday()).unwrap();
         assert_eq!(done.state, ReservationState::Fulfilled);
         assert_eq!(counter(&sql, "S1", "A"), (3, 0));
-        assert_eq!(atp(&sql, "S1", "A", monday()), before, "ATP does not move on handover");
-        assert_eq!(fulfil(&sql, &r.id, monday()).unwrap().state, ReservationState::Fulfilled);
+        assert_eq!(
+            atp(&sql, "S1", "A", monday()),
+            before,
+            "ATP does not move on handover"
+        );
+        assert_eq!(
+            fulfil(&sql, &r.id, monday()).unwrap().state,
+            ReservationState::Fulfilled
+        );
         assert_eq!(counter(&sql, "S1", "A"), (3, 0), "handed over once");
-        assert!(matches!(release(&sql, &r.id, monday()), Err(StockError::WrongState { .. })));
+        assert!(matches!(
+            release(&sql, &r.id, monday()),
+            Err(StockError::WrongState { .. })
+        ));
     }
 
     #[test]
@@ -941,8 +1182,16 @@ mod tests {
         let sql = db.connect();
         put(&sql, "S1", "A", 5);
         let r = reserve(&sql, &request("S1", &[("A", 1)]), monday()).unwrap();
-        assert_eq!(fulfil(&sql, &r.id, monday() + Duration::hours(1)), Err(StockError::HoldExpired));
-        assert_eq!(release(&sql, &r.id, monday() + Duration::hours(1)).unwrap().state, ReservationState::Expired);
+        assert_eq!(
+            fulfil(&sql, &r.id, monday() + Duration::hours(1)),
+            Err(StockError::HoldExpired)
+        );
+        assert_eq!(
+            release(&sql, &r.id, monday() + Duration::hours(1))
+                .unwrap()
+                .state,
+            ReservationState::Expired
+        );
         assert_eq!(counter(&sql, "S1", "A"), (5, 0));
     }
 
@@ -952,17 +1201,47 @@ mod tests {
         let sql = db.connect();
         let (s1, a) = (StoreId::parse("S1").unwrap(), Sku::parse("A").unwrap());
         let level = restock(&sql, &s1, &a, Quantity::parse(2).unwrap(), monday()).unwrap();
-        assert_eq!((level.on_hand().get(), level.display_min().get(), level.available_to_promise().get()), (2, 1, 1));
+        assert_eq!(
+            (
+                level.on_hand().get(),
+                level.display_min().get(),
+                level.available_to_promise().get()
+            ),
+            (2, 1, 1)
+        );
         let level = restock(&sql, &s1, &a, Quantity::parse(3).unwrap(), monday()).unwrap();
         assert_eq!(level.on_hand().get(), 5);
-        let wh = restock(&sql, &StoreId::parse("WH").unwrap(), &a, Quantity::parse(1).unwrap(), monday()).unwrap();
-        assert_eq!(wh.available_to_promise().get(), 1, "a warehouse keeps nothing on display");
+        let wh = restock(
+            &sql,
+            &StoreId::parse("WH").unwrap(),
+            &a,
+            Quantity::parse(1).unwrap(),
+            monday(),
+        )
+        .unwrap();
+        assert_eq!(
+            wh.available_to_promise().get(),
+            1,
+            "a warehouse keeps nothing on display"
+        );
         assert!(matches!(
-            restock(&sql, &StoreId::parse("NOPE").unwrap(), &a, Quantity::parse(1).unwrap(), monday()),
+            restock(
+                &sql,
+                &StoreId::parse("NOPE").unwrap(),
+                &a,
+                Quantity::parse(1).unwrap(),
+                monday()
+            ),
             Err(StockError::UnknownStore(_))
         ));
         assert!(matches!(
-            restock(&sql, &s1, &Sku::parse("X1").unwrap(), Quantity::parse(1).unwrap(), monday()),
+            restock(
+                &sql,
+                &s1,
+                &Sku::parse("X1").unwrap(),
+                Quantity::parse(1).unwrap(),
+                monday()
+            ),
             Err(StockError::UnknownSkus(_))
         ));
     }
@@ -980,7 +1259,11 @@ mod tests {
                 let db = db.db.clone();
                 std::thread::spawn(move || {
                     let sql = db.connect().unwrap();
-                    let lines: &[(&str, u32)] = if i % 2 == 0 { &[("A", 1)] } else { &[("A", 1), ("B", 1)] };
+                    let lines: &[(&str, u32)] = if i % 2 == 0 {
+                        &[("A", 1)]
+                    } else {
+                        &[("A", 1), ("B", 1)]
+                    };
                     loop {
                         match reserve(&sql, &request("S1", lines), monday()) {
                             Err(StockError::Storage(StorageError::Busy)) => continue,
@@ -990,27 +1273,53 @@ mod tests {
                 })
             })
             .collect();
-        let won = threads.into_iter().map(|t| t.join().unwrap()).filter(|ok| *ok).count();
+        let won = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
         let sql = db.connect();
         assert_eq!(won, 10);
         assert_eq!(atp(&sql, "S1", "A", monday()), 0);
         assert_eq!(counter(&sql, "S1", "A"), (11, 10));
         let (_, b_reserved) = counter(&sql, "S1", "B");
         let baskets = sql
-            .execute("SELECT count(*) AS n FROM reservation_lines WHERE sku = 'B'", &[])
+            .execute(
+                "SELECT count(*) AS n FROM reservation_lines WHERE sku = 'B'",
+                &[],
+            )
             .unwrap()
             .first()
             .unwrap()
             .integer("n")
             .unwrap();
-        assert_eq!(b_reserved, baskets, "every B lock belongs to a stored basket");
+        assert_eq!(
+            b_reserved, baskets,
+            "every B lock belongs to a stored basket"
+        );
     }
 
     #[test]
     fn reservation_ids_parse_case_insensitively_and_refuse_anything_else() {
-        assert_eq!(ReservationId::parse("rsv-00ff00ff00ff00ff").unwrap().as_str(), "RSV-00FF00FF00FF00FF");
-        for bad in ["", "RSV-", "RSV-00FF", "RSV-00FF00FF00FF00FG", "XYZ-00FF00FF00FF00FF", "RSV-00FF00FF00FF00FF0"] {
-            assert_eq!(ReservationId::parse(bad), Err(StockError::NoSuchReservation), "{bad:?}");
+        assert_eq!(
+            ReservationId::parse("rsv-00ff00ff00ff00ff")
+                .unwrap()
+                .as_str(),
+            "RSV-00FF00FF00FF00FF"
+        );
+        for bad in [
+            "",
+            "RSV-",
+            "RSV-00FF",
+            "RSV-00FF00FF00FF00FG",
+            "XYZ-00FF00FF00FF00FF",
+            "RSV-00FF00FF00FF00FF0",
+        ] {
+            assert_eq!(
+                ReservationId::parse(bad),
+                Err(StockError::NoSuchReservation),
+                "{bad:?}"
+            );
         }
     }
 
@@ -1018,7 +1327,10 @@ mod tests {
     fn holds_last_one_minute_to_a_day() {
         assert_eq!(HoldTtl::minutes(0), None);
         assert_eq!(HoldTtl::minutes(1441), None);
-        assert_eq!(HoldTtl::minutes(1440).unwrap().duration(), Duration::days(1));
+        assert_eq!(
+            HoldTtl::minutes(1440).unwrap().duration(),
+            Duration::days(1)
+        );
         assert_eq!(HoldTtl::default().duration(), Duration::minutes(30));
     }
 }

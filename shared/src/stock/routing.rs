@@ -135,7 +135,9 @@ pub fn shelf_risk(lines: &[(Quantity, StockQuantity)]) -> Decimal {
             if available.get() == 0 {
                 Decimal::ONE
             } else {
-                (Decimal::from(wanted.get()) / Decimal::from(available.get())).min(Decimal::ONE).round_dp(4)
+                (Decimal::from(wanted.get()) / Decimal::from(available.get()))
+                    .min(Decimal::ONE)
+                    .round_dp(4)
             }
         })
         .max()
@@ -148,7 +150,8 @@ pub fn quote(candidate: &RoutingCandidate) -> DeliveryQuote {
     let days = u32::try_from((delivery - candidate.today).num_days().max(0)).unwrap_or(u32::MAX);
     let cost = courier_cost(candidate.distance_km);
     let risk = shelf_risk(&candidate.lines);
-    let score = SCORE_PER_DAY * Decimal::from(days) + cost.amount() + SCORE_PER_EMPTIED_SHELF * risk;
+    let score =
+        SCORE_PER_DAY * Decimal::from(days) + cost.amount() + SCORE_PER_EMPTIED_SHELF * risk;
     DeliveryQuote {
         location_id: candidate.location.clone(),
         kind: candidate.kind,
@@ -187,7 +190,10 @@ mod tests {
     }
 
     fn line(wanted: u32, available: u32) -> (Quantity, StockQuantity) {
-        (Quantity::parse(i64::from(wanted)).unwrap(), StockQuantity::parse(i64::from(available)).unwrap())
+        (
+            Quantity::parse(i64::from(wanted)).unwrap(),
+            StockQuantity::parse(i64::from(available)).unwrap(),
+        )
     }
 
     fn candidate(
@@ -196,13 +202,19 @@ mod tests {
         dispatch: &str,
         lines: Vec<(Quantity, StockQuantity)>,
     ) -> RoutingCandidate {
-        let ready = DateTime::parse_from_rfc3339(&format!("{dispatch}T15:00:00Z")).unwrap().with_timezone(&Utc);
+        let ready = DateTime::parse_from_rfc3339(&format!("{dispatch}T15:00:00Z"))
+            .unwrap()
+            .with_timezone(&Utc);
         RoutingCandidate {
             location: StoreId::parse(id).unwrap(),
             kind: StoreKind::Store,
             distance_km,
             today: date("2026-11-23"),
-            dispatch: ReadyBy { picking_date: date(dispatch), picking_starts_at: ready, ready_by: ready },
+            dispatch: ReadyBy {
+                picking_date: date(dispatch),
+                picking_starts_at: ready,
+                ready_by: ready,
+            },
             dispatch_date: date(dispatch),
             lines,
         }
@@ -210,7 +222,10 @@ mod tests {
 
     #[test]
     fn transit_and_tariff_grow_with_distance() {
-        assert_eq!([10.0, 300.0, 300.1, 800.0, 801.0].map(transit_days), [1, 1, 2, 2, 3]);
+        assert_eq!(
+            [10.0, 300.0, 300.1, 800.0, 801.0].map(transit_days),
+            [1, 1, 2, 2, 3]
+        );
         let cost = |km| courier_cost(km).amount().to_string();
         assert_eq!(
             [cost(0.0), cost(50.0), cost(51.0), cost(700.0), cost(2000.0)],
@@ -220,17 +235,37 @@ mod tests {
 
     #[test]
     fn couriers_deliver_monday_to_saturday() {
-        assert_eq!(delivery_date(date("2026-11-23"), 1), date("2026-11-24"), "Monday to Tuesday");
-        assert_eq!(delivery_date(date("2026-11-28"), 1), date("2026-11-30"), "Saturday skips Sunday");
-        assert_eq!(delivery_date(date("2026-11-27"), 2), date("2026-11-30"), "Friday + 2 is Monday");
-        assert_eq!(delivery_date(date("2026-11-29"), 1), date("2026-11-30"), "dispatched Sunday, delivered Monday");
+        assert_eq!(
+            delivery_date(date("2026-11-23"), 1),
+            date("2026-11-24"),
+            "Monday to Tuesday"
+        );
+        assert_eq!(
+            delivery_date(date("2026-11-28"), 1),
+            date("2026-11-30"),
+            "Saturday skips Sunday"
+        );
+        assert_eq!(
+            delivery_date(date("2026-11-27"), 2),
+            date("2026-11-30"),
+            "Friday + 2 is Monday"
+        );
+        assert_eq!(
+            delivery_date(date("2026-11-29"), 1),
+            date("2026-11-30"),
+            "dispatched Sunday, delivered Monday"
+        );
     }
 
     #[test]
     fn shelf_risk_is_the_largest_share_of_atp_taken() {
         assert_eq!(shelf_risk(&[line(1, 10)]), dec("0.1"));
         assert_eq!(shelf_risk(&[line(1, 10), line(2, 3)]), dec("0.6667"));
-        assert_eq!(shelf_risk(&[line(2, 2)]), Decimal::ONE, "emptying the shelf");
+        assert_eq!(
+            shelf_risk(&[line(2, 2)]),
+            Decimal::ONE,
+            "emptying the shelf"
+        );
         assert_eq!(shelf_risk(&[line(1, 0)]), Decimal::ONE);
         assert_eq!(shelf_risk(&[]), Decimal::ZERO);
     }

@@ -44,7 +44,10 @@ impl StockSettings {
             StoreKind::Store => STORE_DISPLAY_MIN,
             StoreKind::Warehouse => 0,
         };
-        StockSettings { display_min: capped(display), low_stock_threshold: capped(DEFAULT_LOW_STOCK_THRESHOLD) }
+        StockSettings {
+            display_min: capped(display),
+            low_stock_threshold: capped(DEFAULT_LOW_STOCK_THRESHOLD),
+        }
     }
 
     pub fn display_min(&self) -> StockQuantity {
@@ -63,12 +66,21 @@ impl TryFrom<StockSettingsRow> for StockSettings {
         let field = |name: &str, raw: &serde_json::Value| {
             let n = StockQuantity::parse_json(raw).map_err(|e| FieldError::new(name, e))?;
             if n.get() > MAX_SETTING {
-                return Err(FieldError::new(name, format!("must be at most {MAX_SETTING}")));
+                return Err(FieldError::new(
+                    name,
+                    format!("must be at most {MAX_SETTING}"),
+                ));
             }
             Ok(n)
         };
-        match (field("display_min", &row.display_min), field("low_stock_threshold", &row.low_stock_threshold)) {
-            (Ok(display_min), Ok(low_stock_threshold)) => Ok(StockSettings { display_min, low_stock_threshold }),
+        match (
+            field("display_min", &row.display_min),
+            field("low_stock_threshold", &row.low_stock_threshold),
+        ) {
+            (Ok(display_min), Ok(low_stock_threshold)) => Ok(StockSettings {
+                display_min,
+                low_stock_threshold,
+            }),
             (a, b) => Err(a.err().into_iter().chain(b.err()).collect()),
         }
     }
@@ -89,8 +101,13 @@ pub fn load_settings(sql: &dyn Sql, store: &Store) -> Result<(StockSettings, i64
         None => Ok((StockSettings::defaults_for(store.kind()), 0)),
         Some(row) => Ok((
             StockSettings {
-                display_min: capped(row.integer("display_min")?.clamp(0, i64::from(MAX_SETTING)) as u32),
-                low_stock_threshold: capped(row.integer("low_stock_threshold")?.clamp(0, i64::from(MAX_SETTING)) as u32),
+                display_min: capped(
+                    row.integer("display_min")?.clamp(0, i64::from(MAX_SETTING)) as u32
+                ),
+                low_stock_threshold: capped(
+                    row.integer("low_stock_threshold")?
+                        .clamp(0, i64::from(MAX_SETTING)) as u32,
+                ),
             },
             row.integer("version")?,
         )),
@@ -141,7 +158,11 @@ pub fn save_settings(
         tx.execute(
             "UPDATE stock SET display_min = ?2, updated_at = ?3
              WHERE store = ?1 AND display_min_override IS NULL AND display_min <> ?2",
-            &[id.into(), settings.display_min.get().into(), now.as_str().into()],
+            &[
+                id.into(),
+                settings.display_min.get().into(),
+                now.as_str().into(),
+            ],
         )?;
         Ok(SettingsSaved::Saved(next))
     })
@@ -161,16 +182,34 @@ mod tests {
 
     #[test]
     fn stores_keep_one_unit_on_display_and_warehouses_none_by_default() {
-        assert_eq!(StockSettings::defaults_for(StoreKind::Store).display_min().get(), 1);
-        assert_eq!(StockSettings::defaults_for(StoreKind::Warehouse).display_min().get(), 0);
-        assert_eq!(StockSettings::defaults_for(StoreKind::Store).low_stock_threshold().get(), 3);
+        assert_eq!(
+            StockSettings::defaults_for(StoreKind::Store)
+                .display_min()
+                .get(),
+            1
+        );
+        assert_eq!(
+            StockSettings::defaults_for(StoreKind::Warehouse)
+                .display_min()
+                .get(),
+            0
+        );
+        assert_eq!(
+            StockSettings::defaults_for(StoreKind::Store)
+                .low_stock_threshold()
+                .get(),
+            3
+        );
     }
 
     #[test]
     fn settings_must_be_whole_non_negative_and_bounded() {
         assert!(row(json!({"display_min": 2, "low_stock_threshold": 0})).is_ok());
         let errors = row(json!({"display_min": -1, "low_stock_threshold": 1.5})).unwrap_err();
-        assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["display_min", "low_stock_threshold"]);
+        assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["display_min", "low_stock_threshold"]
+        );
         assert!(row(json!({"display_min": 10_001, "low_stock_threshold": 1})).is_err());
     }
 
@@ -187,10 +226,21 @@ mod tests {
         .unwrap();
         let two = row(json!({"display_min": 2, "low_stock_threshold": 4})).unwrap();
         let now = chrono::Utc::now();
-        assert_eq!(save_settings(&sql, &store, two, |v| v == 0, now).unwrap(), SettingsSaved::Saved(1));
-        assert_eq!(save_settings(&sql, &store, two, |v| v == 0, now).unwrap(), SettingsSaved::Stale(1));
-        let rows = sql.execute("SELECT sku, display_min FROM stock ORDER BY sku", &[]).unwrap();
-        let mins: Vec<i64> = rows.iter().map(|r| r.integer("display_min").unwrap()).collect();
+        assert_eq!(
+            save_settings(&sql, &store, two, |v| v == 0, now).unwrap(),
+            SettingsSaved::Saved(1)
+        );
+        assert_eq!(
+            save_settings(&sql, &store, two, |v| v == 0, now).unwrap(),
+            SettingsSaved::Stale(1)
+        );
+        let rows = sql
+            .execute("SELECT sku, display_min FROM stock ORDER BY sku", &[])
+            .unwrap();
+        let mins: Vec<i64> = rows
+            .iter()
+            .map(|r| r.integer("display_min").unwrap())
+            .collect();
         assert_eq!(mins, [2, 0], "the override of B stays");
         assert_eq!(load_settings(&sql, &store).unwrap(), (two, 1));
     }

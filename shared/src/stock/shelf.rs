@@ -55,9 +55,19 @@ pub fn shelves_near(
         "SELECT group_concat(id || ' ' || CAST(round(lat * 1000000) AS INTEGER) || ' '
              || CAST(round(lon * 1000000) AS INTEGER), ',') AS points FROM stores
          WHERE kind = 'store' AND lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4",
-        &[SqlValue::Real(lat_min), SqlValue::Real(lat_max), SqlValue::Real(lon_min), SqlValue::Real(lon_max)],
+        &[
+            SqlValue::Real(lat_min),
+            SqlValue::Real(lat_max),
+            SqlValue::Real(lon_min),
+            SqlValue::Real(lon_max),
+        ],
     )?;
-    let points = rows.first().map(|row| row.opt_text("points")).transpose()?.flatten().unwrap_or_default();
+    let points = rows
+        .first()
+        .map(|row| row.opt_text("points"))
+        .transpose()?
+        .flatten()
+        .unwrap_or_default();
     let mut near: Vec<(f64, &str)> = Vec::new();
     for point in points.split(',').filter(|p| !p.is_empty()) {
         let mut parts = point.split(' ');
@@ -95,15 +105,24 @@ pub fn shelves_near(
     params.extend(near.iter().map(|(_, id)| SqlValue::from(*id)));
     let mut found: HashMap<String, NearbyShelf> = HashMap::with_capacity(near.len());
     for row in sql.execute(&statement, &params)?.iter() {
-        let store: Store =
-            serde_json::from_str(row.text("data")?).map_err(|e| StorageError::Decode(format!("stored store: {e}")))?;
-        let shelf =
-            NearbyShelf { distance_km: 0.0, level: level_of(&row)?, low_stock_threshold: threshold_of(&row)?, store };
+        let store: Store = serde_json::from_str(row.text("data")?)
+            .map_err(|e| StorageError::Decode(format!("stored store: {e}")))?;
+        let shelf = NearbyShelf {
+            distance_km: 0.0,
+            level: level_of(&row)?,
+            low_stock_threshold: threshold_of(&row)?,
+            store,
+        };
         found.insert(row.text("id")?.to_owned(), shelf);
     }
     Ok(near
         .into_iter()
-        .filter_map(|(distance_km, id)| found.remove(id).map(|shelf| NearbyShelf { distance_km, ..shelf }))
+        .filter_map(|(distance_km, id)| {
+            found.remove(id).map(|shelf| NearbyShelf {
+                distance_km,
+                ..shelf
+            })
+        })
         .collect())
 }
 
@@ -130,14 +149,24 @@ pub fn levels_at(
     let rows = sql.execute(&statement, &params)?;
     rows.iter()
         .map(|row| {
-            Ok((Sku::parse(row.text("sku")?).map_err(|e| StorageError::Decode(e.to_string()))?, level_of(&row)?))
+            Ok((
+                Sku::parse(row.text("sku")?).map_err(|e| StorageError::Decode(e.to_string()))?,
+                level_of(&row)?,
+            ))
         })
         .collect()
 }
 
 /// One shelf ([`StockLevel::EMPTY`] when there is no row).
-pub fn level_at(sql: &dyn Sql, store: &StoreId, sku: &Sku, now: DateTime<Utc>) -> Result<StockLevel, StorageError> {
-    Ok(levels_at(sql, store, &[sku], now)?.remove(sku).unwrap_or(StockLevel::EMPTY))
+pub fn level_at(
+    sql: &dyn Sql,
+    store: &StoreId,
+    sku: &Sku,
+    now: DateTime<Utc>,
+) -> Result<StockLevel, StorageError> {
+    Ok(levels_at(sql, store, &[sku], now)?
+        .remove(sku)
+        .unwrap_or(StockLevel::EMPTY))
 }
 
 /// Every location's shelves of `skus`, by location: what fulfilment routing
@@ -164,7 +193,10 @@ pub fn shelves_holding(
         let decode = |e: crate::ids::IdError| StorageError::Decode(e.to_string());
         let store = StoreId::parse(row.text("store")?).map_err(decode)?;
         let sku = Sku::parse(row.text("sku")?).map_err(decode)?;
-        by_store.entry(store).or_default().insert(sku, level_of(&row)?);
+        by_store
+            .entry(store)
+            .or_default()
+            .insert(sku, level_of(&row)?);
     }
     Ok(by_store)
 }
@@ -234,7 +266,8 @@ mod tests {
         put(&sql, "WH", "A", 500, 0, 0);
         let sku = Sku::parse("A").unwrap();
         let now = Utc::now();
-        let near = shelves_near(&sql, &sku, warsaw(), Radius::parse(10.0).unwrap(), 20, now).unwrap();
+        let near =
+            shelves_near(&sql, &sku, warsaw(), Radius::parse(10.0).unwrap(), 20, now).unwrap();
         let ids: Vec<&str> = near.iter().map(|s| s.store.id().as_str()).collect();
         assert_eq!(ids, ["S1", "S2"]);
         assert_eq!(near[0].level, StockLevel::EMPTY, "S1 never had a row for A");
@@ -242,7 +275,8 @@ mod tests {
         assert!(near[0].distance_km < near[1].distance_km);
         let one = shelves_near(&sql, &sku, warsaw(), Radius::parse(10.0).unwrap(), 1, now).unwrap();
         assert_eq!(one.len(), 1);
-        let tight = shelves_near(&sql, &sku, warsaw(), Radius::parse(1.0).unwrap(), 20, now).unwrap();
+        let tight =
+            shelves_near(&sql, &sku, warsaw(), Radius::parse(1.0).unwrap(), 20, now).unwrap();
         assert_eq!(tight.len(), 1, "S2 is 2.5 km away");
     }
 
@@ -251,13 +285,34 @@ mod tests {
         let db = db();
         let sql = db.connect();
         // Due east and due north of the origin, just inside 50 km.
-        insert_store(&sql, &store_json("EAST", "store", 52.2297, 21.0122 + 0.73, json!({})));
-        insert_store(&sql, &store_json("NORTH", "store", 52.2297 + 0.449, 21.0122, json!({})));
+        insert_store(
+            &sql,
+            &store_json("EAST", "store", 52.2297, 21.0122 + 0.73, json!({})),
+        );
+        insert_store(
+            &sql,
+            &store_json("NORTH", "store", 52.2297 + 0.449, 21.0122, json!({})),
+        );
         let sku = Sku::parse("A").unwrap();
-        let near = shelves_near(&sql, &sku, warsaw(), Radius::parse(50.0).unwrap(), 50, Utc::now()).unwrap();
+        let near = shelves_near(
+            &sql,
+            &sku,
+            warsaw(),
+            Radius::parse(50.0).unwrap(),
+            50,
+            Utc::now(),
+        )
+        .unwrap();
         for id in ["EAST", "NORTH"] {
-            let shelf = near.iter().find(|s| s.store.id().as_str() == id).unwrap_or_else(|| panic!("{id} missing"));
-            assert!(shelf.distance_km <= 50.0 && shelf.distance_km > 49.0, "{id} {}", shelf.distance_km);
+            let shelf = near
+                .iter()
+                .find(|s| s.store.id().as_str() == id)
+                .unwrap_or_else(|| panic!("{id} missing"));
+            assert!(
+                shelf.distance_km <= 50.0 && shelf.distance_km > 49.0,
+                "{id} {}",
+                shelf.distance_km
+            );
         }
     }
 
@@ -280,11 +335,33 @@ mod tests {
             &[],
         )
         .unwrap();
-        let at = |raw: &str| DateTime::parse_from_rfc3339(raw).unwrap().with_timezone(&Utc);
+        let at = |raw: &str| {
+            DateTime::parse_from_rfc3339(raw)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
         let (store, sku) = (StoreId::parse("S1").unwrap(), Sku::parse("A").unwrap());
-        assert_eq!(level_at(&sql, &store, &sku, at("2026-01-01T09:59:59Z")).unwrap().reserved().get(), 4);
-        assert_eq!(level_at(&sql, &store, &sku, at("2026-01-01T10:00:00Z")).unwrap().reserved().get(), 1);
-        assert_eq!(level_at(&sql, &store, &sku, at("2026-01-01T12:00:00Z")).unwrap().reserved().get(), 0);
+        assert_eq!(
+            level_at(&sql, &store, &sku, at("2026-01-01T09:59:59Z"))
+                .unwrap()
+                .reserved()
+                .get(),
+            4
+        );
+        assert_eq!(
+            level_at(&sql, &store, &sku, at("2026-01-01T10:00:00Z"))
+                .unwrap()
+                .reserved()
+                .get(),
+            1
+        );
+        assert_eq!(
+            level_at(&sql, &store, &sku, at("2026-01-01T12:00:00Z"))
+                .unwrap()
+                .reserved()
+                .get(),
+            0
+        );
     }
 
     #[test]
@@ -298,6 +375,11 @@ mod tests {
         let all = shelves_holding(&sql, &[&a, &b], Utc::now()).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[&StoreId::parse("S1").unwrap()].len(), 2);
-        assert_eq!(all[&StoreId::parse("WH").unwrap()][&a].available_to_promise().get(), 50);
+        assert_eq!(
+            all[&StoreId::parse("WH").unwrap()][&a]
+                .available_to_promise()
+                .get(),
+            50
+        );
     }
 }

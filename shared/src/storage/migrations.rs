@@ -85,7 +85,9 @@ pub fn apply(sql: &dyn Sql) -> Result<(), StorageError> {
     loop {
         match apply_once(sql) {
             Err(StorageError::Busy) if attempt < ATTEMPTS => {
-                std::thread::sleep(std::time::Duration::from_millis(10 * u64::from(attempt.min(10))));
+                std::thread::sleep(std::time::Duration::from_millis(
+                    10 * u64::from(attempt.min(10)),
+                ));
                 attempt += 1;
             }
             outcome => return outcome,
@@ -150,7 +152,9 @@ fn statements(step: &str) -> impl Iterator<Item = &str> {
 
 fn starts_with_words(text: &str, words: &[&str]) -> bool {
     let mut found = text.split_whitespace();
-    words.iter().all(|w| found.next().is_some_and(|f| f.eq_ignore_ascii_case(w)))
+    words
+        .iter()
+        .all(|w| found.next().is_some_and(|f| f.eq_ignore_ascii_case(w)))
 }
 
 fn last_word(text: &str) -> &str {
@@ -186,7 +190,9 @@ mod tests {
         .unwrap();
         apply(&sql).unwrap();
         apply(&db.connect().unwrap()).unwrap();
-        let rows = sql.execute("SELECT count(*) AS n FROM stores", &[]).unwrap();
+        let rows = sql
+            .execute("SELECT count(*) AS n FROM stores", &[])
+            .unwrap();
         assert_eq!(rows.first().unwrap().integer("n").unwrap(), 1);
         assert_eq!(current_version(&sql).unwrap(), latest_version());
     }
@@ -204,7 +210,10 @@ mod tests {
         for handle in handles {
             handle.join().unwrap().unwrap();
         }
-        assert_eq!(current_version(&db.connect().unwrap()).unwrap(), latest_version());
+        assert_eq!(
+            current_version(&db.connect().unwrap()).unwrap(),
+            latest_version()
+        );
     }
 
     #[test]
@@ -213,7 +222,10 @@ mod tests {
             for statement in statements(step) {
                 let is_trigger = starts_with_words(statement, &["CREATE", "TRIGGER"]);
                 assert!(is_trigger || !statement.contains(';'), "{statement}");
-                assert!(!is_trigger || last_word(statement).eq_ignore_ascii_case("END"), "{statement}");
+                assert!(
+                    !is_trigger || last_word(statement).eq_ignore_ascii_case("END"),
+                    "{statement}"
+                );
             }
         }
     }
@@ -223,6 +235,9 @@ mod tests {
         let step = "CREATE TABLE a (x); CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = 1; DELETE FROM a; END; CREATE INDEX i ON a (x)";
         let split: Vec<&str> = statements(step).collect();
         assert_eq!(split.len(), 3, "{split:?}");
-        assert_eq!(split[1], "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = 1; DELETE FROM a; END");
+        assert_eq!(
+            split[1],
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = 1; DELETE FROM a; END"
+        );
     }
 }

@@ -16,12 +16,15 @@ pub struct SqliteDb {
 
 impl SqliteDb {
     pub fn at(path: impl AsRef<Path>) -> Self {
-        SqliteDb { path: path.as_ref().to_owned() }
+        SqliteDb {
+            path: path.as_ref().to_owned(),
+        }
     }
 
     pub fn connect(&self) -> Result<NativeSql, StorageError> {
         let conn = rusqlite::Connection::open(&self.path).map_err(from_rusqlite)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(from_rusqlite)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(from_rusqlite)?;
         conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
             .map_err(from_rusqlite)?;
         Ok(NativeSql(conn, std::cell::Cell::new(0)))
@@ -40,7 +43,9 @@ impl Sql for NativeSql {
         let mut stmt = self.0.prepare(statement).map_err(from_rusqlite)?;
         let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
         let bound: Vec<Value> = params.iter().map(to_rusqlite).collect();
-        let mut rows = stmt.query(rusqlite::params_from_iter(bound.iter())).map_err(from_rusqlite)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(bound.iter()))
+            .map_err(from_rusqlite)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(from_rusqlite)? {
             let mut values = Vec::with_capacity(columns.len());
@@ -94,7 +99,8 @@ pub struct NativeKeyValue(rusqlite::Connection);
 impl NativeKeyValue {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let conn = rusqlite::Connection::open(path).map_err(from_rusqlite)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(from_rusqlite)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(from_rusqlite)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
                  store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
@@ -131,7 +137,10 @@ impl KeyValue for NativeKeyValue {
 
     fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.0
-            .execute("DELETE FROM spin_key_value WHERE store = 'default' AND key = ?1", [key])
+            .execute(
+                "DELETE FROM spin_key_value WHERE store = 'default' AND key = ?1",
+                [key],
+            )
             .map(drop)
             .map_err(from_rusqlite)
     }
@@ -152,7 +161,11 @@ mod tests {
     fn statements_round_trip_every_value_kind() {
         let (_dir, db) = db();
         let sql = db.connect().unwrap();
-        sql.execute("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)", &[]).unwrap();
+        sql.execute(
+            "CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)",
+            &[],
+        )
+        .unwrap();
         let values = vec![
             SqlValue::Integer(-7),
             SqlValue::Real(1.5),
@@ -160,7 +173,8 @@ mod tests {
             SqlValue::Blob(vec![0, 255]),
             SqlValue::Null,
         ];
-        sql.execute("INSERT INTO t VALUES (?, ?, ?, ?, ?)", &values).unwrap();
+        sql.execute("INSERT INTO t VALUES (?, ?, ?, ?, ?)", &values)
+            .unwrap();
         let rows = sql.execute("SELECT * FROM t", &[]).unwrap();
         assert_eq!(rows.columns, ["i", "r", "s", "b", "n"]);
         assert_eq!(rows.rows, vec![values]);
@@ -176,7 +190,8 @@ mod tests {
     fn unique_violations_are_reported_as_constraint_errors() {
         let (_dir, db) = db();
         let sql = db.connect().unwrap();
-        sql.execute("CREATE TABLE t (k TEXT PRIMARY KEY)", &[]).unwrap();
+        sql.execute("CREATE TABLE t (k TEXT PRIMARY KEY)", &[])
+            .unwrap();
         sql.execute("INSERT INTO t VALUES ('a')", &[]).unwrap();
         let err = sql.execute("INSERT INTO t VALUES ('a')", &[]).unwrap_err();
         assert!(matches!(err, StorageError::Constraint(_)), "{err:?}");
@@ -186,7 +201,8 @@ mod tests {
     fn a_failed_transaction_leaves_nothing_behind() {
         let (_dir, db) = db();
         let sql = db.connect().unwrap();
-        sql.execute("CREATE TABLE t (k TEXT PRIMARY KEY)", &[]).unwrap();
+        sql.execute("CREATE TABLE t (k TEXT PRIMARY KEY)", &[])
+            .unwrap();
         let result: Result<(), StorageError> = in_transaction(&sql, |tx| {
             tx.execute("INSERT INTO t VALUES ('a')", &[])?;
             tx.execute("INSERT INTO t VALUES ('a')", &[])?;

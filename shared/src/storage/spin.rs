@@ -42,22 +42,40 @@ const LOCK_PATIENCE: Duration = Duration::from_secs(5);
 impl SpinSql {
     pub fn open_default() -> Result<Self, StorageError> {
         let connection = sqlite::Connection::open_default().map_err(from_sqlite)?;
-        Ok(SpinSql { connection, units: Cell::new(0), ready_to_write: Cell::new(false) })
+        Ok(SpinSql {
+            connection,
+            units: Cell::new(0),
+            ready_to_write: Cell::new(false),
+        })
     }
 
-    fn run(&self, statement: &str, params: &[sqlite::Value]) -> Result<sqlite::QueryResult, StorageError> {
-        self.connection.execute(statement, params).map_err(from_sqlite)
+    fn run(
+        &self,
+        statement: &str,
+        params: &[sqlite::Value],
+    ) -> Result<sqlite::QueryResult, StorageError> {
+        self.connection
+            .execute(statement, params)
+            .map_err(from_sqlite)
     }
 
     /// Runs `statement`, waiting out a busy lock where that is safe.
-    fn run_patiently(&self, statement: &str, params: &[sqlite::Value]) -> Result<sqlite::QueryResult, StorageError> {
+    fn run_patiently(
+        &self,
+        statement: &str,
+        params: &[sqlite::Value],
+    ) -> Result<sqlite::QueryResult, StorageError> {
         let started = Instant::now();
         let mut pause_us: u64 = 200;
         loop {
             match self.run(statement, params) {
-                Err(StorageError::Busy) if may_wait(self.units.get(), statement) && started.elapsed() < LOCK_PATIENCE => {
+                Err(StorageError::Busy)
+                    if may_wait(self.units.get(), statement)
+                        && started.elapsed() < LOCK_PATIENCE =>
+                {
                     // Jitter keeps the waiters from retrying in step.
-                    let jitter = wasi::random::insecure::get_insecure_random_u64() % (pause_us / 2 + 1);
+                    let jitter =
+                        wasi::random::insecure::get_insecure_random_u64() % (pause_us / 2 + 1);
                     std::thread::sleep(Duration::from_micros(pause_us / 2 + jitter));
                     pause_us = (pause_us * 2).min(4_000);
                 }
@@ -99,7 +117,9 @@ pub fn take_statement_counts() -> (u32, u32) {
 fn count(statement: &str) {
     let word = first_word(statement);
     let opens = word.eq_ignore_ascii_case("BEGIN");
-    let closes = word.eq_ignore_ascii_case("COMMIT") || word.eq_ignore_ascii_case("ROLLBACK") || word.eq_ignore_ascii_case("END");
+    let closes = word.eq_ignore_ascii_case("COMMIT")
+        || word.eq_ignore_ascii_case("ROLLBACK")
+        || word.eq_ignore_ascii_case("END");
     let open = IN_TRANSACTION.with(|t| t.get());
     let locked = open || opens || !word.eq_ignore_ascii_case("SELECT");
     STATEMENTS.with(|c| {
@@ -185,7 +205,9 @@ pub struct SpinKeyValue(key_value::Store);
 
 impl SpinKeyValue {
     pub fn open_default() -> Result<Self, StorageError> {
-        key_value::Store::open_default().map(SpinKeyValue).map_err(from_kv)
+        key_value::Store::open_default()
+            .map(SpinKeyValue)
+            .map_err(from_kv)
     }
 }
 

@@ -58,7 +58,11 @@ pub fn parse_json_with_limit<T: DeserializeOwned>(
     })?;
     super::strict_json::from_value(&document).map_err(|err| {
         let problem = Problem::invalid_body(err.to_string());
-        if err.path.is_empty() { problem } else { problem.with_extension("field", Value::from(err.path)) }
+        if err.path.is_empty() {
+            problem
+        } else {
+            problem.with_extension("field", Value::from(err.path))
+        }
     })
 }
 

@@ -21,7 +21,8 @@ pub const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Prefer, \
      X-Cart-Secret, X-Channel, X-Handoff-Code, Accept-Language";
 /// Response headers a browser script may read.
-pub const EXPOSE_HEADERS: &str = "ETag, Location, Retry-After, Idempotent-Replayed, Preference-Applied, WWW-Authenticate";
+pub const EXPOSE_HEADERS: &str =
+    "ETag, Location, Retry-After, Idempotent-Replayed, Preference-Applied, WWW-Authenticate";
 /// How long a browser may cache a preflight, in seconds.
 pub const MAX_AGE_SECONDS: u32 = 3600;
 

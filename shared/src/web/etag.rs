@@ -26,7 +26,11 @@ pub fn etag(version: i64) -> String {
 pub fn none_match(req: &Request, tag: &str) -> bool {
     req.header("if-none-match")
         .and_then(|v| v.as_str())
-        .is_some_and(|v| v.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == tag))
+        .is_some_and(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.trim_start_matches("W/") == tag)
+        })
 }
 
 /// Sets the `ETag` header of a response to `version`'s tag.

@@ -191,7 +191,13 @@ enum Found {
 /// The stored answer under `(scope, key)`, inside the request's
 /// transaction. An answer past [`RETENTION`], or a row an earlier version
 /// left without an answer, no longer counts and is removed.
-fn look_up(sql: &dyn Sql, scope: &str, key: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<Found, StorageError> {
+fn look_up(
+    sql: &dyn Sql,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<Found, StorageError> {
     let rows = sql.execute(
         "SELECT request_hash, status, response_headers, response_body, created_at
          FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
@@ -205,7 +211,10 @@ fn look_up(sql: &dyn Sql, scope: &str, key: &str, fingerprint: &str, now: DateTi
         .with_timezone(&Utc);
     let status = row.opt_integer("status")?;
     if created_at + RETENTION <= now || status.is_none() {
-        sql.execute("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", &[scope.into(), key.into()])?;
+        sql.execute(
+            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+            &[scope.into(), key.into()],
+        )?;
         return Ok(Found::Absent);
     }
     if row.text("request_hash")? != fingerprint {
@@ -227,7 +236,8 @@ fn store(
         .iter()
         .filter_map(|name| Some((*name, response.header(name)?.as_str()?)))
         .collect();
-    let headers = serde_json::to_string(&headers).map_err(|e| StorageError::Other(e.to_string()))?;
+    let headers =
+        serde_json::to_string(&headers).map_err(|e| StorageError::Other(e.to_string()))?;
     sql.execute(
         "INSERT INTO idempotency_keys (scope, key, request_hash, status, response_headers, response_body, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -403,14 +413,26 @@ mod tests {
     }
 
     fn effects(sql: &dyn Sql) -> i64 {
-        sql.execute("CREATE TABLE IF NOT EXISTS effects (id INTEGER PRIMARY KEY)", &[]).unwrap();
-        sql.execute("SELECT count(*) AS n FROM effects", &[]).unwrap().first().unwrap().integer("n").unwrap()
+        sql.execute(
+            "CREATE TABLE IF NOT EXISTS effects (id INTEGER PRIMARY KEY)",
+            &[],
+        )
+        .unwrap();
+        sql.execute("SELECT count(*) AS n FROM effects", &[])
+            .unwrap()
+            .first()
+            .unwrap()
+            .integer("n")
+            .unwrap()
     }
 
     /// The handler's effect, in its own unit as every handler writes.
     fn effect(sql: &dyn Sql) {
-        crate::storage::in_transaction(sql, |tx| tx.execute("INSERT INTO effects DEFAULT VALUES", &[]).map(drop))
-            .unwrap();
+        crate::storage::in_transaction(sql, |tx| {
+            tx.execute("INSERT INTO effects DEFAULT VALUES", &[])
+                .map(drop)
+        })
+        .unwrap();
     }
 
     #[test]
@@ -436,7 +458,10 @@ mod tests {
             created("o-2")
         });
         let first = first.join().unwrap();
-        assert_eq!(text(&second, "idempotent-replayed").as_deref(), Some("true"));
+        assert_eq!(
+            text(&second, "idempotent-replayed").as_deref(),
+            Some("true")
+        );
         assert_eq!(String::from_utf8(second.body().to_vec()).unwrap(), first);
         assert_eq!(effects(&f.sql), 1, "one effect for two concurrent requests");
     }
@@ -463,7 +488,11 @@ mod tests {
             created("o-1")
         });
         assert_eq!(*retried.status(), 201);
-        assert_eq!(text(&retried, "idempotent-replayed"), None, "the retry ran for the first time");
+        assert_eq!(
+            text(&retried, "idempotent-replayed"),
+            None,
+            "the retry ran for the first time"
+        );
         let again = run_idempotent(&f.sql, "s", Some("k"), b"{}", t0(), || panic!("stored"));
         assert_eq!(again.body(), retried.body());
         assert_eq!(effects(&f.sql), 1);

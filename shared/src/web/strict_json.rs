@@ -14,7 +14,9 @@
 //! object and every error tagged with the path where it arose.
 
 use serde::de::value::StrDeserializer;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
 use std::fmt;
 
@@ -28,7 +30,11 @@ pub struct ShapeError {
 
 impl fmt::Display for ShapeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() { write!(f, "{}", self.message) } else { write!(f, "`{}`: {}", self.path, self.message) }
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "`{}`: {}", self.path, self.message)
+        }
     }
 }
 
@@ -36,7 +42,10 @@ impl std::error::Error for ShapeError {}
 
 impl de::Error for ShapeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        ShapeError { path: String::new(), message: in_json_words(&msg.to_string()) }
+        ShapeError {
+            path: String::new(),
+            message: in_json_words(&msg.to_string()),
+        }
     }
 }
 
@@ -52,7 +61,10 @@ impl ShapeError {
 
 /// Deserialises `value` into `T` (see the module docs).
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ShapeError> {
-    T::deserialize(Strict { value, path: String::new() })
+    T::deserialize(Strict {
+        value,
+        path: String::new(),
+    })
 }
 
 /// The JSON name of a value's kind, for messages.
@@ -73,7 +85,11 @@ struct Strict<'a> {
 }
 
 fn child(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") }
+    if path.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
 }
 
 impl<'de> de::Deserializer<'de> for Strict<'_> {
@@ -94,8 +110,16 @@ impl<'de> de::Deserializer<'de> for Strict<'_> {
                 }
             }
             Value::String(s) => visitor.visit_str(s),
-            Value::Array(items) => visitor.visit_seq(Items { items: items.iter(), index: 0, path: &self.path }),
-            Value::Object(map) => visitor.visit_map(Members { members: map.iter(), pending: None, path: &self.path }),
+            Value::Array(items) => visitor.visit_seq(Items {
+                items: items.iter(),
+                index: 0,
+                path: &self.path,
+            }),
+            Value::Object(map) => visitor.visit_map(Members {
+                members: map.iter(),
+                pending: None,
+                path: &self.path,
+            }),
         };
         outcome.map_err(|e| e.at(&path))
     }
@@ -115,11 +139,18 @@ impl<'de> de::Deserializer<'de> for Strict<'_> {
     ) -> Result<V::Value, ShapeError> {
         match self.value {
             Value::Object(_) => self.deserialize_any(visitor),
-            other => Err(ShapeError { path: self.path.clone(), message: format!("must be a JSON object, not {}", kind(other)) }),
+            other => Err(ShapeError {
+                path: self.path.clone(),
+                message: format!("must be a JSON object, not {}", kind(other)),
+            }),
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, ShapeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ShapeError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -135,7 +166,13 @@ impl<'de> de::Deserializer<'de> for Strict<'_> {
                 let variant: StrDeserializer<'_, ShapeError> = s.as_str().into_deserializer();
                 visitor.visit_enum(variant).map_err(|e| e.at(&path))
             }
-            other => Err(ShapeError { path, message: format!("must be one of the documented names (a string), not {}", kind(other)) }),
+            other => Err(ShapeError {
+                path,
+                message: format!(
+                    "must be one of the documented names (a string), not {}",
+                    kind(other)
+                ),
+            }),
         }
     }
 
@@ -158,13 +195,21 @@ struct Items<'a, 'p> {
 impl<'de> SeqAccess<'de> for Items<'_, '_> {
     type Error = ShapeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, ShapeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, ShapeError> {
         let Some(value) = self.items.next() else {
             return Ok(None);
         };
         let path = format!("{}[{}]", self.path, self.index);
         self.index += 1;
-        seed.deserialize(Strict { value, path: path.clone() }).map(Some).map_err(|e| e.at(&path))
+        seed.deserialize(Strict {
+            value,
+            path: path.clone(),
+        })
+        .map(Some)
+        .map_err(|e| e.at(&path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -181,19 +226,34 @@ struct Members<'a, 'p> {
 impl<'de> MapAccess<'de> for Members<'_, '_> {
     type Error = ShapeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, ShapeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ShapeError> {
         let Some((key, value)) = self.members.next() else {
             return Ok(None);
         };
         self.pending = Some((key, value));
         let key_de: StrDeserializer<'_, ShapeError> = key.as_str().into_deserializer();
-        seed.deserialize(key_de).map(Some).map_err(|e| e.at(self.path))
+        seed.deserialize(key_de)
+            .map(Some)
+            .map_err(|e| e.at(self.path))
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, ShapeError> {
-        let (key, value) = self.pending.take().ok_or_else(|| de::Error::custom("a value without its key"))?;
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ShapeError> {
+        let (key, value) = self
+            .pending
+            .take()
+            .ok_or_else(|| de::Error::custom("a value without its key"))?;
         let path = child(self.path, key);
-        seed.deserialize(Strict { value, path: path.clone() }).map_err(|e| e.at(&path))
+        seed.deserialize(Strict {
+            value,
+            path: path.clone(),
+        })
+        .map_err(|e| e.at(&path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -235,7 +295,10 @@ fn in_json_words(message: &str) -> String {
         let mut rest = text.as_str();
         while let Some(at) = rest.find(from) {
             let end = at + from.len();
-            let boundary = rest[end..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+            let boundary = rest[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
             out.push_str(&rest[..at]);
             out.push_str(if boundary { to } else { from });
             rest = &rest[end..];
@@ -254,9 +317,13 @@ fn in_json_words(message: &str) -> String {
     ] {
         while let Some(at) = text.find(kind) {
             let after = &text[at + kind.len()..];
-            let mut end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).unwrap_or(after.len());
+            let mut end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(after.len());
             if let Some(tail) = after[end..].strip_prefix(" with ") {
-                let digits = tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len());
+                let digits = tail
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(tail.len());
                 for suffix in [" elements", " element"] {
                     if tail[digits..].starts_with(suffix) {
                         end += " with ".len() + digits + suffix.len();
@@ -319,24 +386,54 @@ mod tests {
             (json!("WAW-01"), ""),
             (json!(null), ""),
             (json!(7), ""),
-            (json!({"store_id": "WAW-01", "lines": [["A", 1]]}), "lines[0]"),
+            (
+                json!({"store_id": "WAW-01", "lines": [["A", 1]]}),
+                "lines[0]",
+            ),
         ] {
             let error = refused(value.clone());
             assert_eq!(error.path, path, "{value}");
-            assert!(error.message.starts_with("must be a JSON object, not "), "{value}: {error}");
+            assert!(
+                error.message.starts_with("must be a JSON object, not "),
+                "{value}: {error}"
+            );
         }
     }
 
     #[test]
     fn messages_name_the_field_in_json_words_and_never_a_rust_type() {
         let cases = [
-            (json!({"store_id": "W", "lines": [{"sku": "A", "quantity": "two"}]}), "lines[0].quantity", "a whole number"),
-            (json!({"store_id": "W", "lines": [{"sku": "A", "quantity": 1.5}]}), "lines[0].quantity", "a whole number"),
-            (json!({"store_id": "W", "lines": {"sku": "A"}}), "lines", "an array"),
-            (json!({"store_id": "W", "lines": [], "channel": "kiosk"}), "channel", "unknown variant"),
-            (json!({"store_id": "W", "lines": [], "channel": ["web"]}), "channel", "documented names"),
+            (
+                json!({"store_id": "W", "lines": [{"sku": "A", "quantity": "two"}]}),
+                "lines[0].quantity",
+                "a whole number",
+            ),
+            (
+                json!({"store_id": "W", "lines": [{"sku": "A", "quantity": 1.5}]}),
+                "lines[0].quantity",
+                "a whole number",
+            ),
+            (
+                json!({"store_id": "W", "lines": {"sku": "A"}}),
+                "lines",
+                "an array",
+            ),
+            (
+                json!({"store_id": "W", "lines": [], "channel": "kiosk"}),
+                "channel",
+                "unknown variant",
+            ),
+            (
+                json!({"store_id": "W", "lines": [], "channel": ["web"]}),
+                "channel",
+                "documented names",
+            ),
             (json!({"store_id": 5, "lines": []}), "store_id", "a string"),
-            (json!({"store_id": "W", "lines": [], "extra": 1}), "", "unknown field `extra`"),
+            (
+                json!({"store_id": "W", "lines": [], "extra": 1}),
+                "",
+                "unknown field `extra`",
+            ),
             (json!({"lines": []}), "", "missing field `store_id`"),
         ];
         for (value, path, words) in cases {
@@ -344,15 +441,24 @@ mod tests {
             assert_eq!(error.path, path, "{value}: {error}");
             assert!(error.message.contains(words), "{value}: {error}");
             for rust in ["u32", "struct", "Basket", "Line", "sequence", "Kind"] {
-                assert!(!error.message.contains(rust), "{value}: {error} leaks {rust}");
+                assert!(
+                    !error.message.contains(rust),
+                    "{value}: {error} leaks {rust}"
+                );
             }
         }
     }
 
     #[test]
     fn serde_wording_is_rewritten_whole_words_only() {
-        assert_eq!(in_json_words("invalid type: sequence, expected struct BasketBody with 2 elements"), "invalid type: array, expected an object");
-        assert_eq!(in_json_words("invalid value: integer `-1`, expected u32"), "invalid value: integer `-1`, expected a whole number");
+        assert_eq!(
+            in_json_words("invalid type: sequence, expected struct BasketBody with 2 elements"),
+            "invalid type: array, expected an object"
+        );
+        assert_eq!(
+            in_json_words("invalid value: integer `-1`, expected u32"),
+            "invalid value: integer `-1`, expected a whole number"
+        );
         assert_eq!(in_json_words("expected u32x"), "expected u32x");
     }
 }

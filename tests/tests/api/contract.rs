@@ -13,15 +13,30 @@ use serde_json::{Value, json};
 /// Three tokens that must each be refused: expired, tampered, and meant for
 /// another audience.
 fn broken_tokens() -> Vec<(&'static str, String)> {
-    let expired = token_at(&customer("C-1"), Utc::now() - Duration::hours(3), Duration::hours(1));
+    let expired = token_at(
+        &customer("C-1"),
+        Utc::now() - Duration::hours(3),
+        Duration::hours(1),
+    );
     let good = token(&customer("C-1"));
     let mut tampered = good.clone().into_bytes();
     let at = tampered.len() - 3;
     tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
-    let mut claims = Claims::for_caller(&customer("C-1"), testing::ISSUER, testing::AUDIENCE, Utc::now(), Duration::hours(1)).unwrap();
+    let mut claims = Claims::for_caller(
+        &customer("C-1"),
+        testing::ISSUER,
+        testing::AUDIENCE,
+        Utc::now(),
+        Duration::hours(1),
+    )
+    .unwrap();
     claims.aud = Audience::One("someone-else".into());
     let foreign = sign_hs256(&claims, testing::JWT_SECRET.as_bytes());
-    vec![("expired", expired), ("tampered", String::from_utf8(tampered).unwrap()), ("wrong audience", foreign)]
+    vec![
+        ("expired", expired),
+        ("tampered", String::from_utf8(tampered).unwrap()),
+        ("wrong audience", foreign),
+    ]
 }
 
 #[test]
@@ -33,21 +48,41 @@ fn a_presented_token_that_fails_verification_is_401_on_every_public_route() {
         ("GET", "/api/catalog/items/TEE-ORG-BLK-M", None),
         ("GET", "/api/catalog/stores", None),
         ("GET", "/api/catalog/stores/WAW-01", None),
-        ("GET", "/api/availability/nearby?sku=TEE-ORG-BLK-M&lat=52.23&lon=21.01", None),
-        ("POST", "/api/availability/basket", Some(json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}))),
+        (
+            "GET",
+            "/api/availability/nearby?sku=TEE-ORG-BLK-M&lat=52.23&lon=21.01",
+            None,
+        ),
+        (
+            "POST",
+            "/api/availability/basket",
+            Some(json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]})),
+        ),
         ("GET", "/api/return-policy", None),
-        ("POST", "/api/coupons/validate", Some(json!({"channel": "web", "cart": {"currency": "PLN", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}}))),
+        (
+            "POST",
+            "/api/coupons/validate",
+            Some(
+                json!({"channel": "web", "cart": {"currency": "PLN", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}}),
+            ),
+        ),
         ("POST", "/api/carts", Some(json!({"channel": "web"}))),
     ];
     for (method, path, body) in &public {
         let bytes = body.as_ref().map(|b| b.to_string().into_bytes());
         let anonymous = app.send(method, path, None, &[], bytes.as_deref());
-        assert!(anonymous.status < 400, "{method} {path} answers anonymous callers: {}", anonymous.text());
+        assert!(
+            anonymous.status < 400,
+            "{method} {path} answers anonymous callers: {}",
+            anonymous.text()
+        );
         for (kind, bad) in broken_tokens() {
             let reply = app.send(method, path, Some(&bad), &[], bytes.as_deref());
             reply.problem(401);
             assert!(
-                reply.header("www-authenticate").is_some_and(|c| c.starts_with("Bearer")),
+                reply
+                    .header("www-authenticate")
+                    .is_some_and(|c| c.starts_with("Bearer")),
                 "{method} {path} with an {kind} token challenges the client"
             );
         }
@@ -72,7 +107,10 @@ fn documented_headers() -> Vec<String> {
         }
     }
     for component in COMPONENTS {
-        let path = workspace_root().join("components").join(component).join("openapi.yaml");
+        let path = workspace_root()
+            .join("components")
+            .join(component)
+            .join("openapi.yaml");
         let doc: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         // What a browser sends: the operations' headers (the `webhooks`
         // are calls the app makes to a gateway, not ones it receives).
@@ -87,32 +125,65 @@ fn a_browser_on_an_allowed_origin_may_send_every_documented_header_and_read_the_
     let app = seeded_app();
     let mut wanted = documented_headers();
     wanted.extend(["authorization".to_owned(), "content-type".to_owned()]);
-    assert!(wanted.contains(&"x-cart-secret".to_owned()) && wanted.contains(&"prefer".to_owned()), "{wanted:?}");
+    assert!(
+        wanted.contains(&"x-cart-secret".to_owned()) && wanted.contains(&"prefer".to_owned()),
+        "{wanted:?}"
+    );
     let request_headers = wanted.join(", ");
     let preflight = app.send(
         "OPTIONS",
         "/api/carts/crt_1/lines",
         None,
-        &[("origin", "https://shop.example"), ("access-control-request-method", "POST"), ("access-control-request-headers", &request_headers)],
+        &[
+            ("origin", "https://shop.example"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", &request_headers),
+        ],
         None,
     );
     assert_eq!(preflight.status, 204, "{}", preflight.text());
-    let allowed: Vec<String> =
-        preflight.header("access-control-allow-headers").unwrap().split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
+    let allowed: Vec<String> = preflight
+        .header("access-control-allow-headers")
+        .unwrap()
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
     for header in &wanted {
-        assert!(allowed.contains(header), "{header} is allowed cross-origin: {allowed:?}");
+        assert!(
+            allowed.contains(header),
+            "{header} is allowed cross-origin: {allowed:?}"
+        );
     }
-    assert!(preflight.header("access-control-max-age").is_some_and(|age| age.parse::<u32>().unwrap() > 0));
-    let answer = app.send("GET", "/api/return-policy", None, &[("origin", "https://shop.example")], None);
-    let exposed = answer.header("access-control-expose-headers").unwrap().to_ascii_lowercase();
+    assert!(
+        preflight
+            .header("access-control-max-age")
+            .is_some_and(|age| age.parse::<u32>().unwrap() > 0)
+    );
+    let answer = app.send(
+        "GET",
+        "/api/return-policy",
+        None,
+        &[("origin", "https://shop.example")],
+        None,
+    );
+    let exposed = answer
+        .header("access-control-expose-headers")
+        .unwrap()
+        .to_ascii_lowercase();
     for header in ["etag", "location", "retry-after"] {
-        assert!(exposed.contains(header), "{header} is readable by a script: {exposed}");
+        assert!(
+            exposed.contains(header),
+            "{header} is readable by a script: {exposed}"
+        );
     }
     let foreign = app.send(
         "OPTIONS",
         "/api/carts",
         None,
-        &[("origin", "https://evil.example"), ("access-control-request-method", "POST")],
+        &[
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "POST"),
+        ],
         None,
     );
     assert_eq!(foreign.status, 403);
@@ -133,11 +204,25 @@ struct Fixture {
 fn fixture(app: &blackbox_tests::TestApp) -> Fixture {
     use blackbox_tests::{ops, store_device, unique};
     let stock = std::fs::read(workspace_root().join("infra/demo/stock.json")).unwrap();
-    assert_eq!(app.send("POST", "/api/availability/feed", Some(&token(&ops())), &[], Some(&stock)).status, 200);
+    assert_eq!(
+        app.send(
+            "POST",
+            "/api/availability/feed",
+            Some(&token(&ops())),
+            &[],
+            Some(&stock)
+        )
+        .status,
+        200
+    );
     let who = unique("C");
     let shopper = token(&customer(&who));
     let place = || {
-        let held = app.post("/api/reservations", Some(&shopper), &json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}));
+        let held = app.post(
+            "/api/reservations",
+            Some(&shopper),
+            &json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}),
+        );
         assert_eq!(held.status, 201, "{}", held.text());
         let body = json!({"fulfilment": "click_and_collect", "reservation_id": held.json()["reservation_id"], "channel": "app"});
         let placed = app.post("/api/orders", Some(&shopper), &body);
@@ -147,16 +232,40 @@ fn fixture(app: &blackbox_tests::TestApp) -> Fixture {
     let order = place();
     let till = token(&store_device("WAW-01"));
     for status in ["accepted", "picking", "ready_for_pickup"] {
-        assert_eq!(app.post(&format!("/api/orders/{order}/transitions"), Some(&till), &json!({"status": status})).status, 200);
+        assert_eq!(
+            app.post(
+                &format!("/api/orders/{order}/transitions"),
+                Some(&till),
+                &json!({"status": status})
+            )
+            .status,
+            200
+        );
     }
-    let code = app.get(&format!("/api/orders/{order}/pickup-code"), Some(&shopper)).json();
-    assert_eq!(app.post("/api/orders/pickup-scans", Some(&till), &json!({"code": code["code"]})).status, 200);
+    let code = app
+        .get(&format!("/api/orders/{order}/pickup-code"), Some(&shopper))
+        .json();
+    assert_eq!(
+        app.post(
+            "/api/orders/pickup-scans",
+            Some(&till),
+            &json!({"code": code["code"]})
+        )
+        .status,
+        200
+    );
     let rma = app.post("/api/returns", Some(&shopper), &json!({"order_id": order, "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1, "reason": "too_small"}], "refund_method": "original_payment"}));
     assert_eq!(rma.status, 201, "{}", rma.text());
     let rma = rma.json();
-    let received = app.post("/api/returns/intakes", Some(&token(&store_device("WAW-02"))), &json!({"code": rma["return_code"]["code"]}));
+    let received = app.post(
+        "/api/returns/intakes",
+        Some(&token(&store_device("WAW-02"))),
+        &json!({"code": rma["return_code"]["code"]}),
+    );
     assert_eq!(received.status, 200, "{}", received.text());
-    let guest = app.post("/api/carts", None, &json!({"channel": "web"})).json();
+    let guest = app
+        .post("/api/carts", None, &json!({"channel": "web"}))
+        .json();
     Fixture {
         who,
         order,
@@ -183,16 +292,32 @@ fn snapshot(app: &blackbox_tests::TestApp, f: &Fixture) -> Value {
 }
 
 #[test]
-fn an_array_a_scalar_or_null_where_an_object_is_documented_is_a_4xx_on_every_json_operation_and_changes_nothing() {
+fn an_array_a_scalar_or_null_where_an_object_is_documented_is_a_4xx_on_every_json_operation_and_changes_nothing()
+ {
     use blackbox_tests::{ops, store_device};
     let app = seeded_app();
     let f = fixture(&app);
     let before = snapshot(&app, &f);
-    let callers = [None, Some(token(&customer(&f.who))), Some(token(&store_device("WAW-02"))), Some(token(&ops()))];
-    let bad: [&[u8]; 6] = [b"[]", b"[\"by array\", \"pos\"]", b"[[\"TEE-ORG-BLK-M\", 1]]", b"\"text\"", b"null", b"42"];
+    let callers = [
+        None,
+        Some(token(&customer(&f.who))),
+        Some(token(&store_device("WAW-02"))),
+        Some(token(&ops())),
+    ];
+    let bad: [&[u8]; 6] = [
+        b"[]",
+        b"[\"by array\", \"pos\"]",
+        b"[[\"TEE-ORG-BLK-M\", 1]]",
+        b"\"text\"",
+        b"null",
+        b"42",
+    ];
     let mut tried = 0;
     for component in COMPONENTS {
-        let path = workspace_root().join("components").join(component).join("openapi.yaml");
+        let path = workspace_root()
+            .join("components")
+            .join(component)
+            .join("openapi.yaml");
         let doc: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for (template, item) in doc["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {
@@ -208,7 +333,13 @@ fn an_array_a_scalar_or_null_where_an_object_is_documented_is_a_4xx_on_every_jso
                     .replace("{id}", "WELCOME10");
                 for caller in &callers {
                     for body in bad {
-                        let reply = app.send(&method.to_ascii_uppercase(), &concrete, caller.as_deref(), &[("x-cart-secret", &f.secret)], Some(body));
+                        let reply = app.send(
+                            &method.to_ascii_uppercase(),
+                            &concrete,
+                            caller.as_deref(),
+                            &[("x-cart-secret", &f.secret)],
+                            Some(body),
+                        );
                         tried += 1;
                         assert!(
                             (400..500).contains(&reply.status),
@@ -217,9 +348,15 @@ fn an_array_a_scalar_or_null_where_an_object_is_documented_is_a_4xx_on_every_jso
                             reply.status,
                             reply.text()
                         );
-                        let detail = reply.json()["detail"].as_str().unwrap_or_default().to_owned();
+                        let detail = reply.json()["detail"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
                         for rust in ["struct ", "u32", "i64", "sequence", "Body"] {
-                            assert!(!detail.contains(rust), "{method} {concrete}: {detail:?} leaks {rust:?}");
+                            assert!(
+                                !detail.contains(rust),
+                                "{method} {concrete}: {detail:?} leaks {rust:?}"
+                            );
                         }
                     }
                 }

@@ -4,7 +4,10 @@
 //! nothing, the basket is priced from the catalog (a price the caller makes
 //! up is refused), and each caller acts only in the channels it may.
 
-use blackbox_tests::{AppOptions, TestApp, customer, ops, private_app, seeded_app, store_device, token, token_at, unique};
+use blackbox_tests::{
+    AppOptions, TestApp, customer, ops, private_app, seeded_app, store_device, token, token_at,
+    unique,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
@@ -16,7 +19,11 @@ fn demo_promotions() -> Value {
 /// Loads the demo promotions (idempotent: an unchanged definition keeps its
 /// version), as the seed script does.
 fn seed_promotions(app: &TestApp) {
-    let reply = app.post("/api/promotions/import", Some(&token(&ops())), &demo_promotions());
+    let reply = app.post(
+        "/api/promotions/import",
+        Some(&token(&ops())),
+        &demo_promotions(),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
 }
 
@@ -53,7 +60,13 @@ fn validate(app: &TestApp, token: Option<&str>, body: Value) -> Value {
 }
 
 fn reserve(app: &TestApp, token: &str, key: &str, body: &Value) -> blackbox_tests::Reply {
-    app.send("POST", "/api/coupons/redemptions", Some(token), &[("idempotency-key", key)], Some(body.to_string().as_bytes()))
+    app.send(
+        "POST",
+        "/api/coupons/redemptions",
+        Some(token),
+        &[("idempotency-key", key)],
+        Some(body.to_string().as_bytes()),
+    )
 }
 
 fn order(code: &str, channel: &str) -> Value {
@@ -61,7 +74,10 @@ fn order(code: &str, channel: &str) -> Value {
 }
 
 fn used(app: &TestApp, id: &str) -> i64 {
-    app.get(&format!("/api/promotions/{id}"), Some(&token(&ops()))).json()["used"].as_i64().expect("used")
+    app.get(&format!("/api/promotions/{id}"), Some(&token(&ops())))
+        .json()["used"]
+        .as_i64()
+        .expect("used")
 }
 
 #[test]
@@ -71,20 +87,42 @@ fn the_same_cart_gets_identical_discounts_at_the_till_and_on_the_web() {
     let (code, body) = promotion("15", json!({}));
     create(&app, &body);
     let till = token(&store_device("WAW-01"));
-    let at_till = validate(&app, Some(&till), json!({"channel": "pos", "cart": basket(), "codes": [code.to_lowercase()]}));
-    let on_web = validate(&app, None, json!({"channel": "web", "cart": basket(), "codes": [code]}));
+    let at_till = validate(
+        &app,
+        Some(&till),
+        json!({"channel": "pos", "cart": basket(), "codes": [code.to_lowercase()]}),
+    );
+    let on_web = validate(
+        &app,
+        None,
+        json!({"channel": "web", "cart": basket(), "codes": [code]}),
+    );
     assert_eq!(at_till, on_web);
     // 15% of 429.96 = 64.49 beats the tees deal (59.99): the exclusive code wins.
-    assert_eq!(on_web["total_discount"], json!({"amount": "64.49", "currency": "PLN"}));
+    assert_eq!(
+        on_web["total_discount"],
+        json!({"amount": "64.49", "currency": "PLN"})
+    );
     let parts: i64 = on_web["lines"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l["discount"]["amount"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap())
+        .map(|l| {
+            l["discount"]["amount"]
+                .as_str()
+                .unwrap()
+                .replace('.', "")
+                .parse::<i64>()
+                .unwrap()
+        })
         .sum();
     assert_eq!(parts, 6449, "line discounts add up to the total");
     // Without a code, the automatic deals apply the same way in both channels.
-    let plain_till = validate(&app, Some(&till), json!({"channel": "pos", "cart": basket()}));
+    let plain_till = validate(
+        &app,
+        Some(&till),
+        json!({"channel": "pos", "cart": basket()}),
+    );
     let plain_web = validate(&app, None, json!({"channel": "web", "cart": basket()}));
     assert_eq!(plain_till["lines"], plain_web["lines"]);
     assert_eq!(plain_till["total_discount"], plain_web["total_discount"]);
@@ -96,12 +134,20 @@ fn an_app_only_code_is_refused_at_the_till_with_its_reason() {
     let (code, body) = promotion("5", json!({"channels": ["app"]}));
     create(&app, &body);
     let till = token(&store_device("WAW-01"));
-    let answer = validate(&app, Some(&till), json!({"channel": "pos", "cart": basket(), "codes": [code]}));
+    let answer = validate(
+        &app,
+        Some(&till),
+        json!({"channel": "pos", "cart": basket(), "codes": [code]}),
+    );
     assert_eq!(answer["refused"][0]["code"], code);
     assert_eq!(answer["refused"][0]["reason"], "wrong-channel");
     assert_eq!(answer["refused"][0]["message"], "valid only in the app");
     let shopper = token(&customer(&unique("C")));
-    let in_app = validate(&app, Some(&shopper), json!({"channel": "app", "cart": basket(), "codes": [code]}));
+    let in_app = validate(
+        &app,
+        Some(&shopper),
+        json!({"channel": "app", "cart": basket(), "codes": [code]}),
+    );
     assert_eq!(in_app["applied"][0]["code"], code);
     assert_eq!(in_app["total_discount"]["amount"], "21.50");
     // A redemption at the till is refused the same way, and counts nothing.
@@ -128,13 +174,33 @@ fn a_global_limit_of_20_holds_under_200_concurrent_redemptions() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 20, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 180, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        180,
+        "{statuses:?}"
+    );
     assert_eq!(used(&app, &code), 20);
-    let late = reserve(&app, &token(&customer(&unique("C"))), &unique("k"), &order(&code, "web")).problem(409);
-    assert_eq!(late["refused"][0]["message"], "limit reached: all 20 uses are taken");
+    let late = reserve(
+        &app,
+        &token(&customer(&unique("C"))),
+        &unique("k"),
+        &order(&code, "web"),
+    )
+    .problem(409);
+    assert_eq!(
+        late["refused"][0]["message"],
+        "limit reached: all 20 uses are taken"
+    );
 }
 
 #[test]
@@ -144,7 +210,10 @@ fn a_per_customer_limit_holds_across_channels() {
     create(&app, &body);
     let shopper_id = unique("C");
     let shopper = token(&customer(&shopper_id));
-    assert_eq!(reserve(&app, &shopper, &unique("k"), &order(&code, "app")).status, 201);
+    assert_eq!(
+        reserve(&app, &shopper, &unique("k"), &order(&code, "app")).status,
+        201
+    );
     // The same customer at the till, identified by the app code the till scanned.
     let till = token(&store_device("KRK-01"));
     let mut at_till = order(&code, "pos");
@@ -170,7 +239,10 @@ fn retrying_a_redemption_with_the_same_key_counts_once() {
         let retry = reserve(&app, &shopper, &key, &request);
         assert_eq!(retry.status, 201);
         assert_eq!(retry.header("idempotent-replayed"), Some("true"));
-        assert_eq!(retry.json()["reservation_id"], first.json()["reservation_id"]);
+        assert_eq!(
+            retry.json()["reservation_id"],
+            first.json()["reservation_id"]
+        );
     }
     assert_eq!(used(&app, &code), 1);
     // The same key with another body is refused, not counted.
@@ -178,16 +250,35 @@ fn retrying_a_redemption_with_the_same_key_counts_once() {
     assert_eq!(used(&app, &code), 1);
     // Commit on payment, release on cancel: the use comes back.
     let id = first.json()["reservation_id"].as_str().unwrap().to_owned();
-    let committed = app.post(&format!("/api/coupons/redemptions/{id}/commit"), Some(&shopper), &json!({}));
+    let committed = app.post(
+        &format!("/api/coupons/redemptions/{id}/commit"),
+        Some(&shopper),
+        &json!({}),
+    );
     assert_eq!(committed.json()["state"], "committed");
-    let frozen = app.get(&format!("/api/coupons/redemptions/{id}"), Some(&shopper)).json();
+    let frozen = app
+        .get(&format!("/api/coupons/redemptions/{id}"), Some(&shopper))
+        .json();
     assert_eq!(frozen["uses"][0]["promotion_version"], 1);
     assert_eq!(frozen["evaluation"]["total_discount"]["amount"], "43.00");
-    app.get(&format!("/api/coupons/redemptions/{id}"), Some(&token(&customer(&unique("C"))))).problem(404);
-    let released = app.post(&format!("/api/coupons/redemptions/{id}/release"), Some(&shopper), &json!({}));
+    app.get(
+        &format!("/api/coupons/redemptions/{id}"),
+        Some(&token(&customer(&unique("C")))),
+    )
+    .problem(404);
+    let released = app.post(
+        &format!("/api/coupons/redemptions/{id}/release"),
+        Some(&shopper),
+        &json!({}),
+    );
     assert_eq!(released.json()["state"], "released");
     assert_eq!(used(&app, &code), 0);
-    app.post(&format!("/api/coupons/redemptions/{id}/commit"), Some(&shopper), &json!({})).problem(409);
+    app.post(
+        &format!("/api/coupons/redemptions/{id}/commit"),
+        Some(&shopper),
+        &json!({}),
+    )
+    .problem(409);
 }
 
 #[test]
@@ -198,11 +289,27 @@ fn bad_input_is_a_problem_and_counts_nothing() {
     create(&app, &body);
     let shopper = token(&customer(&unique("C")));
     // An unknown code.
-    let unknown = app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": basket(), "codes": ["NOSUCHCODE1"]})).problem(422);
-    assert_eq!(unknown["type"], "urn:omnichannel-edge:problem:unknown-coupon-code");
+    let unknown = app
+        .post(
+            "/api/coupons/validate",
+            None,
+            &json!({"channel": "web", "cart": basket(), "codes": ["NOSUCHCODE1"]}),
+        )
+        .problem(422);
+    assert_eq!(
+        unknown["type"],
+        "urn:omnichannel-edge:problem:unknown-coupon-code"
+    );
     reserve(&app, &shopper, &unique("k"), &json!({"order_id": unique("O"), "channel": "web", "cart": basket(), "codes": ["NOSUCHCODE1", code]})).problem(422);
     // A malformed snapshot, negative, absurd and fractional prices, mismatched currencies.
-    app.send("POST", "/api/coupons/validate", None, &[], Some(b"{\"channel\": \"web\", \"cart\": ")).problem(400);
+    app.send(
+        "POST",
+        "/api/coupons/validate",
+        None,
+        &[],
+        Some(b"{\"channel\": \"web\", \"cart\": "),
+    )
+    .problem(400);
     for bad_line in [
         line("TEE-ORG-BLK-M", &["men", "t-shirts"], 1, "-59.99"),
         line("TEE-ORG-BLK-M", &["men", "t-shirts"], 1, "99999999999.00"),
@@ -214,31 +321,85 @@ fn bad_input_is_a_problem_and_counts_nothing() {
         json!({"sku": "TEE-ORG-BLK-M", "category": ["men"], "quantity": 1, "unit_price": {"amount": "59.99", "currency": "PLN"}, "discount": "50%"}),
     ] {
         let cart = json!({"currency": "PLN", "lines": [bad_line]});
-        app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": cart, "codes": [code]})).problem(422);
-        reserve(&app, &shopper, &unique("k"), &json!({"order_id": unique("O"), "channel": "web", "cart": cart, "codes": [code]})).problem(422);
+        app.post(
+            "/api/coupons/validate",
+            None,
+            &json!({"channel": "web", "cart": cart, "codes": [code]}),
+        )
+        .problem(422);
+        reserve(
+            &app,
+            &shopper,
+            &unique("k"),
+            &json!({"order_id": unique("O"), "channel": "web", "cart": cart, "codes": [code]}),
+        )
+        .problem(422);
     }
     // Dates out of range, contradictory definitions, an absurd batch.
     let (_, mut far) = promotion("10", json!({"valid_until": "2206-01-01"}));
     far["codes"] = json!([]);
     app.post("/api/promotions", Some(&ops), &far).problem(422);
-    let (_, backwards) = promotion("10", json!({"valid_from": "2026-12-24", "valid_until": "2026-12-01"}));
-    assert_eq!(app.post("/api/promotions", Some(&ops), &backwards).problem(422)["errors"][0]["field"], "conditions.valid_until");
+    let (_, backwards) = promotion(
+        "10",
+        json!({"valid_from": "2026-12-24", "valid_until": "2026-12-01"}),
+    );
+    assert_eq!(
+        app.post("/api/promotions", Some(&ops), &backwards)
+            .problem(422)["errors"][0]["field"],
+        "conditions.valid_until"
+    );
     let (_, limits) = promotion("10", json!({"per_customer_limit": 5, "global_limit": 1}));
-    app.post("/api/promotions", Some(&ops), &limits).problem(422);
+    app.post("/api/promotions", Some(&ops), &limits)
+        .problem(422);
     let (_, mut free_order) = promotion("10", json!({}));
     free_order["benefit"] = json!({"type": "percent_off", "percent": "150"});
-    app.post("/api/promotions", Some(&ops), &free_order).problem(422);
-    let batch = app.post(&format!("/api/promotions/{code}/code-batches"), Some(&ops), &json!({"count": 10_000_000})).problem(422);
+    app.post("/api/promotions", Some(&ops), &free_order)
+        .problem(422);
+    let batch = app
+        .post(
+            &format!("/api/promotions/{code}/code-batches"),
+            Some(&ops),
+            &json!({"count": 10_000_000}),
+        )
+        .problem(422);
     assert_eq!(batch["errors"][0]["field"], "count");
     // Forged, wrong-role and missing tokens.
     let at = shopper.len() - 5;
-    let swapped = if &shopper[at..at + 1] == "A" { "B" } else { "A" };
+    let swapped = if &shopper[at..at + 1] == "A" {
+        "B"
+    } else {
+        "A"
+    };
     let forged = format!("{}{swapped}{}", &shopper[..at], &shopper[at + 1..]);
-    app.post("/api/coupons/validate", Some(&forged), &json!({"channel": "web", "cart": basket()})).problem(401);
-    app.post("/api/promotions", Some(&shopper), &body).problem(403);
-    app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": basket(), "customer_id": "someone"})).problem(401);
-    reserve(&app, &token(&store_device("WAW-01")), &unique("k"), &order(&code, "app")).problem(403);
-    app.send("POST", "/api/coupons/redemptions", Some(&shopper), &[], Some(order(&code, "web").to_string().as_bytes())).problem(400);
+    app.post(
+        "/api/coupons/validate",
+        Some(&forged),
+        &json!({"channel": "web", "cart": basket()}),
+    )
+    .problem(401);
+    app.post("/api/promotions", Some(&shopper), &body)
+        .problem(403);
+    app.post(
+        "/api/coupons/validate",
+        None,
+        &json!({"channel": "web", "cart": basket(), "customer_id": "someone"}),
+    )
+    .problem(401);
+    reserve(
+        &app,
+        &token(&store_device("WAW-01")),
+        &unique("k"),
+        &order(&code, "app"),
+    )
+    .problem(403);
+    app.send(
+        "POST",
+        "/api/coupons/redemptions",
+        Some(&shopper),
+        &[],
+        Some(order(&code, "web").to_string().as_bytes()),
+    )
+    .problem(400);
     // Nothing above was counted.
     assert_eq!(used(&app, &code), 0);
 }
@@ -252,33 +413,93 @@ fn operators_version_pause_and_batch_promotions() {
     let mut twenty = body.clone();
     twenty["benefit"]["percent"] = json!("20");
     twenty["codes"] = json!([]);
-    app.put(&format!("/api/promotions/{id}"), Some(&ops), &twenty).problem(428);
-    let edited = app.send("PUT", &format!("/api/promotions/{id}"), Some(&ops), &[("if-match", "\"v1\"")], Some(twenty.to_string().as_bytes()));
+    app.put(&format!("/api/promotions/{id}"), Some(&ops), &twenty)
+        .problem(428);
+    let edited = app.send(
+        "PUT",
+        &format!("/api/promotions/{id}"),
+        Some(&ops),
+        &[("if-match", "\"v1\"")],
+        Some(twenty.to_string().as_bytes()),
+    );
     assert_eq!(edited.status, 200, "{}", edited.text());
     assert_eq!(edited.header("etag"), Some("\"v2\""));
-    app.send("PUT", &format!("/api/promotions/{id}"), Some(&ops), &[("if-match", "\"v1\"")], Some(twenty.to_string().as_bytes())).problem(412);
+    app.send(
+        "PUT",
+        &format!("/api/promotions/{id}"),
+        Some(&ops),
+        &[("if-match", "\"v1\"")],
+        Some(twenty.to_string().as_bytes()),
+    )
+    .problem(412);
     let shopper = token(&customer(&unique("C")));
     let reserved = reserve(&app, &shopper, &unique("k"), &order(&id, "web"));
-    assert_eq!(reserved.json()["uses"][0]["promotion_version"], 2, "a redemption records the version it used");
-    let paused = app.post(&format!("/api/promotions/{id}/pause"), Some(&ops), &json!({}));
+    assert_eq!(
+        reserved.json()["uses"][0]["promotion_version"],
+        2,
+        "a redemption records the version it used"
+    );
+    let paused = app.post(
+        &format!("/api/promotions/{id}/pause"),
+        Some(&ops),
+        &json!({}),
+    );
     assert_eq!(paused.json()["status"], "paused");
-    let answer = validate(&app, None, json!({"channel": "web", "cart": basket(), "codes": [id]}));
+    let answer = validate(
+        &app,
+        None,
+        json!({"channel": "web", "cart": basket(), "codes": [id]}),
+    );
     assert_eq!(answer["refused"][0]["message"], "this promotion is paused");
-    let v1 = app.get(&format!("/api/promotions/{id}/versions/1"), Some(&ops)).json();
+    let v1 = app
+        .get(&format!("/api/promotions/{id}/versions/1"), Some(&ops))
+        .json();
     assert_eq!(v1["definition"]["benefit"]["percent"], "10");
 
-    let batch = app.post(&format!("/api/promotions/{id}/code-batches"), Some(&ops), &json!({"count": 25, "prefix": "BB"}));
+    let batch = app.post(
+        &format!("/api/promotions/{id}/code-batches"),
+        Some(&ops),
+        &json!({"count": 25, "prefix": "BB"}),
+    );
     assert_eq!(batch.status, 201, "{}", batch.text());
-    let codes: Vec<String> = batch.json()["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let codes: Vec<String> = batch.json()["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(codes.len(), 25);
-    assert!(codes.iter().all(|c| !c[2..].contains(['0', 'O', '1', 'I', 'L'])), "{codes:?}");
-    let listed = app.get(&format!("/api/promotions/{id}/code-batches"), Some(&ops)).json();
+    assert!(
+        codes
+            .iter()
+            .all(|c| !c[2..].contains(['0', 'O', '1', 'I', 'L'])),
+        "{codes:?}"
+    );
+    let listed = app
+        .get(&format!("/api/promotions/{id}/code-batches"), Some(&ops))
+        .json();
     assert_eq!(listed["batches"][0]["count"], 25);
-    let batch_id = batch.json()["batch"]["batch_id"].as_str().unwrap().to_owned();
-    let one = app.get(&format!("/api/promotions/{id}/code-batches/{batch_id}"), Some(&ops)).json();
+    let batch_id = batch.json()["batch"]["batch_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let one = app
+        .get(
+            &format!("/api/promotions/{id}/code-batches/{batch_id}"),
+            Some(&ops),
+        )
+        .json();
     assert_eq!(one["codes"].as_array().unwrap().len(), 25);
-    let list = app.get("/api/promotions?status=paused&limit=200", Some(&ops)).json();
-    assert!(list["promotions"].as_array().unwrap().iter().any(|p| p["promotion_id"] == id.as_str()));
+    let list = app
+        .get("/api/promotions?status=paused&limit=200", Some(&ops))
+        .json();
+    assert!(
+        list["promotions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["promotion_id"] == id.as_str())
+    );
 }
 
 #[test]
@@ -287,12 +508,21 @@ fn an_offline_shopper_gets_the_first_app_click_and_collect_offer() {
     seed_promotions(&app);
     let shopper_id = unique("C");
     let feed = json!({"customers": [{"customer_id": shopper_id, "loyalty_tier": "member", "order_history": {"pos": 4}}]});
-    assert_eq!(app.post("/api/promotions/customers", Some(&token(&ops())), &feed).status, 200);
+    assert_eq!(
+        app.post("/api/promotions/customers", Some(&token(&ops())), &feed)
+            .status,
+        200
+    );
     let shopper = token(&customer(&shopper_id));
     let cart = json!({"currency": "PLN", "lines": [line("DRS-LIN-NAV-M", &["women", "dresses"], 1, "249.99")]});
     let body = json!({"channel": "app", "cart": cart, "fulfilment": "click_and_collect"});
     let answer = validate(&app, Some(&shopper), body.clone());
-    let applied: Vec<&str> = answer["applied"].as_array().unwrap().iter().map(|a| a["promotion_id"].as_str().unwrap()).collect();
+    let applied: Vec<&str> = answer["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["promotion_id"].as_str().unwrap())
+        .collect();
     assert_eq!(applied, ["APP5", "FIRSTCC", "SHIP200"]);
     // 5% of 249.99 = 12.50, then 10% of 237.49 = 23.75: percentages on the discounted amount.
     assert_eq!(answer["total"]["amount"], "213.74");
@@ -301,13 +531,25 @@ fn an_offline_shopper_gets_the_first_app_click_and_collect_offer() {
     placed["order_id"] = json!(unique("O"));
     assert_eq!(reserve(&app, &shopper, &unique("k"), &placed).status, 201);
     let next = validate(&app, Some(&shopper), body);
-    let applied: Vec<&str> = next["applied"].as_array().unwrap().iter().map(|a| a["promotion_id"].as_str().unwrap()).collect();
-    assert_eq!(applied, ["APP5", "SHIP200"], "the first app order has been placed");
+    let applied: Vec<&str> = next["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["promotion_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        applied,
+        ["APP5", "SHIP200"],
+        "the first app order has been placed"
+    );
 }
 
 #[test]
 fn a_promotion_ends_at_the_retailers_local_midnight() {
-    let Some(app) = private_app(AppOptions { test_clock: true, ..Default::default() }) else {
+    let Some(app) = private_app(AppOptions {
+        test_clock: true,
+        ..Default::default()
+    }) else {
         return;
     };
     // The basket is priced from the catalog, so the catalog is loaded first
@@ -316,9 +558,18 @@ fn a_promotion_ends_at_the_retailers_local_midnight() {
     let at = |text: &str| -> DateTime<Utc> { DateTime::parse_from_rfc3339(text).unwrap().into() };
     app.set_clock(at("2026-11-30T12:00:00Z"));
     let ops = token_at(&ops(), at("2026-11-30T12:00:00Z"), Duration::hours(1));
-    let (code, body) = promotion("10", json!({"valid_from": "2026-11-01", "valid_until": "2026-11-30"}));
+    let (code, body) = promotion(
+        "10",
+        json!({"valid_from": "2026-11-01", "valid_until": "2026-11-30"}),
+    );
     assert_eq!(app.post("/api/promotions", Some(&ops), &body).status, 201);
-    let ask = || validate(&app, None, json!({"channel": "web", "cart": basket(), "codes": [code]}));
+    let ask = || {
+        validate(
+            &app,
+            None,
+            json!({"channel": "web", "cart": basket(), "codes": [code]}),
+        )
+    };
     // Midnight in Warsaw (UTC+1 in winter) is 23:00 UTC.
     app.set_clock(at("2026-11-30T22:59:59Z"));
     assert_eq!(ask()["total_discount"]["amount"], "43.00");
@@ -334,7 +585,12 @@ fn errors(problem: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["reason"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -345,12 +601,24 @@ fn a_made_up_price_is_refused_and_the_catalog_prices_the_basket() {
     create(&app, &body);
     // An 89.90 scarf sent at 1.00: refused, naming the line and the catalog price.
     let cheap = json!({"currency": "PLN", "lines": [line("SCF-WOL-RED", &["accessories", "scarves"], 1, "1.00")]});
-    let refused = app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": cheap, "codes": [code]})).problem(422);
+    let refused = app
+        .post(
+            "/api/coupons/validate",
+            None,
+            &json!({"channel": "web", "cart": cheap, "codes": [code]}),
+        )
+        .problem(422);
     assert_eq!(refused["type"], "urn:omnichannel-edge:problem:invalid-body");
     let found = errors(&refused);
     assert_eq!(found.len(), 1, "{refused}");
     assert_eq!(found[0].0, "cart.lines[0].unit_price");
-    assert!(found[0].1.contains("the catalog price of SCF-WOL-RED is 89.90 PLN"), "{}", found[0].1);
+    assert!(
+        found[0]
+            .1
+            .contains("the catalog price of SCF-WOL-RED is 89.90 PLN"),
+        "{}",
+        found[0].1
+    );
     // The same at redemption: nothing is counted.
     let shopper = token(&customer(&unique("C")));
     let order = json!({"order_id": unique("O"), "channel": "web", "cart": cheap, "codes": [code]});
@@ -360,21 +628,44 @@ fn a_made_up_price_is_refused_and_the_catalog_prices_the_basket() {
     // SKUs and quantities are enough; the answer is the one the right prices get.
     let bare = json!({"currency": "PLN", "lines": [
         {"sku": "DRS-LIN-NAV-M", "quantity": 1}, {"sku": "TEE-ORG-BLK-M", "quantity": 2}, {"sku": "TEE-ORG-WHT-L", "quantity": 1}]});
-    let from_catalog = validate(&app, None, json!({"channel": "web", "cart": bare, "codes": [code]}));
-    let priced = validate(&app, None, json!({"channel": "web", "cart": basket(), "codes": [code]}));
+    let from_catalog = validate(
+        &app,
+        None,
+        json!({"channel": "web", "cart": bare, "codes": [code]}),
+    );
+    let priced = validate(
+        &app,
+        None,
+        json!({"channel": "web", "cart": basket(), "codes": [code]}),
+    );
     assert_eq!(from_catalog, priced);
-    assert_eq!(from_catalog["lines"][0]["unit_price"], json!({"amount": "249.99", "currency": "PLN"}));
+    assert_eq!(
+        from_catalog["lines"][0]["unit_price"],
+        json!({"amount": "249.99", "currency": "PLN"})
+    );
     assert_eq!(from_catalog["total_discount"]["amount"], "43.00");
     // A wrong category, an unknown SKU, one without a price in the cart's currency.
     let wrong = json!({"currency": "PLN", "lines": [
         {"sku": "SCF-WOL-RED", "quantity": 1, "category": ["men", "t-shirts"]},
         {"sku": "NO-SUCH-SKU", "quantity": 1}]});
-    let refused = app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": wrong})).problem(422);
+    let refused = app
+        .post(
+            "/api/coupons/validate",
+            None,
+            &json!({"channel": "web", "cart": wrong}),
+        )
+        .problem(422);
     let fields: Vec<String> = errors(&refused).into_iter().map(|(f, _)| f).collect();
     assert_eq!(fields, ["cart.lines[0].category", "cart.lines[1].sku"]);
     // The demo prices every item in PLN and EUR only: a GBP cart of it is refused on its line.
     let in_pounds = json!({"currency": "GBP", "lines": [{"sku": "SCF-WOL-RED", "quantity": 1}]});
-    let refused = app.post("/api/coupons/validate", None, &json!({"channel": "web", "cart": in_pounds})).problem(422);
+    let refused = app
+        .post(
+            "/api/coupons/validate",
+            None,
+            &json!({"channel": "web", "cart": in_pounds}),
+        )
+        .problem(422);
     let found = errors(&refused);
     assert_eq!(found.len(), 1, "{refused}");
     assert_eq!(found[0].0, "cart.lines[0].sku");
@@ -393,30 +684,64 @@ fn each_caller_acts_only_in_its_channels_and_a_refused_claim_counts_nothing() {
         ("guest", None, &["web", "app"]),
         ("customer", Some(&shopper), &["web", "app"]),
         ("store device", Some(&till), &["pos", "kiosk"]),
-        ("ops", Some(&staff), &["web", "app", "kiosk", "pos", "call_center"]),
+        (
+            "ops",
+            Some(&staff),
+            &["web", "app", "kiosk", "pos", "call_center"],
+        ),
     ];
     let mut redeemed = 0;
     for (who, caller, allowed) in callers {
         for channel in ["web", "app", "kiosk", "pos", "call_center"] {
-            let reply = app.post("/api/coupons/validate", caller, &json!({"channel": channel, "cart": basket(), "codes": [code]}));
+            let reply = app.post(
+                "/api/coupons/validate",
+                caller,
+                &json!({"channel": channel, "cart": basket(), "codes": [code]}),
+            );
             if allowed.contains(&channel) {
-                assert_eq!(reply.status, 200, "{who} validating in {channel}: {}", reply.text());
+                assert_eq!(
+                    reply.status,
+                    200,
+                    "{who} validating in {channel}: {}",
+                    reply.text()
+                );
             } else {
                 let problem = reply.problem(403);
-                assert_eq!(problem["type"], "urn:omnichannel-edge:problem:channel-not-allowed", "{who} in {channel}");
-                assert_eq!(problem["allowed_channels"], json!(allowed), "{who} in {channel}");
+                assert_eq!(
+                    problem["type"], "urn:omnichannel-edge:problem:channel-not-allowed",
+                    "{who} in {channel}"
+                );
+                assert_eq!(
+                    problem["allowed_channels"],
+                    json!(allowed),
+                    "{who} in {channel}"
+                );
             }
             // Redemptions are made by the order's customer or a store device.
-            let Some(caller) = caller.filter(|_| matches!(who, "customer" | "store device")) else { continue };
+            let Some(caller) = caller.filter(|_| matches!(who, "customer" | "store device")) else {
+                continue;
+            };
             let reply = reserve(&app, caller, &unique("k"), &order(&code, channel));
             if allowed.contains(&channel) {
-                assert_eq!(reply.status, 201, "{who} redeeming in {channel}: {}", reply.text());
+                assert_eq!(
+                    reply.status,
+                    201,
+                    "{who} redeeming in {channel}: {}",
+                    reply.text()
+                );
                 redeemed += 1;
             } else {
-                assert_eq!(reply.problem(403)["type"], "urn:omnichannel-edge:problem:channel-not-allowed");
+                assert_eq!(
+                    reply.problem(403)["type"],
+                    "urn:omnichannel-edge:problem:channel-not-allowed"
+                );
             }
         }
     }
-    assert_eq!(used(&app, &code), redeemed, "only the allowed redemptions counted");
+    assert_eq!(
+        used(&app, &code),
+        redeemed,
+        "only the allowed redemptions counted"
+    );
     assert_eq!(redeemed, 4);
 }

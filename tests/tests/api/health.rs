@@ -38,12 +38,18 @@ fn cors_preflights_answer_allowed_storefront_origins_only() {
             "OPTIONS",
             "/api/catalog/items",
             None,
-            &[("origin", origin), ("access-control-request-method", "POST")],
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+            ],
             None,
         )
     };
     let allowed = preflight("https://shop.example");
     assert_eq!(allowed.status, 204);
-    assert_eq!(allowed.header("access-control-allow-origin"), Some("https://shop.example"));
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
     preflight("https://evil.example").problem(403);
 }

@@ -3,8 +3,8 @@
 
 mod availability;
 mod carts;
-mod contract;
 mod catalog;
+mod contract;
 mod coupons;
 mod crash;
 mod health;

@@ -11,10 +11,17 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 fn load(path: std::path::PathBuf) -> Value {
-    serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    serde_norway::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-const KINDS: [&str; 5] = ["schemas", "responses", "parameters", "headers", "securitySchemes"];
+const KINDS: [&str; 5] = [
+    "schemas",
+    "responses",
+    "parameters",
+    "headers",
+    "securitySchemes",
+];
 
 #[test]
 fn every_document_carries_the_common_definitions_and_no_two_documents_clash() {
@@ -22,19 +29,30 @@ fn every_document_carries_the_common_definitions_and_no_two_documents_clash() {
     let mut seen: BTreeMap<(String, String), (String, Value)> = BTreeMap::new();
     let mut clashes = Vec::new();
     for component in COMPONENTS {
-        let doc = load(workspace_root().join("components").join(component).join("openapi.yaml"));
+        let doc = load(
+            workspace_root()
+                .join("components")
+                .join(component)
+                .join("openapi.yaml"),
+        );
         for kind in KINDS {
             for (name, shared) in common["components"][kind].as_object().into_iter().flatten() {
-                assert_eq!(&doc["components"][kind][name], shared, "{component}: components.{kind}.{name} differs from shared/openapi/common.yaml");
+                assert_eq!(
+                    &doc["components"][kind][name], shared,
+                    "{component}: components.{kind}.{name} differs from shared/openapi/common.yaml"
+                );
             }
             for (name, definition) in doc["components"][kind].as_object().into_iter().flatten() {
                 match seen.get(&(kind.to_owned(), name.clone())) {
-                    Some((first, earlier)) if earlier != definition => {
-                        clashes.push(format!("components.{kind}.{name}: {first} and {component} differ"))
-                    }
+                    Some((first, earlier)) if earlier != definition => clashes.push(format!(
+                        "components.{kind}.{name}: {first} and {component} differ"
+                    )),
                     Some(_) => {}
                     None => {
-                        seen.insert((kind.to_owned(), name.clone()), ((*component).to_owned(), definition.clone()));
+                        seen.insert(
+                            (kind.to_owned(), name.clone()),
+                            ((*component).to_owned(), definition.clone()),
+                        );
                     }
                 }
             }

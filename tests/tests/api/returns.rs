@@ -10,7 +10,13 @@ use serde_json::{Value, json};
 fn stocked_app() -> TestApp {
     let app = seeded_app();
     let stock = std::fs::read(workspace_root().join("infra/demo/stock.json")).unwrap();
-    let reply = app.send("POST", "/api/availability/feed", Some(&token(&ops())), &[], Some(&stock));
+    let reply = app.send(
+        "POST",
+        "/api/availability/feed",
+        Some(&token(&ops())),
+        &[],
+        Some(&stock),
+    );
     assert_eq!(reply.status, 200, "stock feed: {}", reply.text());
     app
 }
@@ -27,17 +33,33 @@ fn collected_order(app: &TestApp, who: &str, sku: &str, quantity: u32) -> String
     let order = reply.json()["order_id"].as_str().unwrap().to_owned();
     let till = token(&store_device("WAW-01"));
     for status in ["accepted", "picking", "ready_for_pickup"] {
-        let reply = app.post(&format!("/api/orders/{order}/transitions"), Some(&till), &json!({"status": status}));
+        let reply = app.post(
+            &format!("/api/orders/{order}/transitions"),
+            Some(&till),
+            &json!({"status": status}),
+        );
         assert_eq!(reply.status, 200, "{status}: {}", reply.text());
     }
-    let code = app.get(&format!("/api/orders/{order}/pickup-code"), Some(&token(&customer(who)))).json();
-    let reply = app.post("/api/orders/pickup-scans", Some(&till), &json!({"code": code["code"]}));
+    let code = app
+        .get(
+            &format!("/api/orders/{order}/pickup-code"),
+            Some(&token(&customer(who))),
+        )
+        .json();
+    let reply = app.post(
+        "/api/orders/pickup-scans",
+        Some(&till),
+        &json!({"code": code["code"]}),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
     order
 }
 
 fn on_hand(app: &TestApp, store: &str, sku: &str) -> i64 {
-    let shelf = app.get(&format!("/api/stores/{store}/stock/{sku}"), Some(&token(&ops())));
+    let shelf = app.get(
+        &format!("/api/stores/{store}/stock/{sku}"),
+        Some(&token(&ops())),
+    );
     assert_eq!(shelf.status, 200, "{}", shelf.text());
     shelf.json()["on_hand"].as_i64().unwrap()
 }
@@ -56,11 +78,27 @@ fn golden_path_4_bought_online_returned_in_another_store_refunded_exactly_and_re
     let rma = open(&app, "C-4004", &order, "TEE-ORG-BLK-M", 1);
     assert_eq!(rma["status"], "opened");
     assert_eq!(rma["customer_id"], "C-4004");
-    assert_eq!(rma["lines"][0]["refund"], json!({"amount": "59.99", "currency": "PLN"}));
+    assert_eq!(
+        rma["lines"][0]["refund"],
+        json!({"amount": "59.99", "currency": "PLN"})
+    );
     let case = rma["case_number"].as_str().unwrap().to_owned();
-    assert!(rma["return_code"]["qr_svg"].as_str().unwrap().contains("<svg"));
-    let again = app.get(&format!("/api/returns/{case}/return-code"), Some(&token(&customer("C-4004")))).json();
-    assert_eq!(again["code"], rma["return_code"]["code"], "the app shows the same code every time");
+    assert!(
+        rma["return_code"]["qr_svg"]
+            .as_str()
+            .unwrap()
+            .contains("<svg")
+    );
+    let again = app
+        .get(
+            &format!("/api/returns/{case}/return-code"),
+            Some(&token(&customer("C-4004"))),
+        )
+        .json();
+    assert_eq!(
+        again["code"], rma["return_code"]["code"],
+        "the app shows the same code every time"
+    );
 
     let kiosk = token(&store_device("WAW-02"));
     let code = json!({"code": rma["return_code"]["code"]});
@@ -72,25 +110,66 @@ fn golden_path_4_bought_online_returned_in_another_store_refunded_exactly_and_re
     assert_eq!(received.status, 200, "{}", received.text());
     assert_eq!(received.json()["status"], "received");
     assert_eq!(received.json()["received"]["store_id"], "WAW-02");
-    assert_eq!(on_hand(&app, "WAW-02", "TEE-ORG-BLK-M"), before + 1, "the sellable unit is back on that store's shelf");
-    let reused = app.post("/api/returns/intakes", Some(&kiosk), &code).problem(409);
-    assert_eq!(reused["type"], "urn:omnichannel-edge:problem:already-received");
+    assert_eq!(
+        on_hand(&app, "WAW-02", "TEE-ORG-BLK-M"),
+        before + 1,
+        "the sellable unit is back on that store's shelf"
+    );
+    let reused = app
+        .post("/api/returns/intakes", Some(&kiosk), &code)
+        .problem(409);
+    assert_eq!(
+        reused["type"],
+        "urn:omnichannel-edge:problem:already-received"
+    );
     assert_eq!(reused["received_store_id"], "WAW-02");
 
-    let refunded = app.post(&format!("/api/returns/{case}/refund"), Some(&kiosk), &json!({"note": "card refund"}));
+    let refunded = app.post(
+        &format!("/api/returns/{case}/refund"),
+        Some(&kiosk),
+        &json!({"note": "card refund"}),
+    );
     assert_eq!(refunded.status, 200, "{}", refunded.text());
-    assert_eq!(refunded.json()["refunded"]["amount"], json!({"amount": "59.99", "currency": "PLN"}));
-    let closed = app.post(&format!("/api/returns/{case}/close"), Some(&kiosk), &json!({}));
+    assert_eq!(
+        refunded.json()["refunded"]["amount"],
+        json!({"amount": "59.99", "currency": "PLN"})
+    );
+    let closed = app.post(
+        &format!("/api/returns/{case}/close"),
+        Some(&kiosk),
+        &json!({}),
+    );
     assert_eq!(closed.status, 200, "{}", closed.text());
-    let seen = app.get(&format!("/api/returns/{case}"), Some(&token(&customer("C-4004")))).json();
+    let seen = app
+        .get(
+            &format!("/api/returns/{case}"),
+            Some(&token(&customer("C-4004"))),
+        )
+        .json();
     let steps: Vec<(&str, &str)> = seen["history"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["status"].as_str().unwrap(), h["channel"].as_str().unwrap()))
+        .map(|h| {
+            (
+                h["status"].as_str().unwrap(),
+                h["channel"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(steps, [("opened", "app"), ("received", "pos"), ("refunded", "pos"), ("closed", "pos")]);
-    let outbox = app.get(&format!("/api/notifications/outbox?order_id={case}"), Some(&token(&ops())));
+    assert_eq!(
+        steps,
+        [
+            ("opened", "app"),
+            ("received", "pos"),
+            ("refunded", "pos"),
+            ("closed", "pos")
+        ]
+    );
+    let outbox = app.get(
+        &format!("/api/notifications/outbox?order_id={case}"),
+        Some(&token(&ops())),
+    );
     assert_eq!(outbox.status, 200, "{}", outbox.text());
 }
 
@@ -100,24 +179,63 @@ fn bad_input_is_refused_with_a_problem_and_changes_nothing() {
     let order = collected_order(&app, "C-4005", "TEE-ORG-BLK-M", 1);
     let who = token(&customer("C-4005"));
     let too_many = json!({"order_id": order, "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 2}]});
-    assert_eq!(app.post("/api/returns", Some(&who), &too_many).problem(422)["errors"][0]["reason"], "exceeds_returnable");
+    assert_eq!(
+        app.post("/api/returns", Some(&who), &too_many).problem(422)["errors"][0]["reason"],
+        "exceeds_returnable"
+    );
     let unknown = json!({"order_id": "ORD-0000000000000000", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]});
     app.post("/api/returns", Some(&who), &unknown).problem(404);
-    let someone_else = json!({"order_id": order, "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]});
-    app.post("/api/returns", Some(&token(&customer("C-9999"))), &someone_else).problem(404);
-    let malformed = app.send("POST", "/api/returns", Some(&who), &[("content-type", "application/json")], Some(b"{\"order_id\":"));
+    let someone_else =
+        json!({"order_id": order, "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]});
+    app.post(
+        "/api/returns",
+        Some(&token(&customer("C-9999"))),
+        &someone_else,
+    )
+    .problem(404);
+    let malformed = app.send(
+        "POST",
+        "/api/returns",
+        Some(&who),
+        &[("content-type", "application/json")],
+        Some(b"{\"order_id\":"),
+    );
     malformed.problem(400);
     let forged = json!({"code": "AQAAAABmb3JnZWQtY29kZS1hYWFhYWFhYWFhYWFh"});
-    app.post("/api/returns/intakes", Some(&token(&store_device("WAW-01"))), &forged).problem(403);
+    app.post(
+        "/api/returns/intakes",
+        Some(&token(&store_device("WAW-01"))),
+        &forged,
+    )
+    .problem(403);
     let rma = open(&app, "C-4005", &order, "TEE-ORG-BLK-M", 1);
     let case = rma["case_number"].as_str().unwrap();
-    let received = app.post("/api/returns/intakes", Some(&token(&store_device("WAW-01"))), &json!({"code": rma["return_code"]["code"]}));
+    let received = app.post(
+        "/api/returns/intakes",
+        Some(&token(&store_device("WAW-01"))),
+        &json!({"code": rma["return_code"]["code"]}),
+    );
     assert_eq!(received.status, 200, "{}", received.text());
-    let wrong_store = app.post(&format!("/api/returns/{case}/refund"), Some(&token(&store_device("KRK-01"))), &json!({}));
-    assert_eq!(wrong_store.problem(403)["type"], "urn:omnichannel-edge:problem:wrong-store");
-    let listed = app.get(&format!("/api/returns?order_id={order}"), Some(&token(&ops()))).json();
+    let wrong_store = app.post(
+        &format!("/api/returns/{case}/refund"),
+        Some(&token(&store_device("KRK-01"))),
+        &json!({}),
+    );
+    assert_eq!(
+        wrong_store.problem(403)["type"],
+        "urn:omnichannel-edge:problem:wrong-store"
+    );
+    let listed = app
+        .get(
+            &format!("/api/returns?order_id={order}"),
+            Some(&token(&ops())),
+        )
+        .json();
     assert_eq!(listed["count"], 1, "only the one good return exists");
-    assert_eq!(listed["returns"][0]["status"], "received", "the refused refund changed nothing");
+    assert_eq!(
+        listed["returns"][0]["status"], "received",
+        "the refused refund changed nothing"
+    );
 }
 
 #[test]
@@ -127,18 +245,48 @@ fn an_exchange_for_another_size_reserves_the_replacement_at_the_intake_store() {
     let rma = open(&app, "C-4006", &order, "TEE-ORG-BLK-M", 1);
     let case = rma["case_number"].as_str().unwrap();
     let kiosk = token(&store_device("WAW-02"));
-    let received = app.post("/api/returns/intakes", Some(&kiosk), &json!({"code": rma["return_code"]["code"], "channel": "kiosk"}));
+    let received = app.post(
+        "/api/returns/intakes",
+        Some(&kiosk),
+        &json!({"code": rma["return_code"]["code"], "channel": "kiosk"}),
+    );
     assert_eq!(received.status, 200, "{}", received.text());
-    let before = app.get("/api/stores/WAW-02/stock/TEE-ORG-BLK-L", Some(&token(&ops()))).json();
+    let before = app
+        .get(
+            "/api/stores/WAW-02/stock/TEE-ORG-BLK-L",
+            Some(&token(&ops())),
+        )
+        .json();
     let body = json!({"lines": [{"sku": "TEE-ORG-BLK-M", "replacement_sku": "TEE-ORG-BLK-L", "quantity": 1}]});
-    let swapped = app.post(&format!("/api/returns/{case}/exchange"), Some(&kiosk), &body);
+    let swapped = app.post(
+        &format!("/api/returns/{case}/exchange"),
+        Some(&kiosk),
+        &body,
+    );
     assert_eq!(swapped.status, 200, "{}", swapped.text());
     let exchange = &swapped.json()["exchange"];
     assert_eq!(exchange["store_id"], "WAW-02");
-    assert!(exchange["reservation_id"].as_str().unwrap().starts_with("RSV-"));
-    assert_eq!(exchange["price_difference"], json!({"amount": "0.00", "currency": "PLN"}));
-    let after = app.get("/api/stores/WAW-02/stock/TEE-ORG-BLK-L", Some(&token(&ops()))).json();
-    assert_eq!(after["reserved"].as_i64().unwrap(), before["reserved"].as_i64().unwrap() + 1, "{after}");
+    assert!(
+        exchange["reservation_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("RSV-")
+    );
+    assert_eq!(
+        exchange["price_difference"],
+        json!({"amount": "0.00", "currency": "PLN"})
+    );
+    let after = app
+        .get(
+            "/api/stores/WAW-02/stock/TEE-ORG-BLK-L",
+            Some(&token(&ops())),
+        )
+        .json();
+    assert_eq!(
+        after["reserved"].as_i64().unwrap(),
+        before["reserved"].as_i64().unwrap() + 1,
+        "{after}"
+    );
 }
 
 #[test]
@@ -150,13 +298,28 @@ fn ten_concurrent_intakes_of_one_qr_make_one_rma_received_and_restock_once() {
     let kiosk = token(&store_device("KRK-01"));
     let body = json!({"code": rma["return_code"]["code"]});
     let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..10).map(|_| s.spawn(|| app.post("/api/returns/intakes", Some(&kiosk), &body).status)).collect();
+        let handles: Vec<_> = (0..10)
+            .map(|_| s.spawn(|| app.post("/api/returns/intakes", Some(&kiosk), &body).status))
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 9, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
     assert_eq!(on_hand(&app, "KRK-01", "TEE-ORG-BLK-M"), before + 1);
-    let listed = app.get(&format!("/api/returns?order_id={order}"), Some(&token(&ops()))).json();
+    let listed = app
+        .get(
+            &format!("/api/returns?order_id={order}"),
+            Some(&token(&ops())),
+        )
+        .json();
     assert_eq!(listed["count"], 1);
 }
 
@@ -174,7 +337,11 @@ fn an_exchange_for_another_size_at_the_same_list_price_keeps_the_sales_discount(
     let rma = opened.json();
     assert_eq!(rma["refund_total"]["amount"], "193.08");
     let case = rma["case_number"].as_str().unwrap().to_owned();
-    let received = app.post("/api/returns/intakes", Some(&till), &json!({"code": rma["return_code"]["code"]}));
+    let received = app.post(
+        "/api/returns/intakes",
+        Some(&till),
+        &json!({"code": rma["return_code"]["code"]}),
+    );
     assert_eq!(received.status, 200, "{}", received.text());
     let body = json!({"lines": [{"sku": "JNS-SLM-IND-30", "replacement_sku": "JNS-SLM-IND-34", "quantity": 1}]});
     let swapped = app.post(&format!("/api/returns/{case}/exchange"), Some(&till), &body);
@@ -182,7 +349,11 @@ fn an_exchange_for_another_size_at_the_same_list_price_keeps_the_sales_discount(
     let swapped = swapped.json();
     let exchange = &swapped["exchange"];
     // Not 199.00 - 193.08 = 5.92: the same list price costs nothing.
-    assert_eq!(exchange["price_difference"], json!({"amount": "0.00", "currency": "PLN"}), "{exchange}");
+    assert_eq!(
+        exchange["price_difference"],
+        json!({"amount": "0.00", "currency": "PLN"}),
+        "{exchange}"
+    );
     assert_eq!(exchange["settlement"], "none");
     assert_eq!(exchange["lines"][0]["returned_value"]["amount"], "193.08");
     assert_eq!(swapped["refunded"]["amount"]["amount"], "0.00");
@@ -218,11 +389,16 @@ fn a_return_names_only_a_channel_its_caller_may_act_in_and_a_refused_claim_chang
                 opened += 1;
             } else {
                 let problem = reply.problem(403);
-                assert_eq!(problem["type"], "urn:omnichannel-edge:problem:channel-not-allowed", "{name} in {channel}");
+                assert_eq!(
+                    problem["type"], "urn:omnichannel-edge:problem:channel-not-allowed",
+                    "{name} in {channel}"
+                );
             }
         }
     }
-    let listed = app.get(&format!("/api/returns?order_id={order}"), Some(&staff)).json();
+    let listed = app
+        .get(&format!("/api/returns?order_id={order}"), Some(&staff))
+        .json();
     assert_eq!(listed["count"], opened, "the refused claims opened nothing");
     // An intake claiming a remote channel is refused before the code is used.
     let second = collected_order(&app, &who, "TEE-ORG-BLK-M", 1);
@@ -230,16 +406,46 @@ fn a_return_names_only_a_channel_its_caller_may_act_in_and_a_refused_claim_chang
     let case = rma["case_number"].as_str().unwrap().to_owned();
     let kiosk = token(&store_device("WAW-02"));
     let before = on_hand(&app, "WAW-02", "TEE-ORG-BLK-M");
-    let refused = app.post("/api/returns/intakes", Some(&kiosk), &json!({"code": rma["return_code"]["code"], "channel": "web"}));
-    assert_eq!(refused.problem(403)["allowed_channels"], json!(["pos", "kiosk"]));
-    assert_eq!(on_hand(&app, "WAW-02", "TEE-ORG-BLK-M"), before, "nothing restocked");
-    let seen = app.get(&format!("/api/returns/{case}"), Some(&staff)).json();
+    let refused = app.post(
+        "/api/returns/intakes",
+        Some(&kiosk),
+        &json!({"code": rma["return_code"]["code"], "channel": "web"}),
+    );
+    assert_eq!(
+        refused.problem(403)["allowed_channels"],
+        json!(["pos", "kiosk"])
+    );
+    assert_eq!(
+        on_hand(&app, "WAW-02", "TEE-ORG-BLK-M"),
+        before,
+        "nothing restocked"
+    );
+    let seen = app
+        .get(&format!("/api/returns/{case}"), Some(&staff))
+        .json();
     assert_eq!(seen["status"], "opened");
-    let received = app.post("/api/returns/intakes", Some(&kiosk), &json!({"code": rma["return_code"]["code"], "channel": "kiosk"}));
+    let received = app.post(
+        "/api/returns/intakes",
+        Some(&kiosk),
+        &json!({"code": rma["return_code"]["code"], "channel": "kiosk"}),
+    );
     assert_eq!(received.status, 200, "{}", received.text());
     // A staff move in the back office's channel is the operators' alone.
-    app.post(&format!("/api/returns/{case}/refund"), Some(&kiosk), &json!({"channel": "back_office"})).problem(403);
-    assert_eq!(app.get(&format!("/api/returns/{case}"), Some(&staff)).json()["status"], "received");
-    let refunded = app.post(&format!("/api/returns/{case}/refund"), Some(&staff), &json!({"channel": "back_office"}));
+    app.post(
+        &format!("/api/returns/{case}/refund"),
+        Some(&kiosk),
+        &json!({"channel": "back_office"}),
+    )
+    .problem(403);
+    assert_eq!(
+        app.get(&format!("/api/returns/{case}"), Some(&staff))
+            .json()["status"],
+        "received"
+    );
+    let refunded = app.post(
+        &format!("/api/returns/{case}/refund"),
+        Some(&staff),
+        &json!({"channel": "back_office"}),
+    );
     assert_eq!(refunded.status, 200, "{}", refunded.text());
 }

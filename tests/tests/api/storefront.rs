@@ -10,22 +10,35 @@ use serde_json::{Value, json};
 use std::process::Command;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
-fn a_storefront_on_an_allowed_origin_uses_a_guest_cart_end_to_end_and_a_foreign_origin_is_blocked() {
+fn a_storefront_on_an_allowed_origin_uses_a_guest_cart_end_to_end_and_a_foreign_origin_is_blocked()
+{
     let kiosk = workspace_root().join("tests/kiosk");
     assert!(
-        std::path::Path::new("/usr/bin/chromium").exists() && kiosk.join("node_modules/playwright-core/package.json").exists(),
+        std::path::Path::new("/usr/bin/chromium").exists()
+            && kiosk
+                .join("node_modules/playwright-core/package.json")
+                .exists(),
         "the browser tests need Debian's chromium and tests/kiosk/node_modules: run `source infra/setup.sh` with OMNI_SETUP_BROWSER=1"
     );
     let (allowed, foreign) = (free_port(), free_port());
     let options = AppOptions {
-        env: vec![("SPIN_VARIABLE_CORS_ORIGINS".into(), format!("http://localhost:{allowed}"))],
+        env: vec![(
+            "SPIN_VARIABLE_CORS_ORIGINS".into(),
+            format!("http://localhost:{allowed}"),
+        )],
         ..Default::default()
     };
-    let Some(app) = private_app(options) else { return };
+    let Some(app) = private_app(options) else {
+        return;
+    };
     app.seed_demo();
     let artifacts = workspace_root().join("target/kiosk-artifacts");
     let config = json!({
@@ -42,20 +55,57 @@ fn a_storefront_on_an_allowed_origin_uses_a_guest_cart_end_to_end_and_a_foreign_
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "storefront script failed:\n{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
-    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("one JSON line");
+    assert!(
+        run.status.success(),
+        "storefront script failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let seen: Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("one JSON line");
 
     let ok = &seen["allowed"];
     assert_eq!(ok["error"], Value::Null, "{seen}");
-    assert_eq!((ok["create"].as_u64(), ok["add"].as_u64(), ok["read"].as_u64(), ok["checkout"].as_u64()), (Some(201), Some(204), Some(200), Some(201)), "{seen}");
-    assert!(ok["location"].as_str().is_some_and(|l| l.starts_with("/api/carts/")), "Location is exposed: {seen}");
-    assert!(ok["etag"].as_str().is_some_and(|e| e.starts_with("\"v")), "ETag is exposed: {seen}");
+    assert_eq!(
+        (
+            ok["create"].as_u64(),
+            ok["add"].as_u64(),
+            ok["read"].as_u64(),
+            ok["checkout"].as_u64()
+        ),
+        (Some(201), Some(204), Some(200), Some(201)),
+        "{seen}"
+    );
+    assert!(
+        ok["location"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("/api/carts/")),
+        "Location is exposed: {seen}"
+    );
+    assert!(
+        ok["etag"].as_str().is_some_and(|e| e.starts_with("\"v")),
+        "ETag is exposed: {seen}"
+    );
     assert_eq!(ok["lines"], json!([["TEE-ORG-BLK-M", 2]]));
-    let checkout = app.get(&format!("/api/carts/checkouts/{}", ok["checkout_id"].as_str().unwrap()), Some(&token(&ops())));
+    let checkout = app.get(
+        &format!(
+            "/api/carts/checkouts/{}",
+            ok["checkout_id"].as_str().unwrap()
+        ),
+        Some(&token(&ops())),
+    );
     assert_eq!(checkout.status, 200, "{}", checkout.text());
     assert_eq!(checkout.json()["totals"]["total"]["amount"], ok["total"]);
 
     let blocked = &seen["foreign"];
-    assert!(blocked["error"].as_str().is_some_and(|e| e.contains("Failed to fetch")), "the browser blocks a foreign origin: {seen}");
-    assert_eq!(blocked["create"], Value::Null, "not even the first call got through: {seen}");
+    assert!(
+        blocked["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Failed to fetch")),
+        "the browser blocks a foreign origin: {seen}"
+    );
+    assert_eq!(
+        blocked["create"],
+        Value::Null,
+        "not even the first call got through: {seen}"
+    );
 }

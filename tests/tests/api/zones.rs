@@ -38,7 +38,9 @@ const SLA_MINUTES: i64 = 60;
 /// The first instant `zone`'s wall clock reads `date` `time` (or later).
 fn instant(zone: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     match zone.from_local_datetime(&date.and_time(time)) {
-        chrono::MappedLocalTime::Single(t) | chrono::MappedLocalTime::Ambiguous(t, _) => t.with_timezone(&Utc),
+        chrono::MappedLocalTime::Single(t) | chrono::MappedLocalTime::Ambiguous(t, _) => {
+            t.with_timezone(&Utc)
+        }
         chrono::MappedLocalTime::None => instant(zone, date, time + Duration::hours(1)),
     }
 }
@@ -74,34 +76,63 @@ fn store(i: usize, zone: &str) -> Value {
 }
 
 fn ready_by(app: &TestApp, i: usize) -> DateTime<Utc> {
-    let reply = app.post("/api/availability/basket", None, &json!({"store_id": format!("TZ-{i:02}"), "lines": [{"sku": SKU, "quantity": 1}]}));
+    let reply = app.post(
+        "/api/availability/basket",
+        None,
+        &json!({"store_id": format!("TZ-{i:02}"), "lines": [{"sku": SKU, "quantity": 1}]}),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
     let body = reply.json();
-    let text = body["ready_by"].as_str().unwrap_or_else(|| panic!("TZ-{i:02} gives a ready-by: {body}"));
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    let text = body["ready_by"]
+        .as_str()
+        .unwrap_or_else(|| panic!("TZ-{i:02} gives a ready-by: {body}"));
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn applies(app: &TestApp, code: &str) -> bool {
     let body = json!({"channel": "web", "codes": [code], "cart": {"currency": "PLN", "lines": [{"sku": SKU, "quantity": 1}]}});
     let reply = app.post("/api/coupons/validate", None, &body);
     assert_eq!(reply.status, 200, "{}", reply.text());
-    reply.json()["applied"].as_array().unwrap().iter().any(|a| a["code"] == code)
+    reply.json()["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["code"] == code)
 }
 
 #[test]
 fn stores_and_promotions_in_twenty_zones_on_every_continent_keep_their_local_hours_and_windows() {
-    let Some(app) = private_app(AppOptions { test_clock: true, ..Default::default() }) else { return };
+    let Some(app) = private_app(AppOptions {
+        test_clock: true,
+        ..Default::default()
+    }) else {
+        return;
+    };
     app.seed_demo();
     // The guest clock travels to mid-2027: one token valid the whole way.
-    let ops = token_at(&ops(), Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap(), Duration::days(400));
+    let ops = token_at(
+        &ops(),
+        Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap(),
+        Duration::days(400),
+    );
     app.set_clock(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
     let stores: Vec<Value> = ZONES.iter().enumerate().map(|(i, z)| store(i, z)).collect();
-    let reply = app.post("/api/catalog/stores", Some(&ops), &json!({"stores": stores}));
+    let reply = app.post(
+        "/api/catalog/stores",
+        Some(&ops),
+        &json!({"stores": stores}),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
     let feeds: Vec<Value> = (0..ZONES.len())
         .map(|i| json!({"store_id": format!("TZ-{i:02}"), "sequence": 1, "lines": [{"sku": SKU, "on_hand": 50}]}))
         .collect();
-    let reply = app.post("/api/availability/feed", Some(&ops), &json!({"feeds": feeds}));
+    let reply = app.post(
+        "/api/availability/feed",
+        Some(&ops),
+        &json!({"feeds": feeds}),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
 
     // Ready by, in southern summer and in northern summer, at several hours
@@ -119,7 +150,10 @@ fn stores_and_promotions_in_twenty_zones_on_every_continent_keep_their_local_hou
             // The test clock runs on from where it was set: a store met open
             // promises a few milliseconds later than `now + SLA`.
             let (got, expected) = (ready_by(&app, i), expected_ready_by(tz, now));
-            assert!((got - expected).abs() < Duration::seconds(5), "{zone} at {now}: {got} vs {expected}");
+            assert!(
+                (got - expected).abs() < Duration::seconds(5),
+                "{zone} at {now}: {got} vs {expected}"
+            );
         }
     }
 
@@ -138,25 +172,44 @@ fn stores_and_promotions_in_twenty_zones_on_every_continent_keep_their_local_hou
         let midnight = instant(tz, start, NaiveTime::MIN);
         let code = format!("TZCODE{i:02}");
         app.set_clock(midnight - Duration::seconds(30));
-        assert!(!applies(&app, &code), "{zone}: not yet valid 30 s before local midnight ({midnight})");
+        assert!(
+            !applies(&app, &code),
+            "{zone}: not yet valid 30 s before local midnight ({midnight})"
+        );
         app.set_clock(midnight + Duration::seconds(30));
-        assert!(applies(&app, &code), "{zone}: valid 30 s after local midnight ({midnight})");
+        assert!(
+            applies(&app, &code),
+            "{zone}: valid 30 s after local midnight ({midnight})"
+        );
     }
 }
 
 #[test]
 fn a_zone_name_the_tz_database_does_not_have_is_refused_with_what_is_accepted() {
-    let Some(app) = private_app(AppOptions::default()) else { return };
+    let Some(app) = private_app(AppOptions::default()) else {
+        return;
+    };
     let mut bad = store(0, "Mars/Olympus_Mons");
     bad["store_id"] = json!("TZ-BAD");
-    let reply = app.post("/api/catalog/stores", Some(&token(&ops())), &json!({"stores": [bad]}));
+    let reply = app.post(
+        "/api/catalog/stores",
+        Some(&token(&ops())),
+        &json!({"stores": [bad]}),
+    );
     let problem = reply.problem(422);
     let text = problem.to_string();
-    assert!(text.contains("Mars/Olympus_Mons") && text.contains("Asia/Tokyo"), "{text}");
+    assert!(
+        text.contains("Mars/Olympus_Mons") && text.contains("Asia/Tokyo"),
+        "{text}"
+    );
     for lower in ["europe/warsaw", "Europe/Warsaw "] {
         let mut store = store(1, lower);
         store["store_id"] = json!("TZ-CASE");
-        let reply = app.post("/api/catalog/stores", Some(&token(&ops())), &json!({"stores": [store]}));
+        let reply = app.post(
+            "/api/catalog/stores",
+            Some(&token(&ops())),
+            &json!({"stores": [store]}),
+        );
         if lower.trim() == "Europe/Warsaw" {
             assert_eq!(reply.status, 200, "{}", reply.text());
         } else {
@@ -172,18 +225,28 @@ fn every_zone_rule_agrees_with_the_full_tz_database_from_2026_to_2028() {
     let mut checked = 0;
     let mut disagree = Vec::new();
     for tz in chrono_tz::TZ_VARIANTS {
-        let Ok(zone) = Zone::parse(tz.name()) else { continue };
+        let Ok(zone) = Zone::parse(tz.name()) else {
+            continue;
+        };
         checked += 1;
         let mut at = from;
         while at.year_ce().1 < 2029 {
             let expected = at.with_timezone(&tz).naive_local();
             if zone.local(at) != expected {
-                disagree.push(format!("{} at {at}: {} vs {expected}", tz.name(), zone.local(at)));
+                disagree.push(format!(
+                    "{} at {at}: {} vs {expected}",
+                    tz.name(),
+                    zone.local(at)
+                ));
                 break;
             }
             at += Duration::minutes(90);
         }
     }
     assert!(checked >= 590, "{checked} zones known to both");
-    assert!(disagree.is_empty(), "{} zones disagree: {disagree:#?}", disagree.len());
+    assert!(
+        disagree.is_empty(),
+        "{} zones disagree: {disagree:#?}",
+        disagree.len()
+    );
 }

@@ -18,7 +18,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
-use super::{Benefit, Conditions, Exclusions, FirstOrder, LocalBound, Promotion, Stacking, Target, Window};
+use super::{
+    Benefit, Conditions, Exclusions, FirstOrder, LocalBound, Promotion, Stacking, Target, Window,
+};
 use crate::catalog::CategoryPath;
 use crate::channel::Channel;
 use crate::hours::TimeZone;
@@ -77,17 +79,26 @@ pub fn encode(p: &Promotion) -> Vec<u8> {
     w.option(c.min_basket.as_ref(), Writer::money);
     w.option(c.min_items.map(u64::from).as_ref(), |w, n| w.uint(*n));
     w.option(c.channels.as_ref(), |w, set| w.u8(channel_mask(set)));
-    w.option(c.segments.as_ref(), |w, set| w.list(set.iter().map(Segment::as_str)));
+    w.option(c.segments.as_ref(), |w, set| {
+        w.list(set.iter().map(Segment::as_str))
+    });
     w.u8(u8::from(c.loyalty_members_only));
-    w.option(c.loyalty_tiers.as_ref(), |w, set| w.list(set.iter().map(LoyaltyTier::as_str)));
+    w.option(c.loyalty_tiers.as_ref(), |w, set| {
+        w.list(set.iter().map(LoyaltyTier::as_str))
+    });
     w.option(c.first_order.as_ref(), |w, first| {
         w.u8(channel_mask(&first.channels));
         w.u8(channel_mask(&first.history_in));
     });
     w.option(c.fulfilment.as_ref(), |w, set| {
-        w.u8(set.iter().map(|f| 1 << Fulfilment::ALL.iter().position(|x| x == f).expect("listed")).sum())
+        w.u8(set
+            .iter()
+            .map(|f| 1 << Fulfilment::ALL.iter().position(|x| x == f).expect("listed"))
+            .sum())
     });
-    w.option(c.per_customer_limit.map(u64::from).as_ref(), |w, n| w.uint(*n));
+    w.option(c.per_customer_limit.map(u64::from).as_ref(), |w, n| {
+        w.uint(*n)
+    });
     w.option(c.global_limit.map(u64::from).as_ref(), |w, n| w.uint(*n));
     w.str(p.time_zone.name());
     w.option(p.window.from.as_ref(), |w, b| w.str(&b.raw));
@@ -115,7 +126,11 @@ pub fn decode(bytes: &[u8]) -> Result<Promotion, Unreadable> {
         3 => {
             let buy = r.u32()?;
             let get = r.u32()?;
-            Benefit::BuyXGetY { buy, get, percent: r.percent()? }
+            Benefit::BuyXGetY {
+                buy,
+                get,
+                percent: r.percent()?,
+            }
         }
         4 => Benefit::FreeShipping,
         _ => return Err(Unreadable),
@@ -126,17 +141,31 @@ pub fn decode(bytes: &[u8]) -> Result<Promotion, Unreadable> {
         2 => Target::Categories(r.categories()?),
         _ => return Err(Unreadable),
     };
-    let exclusions = Exclusions { skus: r.skus()?, categories: r.categories()?, discounted_lines: r.bool()? };
+    let exclusions = Exclusions {
+        skus: r.skus()?,
+        categories: r.categories()?,
+        discounted_lines: r.bool()?,
+    };
     let min_basket = r.option(Reader::money)?;
     let min_items = r.option(Reader::u32)?;
     let channels = r.option(|r| channel_set(r.u8()?))?;
     let segments = r.option(|r| r.set(Segment::parse))?;
     let loyalty_members_only = r.bool()?;
     let loyalty_tiers = r.option(|r| r.set(LoyaltyTier::parse))?;
-    let first_order = r.option(|r| Ok(FirstOrder { channels: channel_set(r.u8()?)?, history_in: channel_set(r.u8()?)? }))?;
+    let first_order = r.option(|r| {
+        Ok(FirstOrder {
+            channels: channel_set(r.u8()?)?,
+            history_in: channel_set(r.u8()?)?,
+        })
+    })?;
     let fulfilment = r.option(|r| {
         let mask = r.u8()?;
-        Ok(Fulfilment::ALL.into_iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, f)| f).collect())
+        Ok(Fulfilment::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, f)| f)
+            .collect())
     })?;
     let per_customer_limit = r.option(Reader::u32)?;
     let global_limit = r.option(Reader::u32)?;
@@ -153,8 +182,12 @@ pub fn decode(bytes: &[u8]) -> Result<Promotion, Unreadable> {
     if r.at != bytes.len() {
         return Err(Unreadable);
     }
-    let starts_at: Option<DateTime<Utc>> = from.as_ref().map(|b| time_zone.first_instant_at_or_after(b.at));
-    let ends_at = until.as_ref().map(|b| time_zone.first_instant_at_or_after(b.end()));
+    let starts_at: Option<DateTime<Utc>> = from
+        .as_ref()
+        .map(|b| time_zone.first_instant_at_or_after(b.at));
+    let ends_at = until
+        .as_ref()
+        .map(|b| time_zone.first_instant_at_or_after(b.end()));
     Ok(Promotion {
         id,
         name,
@@ -174,7 +207,12 @@ pub fn decode(bytes: &[u8]) -> Result<Promotion, Unreadable> {
             global_limit,
         },
         time_zone,
-        window: Window { from, until, starts_at, ends_at },
+        window: Window {
+            from,
+            until,
+            starts_at,
+            ends_at,
+        },
         stacking,
         priority,
         requires_code,
@@ -182,14 +220,21 @@ pub fn decode(bytes: &[u8]) -> Result<Promotion, Unreadable> {
 }
 
 fn channel_mask(set: &BTreeSet<Channel>) -> u8 {
-    set.iter().map(|c| 1 << Channel::ALL.iter().position(|x| x == c).expect("listed")).sum()
+    set.iter()
+        .map(|c| 1 << Channel::ALL.iter().position(|x| x == c).expect("listed"))
+        .sum()
 }
 
 fn channel_set(mask: u8) -> Result<BTreeSet<Channel>, Unreadable> {
     if mask >> Channel::ALL.len() != 0 {
         return Err(Unreadable);
     }
-    Ok(Channel::ALL.into_iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, c)| c).collect())
+    Ok(Channel::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, c)| c)
+        .collect())
 }
 
 struct Writer(Vec<u8>);
@@ -233,7 +278,10 @@ impl Writer {
 
     /// Amounts are never negative here (prices, minimums, discounts).
     fn money(&mut self, money: &Money) {
-        let currency = Currency::ALL.iter().position(|c| *c == money.currency()).expect("listed");
+        let currency = Currency::ALL
+            .iter()
+            .position(|c| *c == money.currency())
+            .expect("listed");
         self.u8(currency as u8);
         self.uint(u64::try_from(money.to_minor_units()).expect("non-negative amounts"));
     }
@@ -292,7 +340,11 @@ impl<'b> Reader<'b> {
 
     fn str(&mut self) -> Result<&'b str, Unreadable> {
         let len = usize::try_from(self.uint()?).map_err(|_| Unreadable)?;
-        let end = self.at.checked_add(len).filter(|end| *end <= self.bytes.len()).ok_or(Unreadable)?;
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|end| *end <= self.bytes.len())
+            .ok_or(Unreadable)?;
         let s = std::str::from_utf8(&self.bytes[self.at..end]).map_err(|_| Unreadable)?;
         self.at = end;
         Ok(s)
@@ -300,16 +352,24 @@ impl<'b> Reader<'b> {
 
     fn count(&mut self) -> Result<usize, Unreadable> {
         // Each item takes at least one byte, which bounds a corrupt count.
-        usize::try_from(self.uint()?).ok().filter(|n| *n <= self.bytes.len() - self.at).ok_or(Unreadable)
+        usize::try_from(self.uint()?)
+            .ok()
+            .filter(|n| *n <= self.bytes.len() - self.at)
+            .ok_or(Unreadable)
     }
 
     fn skus(&mut self) -> Result<BTreeSet<Sku>, Unreadable> {
         self.set(Sku::parse)
     }
 
-    fn set<T: Ord, E>(&mut self, parse: impl Fn(&str) -> Result<T, E>) -> Result<BTreeSet<T>, Unreadable> {
+    fn set<T: Ord, E>(
+        &mut self,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<BTreeSet<T>, Unreadable> {
         let n = self.count()?;
-        (0..n).map(|_| parse(self.str()?).map_err(|_| Unreadable)).collect()
+        (0..n)
+            .map(|_| parse(self.str()?).map_err(|_| Unreadable))
+            .collect()
     }
 
     fn categories(&mut self) -> Result<Vec<CategoryPath>, Unreadable> {
@@ -317,14 +377,18 @@ impl<'b> Reader<'b> {
         (0..n)
             .map(|_| {
                 let segments = self.count()?;
-                let parts = (0..segments).map(|_| self.str()).collect::<Result<Vec<&str>, _>>()?;
+                let parts = (0..segments)
+                    .map(|_| self.str())
+                    .collect::<Result<Vec<&str>, _>>()?;
                 CategoryPath::parse(&parts).map_err(|_| Unreadable)
             })
             .collect()
     }
 
     fn money(&mut self) -> Result<Money, Unreadable> {
-        let currency = *Currency::ALL.get(usize::from(self.u8()?)).ok_or(Unreadable)?;
+        let currency = *Currency::ALL
+            .get(usize::from(self.u8()?))
+            .ok_or(Unreadable)?;
         let minor = i64::try_from(self.uint()?).map_err(|_| Unreadable)?;
         Money::from_minor_units(minor, currency).map_err(|_| Unreadable)
     }
@@ -335,7 +399,10 @@ impl<'b> Reader<'b> {
         Percent::from_parts(mantissa, scale).map_err(|_| Unreadable)
     }
 
-    fn option<T>(&mut self, read: impl FnOnce(&mut Reader<'b>) -> Result<T, Unreadable>) -> Result<Option<T>, Unreadable> {
+    fn option<T>(
+        &mut self,
+        read: impl FnOnce(&mut Reader<'b>) -> Result<T, Unreadable>,
+    ) -> Result<Option<T>, Unreadable> {
         match self.u8()? {
             0 => Ok(None),
             1 => read(self).map(Some),
@@ -373,17 +440,23 @@ mod tests {
             json!({"type": "amount_off", "amount": {"amount": "1000000.00", "currency": "EUR"}}),
             json!({"type": "free_shipping"}),
         ] {
-            let p = promotion(json!({"id": "P", "name": "P", "time_zone": "Europe/Warsaw", "benefit": benefit}));
+            let p = promotion(
+                json!({"id": "P", "name": "P", "time_zone": "Europe/Warsaw", "benefit": benefit}),
+            );
             assert_eq!(decode(&encode(&p)).unwrap(), p);
         }
-        let fixed = promotion(json!({"id": "F", "name": "F", "time_zone": "America/New_York",
-            "benefit": {"type": "fixed_price", "price": {"amount": "500", "currency": "JPY"}}, "target": {"type": "skus", "skus": ["A", "B"]}}));
+        let fixed = promotion(
+            json!({"id": "F", "name": "F", "time_zone": "America/New_York",
+            "benefit": {"type": "fixed_price", "price": {"amount": "500", "currency": "JPY"}}, "target": {"type": "skus", "skus": ["A", "B"]}}),
+        );
         assert_eq!(decode(&encode(&fixed)).unwrap(), fixed);
     }
 
     #[test]
     fn other_versions_and_damaged_bytes_are_unreadable() {
-        let p = promotion(json!({"id": "P", "name": "P", "time_zone": "Europe/Warsaw", "benefit": {"type": "percent_off", "percent": "10"}}));
+        let p = promotion(
+            json!({"id": "P", "name": "P", "time_zone": "Europe/Warsaw", "benefit": {"type": "percent_off", "percent": "10"}}),
+        );
         let bytes = encode(&p);
         let mut other = bytes.clone();
         other[0] = VERSION + 1;
@@ -394,6 +467,11 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(decode(&longer), Err(Unreadable));
-        assert_eq!(decode(&[VERSION, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), Err(Unreadable));
+        assert_eq!(
+            decode(&[
+                VERSION, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+            ]),
+            Err(Unreadable)
+        );
     }
 }
