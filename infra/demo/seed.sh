@@ -1,24 +1,18 @@
 #!/usr/bin/env bash
 # Loads the demo retailer through the public API, as the back office would:
-# stores, items and prices (catalog), then store and warehouse stock (the
-# availability stock feed), each batch all-or-nothing.
-# Usage: infra/demo/seed.sh BASE_URL   (the JWT secret must be in the
-# environment as SPIN_VARIABLE_JWT_HS256_SECRET, as for the running app).
+# stores, items and prices (catalog), store and warehouse stock (the
+# availability feed), promotions (dates relative to today) and customer
+# profiles. Safe to run again: only what differs from the files is sent, and
+# each batch says what it changed (omni-demo seed, infra/demo-tools).
+# Usage: infra/demo/seed.sh BASE_URL
+# The JWT secret is the running app's: SPIN_VARIABLE_JWT_HS256_SECRET in the
+# environment, else .spin/demo-secrets.env (what make run writes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-base="${1:?usage: seed.sh BASE_URL}"
-token=$(target/host/omni-demo token --role ops --sub demo-seed --ttl-secs 300)
-for batch in stores items prices; do
-    printf 'seeding %-7s ' "$batch"
-    curl -fsS -X POST "$base/api/catalog/$batch" \
-        -H "authorization: Bearer $token" \
-        -H 'content-type: application/json' \
-        --data-binary "@infra/demo/$batch.json"
-    echo
-done
-printf 'seeding %-7s ' stock
-curl -fsS -X POST "$base/api/availability/feed" \
-    -H "authorization: Bearer $token" \
-    -H 'content-type: application/json' \
-    --data-binary "@infra/demo/stock.json"
-echo
+base="${1:?usage: infra/demo/seed.sh BASE_URL}"
+bin="$(cd "${CARGO_TARGET_DIR:-target}" 2>/dev/null && pwd || echo target)/host/omni-demo"
+if [ ! -x "$bin" ]; then
+    echo "== building the demo tool (omni-demo)"
+    cargo build --profile host -p demo-tools --bins
+fi
+exec "$bin" seed "$base"

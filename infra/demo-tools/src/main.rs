@@ -13,7 +13,12 @@
 //!   for the retailer's e-mail/SMS gateway. It checks each webhook call's
 //!   signature (`SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET`) and prints the
 //!   notice as the customer or the store would read it, one line each, also
-//!   appended to FILE.
+//!   appended to FILE;
+//! - `omni-demo seed BASE_URL [--data DIR]`: loads the demo retailer
+//!   through the API and reports what it changed (see [`seed`]).
+//!
+//! The secrets come from the environment or, when it has none, from
+//! `.spin/demo-secrets.env`, the file `make run` writes.
 
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
@@ -21,10 +26,24 @@ use omni_shared::auth::{Caller, Claims, sign_hs256};
 use omni_shared::ids::{CustomerId, StoreId};
 use omni_shared::notify::webpush::Vapid;
 
+mod seed;
+
 const DEFAULT_ISSUER: &str = "https://auth.omnichannel-edge.local";
 const DEFAULT_AUDIENCE: &str = "omnichannel-edge";
 
-fn main() -> Result<()> {
+/// Errors are one plain message on stderr and exit status 1 (no backtrace:
+/// this is a tool for people, and every error says what to do).
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("omni-demo: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("token") => {
@@ -41,6 +60,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("gateway") => gateway(&args[1..]),
+        Some("seed") => seed::run(&args[1..]),
         Some("--help" | "-h" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -52,7 +72,9 @@ fn main() -> Result<()> {
 const USAGE: &str =
     "usage: omni-demo token --role customer|store|ops --sub ID [--store ID] [--ttl-secs N]
        omni-demo vapid-public PRIVATE_KEY
-       omni-demo gateway [--listen 127.0.0.1:3100] [--log FILE]";
+       omni-demo gateway [--listen 127.0.0.1:3100] [--log FILE]
+       omni-demo seed BASE_URL [--data infra/demo]
+Secrets come from SPIN_VARIABLE_* in the environment, else from .spin/demo-secrets.env (written by make run).";
 
 /// The gateway stand-in: answers 204 to a genuine call, 401 to a forged
 /// one, and shows each notice.
@@ -61,9 +83,7 @@ fn gateway(args: &[String]) -> Result<()> {
     let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
     let listen = flag("--listen").unwrap_or_else(|| "127.0.0.1:3100".into());
     let log = flag("--log");
-    let secret = std::env::var("SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET").context(
-        "SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET is not set (source .spin/demo-secrets.env)",
-    )?;
+    let secret = secret("SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET")?;
     let listener =
         std::net::TcpListener::bind(&listen).with_context(|| format!("listening on {listen}"))?;
     eprintln!(
@@ -142,7 +162,29 @@ fn gateway(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn token(args: &[String]) -> Result<String> {
+/// A secret from the environment, else from the demo secrets file `make
+/// run` writes; missing from both, an error that says where to get it.
+fn secret(name: &str) -> Result<String> {
+    if let Ok(value) = std::env::var(name) {
+        return Ok(value);
+    }
+    let file = std::env::var("STATE_DIR").unwrap_or_else(|_| ".spin".into()) + "/demo-secrets.env";
+    let found = std::fs::read_to_string(&file).ok().and_then(|text| {
+        text.lines().find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix('=')
+                .map(str::to_owned)
+        })
+    });
+    found.with_context(|| {
+        format!(
+            "{name} is not set and {file} has none: run `make run` once (it writes {file}), \
+             then `set -a; source {file}; set +a`, or export the secret your app runs with"
+        )
+    })
+}
+
+pub(crate) fn token(args: &[String]) -> Result<String> {
     let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
     let role = flag("--role").context("--role is required")?;
     let sub = flag("--sub").context("--sub is required")?;
@@ -160,8 +202,7 @@ fn token(args: &[String]) -> Result<String> {
         "ops" => Caller::Ops { operator: sub },
         other => bail!("unknown role {other:?}; expected customer, store or ops"),
     };
-    let secret = std::env::var("SPIN_VARIABLE_JWT_HS256_SECRET")
-        .context("SPIN_VARIABLE_JWT_HS256_SECRET is not set")?;
+    let secret = secret("SPIN_VARIABLE_JWT_HS256_SECRET")?;
     let issuer =
         std::env::var("SPIN_VARIABLE_JWT_ISSUER").unwrap_or_else(|_| DEFAULT_ISSUER.into());
     let audience =
