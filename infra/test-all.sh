@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-OMNI_SETUP_BROWSER=1 source infra/setup.sh
+OMNI_SETUP_TESTS=1 source infra/setup.sh
+export EDGE_HOST_BIN="${EDGE_HOST_BIN:-$OMNI_BIN/edge-host}"
 
 echo "== native tests (domain, components, edge host, black-box over HTTP)"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -61,7 +61,7 @@ fn browser_tooling() -> PathBuf {
     .collect();
     assert!(
         missing.is_empty(),
-        "the kiosk browser tests need {}: run `source infra/setup.sh` (it installs chromium with apt-get and runs npm ci)",
+        "the kiosk browser tests need {}: run `OMNI_SETUP_TESTS=1 source infra/setup.sh` (it installs chromium with apt-get and runs npm ci)",
         missing.join(" and ")
     );
     kiosk

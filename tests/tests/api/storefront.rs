@@ -26,7 +26,7 @@ fn a_storefront_on_an_allowed_origin_uses_a_guest_cart_end_to_end_and_a_foreign_
             && kiosk
                 .join("node_modules/playwright-core/package.json")
                 .exists(),
-        "the browser tests need Debian's chromium and tests/kiosk/node_modules: run `source infra/setup.sh` with OMNI_SETUP_BROWSER=1"
+        "the browser tests need Debian's chromium and tests/kiosk/node_modules: run `OMNI_SETUP_TESTS=1 source infra/setup.sh`"
     );
     let (allowed, foreign) = (free_port(), free_port());
     let options = AppOptions {
