@@ -15,7 +15,9 @@
 //!   notice as the customer or the store would read it, one line each, also
 //!   appended to FILE;
 //! - `omni-demo seed BASE_URL [--data DIR]`: loads the demo retailer
-//!   through the API and reports what it changed (see [`seed`]).
+//!   through the API and reports what it changed (see [`seed`]);
+//! - `omni-demo journeys BASE_URL`: walks the five golden paths against the
+//!   running app and prints each call and its answer (see [`journeys`]).
 //!
 //! The secrets come from the environment or, when it has none, from
 //! `.spin/demo-secrets.env`, the file `make run` writes.
@@ -26,6 +28,7 @@ use omni_shared::auth::{Caller, Claims, sign_hs256};
 use omni_shared::ids::{CustomerId, StoreId};
 use omni_shared::notify::webpush::Vapid;
 
+mod journeys;
 mod seed;
 
 const DEFAULT_ISSUER: &str = "https://auth.omnichannel-edge.local";
@@ -61,6 +64,7 @@ fn run() -> Result<()> {
         }
         Some("gateway") => gateway(&args[1..]),
         Some("seed") => seed::run(&args[1..]),
+        Some("journeys") => journeys::run(&args[1..]),
         Some("--help" | "-h" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -74,6 +78,7 @@ const USAGE: &str =
        omni-demo vapid-public PRIVATE_KEY
        omni-demo gateway [--listen 127.0.0.1:3100] [--log FILE]
        omni-demo seed BASE_URL [--data infra/demo]
+       omni-demo journeys BASE_URL
 Secrets come from SPIN_VARIABLE_* in the environment, else from .spin/demo-secrets.env (written by make run).";
 
 /// The gateway stand-in: answers 204 to a genuine call, 401 to a forged
