@@ -8,6 +8,7 @@ mod contract;
 mod coupons;
 mod crash;
 mod demo;
+mod deploy;
 mod health;
 mod kiosk;
 mod openapi_documents;
