@@ -531,7 +531,7 @@ impl From<CartError> for Problem {
                     .with_extension("max", json!(max))
             }
             CartError::UnknownCoupon { code } => {
-                Problem::new(422, "unknown-coupon", "Unknown Coupon")
+                Problem::new(422, "unknown-coupon-code", "Unknown Coupon Code")
                     .with_detail(detail)
                     .with_extension("code", json!(code))
             }

@@ -264,7 +264,7 @@ pub enum PromotionError {
     KeyReused,
     /// 400 `bad-request`: an empty or oversized idempotency key.
     BadKey,
-    /// 409 `order-already-reserved`.
+    /// 409 `order-already-redeemed`.
     OrderAlreadyReserved { order: OrderId, reservation: String },
     /// 409 `invalid-transition`: e.g. committing a released reservation.
     InvalidTransition {

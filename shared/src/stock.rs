@@ -74,7 +74,7 @@ pub use reservation::{
 };
 pub use routing::{
     COURIER_CURRENCY, DeliveryQuote, RoutingCandidate, SCORE_PER_DAY, SCORE_PER_EMPTIED_SHELF,
-    courier_cost, delivery_date, quote, rank, shelf_risk, transit_days,
+    courier_cost, courier_tariff, delivery_date, quote, rank, shelf_risk, transit_days,
 };
 pub use settings::{
     MAX_SETTING, SettingsSaved, StockSettings, StockSettingsRow, load_settings, save_settings,

@@ -179,3 +179,47 @@ pub fn assert_openapi_matches_routes(
         "in openapi.yaml but not served: {phantom:?}"
     );
 }
+
+/// Demo data with dates relative to today: `{today}`, `{today-N}` and
+/// `{today+N}` in `text` become ISO dates (the demo's promotions are
+/// written this way so their offers are current whenever the demo runs;
+/// the demo seed and the tests that load the same file render them alike).
+pub fn render_relative_dates(text: &str, today: chrono::NaiveDate) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("{today") {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find('}').ok_or("an unclosed {today...}")? + at;
+        let offset = &rest[at + "{today".len()..end];
+        let days: i64 = if offset.is_empty() {
+            0
+        } else {
+            offset.replace('+', "").parse().map_err(|_| {
+                format!("{{today{offset}}}: expected {{today}}, {{today+N}} or {{today-N}}")
+            })?
+        };
+        out.push_str(
+            &(today + Duration::days(days))
+                .format("%Y-%m-%d")
+                .to_string(),
+        );
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod relative_dates {
+    #[test]
+    fn dates_are_rendered_relative_to_today() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let text = r#"{"valid_from": "{today-3}", "valid_until": "{today+30}", "on": "{today}"}"#;
+        assert_eq!(
+            super::render_relative_dates(text, today).unwrap(),
+            r#"{"valid_from": "2026-12-01", "valid_until": "2027-01-03", "on": "2026-12-04"}"#
+        );
+        assert!(super::render_relative_dates("{today+x}", today).is_err());
+        assert!(super::render_relative_dates("{today", today).is_err());
+    }
+}

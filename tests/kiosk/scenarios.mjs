@@ -209,7 +209,7 @@ try {
     seen = await panelState(page);
     assert.ok(seen.text.includes(config.pickup.order_id));
     assert.equal(seen.focused, 'scan', 'done: the scan field is ready for the next customer');
-    const handOver = calls.filter((c) => c.path === '/api/orders/pickup-scans');
+    const handOver = calls.filter((c) => c.path === '/api/orders/pickup-handovers');
     assert.equal(handOver.length, 1, 'one hand-over call');
     assert.equal(JSON.parse(handOver[0].body).channel, 'kiosk');
     return seen;

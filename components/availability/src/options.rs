@@ -356,6 +356,12 @@ fn delivery(method: &str, best: &DeliveryQuote, stores: &HashMap<StoreId, Store>
     merge(&mut option, quote_json(best));
     if let Some(store) = stores.get(&best.location_id) {
         option["location"] = render::store_summary(store);
+        // The courier in the shipping location's currency (a PLN shop pays
+        // PLN); the ranking's EUR figure stays internal to the score.
+        option["courier_cost"] = json!(omni_shared::stock::courier_tariff(
+            best.distance_km,
+            store.address().country().as_str()
+        ));
     }
     option
 }

@@ -829,6 +829,17 @@ fn fulfilment_options_offer_pickup_ship_from_store_and_central_delivery() {
     );
     assert_eq!(ship["delivery_date"], "2026-11-24");
     assert_eq!(body["options"][3]["location_id"], "WH-CENTRAL");
+    // A Polish shop and warehouse quote their courier in PLN, not in the
+    // ranking's EUR.
+    assert_eq!(
+        ship["courier_cost"],
+        json!({"amount": "19.90", "currency": "PLN"}),
+        "{ship}"
+    );
+    assert_eq!(
+        body["options"][3]["courier_cost"]["currency"], "PLN",
+        "{body}"
+    );
 }
 
 #[test]

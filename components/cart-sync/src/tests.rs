@@ -1476,7 +1476,7 @@ fn coupons_are_priced_by_the_promotion_engine_per_line_and_in_total() {
     );
     assert_eq!(
         unknown["type"],
-        "urn:omnichannel-edge:problem:unknown-coupon"
+        "urn:omnichannel-edge:problem:unknown-coupon-code"
     );
     problem(
         cart.send(

@@ -12,7 +12,7 @@
 //! | create with an id in use | 409 | `promotion-exists` |
 //! | a code bound elsewhere | 409 | `code-taken` |
 //! | codes for an automatic promotion | 409 | `automatic-promotion` |
-//! | a second live reservation of an order | 409 | `order-already-reserved` |
+//! | a second live redemption of an order | 409 | `order-already-redeemed` |
 //! | commit after release | 409 | `invalid-transition` (with `state`) |
 //! | stale If-Match | 412 | `precondition-failed` |
 //! | idempotency key reused / missing | 422 / 400 | `idempotency-key-reused` / `bad-request` |
@@ -64,9 +64,9 @@ pub fn problem(err: PromotionError) -> Problem {
         PromotionError::BadKey => Problem::bad_request(err.to_string()),
         PromotionError::OrderAlreadyReserved {
             ref reservation, ..
-        } => Problem::new(409, "order-already-reserved", "Order Already Reserved")
+        } => Problem::new(409, "order-already-redeemed", "Order Already Redeemed")
             .with_detail(err.to_string())
-            .with_extension("reservation_id", json!(reservation)),
+            .with_extension("redemption_id", json!(reservation)),
         PromotionError::InvalidTransition { state, .. } => {
             Problem::new(409, "invalid-transition", "Invalid Transition")
                 .with_detail(err.to_string())

@@ -247,8 +247,8 @@
 
   const LOOKUPS = {
     pickup: (code) => api('POST', '/api/orders/pickup-lookups', { code }),
-    return: (code) => api('POST', '/api/returns/scans', { code }),
-    identity: (code) => api('POST', '/api/identity/scans', { code }),
+    return: (code) => api('POST', '/api/returns/lookups', { code }),
+    identity: (code) => api('POST', '/api/identity/lookups', { code }),
     handoff: (code) => api('GET', `/api/carts/handoff/${encodeURIComponent(code)}`, undefined, { 'x-channel': CHANNEL }),
   };
   const SHOW = {
@@ -263,7 +263,7 @@
     const caseNumber = typedCaseNumber(code);
     if (caseNumber === false) return showProblem({ slug: 'case-number-typo' });
     if (caseNumber) {
-      const reply = await api('POST', '/api/returns/scans', { case_number: caseNumber });
+      const reply = await api('POST', '/api/returns/lookups', { case_number: caseNumber });
       return reply.ok ? showReturn({ case_number: caseNumber }, reply.data) : showProblem(reply.data);
     }
     const kind = recognise(code);
@@ -386,7 +386,7 @@
       event.target.disabled = true;
       busy('pickup.handing');
       const reply = ref.code
-        ? await api('POST', '/api/orders/pickup-scans', { code: ref.code, channel: CHANNEL })
+        ? await api('POST', '/api/orders/pickup-handovers', { code: ref.code, channel: CHANNEL })
         : await api('POST', `/api/orders/${encodeURIComponent(ref.order_id)}/transitions`,
           { status: 'picked_up', channel: CHANNEL }, { 'if-match': `"v${ref.version}"` });
       if (!reply.ok) return showProblem(reply.data);

@@ -4,7 +4,7 @@
 //! | route | caller |
 //! | --- | --- |
 //! | `POST /api/identity/codes` | a customer, for themself |
-//! | `POST /api/identity/scans` | a store device; the answer is about its own store |
+//! | `POST /api/identity/lookups` | a store device; the answer is about its own store |
 //! | `GET /api/identity/whoami` | any signed-in caller (the kiosk's header) |
 
 use omni_shared::auth::Caller;
@@ -54,9 +54,9 @@ struct ScanBody {
     code: String,
 }
 
-/// `POST /api/identity/scans` `{code}`: a store device resolves a
+/// `POST /api/identity/lookups` `{code}`: a store device resolves a
 /// customer's code into what the customer has at this store.
-pub fn scan(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+pub fn look_up(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     let store = caller.require_store()?;
     let body: ScanBody = parse_json(ctx.req)?;

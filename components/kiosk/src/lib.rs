@@ -35,7 +35,7 @@ pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Get, "/api/identity/health", health),
     Route::new(Method::Get, "/api/identity/whoami", identity::whoami),
     Route::new(Method::Post, "/api/identity/codes", identity::issue),
-    Route::new(Method::Post, "/api/identity/scans", identity::scan),
+    Route::new(Method::Post, "/api/identity/lookups", identity::look_up),
 ];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {

@@ -50,7 +50,7 @@ fn scan(t: &TestHost, store: &str, code: &str) -> Response {
         t,
         json_request(
             Method::Post,
-            "/api/identity/scans",
+            "/api/identity/lookups",
             &json!({ "code": code }),
             Some(&token),
         ),
@@ -323,7 +323,7 @@ fn only_customers_get_codes_and_only_store_devices_scan_them() {
             &t,
             json_request(
                 Method::Post,
-                "/api/identity/scans",
+                "/api/identity/lookups",
                 &json!({ "code": code }),
                 Some(&token),
             ),
@@ -334,7 +334,7 @@ fn only_customers_get_codes_and_only_store_devices_scan_them() {
         &t,
         json_request(
             Method::Post,
-            "/api/identity/scans",
+            "/api/identity/lookups",
             &json!({ "code": code }),
             None,
         ),
@@ -445,7 +445,7 @@ fn bad_bodies_are_problems() {
     ] {
         let response = send(
             &t,
-            json_request(Method::Post, "/api/identity/scans", &body, Some(&token)),
+            json_request(Method::Post, "/api/identity/lookups", &body, Some(&token)),
         );
         problem(&response, 422, "invalid-body");
     }

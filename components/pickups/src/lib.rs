@@ -59,7 +59,11 @@ pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Get, "/api/orders", orders::list),
     Route::new(Method::Post, "/api/orders/sweep", sweep::run),
     Route::new(Method::Get, "/api/orders/sla", sweep::report),
-    Route::new(Method::Post, "/api/orders/pickup-scans", pickup::scan),
+    Route::new(
+        Method::Post,
+        "/api/orders/pickup-handovers",
+        pickup::hand_over,
+    ),
     Route::new(Method::Post, "/api/orders/pickup-lookups", pickup::lookup),
     Route::new(Method::Get, "/api/orders/{order_id}", orders::get),
     Route::new(

@@ -4,7 +4,7 @@ use crate::orders::{actor, visible};
 use crate::{render, settings};
 use omni_shared::auth::Caller;
 use omni_shared::catalog::FieldError;
-use omni_shared::orders::pickup::{code_for, look_up, scan as hand_over};
+use omni_shared::orders::pickup::{code_for, look_up, scan as hand_over_by_code};
 use omni_shared::orders::{Actor, OrderError, Via, timestamp};
 use omni_shared::pipeline::Ctx;
 use omni_shared::web::{Problem, json_response, parse_json};
@@ -43,9 +43,9 @@ struct ScanBody {
     channel: Option<String>,
 }
 
-/// `POST /api/orders/pickup-scans` `{code}`: a device of the order's store
+/// `POST /api/orders/pickup-handovers` `{code}`: a device of the order's store
 /// hands the order over; 200 with the collected order.
-pub fn scan(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+pub fn hand_over(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     if !matches!(caller, Caller::StoreDevice { .. }) {
         caller.require_store()?;
@@ -62,7 +62,7 @@ pub fn scan(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     via.check_claim(&caller)?;
     let settings = settings::order_settings(ctx)?;
     let now = ctx.now();
-    let order = hand_over(
+    let order = hand_over_by_code(
         ctx.sql()?,
         &body.code,
         &ctx.code_signing_secret()?,

@@ -329,7 +329,7 @@ fn golden_path_from_order_to_picked_up_tells_the_customer_when_it_is_ready() {
     let collected = send(
         &t,
         Method::Post,
-        "/api/orders/pickup-scans",
+        "/api/orders/pickup-handovers",
         Some(&store_device("WAW-01")),
         Some(scan.clone()),
     );
@@ -344,7 +344,7 @@ fn golden_path_from_order_to_picked_up_tells_the_customer_when_it_is_ready() {
     let again = send(
         &t,
         Method::Post,
-        "/api/orders/pickup-scans",
+        "/api/orders/pickup-handovers",
         Some(&store_device("WAW-01")),
         Some(scan),
     );
@@ -475,7 +475,7 @@ fn bad_input_is_a_problem_that_changes_nothing_and_sends_nothing() {
             send(
                 &t,
                 Method::Post,
-                "/api/orders/pickup-scans",
+                "/api/orders/pickup-handovers",
                 Some(&store_device("WAW-01")),
                 Some(json!({"code": "forged"})),
             ),
@@ -800,7 +800,7 @@ fn an_uncollected_order_expires_its_code_and_returns_its_stock() {
         &t,
         week,
         Method::Post,
-        "/api/orders/pickup-scans",
+        "/api/orders/pickup-handovers",
         Some(&store_device("WAW-01")),
         Some(json!({"code": code["code"]})),
     );
@@ -955,7 +955,7 @@ fn two_scans_at_once_hand_the_order_over_exactly_once() {
                         .with_variable("code_signing_secret", testing::CODE_SECRET);
                     let req = build(
                         Method::Post,
-                        "/api/orders/pickup-scans",
+                        "/api/orders/pickup-handovers",
                         Some(&store_device("WAW-01")),
                         Some(&json!({"code": code})),
                         TestHost::start(),
@@ -1139,7 +1139,7 @@ fn follow_ups_run_only_after_successful_posts_under_orders() {
         for_order("ORD-1")
     );
     assert_eq!(
-        FollowUp::after(&Method::Post, "/api/orders/pickup-scans", &order),
+        FollowUp::after(&Method::Post, "/api/orders/pickup-handovers", &order),
         for_order("ORD-1")
     );
     assert_eq!(

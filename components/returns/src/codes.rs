@@ -8,7 +8,7 @@ use omni_shared::pipeline::Ctx;
 use omni_shared::quantity::Quantity;
 use omni_shared::returns::case_number::CaseNumber;
 use omni_shared::returns::cases::{
-    Condition, IntakeLine, Presented, code_for, intake as receive, may_see, scan as look_up,
+    Condition, IntakeLine, Presented, code_for, intake as receive, may_see, scan as find_case,
 };
 use omni_shared::returns::store::{self, load_policy};
 use omni_shared::returns::{ReturnError, timestamp};
@@ -62,15 +62,15 @@ fn presented<'a>(
     }
 }
 
-/// `POST /api/returns/scans` `{code | case_number}`: the case a code names, for a store
+/// `POST /api/returns/lookups` `{code | case_number}`: the case a code names, for a store
 /// device; changes nothing. A received case says when and where.
-pub fn scan(ctx: &Ctx<'_>) -> Result<Response, Problem> {
+pub fn look_up(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let caller = ctx.caller()?;
     caller.require_store()?;
     let actor = body::actor(ctx)?;
     let body: ScanBody = parse_json(ctx.req)?;
     let presented = presented(body.code.as_deref(), body.case_number.as_deref())?;
-    let rma = look_up(
+    let rma = find_case(
         ctx.sql()?,
         &presented,
         &ctx.code_signing_secret()?,

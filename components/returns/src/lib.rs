@@ -48,7 +48,7 @@ pub static ROUTES: &[Route<Handler>] = &[
     Route::new(Method::Put, "/api/return-policy", policy::put),
     Route::new(Method::Post, "/api/returns", cases::create),
     Route::new(Method::Get, "/api/returns", cases::list),
-    Route::new(Method::Post, "/api/returns/scans", codes::scan),
+    Route::new(Method::Post, "/api/returns/lookups", codes::look_up),
     Route::new(Method::Post, "/api/returns/intakes", codes::intake),
     Route::new(Method::Post, "/api/returns/receipts", receipts::create),
     Route::new(Method::Get, "/api/returns/{case_number}", cases::get),

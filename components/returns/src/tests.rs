@@ -289,7 +289,7 @@ fn golden_path_opened_in_the_app_received_in_another_store_refunded_exactly_and_
     let scanned = send(
         &t,
         Method::Post,
-        "/api/returns/scans",
+        "/api/returns/lookups",
         Some(&kiosk),
         Some(json!({"code": code})),
     );
@@ -933,7 +933,7 @@ fn a_typed_case_number_finds_and_receives_the_case_with_damaged_units_and_typos_
     let scanned = send(
         &t,
         Method::Post,
-        "/api/returns/scans",
+        "/api/returns/lookups",
         Some(&kiosk),
         Some(json!({"case_number": typed})),
     );
@@ -956,7 +956,7 @@ fn a_typed_case_number_finds_and_receives_the_case_with_damaged_units_and_typos_
         (json!({}), 422, Some("code")),
         (json!({"case_number": "RMA-0000-0000-0"}), 404, None),
     ] {
-        for path in ["/api/returns/scans", "/api/returns/intakes"] {
+        for path in ["/api/returns/lookups", "/api/returns/intakes"] {
             let refused = send(&t, Method::Post, path, Some(&kiosk), Some(body.clone()));
             assert_eq!(
                 status(&refused),
@@ -1000,7 +1000,7 @@ fn a_typed_case_number_finds_and_receives_the_case_with_damaged_units_and_typos_
     let again = send(
         &t,
         Method::Post,
-        "/api/returns/scans",
+        "/api/returns/lookups",
         Some(&kiosk),
         Some(json!({"case_number": case})),
     );

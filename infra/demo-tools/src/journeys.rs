@@ -293,7 +293,7 @@ fn click_and_collect(demo: &mut Demo, who: &str) -> Result<()> {
     demo.call(
         &store,
         "POST",
-        "/api/orders/pickup-scans",
+        "/api/orders/pickup-handovers",
         Some(&json!({"code": code["code"], "channel": "kiosk"})),
         200,
         |v| {
@@ -308,7 +308,7 @@ fn click_and_collect(demo: &mut Demo, who: &str) -> Result<()> {
     demo.call(
         &store,
         "POST",
-        "/api/orders/pickup-scans",
+        "/api/orders/pickup-handovers",
         Some(&json!({"code": code["code"], "channel": "kiosk"})),
         409,
         |v| {
@@ -567,7 +567,7 @@ fn return_anywhere(demo: &mut Demo, who: &str) -> Result<()> {
     demo.call(
         &krk,
         "POST",
-        "/api/returns/scans",
+        "/api/returns/lookups",
         Some(&json!({"code": rma["return_code"]["code"]})),
         200,
         |v| {

@@ -166,36 +166,9 @@ fn rows<'a>(file: &'a Value, key: &str) -> Result<&'a Vec<Value>> {
 fn read_promotions(path: &Path) -> Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let rendered = render_dates(&text, Utc::now().date_naive())?;
+    let rendered = omni_shared::testing::render_relative_dates(&text, Utc::now().date_naive())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     serde_json::from_str(&rendered).with_context(|| format!("{} is not valid JSON", path.display()))
-}
-
-pub fn render_dates(text: &str, today: chrono::NaiveDate) -> Result<String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("{today") {
-        out.push_str(&rest[..at]);
-        let end = rest[at..]
-            .find('}')
-            .context("an unclosed {today...} in promotions.json")?
-            + at;
-        let offset = &rest[at + "{today".len()..end];
-        let days: i64 = if offset.is_empty() {
-            0
-        } else {
-            offset.replace('+', "").parse().with_context(|| {
-                format!("{{today{offset}}}: expected {{today}}, {{today+N}} or {{today-N}}")
-            })?
-        };
-        out.push_str(
-            &(today + Duration::days(days))
-                .format("%Y-%m-%d")
-                .to_string(),
-        );
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// One line per batch: how many rows changed (named, up to a few) and how
@@ -398,18 +371,6 @@ fn seed_stock(api: &Api, feeds: &[Value]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_rendered_relative_to_today() {
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
-        let text = r#"{"valid_from": "{today-3}", "valid_until": "{today+30}", "on": "{today}"}"#;
-        assert_eq!(
-            render_dates(text, today).unwrap(),
-            r#"{"valid_from": "2026-12-01", "valid_until": "2027-01-03", "on": "2026-12-04"}"#
-        );
-        assert!(render_dates("{today+x}", today).is_err());
-        assert!(render_dates("{today", today).is_err());
-    }
 
     #[test]
     fn amounts_compare_by_value_not_by_text() {

@@ -100,6 +100,9 @@ pub struct ReserveRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RedemptionState {
+    /// On the wire `held`: "reservation" is the word for a stock hold
+    /// (availability); a coupon use is held, then committed or released.
+    #[serde(rename = "held")]
     Reserved,
     Committed,
     Released,
@@ -138,6 +141,8 @@ pub struct Use {
 /// a return refunds against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reservation {
+    /// On the wire `redemption_id` (see [`RedemptionState::Reserved`]).
+    #[serde(rename = "redemption_id")]
     pub reservation_id: String,
     pub order_id: OrderId,
     pub state: RedemptionState,

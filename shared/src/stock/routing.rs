@@ -112,6 +112,27 @@ pub fn courier_cost(distance_km: f64) -> Money {
     Money::from_minor_units(cents, COURIER_CURRENCY).expect("tariffs are small positive amounts")
 }
 
+/// The courier tariff a shipping location pays, in its own currency: the
+/// same zones as [`courier_cost`] (which ranks locations in one currency)
+/// from the carrier's PLN price list for a location in Poland, its EUR one
+/// elsewhere. What a client is shown beside a location is this, never the
+/// ranking's EUR figure for a PLN shop.
+pub fn courier_tariff(distance_km: f64, country: &str) -> Money {
+    if country != "PL" {
+        return courier_cost(distance_km);
+    }
+    let grosze = if distance_km <= 50.0 {
+        1990
+    } else if distance_km <= 300.0 {
+        2790
+    } else if distance_km <= 800.0 {
+        3990
+    } else {
+        5990
+    };
+    Money::from_minor_units(grosze, Currency::Pln).expect("tariffs are small positive amounts")
+}
+
 /// The date a courier delivers a parcel dispatched on `dispatch_date`,
 /// `transit` delivery days later; couriers do not deliver on Sundays.
 pub fn delivery_date(dispatch_date: NaiveDate, transit: u32) -> NaiveDate {

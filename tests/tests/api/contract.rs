@@ -247,7 +247,7 @@ fn fixture(app: &blackbox_tests::TestApp) -> Fixture {
         .json();
     assert_eq!(
         app.post(
-            "/api/orders/pickup-scans",
+            "/api/orders/pickup-handovers",
             Some(&till),
             &json!({"code": code["code"]})
         )

@@ -239,17 +239,14 @@ fn retrying_a_redemption_with_the_same_key_counts_once() {
         let retry = reserve(&app, &shopper, &key, &request);
         assert_eq!(retry.status, 201);
         assert_eq!(retry.header("idempotent-replayed"), Some("true"));
-        assert_eq!(
-            retry.json()["reservation_id"],
-            first.json()["reservation_id"]
-        );
+        assert_eq!(retry.json()["redemption_id"], first.json()["redemption_id"]);
     }
     assert_eq!(used(&app, &code), 1);
     // The same key with another body is refused, not counted.
     reserve(&app, &shopper, &key, &order(&code, "app")).problem(422);
     assert_eq!(used(&app, &code), 1);
     // Commit on payment, release on cancel: the use comes back.
-    let id = first.json()["reservation_id"].as_str().unwrap().to_owned();
+    let id = first.json()["redemption_id"].as_str().unwrap().to_owned();
     let committed = app.post(
         &format!("/api/coupons/redemptions/{id}/commit"),
         Some(&shopper),
@@ -288,17 +285,23 @@ fn bad_input_is_a_problem_and_counts_nothing() {
     let (code, body) = promotion("10", json!({"global_limit": 3}));
     create(&app, &body);
     let shopper = token(&customer(&unique("C")));
-    // An unknown code.
-    let unknown = app
-        .post(
-            "/api/coupons/validate",
-            None,
-            &json!({"channel": "web", "cart": basket(), "codes": ["NOSUCHCODE1"]}),
-        )
-        .problem(422);
-    assert_eq!(
-        unknown["type"],
-        "urn:omnichannel-edge:problem:unknown-coupon-code"
+    // A mistyped code beside a good one: each code answered on its own.
+    let both = app.post(
+        "/api/coupons/validate",
+        None,
+        &json!({"channel": "web", "cart": basket(), "codes": ["NOSUCHCODE1", code]}),
+    );
+    assert_eq!(both.status, 200, "{}", both.text());
+    let both = both.json();
+    assert_eq!(both["refused"][0]["code"], "NOSUCHCODE1", "{both}");
+    assert_eq!(both["refused"][0]["reason"], "unknown-code", "{both}");
+    assert!(
+        both["applied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["code"] == code.as_str()),
+        "the good code still applies: {both}"
     );
     reserve(&app, &shopper, &unique("k"), &json!({"order_id": unique("O"), "channel": "web", "cart": basket(), "codes": ["NOSUCHCODE1", code]})).problem(422);
     // A malformed snapshot, negative, absurd and fractional prices, mismatched currencies.

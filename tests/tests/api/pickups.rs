@@ -591,10 +591,10 @@ fn golden_path_from_reservation_to_pickup_pushes_ready_to_the_app_and_the_gatewa
     );
     let kiosk = token(&store_device("WAW-01"));
     let scan = json!({"code": code["code"], "channel": "kiosk"});
-    let collected = app.post("/api/orders/pickup-scans", Some(&kiosk), &scan);
+    let collected = app.post("/api/orders/pickup-handovers", Some(&kiosk), &scan);
     assert_eq!(collected.status, 200, "{}", collected.text());
     assert_eq!(collected.json()["status"], "picked_up");
-    let again = app.post("/api/orders/pickup-scans", Some(&kiosk), &scan);
+    let again = app.post("/api/orders/pickup-handovers", Some(&kiosk), &scan);
     let refused = again.problem(409);
     assert_eq!(
         refused["type"],
@@ -745,7 +745,7 @@ fn an_expired_pickup_code_is_refused_and_the_sweep_returns_the_stock_to_sale() {
     let kiosk =
         blackbox_tests::token_at(&store_device("WAW-01"), later, chrono::Duration::hours(1));
     let scan = app.post(
-        "/api/orders/pickup-scans",
+        "/api/orders/pickup-handovers",
         Some(&kiosk),
         &json!({"code": code["code"]}),
     );
@@ -813,7 +813,7 @@ fn bad_input_is_refused_with_a_problem_and_changes_nothing() {
         "urn:omnichannel-edge:problem:wrong-store"
     );
     let forged = app.post(
-        "/api/orders/pickup-scans",
+        "/api/orders/pickup-handovers",
         Some(&till),
         &json!({"code": "AQAAAABmb3JnZWQtY29kZS1hYWFhYWFhYWFhYWFh"}),
     );

@@ -47,7 +47,7 @@ fn collected_order(app: &TestApp, who: &str, sku: &str, quantity: u32) -> String
         )
         .json();
     let reply = app.post(
-        "/api/orders/pickup-scans",
+        "/api/orders/pickup-handovers",
         Some(&till),
         &json!({"code": code["code"]}),
     );
@@ -103,7 +103,7 @@ fn golden_path_4_bought_online_returned_in_another_store_refunded_exactly_and_re
     let kiosk = token(&store_device("WAW-02"));
     let code = json!({"code": rma["return_code"]["code"]});
     let before = on_hand(&app, "WAW-02", "TEE-ORG-BLK-M");
-    let scanned = app.post("/api/returns/scans", Some(&kiosk), &code);
+    let scanned = app.post("/api/returns/lookups", Some(&kiosk), &code);
     assert_eq!(scanned.status, 200, "{}", scanned.text());
     assert_eq!(scanned.json()["case_number"], case.as_str());
     let received = app.post("/api/returns/intakes", Some(&kiosk), &code);
