@@ -157,10 +157,15 @@ pub const SCHEMA: &str = "CREATE TABLE return_policy (
 /// Why one line may not be returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineRefusal {
+    /// The refused line's path in the request (`lines[2]`), as every
+    /// `errors[]` item names its field.
+    pub field: String,
+    /// Why, in words.
+    pub reason: String,
+    /// The stable machine code: `window_closed`, `not_returnable`,
+    /// `exceeds_returnable`, `not_on_order`.
+    pub code: &'static str,
     pub sku: String,
-    /// `window_closed`, `not_returnable`, `exceeds_returnable`, `not_on_order`.
-    pub reason: &'static str,
-    pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub returnable: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -221,7 +226,7 @@ impl fmt::Display for ReturnError {
             ReturnError::Refused(lines) => {
                 let list: Vec<String> = lines
                     .iter()
-                    .map(|l| format!("{}: {}", l.sku, l.detail))
+                    .map(|l| format!("{}: {}", l.sku, l.reason))
                     .collect();
                 write!(f, "these lines cannot be returned: {}", list.join("; "))
             }

@@ -54,7 +54,8 @@ pub struct CartView<'a> {
 struct LineView<'a> {
     sku: &'a Sku,
     name: &'a str,
-    category: &'a str,
+    /// The category path's segments, as the catalog and promotions write it.
+    category: Vec<&'a str>,
     assortment: &'static str,
     /// Set when the channel asking does not sell the SKU (it was added in
     /// another channel): the shopper sees why and the alternative.
@@ -74,7 +75,11 @@ impl<'a> LineView<'a> {
         LineView {
             sku: &line.sku,
             name: &priced.name,
-            category: &priced.category,
+            category: priced
+                .category
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect(),
             assortment: line.assortment.as_str(),
             not_sold_in_channel: line.assortment.sold_in(channel).err(),
             quantity: priced.quantity,

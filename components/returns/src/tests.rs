@@ -388,11 +388,19 @@ fn several_returns_never_return_more_than_was_bought() {
     assert_eq!(status(&open(&t, "C-1", &order, line.clone())), 201);
     let third = open(&t, "C-1", &order, line);
     assert_eq!(status(&third), 422);
-    assert_eq!(
-        body_json(&third)["errors"][0]["reason"],
-        "exceeds_returnable"
-    );
+    assert_eq!(body_json(&third)["errors"][0]["code"], "exceeds_returnable");
     assert_eq!(body_json(&third)["errors"][0]["returnable"], 0);
+    assert_eq!(
+        body_json(&third)["errors"][0]["field"],
+        "lines[0]",
+        "every errors[] item names its field"
+    );
+    assert!(
+        body_json(&third)["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("still returnable")
+    );
     let list = send(
         &t,
         Method::Get,
@@ -421,7 +429,7 @@ fn bad_input_is_refused_with_a_problem_and_changes_nothing() {
         json!([{"sku": "DRS-LIN-NAV-S", "quantity": 1}]),
     );
     assert_eq!(
-        body_json(&unknown_line)["errors"][0]["reason"],
+        body_json(&unknown_line)["errors"][0]["code"],
         "not_on_order"
     );
     assert_eq!(
@@ -506,7 +514,7 @@ fn a_return_after_the_window_is_refused_with_the_reason_and_an_expired_code_too(
         json!([{"sku": "TEE-ORG-BLK-M", "quantity": 1}]),
     );
     assert_eq!(status(&late), 422);
-    assert_eq!(body_json(&late)["errors"][0]["reason"], "window_closed");
+    assert_eq!(body_json(&late)["errors"][0]["code"], "window_closed");
     assert_eq!(
         body_json(&late)["errors"][0]["window_ended_at"],
         "2026-12-23T23:00:00.000Z"

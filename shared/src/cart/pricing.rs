@@ -48,7 +48,10 @@ pub struct PricedCart {
 pub struct PricedLine {
     pub sku: Sku,
     pub name: String,
-    /// The `/`-joined category path.
+    /// The `/`-joined category path; on the wire the path's segments, as
+    /// the catalog and the promotions write a category (a snapshot stored
+    /// before that, with the joined text, still reads).
+    #[serde(with = "category_segments")]
     pub category: String,
     pub quantity: u32,
     pub unit_price: Money,
@@ -584,5 +587,29 @@ mod tests {
             assert_eq!(priced.totals.subtotal.to_minor_units(), subtotal);
             assert!(priced.lines.iter().all(|l| !l.total.is_negative()));
         }
+    }
+}
+
+/// A category path as its segments on the wire (`["women", "dresses"]`),
+/// held joined by `/` inside; either form is read back.
+mod category_segments {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(path: &str, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(path.split('/').filter(|segment| !segment.is_empty()))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Joined(String),
+        Segments(Vec<String>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(match Either::deserialize(d)? {
+            Either::Joined(path) => path,
+            Either::Segments(segments) => segments.join("/"),
+        })
     }
 }

@@ -313,11 +313,12 @@ pub fn open(
         let mut refusals = Vec::new();
         // (source line, units, reason, offset)
         let mut planned: Vec<(usize, u32, Option<String>, u32)> = Vec::new();
-        for wanted in &new.lines {
-            let refuse = |reason: &'static str, detail: String| LineRefusal {
-                sku: wanted.sku.as_str().to_owned(),
+        for (index, wanted) in new.lines.iter().enumerate() {
+            let refuse = |code: &'static str, reason: String| LineRefusal {
+                field: format!("lines[{index}]"),
                 reason,
-                detail,
+                code,
+                sku: wanted.sku.as_str().to_owned(),
                 returnable: None,
                 window_ended_at: None,
             };

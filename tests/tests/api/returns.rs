@@ -180,7 +180,7 @@ fn bad_input_is_refused_with_a_problem_and_changes_nothing() {
     let who = token(&customer("C-4005"));
     let too_many = json!({"order_id": order, "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 2}]});
     assert_eq!(
-        app.post("/api/returns", Some(&who), &too_many).problem(422)["errors"][0]["reason"],
+        app.post("/api/returns", Some(&who), &too_many).problem(422)["errors"][0]["code"],
         "exceeds_returnable"
     );
     let unknown = json!({"order_id": "ORD-0000000000000000", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]});
