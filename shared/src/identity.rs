@@ -129,6 +129,7 @@ pub fn at_store(
         status: Some(OrderStatus::ReadyForPickup),
         at_risk_at: None,
         queue: false,
+        after: None,
     };
     let orders_ready_here = list(sql, &filter, MAX_LIST)?;
     let facts = promotions::load_customer_facts(sql, Some(customer))?;

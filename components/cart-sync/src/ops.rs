@@ -3,7 +3,8 @@
 
 use omni_shared::cart::expiry::{self, EventKind};
 use omni_shared::pipeline::Ctx;
-use omni_shared::web::{Problem, json_response};
+use omni_shared::web::query::Query;
+use omni_shared::web::{PageRequest, Problem, json_response};
 use serde_json::json;
 use spin_sdk::http::Response;
 
@@ -37,31 +38,37 @@ pub fn expire(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ))
 }
 
-/// `GET /api/carts/events?after=0&limit=100&kind=abandoned`: events oldest
-/// first; `next_after` is the cursor of the next page (null at the end).
+/// `GET /api/carts/events?limit=100&cursor=C&kind=abandoned`: events oldest
+/// first; `next_cursor` is the cursor of the next page (null at the end).
 pub fn events(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ctx.caller()?.require_ops()?;
-    request::only_query(ctx, &["after", "limit", "kind"])?;
-    let after = request::query_integer(ctx, "after", 0..=i64::MAX)?.unwrap_or(0);
-    let limit = request::query_integer(ctx, "limit", 1..=MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
-    let mut kind = None;
-    for pair in ctx.req.query().split('&') {
-        if let Some(value) = pair.strip_prefix("kind=") {
-            kind = Some(EventKind::parse(value).ok_or_else(|| {
-                Problem::bad_request("kind must be abandoned, converted or merged")
-            })?);
-        }
-    }
-    let page = expiry::events(ctx.sql()?, after, limit as u32 + 1, kind)?;
-    let more = page.len() as i64 > limit;
-    let events: Vec<_> = page.into_iter().take(limit as usize).collect();
-    let next_after = if more {
-        events.last().map(|e| e.event_id)
-    } else {
-        None
-    };
+    let query = Query::parse(ctx.req.query())?.only(&["limit", "cursor", "kind"])?;
+    let request = PageRequest::parse(
+        query.get("limit"),
+        query.get("cursor"),
+        DEFAULT_PAGE as u32,
+        MAX_PAGE as u32,
+        1,
+    )?;
+    let after = request
+        .after_part(0)
+        .map(|a| {
+            a.parse::<i64>()
+                .map_err(|_| Problem::bad_request("cursor: not a cursor this list gave out"))
+        })
+        .transpose()?
+        .unwrap_or(0);
+    let kind = query
+        .get("kind")
+        .map(|value| {
+            EventKind::parse(value)
+                .ok_or_else(|| Problem::bad_request("kind must be abandoned, converted or merged"))
+        })
+        .transpose()?;
+    let mut events = expiry::events(ctx.sql()?, after, request.fetch(), kind)?;
+    let next_cursor = request.finish(&mut events, |e| vec![e.event_id.to_string()]);
     Ok(json_response(
         200,
-        &json!({ "events": events, "next_after": next_after }),
+        &json!({ "events": events, "next_cursor": next_cursor }),
     ))
 }

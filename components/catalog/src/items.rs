@@ -5,14 +5,14 @@ use omni_shared::catalog::{Assortment, CatalogItem, CatalogItemRow, FieldError};
 use omni_shared::ids::Sku;
 use omni_shared::money::Money;
 use omni_shared::pipeline::Ctx;
-use omni_shared::storage::{Row, Sql, SqlValue, StorageError};
-use omni_shared::web::query::form_decode;
-use omni_shared::web::{Problem, json_response};
+use omni_shared::storage::{Row, Sql, StorageError};
+use omni_shared::web::query::Query;
+use omni_shared::web::{PageRequest, Problem, json_response};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
-const DEFAULT_PAGE: i64 = 50;
-const MAX_PAGE: i64 = 200;
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
 
 /// `POST /api/catalog/items` `{"items": [CatalogItemRow...]}`.
 pub fn upsert(ctx: &Ctx<'_>) -> Result<Response, Problem> {
@@ -59,12 +59,37 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     Ok(json_response(200, &item))
 }
 
-/// `GET /api/catalog/items?category=women/dresses&after=SKU&limit=50`: a page
-/// of items in SKU order; `next_after` is the cursor of the next page.
+/// `GET /api/catalog/items?category=women/dresses&limit=50&cursor=C`: a
+/// page of items in SKU order; `next_cursor` is the cursor of the next page.
 /// `product_id` narrows it to one product's variants (its sizes and
 /// colours), as an exchange at the counter lists them.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
-    let query = ListQuery::parse(ctx.req.query())?;
+    let query =
+        Query::parse(ctx.req.query())?.only(&["category", "product_id", "limit", "cursor"])?;
+    let page = PageRequest::parse(
+        query.get("limit"),
+        query.get("cursor"),
+        DEFAULT_PAGE,
+        MAX_PAGE,
+        1,
+    )?;
+    let category = query
+        .get("category")
+        .map(|value| {
+            let segments: Vec<&str> = value.split('/').collect();
+            omni_shared::catalog::CategoryPath::parse(&segments)
+                .map(|path| path.to_string())
+                .map_err(|e| Problem::bad_request(format!("category: {e}")))
+        })
+        .transpose()?;
+    let product = query
+        .get("product_id")
+        .map(|value| {
+            omni_shared::ids::ProductId::parse(value)
+                .map(|p| p.to_string())
+                .map_err(|e| Problem::bad_request(format!("product_id: {e}")))
+        })
+        .transpose()?;
     let sql = ctx.sql()?;
     let rows = sql.execute(
         "SELECT sku, assortment, data FROM catalog_items
@@ -72,22 +97,16 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
            AND (?4 IS NULL OR product_id = ?4)
          ORDER BY sku LIMIT ?3",
         &[
-            query.after.into(),
-            query.category.into(),
-            SqlValue::Integer(query.limit + 1),
-            query.product.into(),
+            page.after_part(0).unwrap_or("").into(),
+            category.into(),
+            page.fetch().into(),
+            product.into(),
         ],
     )?;
     let mut items = rows.iter().map(item_json).collect::<Result<Vec<_>, _>>()?;
-    let next_after = if items.len() as i64 > query.limit {
-        items.truncate(query.limit as usize);
-        items
-            .last()
-            .and_then(|i| i["sku"].as_str())
-            .map(str::to_owned)
-    } else {
-        None
-    };
+    let next_cursor = page.finish(&mut items, |item| {
+        vec![item["sku"].as_str().unwrap_or_default().to_owned()]
+    });
     let skus: Vec<Sku> = items
         .iter()
         .filter_map(|i| i["sku"].as_str())
@@ -98,67 +117,8 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     }
     Ok(json_response(
         200,
-        &json!({ "items": items, "next_after": next_after }),
+        &json!({ "items": items, "next_cursor": next_cursor }),
     ))
-}
-
-struct ListQuery {
-    category: Option<String>,
-    product: Option<String>,
-    after: String,
-    limit: i64,
-}
-
-impl ListQuery {
-    fn parse(query: &str) -> Result<ListQuery, Problem> {
-        let mut parsed = ListQuery {
-            category: None,
-            product: None,
-            after: String::new(),
-            limit: DEFAULT_PAGE,
-        };
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = form_decode(value).ok_or_else(|| {
-                Problem::bad_request(format!("`{name}` is not valid percent-encoded UTF-8"))
-            })?;
-            match name {
-                "category" => {
-                    let segments: Vec<&str> = value.split('/').collect();
-                    let path = omni_shared::catalog::CategoryPath::parse(&segments)
-                        .map_err(|e| Problem::bad_request(format!("category: {e}")))?;
-                    parsed.category = Some(path.to_string());
-                }
-                "product_id" => {
-                    let product = omni_shared::ids::ProductId::parse(&value)
-                        .map_err(|e| Problem::bad_request(format!("product_id: {e}")))?;
-                    parsed.product = Some(product.to_string());
-                }
-                "after" => {
-                    parsed.after = Sku::parse(&value)
-                        .map_err(|e| Problem::bad_request(format!("after: {e}")))?
-                        .to_string();
-                }
-                "limit" => {
-                    parsed.limit = value
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|l| (1..=MAX_PAGE).contains(l))
-                        .ok_or_else(|| {
-                            Problem::bad_request(format!(
-                                "limit must be a whole number from 1 to {MAX_PAGE}"
-                            ))
-                        })?;
-                }
-                other => {
-                    return Err(Problem::bad_request(format!(
-                        "unknown query parameter `{other}`; expected category, product_id, after or limit"
-                    )));
-                }
-            }
-        }
-        Ok(parsed)
-    }
 }
 
 /// The stored row as the wire form, with the authoritative assortment.

@@ -5,7 +5,8 @@ use omni_shared::catalog::{FieldError, Store, StoreRow};
 use omni_shared::ids::StoreId;
 use omni_shared::pipeline::Ctx;
 use omni_shared::storage::{Sql, StorageError};
-use omni_shared::web::{Problem, json_response};
+use omni_shared::web::query::Query;
+use omni_shared::web::{PageRequest, Problem, json_response};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
@@ -49,17 +50,26 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     Ok(json_response(200, &stored(row.text("data")?)?))
 }
 
-/// `GET /api/catalog/stores`: every location, in id order. A retailer has
-/// hundreds of stores at most, so the list is not paged.
+/// `GET /api/catalog/stores?limit=100&cursor=C`: the locations in id order,
+/// a page at a time like every list (a retailer with a few hundred stores
+/// gets them in one or two pages).
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
-    let rows = ctx
-        .sql()?
-        .execute("SELECT data FROM stores ORDER BY id", &[])?;
-    let stores = rows
+    let query = Query::parse(ctx.req.query())?.only(&["limit", "cursor"])?;
+    let page = PageRequest::parse(query.get("limit"), query.get("cursor"), 100, 500, 1)?;
+    let rows = ctx.sql()?.execute(
+        "SELECT id, data FROM stores WHERE id > ?1 ORDER BY id LIMIT ?2",
+        &[page.after_part(0).unwrap_or("").into(), page.fetch().into()],
+    )?;
+    let mut stores = rows
         .iter()
-        .map(|r| stored(r.text("data")?))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(json_response(200, &json!({ "stores": stores })))
+        .map(|r| Ok((r.text("id")?.to_owned(), stored(r.text("data")?)?)))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let next_cursor = page.finish(&mut stores, |(id, _)| vec![id.clone()]);
+    let stores: Vec<Value> = stores.into_iter().map(|(_, store)| store).collect();
+    Ok(json_response(
+        200,
+        &json!({ "stores": stores, "next_cursor": next_cursor }),
+    ))
 }
 
 fn stored(data: &str) -> Result<Value, StorageError> {

@@ -252,18 +252,32 @@ fn item_lists_page_by_sku_and_filter_by_category() {
     let t = seeded();
     let first = body_json(&get(&t, "/api/catalog/items?limit=20"));
     assert_eq!(first["items"].as_array().unwrap().len(), 20);
-    let after = first["next_after"].as_str().unwrap().to_owned();
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let last_of_first = first["items"][19]["sku"].as_str().unwrap().to_owned();
     let second = body_json(&get(
         &t,
-        &format!("/api/catalog/items?limit=20&after={after}"),
+        &format!("/api/catalog/items?limit=20&cursor={cursor}"),
     ));
-    assert!(second["items"][0]["sku"].as_str().unwrap() > after.as_str());
+    assert!(second["items"][0]["sku"].as_str().unwrap() > last_of_first.as_str());
+    let mut all = 0;
+    let mut next = Some(String::new());
+    while let Some(cursor) = next {
+        let path = if cursor.is_empty() {
+            "/api/catalog/items?limit=7".to_owned()
+        } else {
+            format!("/api/catalog/items?limit=7&cursor={cursor}")
+        };
+        let page = body_json(&get(&t, &path));
+        all += page["items"].as_array().unwrap().len();
+        next = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(all, 49, "paging by 7 visits every item once");
     let dresses = body_json(&get(
         &t,
         "/api/catalog/items?category=women%2Fdresses&limit=200",
     ));
     assert_eq!(dresses["items"].as_array().unwrap().len(), 8);
-    assert!(dresses["next_after"].is_null());
+    assert!(dresses["next_cursor"].is_null());
     let women = body_json(&get(&t, "/api/catalog/items?category=women&limit=200"));
     assert!(women["items"].as_array().unwrap().len() > 8);
 }
@@ -295,7 +309,8 @@ fn bad_list_queries_are_400() {
         "limit=201",
         "limit=ten",
         "category=Women!",
-        "after=a%20b",
+        "cursor=a%20b",
+        "after=DRS",
         "colour=red",
         "product_id=-x",
         "category=%ZZ",

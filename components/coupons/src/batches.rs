@@ -7,7 +7,8 @@ use omni_shared::catalog::FieldError;
 use omni_shared::pipeline::Ctx;
 use omni_shared::promotions::{self, BatchRequest};
 use omni_shared::web::idempotency::run_for_request;
-use omni_shared::web::{Problem, json_response, parse_json};
+use omni_shared::web::query::Query;
+use omni_shared::web::{PageRequest, Problem, json_response, parse_json};
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -79,8 +80,14 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let id = path_id(ctx)?;
     let sql = ctx.sql()?;
     found(promotions::load_promotion(sql, &id).map_err(problem)?, &id)?;
+    let query = Query::parse(ctx.req.query())?.only(&["limit", "cursor"])?;
+    let page = PageRequest::parse(query.get("limit"), query.get("cursor"), 100, 500, 1)?;
     let batches = promotions::list_batches(sql, &id).map_err(problem)?;
-    Ok(json_response(200, &json!({ "batches": batches })))
+    let (batches, next_cursor) = page.page_of(batches, |b| b.batch_id.clone());
+    Ok(json_response(
+        200,
+        &json!({ "batches": batches, "next_cursor": next_cursor }),
+    ))
 }
 
 /// `GET /api/promotions/{id}/code-batches/{batch_id}`: the batch and every

@@ -9,7 +9,9 @@ use omni_shared::promotions::{
 };
 use omni_shared::web::etag::IfMatch;
 use omni_shared::web::idempotency::run_for_request;
-use omni_shared::web::{Problem, json_response, parse_json, parse_json_with_limit, with_etag};
+use omni_shared::web::{
+    PageRequest, Problem, json_response, parse_json, parse_json_with_limit, with_etag,
+};
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
 
@@ -107,10 +109,10 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ))
 }
 
-/// `GET /api/promotions?status=active&after=ID&limit=50`: a page in id order.
+/// `GET /api/promotions?status=active&limit=50&cursor=C`: a page in id order.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ctx.caller()?.require_ops()?;
-    let query = Query::parse(ctx.req.query())?.only(&["status", "after", "limit"])?;
+    let query = Query::parse(ctx.req.query())?.only(&["status", "limit", "cursor"])?;
     let status = query
         .get("status")
         .map(|s| {
@@ -118,23 +120,28 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
                 .ok_or_else(|| Problem::bad_request("status must be active or paused"))
         })
         .transpose()?;
-    let after = query
-        .get("after")
-        .map(|a| PromotionId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}"))))
+    let request = PageRequest::parse(
+        query.get("limit"),
+        query.get("cursor"),
+        DEFAULT_PAGE,
+        MAX_PAGE,
+        1,
+    )?;
+    let after = request
+        .after_part(0)
+        .map(|a| {
+            PromotionId::parse(a)
+                .map_err(|_| Problem::bad_request("cursor: not a cursor this list gave out"))
+        })
         .transpose()?;
-    let limit = query.limit(DEFAULT_PAGE, MAX_PAGE)?;
-    let mut page = promotions::list_promotions(ctx.sql()?, status, after.as_ref(), limit + 1)
-        .map_err(problem)?;
-    let next_after = if page.len() > limit as usize {
-        page.truncate(limit as usize);
-        page.last().map(|p| p.promotion.id().to_string())
-    } else {
-        None
-    };
+    let mut page =
+        promotions::list_promotions(ctx.sql()?, status, after.as_ref(), request.fetch().into())
+            .map_err(problem)?;
+    let next_cursor = request.finish(&mut page, |p| vec![p.promotion.id().to_string()]);
     let items: Vec<Value> = page.iter().map(|p| promotion_json(p, None)).collect();
     Ok(json_response(
         200,
-        &json!({ "promotions": items, "next_after": next_after }),
+        &json!({ "promotions": items, "next_cursor": next_cursor }),
     ))
 }
 

@@ -9,7 +9,7 @@ use omni_shared::ids::{CustomerId, OrderId, StoreId};
 use omni_shared::money::Currency;
 use omni_shared::notify::Locale;
 use omni_shared::orders::place::{NewOrder, place};
-use omni_shared::orders::store::{self, Filter, MAX_LIST};
+use omni_shared::orders::store::{self, Filter, ListKey, MAX_LIST};
 use omni_shared::orders::{
     Actor, ActorKind, DeliveryAddress, Fulfilment, Order, OrderError, OrderStatus,
 };
@@ -17,7 +17,7 @@ use omni_shared::pipeline::Ctx;
 use omni_shared::stock::{Basket, BasketLineRow, ReservationId};
 use omni_shared::web::idempotency::run_for_request;
 use omni_shared::web::query::Query;
-use omni_shared::web::{Problem, json_response, parse_json};
+use omni_shared::web::{PageRequest, Problem, json_response, parse_json};
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -298,13 +298,21 @@ pub fn history(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ))
 }
 
-/// `GET /api/orders?status=&store_id=&customer_id=&at_risk=true&queue=true&limit=`:
+/// `GET /api/orders?status=&store_id=&customer_id=&at_risk=true&queue=true&limit=&cursor=`:
 /// a customer's own orders, a store's orders, or (ops) any, newest first;
 /// `queue=true` is a store's work queue: the orders still to prepare, the
 /// one due first at the top, each with its SLA state.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let actor = actor(ctx)?;
-    let query = Query::parse(ctx.req.query())?;
+    let query = Query::parse(ctx.req.query())?.only(&[
+        "status",
+        "store_id",
+        "customer_id",
+        "at_risk",
+        "queue",
+        "limit",
+        "cursor",
+    ])?;
     let mut filter = Filter::default();
     if let Some(raw) = query.get("status") {
         filter.status = Some(
@@ -361,21 +369,24 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             )));
         }
     }
-    let limit = match query.get("limit") {
-        None => 50,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIST).contains(n))
-            .ok_or_else(|| {
-                Problem::bad_request(format!("limit: a whole number from 1 to {MAX_LIST}"))
-            })?,
-    };
+    let page = PageRequest::parse(query.get("limit"), query.get("cursor"), 50, MAX_LIST, 3)?;
+    filter.after = page.after.as_ref().map(|key| ListKey {
+        ready_by: key[0].clone(),
+        created_at: key[1].clone(),
+        id: key[2].clone(),
+    });
     let now = ctx.now();
-    let orders = store::list(ctx.sql()?, &filter, limit)?;
+    let mut orders = store::list(ctx.sql()?, &filter, page.fetch())?;
+    let next_cursor = page.finish(&mut orders, |o| {
+        let key = ListKey::of(o);
+        vec![key.ready_by, key.created_at, key.id]
+    });
     let rendered: Vec<_> = orders
         .iter()
         .map(|o| render::order(o, &actor, now))
         .collect();
-    Ok(json_response(200, &json!({ "orders": rendered })))
+    Ok(json_response(
+        200,
+        &json!({ "orders": rendered, "next_cursor": next_cursor }),
+    ))
 }

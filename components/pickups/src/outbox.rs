@@ -1,12 +1,13 @@
-//! `GET /api/notifications/outbox?order_id=&limit=` (ops): what was queued
-//! for an order and how its delivery went, newest first.
+//! `GET /api/notifications/outbox?order_id=&limit=&cursor=` (ops): what was
+//! queued for an order and how its delivery went, newest first, a page at a
+//! time like every list.
 
 use omni_shared::ids::OrderId;
 use omni_shared::notify::outbox::entries;
 use omni_shared::orders::timestamp;
 use omni_shared::pipeline::Ctx;
 use omni_shared::web::query::Query;
-use omni_shared::web::{Problem, json_response};
+use omni_shared::web::{PageRequest, Problem, json_response};
 use serde_json::json;
 use spin_sdk::http::Response;
 
@@ -14,23 +15,27 @@ const MAX_LIMIT: u32 = 500;
 
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     ctx.caller()?.require_ops()?;
-    let query = Query::parse(ctx.req.query())?;
+    let query = Query::parse(ctx.req.query())?.only(&["order_id", "limit", "cursor"])?;
     let order = query
         .get("order_id")
         .map(OrderId::parse)
         .transpose()
         .map_err(|e| Problem::bad_request(format!("order_id: {e}")))?;
-    let limit = match query.get("limit") {
-        None => 100,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                Problem::bad_request(format!("limit: a whole number from 1 to {MAX_LIMIT}"))
-            })?,
-    };
-    let rows = entries(ctx.sql()?, order.as_ref().map(OrderId::as_str), limit)?;
+    let page = PageRequest::parse(query.get("limit"), query.get("cursor"), 100, MAX_LIMIT, 1)?;
+    let before = page
+        .after_part(0)
+        .map(|id| {
+            id.parse::<i64>()
+                .map_err(|_| Problem::bad_request("cursor: not a cursor this list gave out"))
+        })
+        .transpose()?;
+    let mut rows = entries(
+        ctx.sql()?,
+        order.as_ref().map(OrderId::as_str),
+        before,
+        page.fetch(),
+    )?;
+    let next_cursor = page.finish(&mut rows, |e| vec![e.id.to_string()]);
     let rendered: Vec<_> = rows
         .iter()
         .map(|e| {
@@ -51,5 +56,8 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             })
         })
         .collect();
-    Ok(json_response(200, &json!({ "entries": rendered })))
+    Ok(json_response(
+        200,
+        &json!({ "entries": rendered, "next_cursor": next_cursor }),
+    ))
 }

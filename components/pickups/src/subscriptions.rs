@@ -6,7 +6,8 @@ use omni_shared::notify::subscriptions::{self, Stored};
 use omni_shared::notify::{PushSubscription, SubscriptionId};
 use omni_shared::orders::timestamp;
 use omni_shared::pipeline::Ctx;
-use omni_shared::web::{Problem, json_response, parse_json};
+use omni_shared::web::query::Query;
+use omni_shared::web::{PageRequest, Problem, json_response, parse_json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
@@ -62,10 +63,13 @@ pub fn register(ctx: &Ctx<'_>) -> Result<Response, Problem> {
 /// `GET /api/notifications/push-subscriptions`.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let customer = ctx.caller()?.require_customer()?.clone();
+    let query = Query::parse(ctx.req.query())?.only(&["limit", "cursor"])?;
+    let page = PageRequest::parse(query.get("limit"), query.get("cursor"), 50, 100, 1)?;
     let all = subscriptions::list(ctx.sql()?, &customer)?;
+    let (all, next_cursor) = page.page_of(all, |s| s.id.to_string());
     Ok(json_response(
         200,
-        &json!({ "subscriptions": all.iter().map(rendered).collect::<Vec<_>>() }),
+        &json!({ "subscriptions": all.iter().map(rendered).collect::<Vec<_>>(), "next_cursor": next_cursor }),
     ))
 }
 

@@ -11,10 +11,10 @@ use omni_shared::pipeline::Ctx;
 use omni_shared::quantity::Quantity;
 use omni_shared::returns::cases::{NewReturn, RequestedLine, code_for, may_see, open};
 use omni_shared::returns::store::{self, Filter, MAX_LIST, load_policy};
-use omni_shared::returns::{RefundMethod, ReturnError, RmaStatus};
+use omni_shared::returns::{RefundMethod, ReturnError, RmaStatus, timestamp};
 use omni_shared::web::idempotency::run_for_request;
 use omni_shared::web::query::Query;
-use omni_shared::web::{Problem, json_response, parse_json};
+use omni_shared::web::{PageRequest, Problem, json_response, parse_json};
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -139,50 +139,33 @@ pub fn get(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     Ok(render::response(200, &rma, &actor, None))
 }
 
-/// `GET /api/returns?order_id=&customer_id=&status=&limit=`: a customer's
-/// own; a store device's for a named customer or order; ops all.
+/// `GET /api/returns?order_id=&customer_id=&status=&limit=&cursor=`: a
+/// customer's own; a store device's for a named customer or order; ops all.
+/// Newest first, a page at a time like every list.
 pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
     let actor = body::actor(ctx)?;
-    let query = Query::parse(ctx.req.query())?;
-    let mut errors = Vec::new();
-    if let Some(unknown) = query
-        .names()
-        .find(|n| !["order_id", "customer_id", "status", "limit"].contains(n))
-    {
-        errors.push(FieldError::new(
-            unknown,
-            "is not a filter; use order_id, customer_id, status or limit",
-        ));
-    }
+    let query = Query::parse(ctx.req.query())?.only(&[
+        "order_id",
+        "customer_id",
+        "status",
+        "limit",
+        "cursor",
+    ])?;
     let customer = query
         .get("customer_id")
         .map(CustomerId::parse)
         .transpose()
-        .map_err(|e| errors.push(FieldError::new("customer_id", e)))
-        .ok()
-        .flatten();
-    let status = match query.get("status") {
-        None => None,
-        Some(raw) => RmaStatus::parse(raw).or_else(|| {
-            errors.push(FieldError::new("status", "not a return status"));
-            None
-        }),
-    };
-    let limit = match query.get("limit") {
-        None => 50,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=MAX_LIST).contains(l))
-            .unwrap_or_else(|| {
-                errors.push(FieldError::new("limit", format!("1 to {MAX_LIST}")));
-                50
-            }),
-    };
+        .map_err(|e| Problem::bad_request(format!("customer_id: {e}")))?;
+    let status = query
+        .get("status")
+        .map(|raw| {
+            RmaStatus::parse(raw).ok_or_else(|| {
+                Problem::bad_request(format!("status: not a return status: {raw:?}"))
+            })
+        })
+        .transpose()?;
+    let page = PageRequest::parse(query.get("limit"), query.get("cursor"), 50, MAX_LIST, 2)?;
     let source_id = query.get("order_id").map(str::to_owned);
-    if !errors.is_empty() {
-        return Err(ReturnError::Invalid(errors).into());
-    }
     let customer = match actor.kind() {
         ActorKind::Customer => {
             let own = actor.customer().cloned();
@@ -204,10 +187,20 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Response, Problem> {
         customer,
         source_id,
         status,
+        after: page
+            .after
+            .as_ref()
+            .map(|key| (key[0].clone(), key[1].clone())),
     };
-    let cases = store::list(ctx.sql()?, &filter, limit)?;
+    let mut cases = store::list(ctx.sql()?, &filter, page.fetch())?;
+    let next_cursor = page.finish(&mut cases, |rma| {
+        vec![timestamp(rma.created_at), rma.id.to_string()]
+    });
     let items: Vec<_> = cases.iter().map(|rma| render::case(rma, &actor)).collect();
-    let mut response = json_response(200, &json!({"returns": items, "count": items.len()}));
+    let mut response = json_response(
+        200,
+        &json!({"returns": items, "count": items.len(), "next_cursor": next_cursor}),
+    );
     response.set_header("cache-control", "no-store");
     Ok(response)
 }

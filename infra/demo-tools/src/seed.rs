@@ -228,12 +228,12 @@ fn seed_stores(api: &Api, rows: &[Value]) -> Result<()> {
 /// Every item the app holds, by SKU, with its base prices.
 fn held_items(api: &Api) -> Result<BTreeMap<String, Value>> {
     let mut held = BTreeMap::new();
-    let mut after = String::new();
+    let mut cursor = String::new();
     loop {
-        let path = if after.is_empty() {
+        let path = if cursor.is_empty() {
             "/api/catalog/items?limit=200".to_owned()
         } else {
-            format!("/api/catalog/items?limit=200&after={after}")
+            format!("/api/catalog/items?limit=200&cursor={cursor}")
         };
         let Some(page) = api.get(&path)? else { break };
         for item in page["items"].as_array().into_iter().flatten() {
@@ -241,8 +241,8 @@ fn held_items(api: &Api) -> Result<BTreeMap<String, Value>> {
                 held.insert(sku.to_owned(), item.clone());
             }
         }
-        match page["next_after"].as_str() {
-            Some(next) => after = next.to_owned(),
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
             None => break,
         }
     }

@@ -635,17 +635,20 @@ pub struct Entry {
     pub payload: Value,
 }
 
-/// The outbox rows of one order (or of all, newest first, up to `limit`).
+/// The outbox rows of one order (or of all), newest first, up to `limit`,
+/// below the row id `before` when paging on.
 pub fn entries(
     sql: &dyn Sql,
     order_id: Option<&str>,
+    before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<Entry>, StorageError> {
     let rows = sql.execute(
         "SELECT id, order_id, event, channel, recipient, state, attempts, next_attempt_at, last_status, last_error,
              created_at, delivered_at, payload
-         FROM notification_outbox WHERE (?1 IS NULL OR order_id = ?1) ORDER BY id DESC LIMIT ?2",
-        &[order_id.into(), limit.into()],
+         FROM notification_outbox WHERE (?1 IS NULL OR order_id = ?1) AND (?3 IS NULL OR id < ?3)
+         ORDER BY id DESC LIMIT ?2",
+        &[order_id.into(), limit.into(), before.into()],
     )?;
     rows.iter().map(entry).collect()
 }
@@ -765,7 +768,7 @@ mod tests {
             "a repeat adds nothing"
         );
         assert_eq!(enqueue(&f.sql, Event::PickedUp), 3);
-        assert_eq!(entries(&f.sql, Some("ORD-1"), 100).unwrap().len(), 6);
+        assert_eq!(entries(&f.sql, Some("ORD-1"), None, 100).unwrap().len(), 6);
     }
 
     #[test]
@@ -801,7 +804,7 @@ mod tests {
             1,
             "the gateway only, for SMS, without marketing consent"
         );
-        let rows = entries(&f.sql, Some("ORD-1"), 10).unwrap();
+        let rows = entries(&f.sql, Some("ORD-1"), None, 10).unwrap();
         assert_eq!(rows[0].channel, "webhook");
         assert_eq!(rows[0].payload["channels"], json!(["sms"]));
         assert_eq!(rows[0].payload["marketing_consent"], json!(false));
@@ -860,7 +863,7 @@ mod tests {
             hook.header("webhook-signature").unwrap()
         ));
         assert!(
-            entries(&f.sql, Some("ORD-1"), 10)
+            entries(&f.sql, Some("ORD-1"), None, 10)
                 .unwrap()
                 .iter()
                 .all(|e| e.state == "delivered")
@@ -936,7 +939,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((retry.attempted, retry.delivered), (1, 1));
-        let row = &entries(&f.sql, Some("ORD-1"), 1).unwrap()[0];
+        let row = &entries(&f.sql, Some("ORD-1"), None, 1).unwrap()[0];
         assert_eq!((row.state.as_str(), row.attempts), ("delivered", 2));
         assert_eq!(enqueue_other_order(&f.sql), 1);
         assert_eq!(
@@ -989,7 +992,7 @@ mod tests {
             deliver(&f.sql, None, &down, &config(), Scope::Due, at, 10).unwrap();
             at += Duration::hours(7);
         }
-        let states: Vec<String> = entries(&f.sql, Some("ORD-1"), 10)
+        let states: Vec<String> = entries(&f.sql, Some("ORD-1"), None, 10)
             .unwrap()
             .into_iter()
             .map(|e| e.state)
@@ -1013,14 +1016,14 @@ mod tests {
         let report = deliver(&f.sql, None, &gone, &config(), Scope::Due, now(), 1).unwrap();
         assert_eq!(report.dropped, 1);
         assert!(subscriptions::list(&f.sql, &me()).unwrap().is_empty());
-        let pushes: Vec<String> = entries(&f.sql, Some("ORD-1"), 10)
+        let pushes: Vec<String> = entries(&f.sql, Some("ORD-1"), None, 10)
             .unwrap()
             .into_iter()
             .filter(|e| e.channel == "web_push")
             .map(|e| e.state)
             .collect();
         assert_eq!(pushes, vec!["dropped", "dropped"]);
-        let answered: Vec<Option<i64>> = entries(&f.sql, Some("ORD-1"), 10)
+        let answered: Vec<Option<i64>> = entries(&f.sql, Some("ORD-1"), None, 10)
             .unwrap()
             .into_iter()
             .filter(|e| e.channel == "web_push" && e.attempts > 0)
@@ -1038,7 +1041,7 @@ mod tests {
         let f = fixture();
         subscribe(&f.sql, 1);
         enqueue(&f.sql, Event::Placed);
-        let id = entries(&f.sql, Some("ORD-1"), 10)
+        let id = entries(&f.sql, Some("ORD-1"), None, 10)
             .unwrap()
             .into_iter()
             .find(|e| e.channel == "web_push")
@@ -1052,7 +1055,7 @@ mod tests {
         }
         let sender = RecordingOutbound::answering(201);
         let report = deliver(&f.sql, None, &sender, &config(), Scope::Due, at, 10).unwrap();
-        let row = entries(&f.sql, Some("ORD-1"), 10)
+        let row = entries(&f.sql, Some("ORD-1"), None, 10)
             .unwrap()
             .into_iter()
             .find(|e| e.id == id)
@@ -1081,7 +1084,7 @@ mod tests {
             data: json!({}),
         };
         enqueue_for_customer(&f.sql, &notice, &me(), &prefs(&f.sql), false, now()).unwrap();
-        let id = entries(&f.sql, Some("ORD-1"), 1).unwrap()[0].id;
+        let id = entries(&f.sql, Some("ORD-1"), None, 1).unwrap()[0].id;
         let held = claim(&f.sql, id, now()).unwrap().expect("first claim");
         assert!(
             claim(&f.sql, id, now()).unwrap().is_none(),
@@ -1127,7 +1130,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            entries(&f.sql, Some("ORD-1"), 1).unwrap()[0].state,
+            entries(&f.sql, Some("ORD-1"), None, 1).unwrap()[0].state,
             "delivered",
             "a lost lease writes nothing"
         );
@@ -1152,7 +1155,7 @@ mod tests {
         assert_eq!(report.retrying, 2);
         assert!(outbound.sent().is_empty());
         assert!(
-            entries(&f.sql, None, 10).unwrap().iter().all(|e| e
+            entries(&f.sql, None, None, 10).unwrap().iter().all(|e| e
                 .last_error
                 .as_deref()
                 .unwrap()

@@ -43,21 +43,48 @@ pub struct Filter {
     /// The work queue: only orders still to prepare (placed, accepted,
     /// picking), the one due first at the top.
     pub queue: bool,
+    /// Only orders after this one in the list's order (the previous page's
+    /// last order, from a cursor).
+    pub after: Option<ListKey>,
+}
+
+/// An order's place in a list: what both orders sort by (a queue by
+/// `ready_by`, then newest first), as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListKey {
+    pub ready_by: String,
+    pub created_at: String,
+    pub id: String,
+}
+
+impl ListKey {
+    pub fn of(order: &Order) -> ListKey {
+        ListKey {
+            ready_by: timestamp(order.ready_by),
+            created_at: timestamp(order.created_at),
+            id: order.id.to_string(),
+        }
+    }
 }
 
 /// The most orders one list answer holds.
 pub const MAX_LIST: u32 = 100;
 
 /// Orders matching `filter`, newest first (a queue: soonest due first), at
-/// most `limit`.
+/// most `limit` (one more than [`MAX_LIST`] at most, so a page can tell
+/// whether another follows).
 pub fn list(sql: &dyn Sql, filter: &Filter, limit: u32) -> Result<Vec<Order>, StorageError> {
     let at_risk = filter.at_risk_at.map(timestamp);
+    let after = filter.after.as_ref();
     let rows = sql.execute(
         &format!(
             "SELECT {COLUMNS} FROM orders
              WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR store_id = ?2) AND (?3 IS NULL OR status = ?3)
                AND (?4 IS NULL OR (status IN ('placed', 'accepted', 'picking') AND sla_at_risk_at <= ?4))
                AND (?6 = 0 OR status IN ('placed', 'accepted', 'picking'))
+               AND (?9 IS NULL
+                    OR (?6 = 0 AND (created_at < ?8 OR (created_at = ?8 AND id < ?9)))
+                    OR (?6 = 1 AND (ready_by > ?7 OR (ready_by = ?7 AND (created_at < ?8 OR (created_at = ?8 AND id < ?9))))))
              ORDER BY CASE WHEN ?6 = 1 THEN ready_by END ASC, created_at DESC, id DESC LIMIT ?5"
         ),
         &[
@@ -65,8 +92,11 @@ pub fn list(sql: &dyn Sql, filter: &Filter, limit: u32) -> Result<Vec<Order>, St
             filter.store.as_ref().map(StoreId::as_str).into(),
             filter.status.map(OrderStatus::as_str).into(),
             at_risk.into(),
-            limit.min(MAX_LIST).into(),
+            limit.min(MAX_LIST + 1).into(),
             i64::from(filter.queue).into(),
+            after.map(|k| k.ready_by.as_str()).into(),
+            after.map(|k| k.created_at.as_str()).into(),
+            after.map(|k| k.id.as_str()).into(),
         ],
     )?;
     rows.iter()

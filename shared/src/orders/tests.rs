@@ -29,7 +29,7 @@ fn to(status: OrderStatus) -> Move {
 }
 
 fn outbox_events(sql: &dyn Sql, order: &str) -> Vec<(String, String)> {
-    let mut rows: Vec<(String, String)> = outbox::entries(sql, Some(order), 100)
+    let mut rows: Vec<(String, String)> = outbox::entries(sql, Some(order), None, 100)
         .unwrap()
         .into_iter()
         .map(|e| (e.event, e.channel))
@@ -501,7 +501,7 @@ fn shipping_needs_a_tracking_link_and_reaches_the_sla_target() {
         SlaState::Missed
     );
     assert!(shipped.sla_breached_at.is_some());
-    let payload = outbox::entries(&sql, Some(order.id.as_str()), 10).unwrap();
+    let payload = outbox::entries(&sql, Some(order.id.as_str()), None, 10).unwrap();
     let message = &payload
         .iter()
         .find(|e| e.event == "shipped")

@@ -44,6 +44,8 @@ pub struct Filter {
     pub customer: Option<CustomerId>,
     pub source_id: Option<String>,
     pub status: Option<RmaStatus>,
+    /// Only cases after this one, newest first: (created_at, id) as stored.
+    pub after: Option<(String, String)>,
 }
 
 pub const MAX_LIST: u32 = 100;
@@ -54,13 +56,16 @@ pub fn list(sql: &dyn Sql, filter: &Filter, limit: u32) -> Result<Vec<Rma>, Stor
         &format!(
             "SELECT {COLUMNS} FROM return_cases
              WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR source_id = ?2) AND (?3 IS NULL OR status = ?3)
+               AND (?6 IS NULL OR created_at < ?5 OR (created_at = ?5 AND id < ?6))
              ORDER BY created_at DESC, id DESC LIMIT ?4"
         ),
         &[
             filter.customer.as_ref().map(CustomerId::as_str).into(),
             filter.source_id.as_deref().into(),
             filter.status.map(RmaStatus::as_str).into(),
-            limit.min(MAX_LIST).into(),
+            limit.min(MAX_LIST + 1).into(),
+            filter.after.as_ref().map(|(created, _)| created.as_str()).into(),
+            filter.after.as_ref().map(|(_, id)| id.as_str()).into(),
         ],
     )?;
     rows.iter().map(|row| case(sql, row)).collect()

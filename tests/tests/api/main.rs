@@ -1,6 +1,7 @@
 //! The black-box suite: HTTP against the running app, in one binary
 //! (see tests/README.md). One module per component or journey.
 
+mod api_style;
 mod availability;
 mod carts;
 mod catalog;
