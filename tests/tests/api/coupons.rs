@@ -11,9 +11,14 @@ use blackbox_tests::{
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
+/// The demo promotions with their dates rendered for today, as the demo
+/// seed renders them.
 fn demo_promotions() -> Value {
     let path = blackbox_tests::workspace_root().join("infra/demo/promotions.json");
-    serde_json::from_slice(&std::fs::read(path).expect("demo promotions")).expect("JSON")
+    let text = std::fs::read_to_string(path).expect("demo promotions");
+    let rendered = blackbox_tests::testing::render_relative_dates(&text, Utc::now().date_naive())
+        .expect("relative dates");
+    serde_json::from_str(&rendered).expect("JSON")
 }
 
 /// Loads the demo promotions (idempotent: an unchanged definition keeps its
