@@ -19,7 +19,7 @@ use omni_shared::cart::{CartError, CartPolicy, CartStatus, expiry};
 use omni_shared::channel::Channel;
 use omni_shared::ids::Sku;
 use omni_shared::pipeline::Ctx;
-use omni_shared::storage::{Sql, StorageError, in_transaction};
+use omni_shared::storage::{Sql, in_transaction};
 use omni_shared::web::etag::etag;
 use omni_shared::web::{IfMatch, Problem};
 use spin_sdk::http::Response;
@@ -91,9 +91,11 @@ pub fn edit_cart(
     answer(ctx, sql, &id, shopper.channel, &policy, minimal, outcome)
 }
 
-/// How often a line edit is decided again after losing a race; beyond that
-/// the cart is too busy (503, retry shortly).
-const LINE_EDIT_ATTEMPTS: u32 = 50;
+/// How often a line edit is decided again after losing a race before it
+/// stops racing: then it takes the write lock and decides inside it (the
+/// transaction path), so a device that keeps losing on the hottest line is
+/// served in turn instead of answered 503.
+const LINE_EDIT_ATTEMPTS: u32 = 12;
 
 /// Applies one line edit (see the module docs).
 ///
@@ -151,7 +153,7 @@ pub fn edit_line(ctx: &Ctx<'_>, sku: &Sku, edit: &LineEdit) -> Result<Response, 
         attempts += 1;
         match attempt() {
             Ok(Attempt::Raced) if attempts < LINE_EDIT_ATTEMPTS => continue,
-            Ok(Attempt::Raced) => break Err(CartError::Storage(StorageError::Busy)),
+            Ok(Attempt::Raced) => return in_transaction_path(ctx),
             Ok(Attempt::Stale) => return in_transaction_path(ctx),
             Ok(Attempt::Done(channel, version)) => break Ok((channel, version)),
             Err(error) => break Err(error),
