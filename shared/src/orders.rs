@@ -431,11 +431,9 @@ impl From<OrderError> for Problem {
             OrderError::NotFound | OrderError::UnknownCheckout | OrderError::UnknownReservation => {
                 Problem::not_found(detail)
             }
-            OrderError::WrongStore { store } => {
-                Problem::new(403, "wrong-store", "Another Store's Order")
-                    .with_detail(detail)
-                    .with_extension("store_id", json!(store.as_str()))
-            }
+            OrderError::WrongStore { store } => Problem::new(403, "wrong-store", "Wrong Store")
+                .with_detail(detail)
+                .with_extension("store_id", json!(store.as_str())),
             OrderError::Forbidden(_) => Problem::forbidden(detail),
             OrderError::Illegal {
                 current, allowed, ..
@@ -473,7 +471,7 @@ impl From<OrderError> for Problem {
                     .with_extension("currency", json!(currency.code()))
             }
             OrderError::NotOffered { store, fulfilment } => {
-                Problem::new(422, "not-offered", "Not Offered By The Store")
+                Problem::new(422, "not-offered", "Not Offered")
                     .with_detail(detail)
                     .with_extension("store_id", json!(store.as_str()))
                     .with_extension("fulfilment", json!(fulfilment.as_str()))

@@ -266,7 +266,7 @@ pub enum PromotionError {
     BadKey,
     /// 409 `order-already-redeemed`.
     OrderAlreadyReserved { order: OrderId, reservation: String },
-    /// 409 `invalid-transition`: e.g. committing a released reservation.
+    /// 409 `illegal-transition` (with `current`): e.g. committing a released redemption.
     InvalidTransition {
         state: RedemptionState,
         action: &'static str,

@@ -323,7 +323,7 @@ impl From<ReturnError> for Problem {
             ReturnError::Invalid(errors) => Problem::invalid_body(detail)
                 .with_extension("errors", serde_json::to_value(errors).unwrap_or_default()),
             ReturnError::NotOffered(_) => {
-                Problem::new(422, "not-offered", "Not Offered By The Policy").with_detail(detail)
+                Problem::new(422, "not-offered", "Not Offered").with_detail(detail)
             }
             ReturnError::CodeInvalid => {
                 Problem::new(403, "return-code-invalid", "Invalid Return Code").with_detail(detail)
@@ -357,11 +357,9 @@ impl From<ReturnError> for Problem {
                         ),
                     )
             }
-            ReturnError::WrongStore { store } => {
-                Problem::new(403, "wrong-store", "Another Store's Return")
-                    .with_detail(detail)
-                    .with_extension("store_id", json!(store.as_ref().map(StoreId::as_str)))
-            }
+            ReturnError::WrongStore { store } => Problem::new(403, "wrong-store", "Wrong Store")
+                .with_detail(detail)
+                .with_extension("store_id", json!(store.as_ref().map(StoreId::as_str))),
             ReturnError::Forbidden(_) => Problem::forbidden(detail),
             ReturnError::Stale { current_version } => {
                 let etag = crate::web::etag::etag(current_version);

@@ -225,7 +225,7 @@ pub enum StockError {
     Insufficient(Vec<Shortfall>),
     /// 404 `not-found`: no reservation with this id.
     NoSuchReservation,
-    /// 409 `reservation-state`: the reservation cannot make this move from
+    /// 409 `illegal-transition` (with `current`): the reservation cannot make this move from
     /// its current state (a released one confirmed, a fulfilled one
     /// released).
     WrongState {
@@ -334,7 +334,7 @@ impl From<StockError> for Problem {
             StockError::NotSoldHere { sku, refusal } => {
                 let mut body = serde_json::to_value(refusal).unwrap_or_default();
                 body["sku"] = Value::String(sku.to_string());
-                Problem::new(422, "not-sold-in-channel", "Not sold in this channel")
+                Problem::new(422, "not-sold-in-channel", "Not Sold In This Channel")
                     .with_detail(detail)
                     .with_extension("refusal", body)
             }
@@ -345,9 +345,9 @@ impl From<StockError> for Problem {
             }
             StockError::NoSuchReservation => Problem::not_found(detail),
             StockError::WrongState { current, .. } => {
-                Problem::new(409, "reservation-state", "Reservation state")
+                Problem::new(409, "illegal-transition", "Illegal Status Transition")
                     .with_detail(detail)
-                    .with_extension("state", Value::String(current.as_str().to_owned()))
+                    .with_extension("current", Value::String(current.as_str().to_owned()))
             }
             StockError::HoldExpired => {
                 Problem::new(409, "hold-expired", "Hold expired").with_detail(detail)

@@ -87,7 +87,8 @@ fn rows_under(ctx: &Ctx<'_>, key: &str) -> Result<Vec<Value>, Problem> {
 fn batch_problem(error: BatchError) -> Problem {
     match error {
         BatchError::TooManyRows { .. } => {
-            Problem::new(413, "payload-too-large", "Batch too large").with_detail(error.to_string())
+            Problem::new(413, "payload-too-large", "Payload Too Large")
+                .with_detail(error.to_string())
         }
         BatchError::InvalidRows(ref errors) => Problem::unprocessable(error.to_string())
             .with_extension("errors", serde_json::to_value(errors).unwrap_or_default()),

@@ -13,7 +13,7 @@
 //! | a code bound elsewhere | 409 | `code-taken` |
 //! | codes for an automatic promotion | 409 | `automatic-promotion` |
 //! | a second live redemption of an order | 409 | `order-already-redeemed` |
-//! | commit after release | 409 | `invalid-transition` (with `state`) |
+//! | commit after release | 409 | `illegal-transition` (with `current`) |
 //! | stale If-Match | 412 | `precondition-failed` |
 //! | idempotency key reused / missing | 422 / 400 | `idempotency-key-reused` / `bad-request` |
 //! | guards failing under contention | 503 | `unavailable` |
@@ -68,9 +68,9 @@ pub fn problem(err: PromotionError) -> Problem {
             .with_detail(err.to_string())
             .with_extension("redemption_id", json!(reservation)),
         PromotionError::InvalidTransition { state, .. } => {
-            Problem::new(409, "invalid-transition", "Invalid Transition")
+            Problem::new(409, "illegal-transition", "Illegal Status Transition")
                 .with_detail(err.to_string())
-                .with_extension("state", json!(state))
+                .with_extension("current", json!(state))
         }
         PromotionError::Contention => Problem::unavailable(1),
         PromotionError::Storage(storage) => Problem::from(storage),

@@ -729,7 +729,12 @@ fn release_gives_the_use_back_and_commit_after_release_is_refused() {
         json!({}),
     );
     assert_eq!(status(&commit), 409);
-    assert_eq!(body_json(&commit)["state"], "released");
+    assert_eq!(
+        body_json(&commit)["type"],
+        "urn:omnichannel-edge:problem:illegal-transition",
+        "one type for an impossible move in every component"
+    );
+    assert_eq!(body_json(&commit)["current"], "released");
     let second = body_json(&reserve(
         &t,
         &customer("C-2"),

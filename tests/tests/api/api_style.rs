@@ -239,6 +239,84 @@ fn field_errors_categories_instants_and_names_have_one_shape() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Every problem the code can answer: one status and one title per `type`,
+/// and the retired synonyms gone (`unknown-coupon`, `invalid-transition`,
+/// `reservation-state`: one condition, one type, in every component).
+#[test]
+fn one_problem_type_per_condition_in_every_component() {
+    let mut sources = Vec::new();
+    let mut stack = vec![
+        workspace_root().join("shared/src"),
+        workspace_root().join("components"),
+    ];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests.rs") {
+                sources.push(path);
+            }
+        }
+    }
+    let mut seen: std::collections::BTreeMap<String, (String, String, String)> =
+        std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for path in sources {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in text.match_indices("Problem::new(") {
+            let args: Vec<&str> = text[at + "Problem::new(".len()..]
+                .splitn(4, ',')
+                .take(3)
+                .map(str::trim)
+                .collect();
+            let [status, slug, title] = args[..] else {
+                continue;
+            };
+            let (Some(slug), Some(title)) = (
+                slug.strip_prefix('"').and_then(|s| s.strip_suffix('"')),
+                title
+                    .trim_end_matches(')')
+                    .strip_prefix('"')
+                    .and_then(|t| t.split('"').next()),
+            ) else {
+                continue;
+            };
+            let place = path
+                .strip_prefix(workspace_root())
+                .unwrap()
+                .display()
+                .to_string();
+            match seen.get(slug) {
+                Some((s, t, first)) if s != status || t != title => {
+                    problems.push(format!(
+                        "`{slug}`: {status} {title:?} in {place}, but {s} {t:?} in {first}"
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(
+                        slug.to_owned(),
+                        (status.to_owned(), title.to_owned(), place),
+                    );
+                }
+            }
+        }
+    }
+    for retired in [
+        "unknown-coupon",
+        "invalid-transition",
+        "reservation-state",
+        "order-already-reserved",
+    ] {
+        if seen.contains_key(retired) {
+            problems.push(format!("`{retired}` is retired: one condition, one type"));
+        }
+    }
+    assert!(seen.len() > 40, "the problem types were found: {seen:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// The guide the rules come from exists and names each rule.
 #[test]
 fn the_api_style_guide_writes_the_rules_down() {
