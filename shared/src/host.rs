@@ -7,7 +7,7 @@
 //! SQL use, which is how the app works under `spin up` with no set-up step.
 
 use crate::clock::Clock;
-use crate::storage::{KeyValue, Sql, StorageError, migrations};
+use crate::storage::{KeyValue, Sql, StorageError};
 use std::cell::OnceCell;
 
 pub trait Host {
@@ -53,7 +53,7 @@ mod spin_host {
                 // connection and treats a guest's PRAGMA as a session change
                 // that forbids reuse, which costs a connection per request.
                 let sql = SpinSql::open_default()?;
-                migrations::apply(&sql)?;
+                crate::schema::apply(&sql)?;
                 Ok(sql)
             })
             .map(|s| s as &dyn Sql)
@@ -139,7 +139,7 @@ mod native_host {
         fn sql(&self) -> Result<&dyn Sql, StorageError> {
             open_once(&self.sql, || {
                 let sql = SqliteDb::at(self.state_dir.join("sqlite_db.db")).connect()?;
-                migrations::apply(&sql)?;
+                crate::schema::apply(&sql)?;
                 Ok(sql)
             })
             .map(|s| s as &dyn Sql)

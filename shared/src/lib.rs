@@ -24,6 +24,7 @@ pub mod promotions;
 pub mod qr;
 pub mod quantity;
 pub mod returns;
+pub mod schema;
 pub mod stock;
 pub mod storage;
 pub mod web;

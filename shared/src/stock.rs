@@ -461,7 +461,7 @@ pub(crate) mod test_support {
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteDb::at(dir.path().join("stock.db"));
         let sql = db.connect().unwrap();
-        migrations::apply(&sql).unwrap();
+        crate::schema::apply(&sql).unwrap();
         insert_store(
             &sql,
             &store_json("S1", "store", 52.2297, 21.0031, json!({})),

@@ -801,7 +801,7 @@ mod tests {
     /// A migrated database with SKUs `S0`..`S3` at 1.00 PLN.
     fn database(dir: &tempfile::TempDir) -> crate::storage::native::NativeSql {
         let sql = SqliteDb::at(dir.path().join("cart.db")).connect().unwrap();
-        crate::storage::migrations::apply(&sql).unwrap();
+        crate::schema::apply(&sql).unwrap();
         for i in 0..4 {
             let sku = format!("S{i}");
             sql.execute(

@@ -700,7 +700,7 @@ mod tests {
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let sql = SqliteDb::at(dir.path().join("o.db")).connect().unwrap();
-        migrations::apply(&sql).unwrap();
+        crate::schema::apply(&sql).unwrap();
         Fixture { _dir: dir, sql }
     }
 

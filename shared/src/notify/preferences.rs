@@ -148,7 +148,7 @@ mod tests {
     fn saving_bumps_the_version_and_a_stale_version_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let sql = SqliteDb::at(dir.path().join("p.db")).connect().unwrap();
-        migrations::apply(&sql).unwrap();
+        crate::schema::apply(&sql).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
         let me = CustomerId::parse("C-1").unwrap();
         let choice = Choice {

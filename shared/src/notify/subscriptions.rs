@@ -387,7 +387,7 @@ mod tests {
     fn registering_again_refreshes_one_row_and_a_new_owner_takes_it_over() {
         let dir = tempfile::tempdir().unwrap();
         let sql = SqliteDb::at(dir.path().join("n.db")).connect().unwrap();
-        migrations::apply(&sql).unwrap();
+        crate::schema::apply(&sql).unwrap();
         let (first, new) = register(&sql, &customer("C-1"), &sub(1), now()).unwrap();
         assert!(new);
         let (again, new) = register(&sql, &customer("C-1"), &sub(1), now()).unwrap();
@@ -408,7 +408,7 @@ mod tests {
     fn a_customer_keeps_at_most_the_maximum_number_of_subscriptions() {
         let dir = tempfile::tempdir().unwrap();
         let sql = SqliteDb::at(dir.path().join("n.db")).connect().unwrap();
-        migrations::apply(&sql).unwrap();
+        crate::schema::apply(&sql).unwrap();
         for n in 0..MAX_PER_CUSTOMER {
             register(&sql, &customer("C-1"), &sub(n), now()).unwrap();
         }
@@ -429,7 +429,7 @@ mod tests {
     fn only_the_owner_removes_a_subscription() {
         let dir = tempfile::tempdir().unwrap();
         let sql = SqliteDb::at(dir.path().join("n.db")).connect().unwrap();
-        migrations::apply(&sql).unwrap();
+        crate::schema::apply(&sql).unwrap();
         let (stored, _) = register(&sql, &customer("C-1"), &sub(1), now()).unwrap();
         assert_eq!(
             remove(&sql, &customer("C-2"), &stored.id),

@@ -961,7 +961,7 @@ fn database() -> (tempfile::TempDir, crate::storage::native::NativeSql) {
     let sql = crate::storage::native::SqliteDb::at(dir.path().join("promotions.db"))
         .connect()
         .unwrap();
-    crate::storage::migrations::apply(&sql).unwrap();
+    crate::schema::apply(&sql).unwrap();
     (dir, sql)
 }
 

@@ -8,82 +8,30 @@
 //! exclusive, re-checked upgrade when it is not, so two components racing on
 //! a fresh database apply each step exactly once.
 //!
-//! Rules for adding a migration: append a step to [`MIGRATIONS`] (each area
-//! keeps its DDL in its own module and names it here), never edit or reorder
-//! a shipped one, and keep each step valid on a database that already holds
-//! data.
+//! This module knows how to apply steps, not which: the app's steps are
+//! listed by [`crate::schema`], above every area, and handed down here, so
+//! the storage layer imports no area (each area owns its DDL). Rules for
+//! adding a migration are in [`crate::schema`].
 
 use super::{Sql, StorageError};
 
-/// The schema, one step per version; index + 1 is the version it produces.
-pub const MIGRATIONS: &[&str] = &[
-    FOUNDATION,
-    crate::cart::SCHEMA,
-    crate::stock::SCHEMA,
-    crate::promotions::SCHEMA,
-    crate::orders::SCHEMA,
-    crate::returns::SCHEMA,
-    crate::orders::ENDLESS_AISLE,
-    crate::promotions::CHECKOUT_HOLDS,
-    crate::cart::GUARDED_LINE_WRITES,
-    crate::stock::RESERVATION_REQUESTS,
-    crate::orders::MOVES,
-];
-
-/// HTTP conventions (idempotency) and catalog master data.
-const FOUNDATION: &str = "CREATE TABLE idempotency_keys (
-        scope TEXT NOT NULL,
-        key TEXT NOT NULL,
-        request_hash TEXT NOT NULL,
-        status INTEGER,
-        response_headers TEXT,
-        response_body BLOB,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (scope, key)
-    );
-    CREATE TABLE catalog_items (
-        sku TEXT PRIMARY KEY,
-        product_id TEXT NOT NULL,
-        category TEXT NOT NULL,
-        assortment TEXT NOT NULL DEFAULT 'both'
-            CHECK (assortment IN ('both', 'online_only', 'store_only')),
-        data TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX catalog_items_by_product ON catalog_items (product_id);
-    CREATE INDEX catalog_items_by_category ON catalog_items (category);
-    CREATE TABLE prices (
-        sku TEXT NOT NULL REFERENCES catalog_items (sku),
-        currency TEXT NOT NULL,
-        amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (sku, currency)
-    );
-    CREATE TABLE stores (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('store', 'warehouse')),
-        lat REAL NOT NULL,
-        lon REAL NOT NULL,
-        data TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );";
-
-/// The version a database has once every migration is applied.
-pub fn latest_version() -> i64 {
-    MIGRATIONS.len() as i64
+/// The version a database has once every one of `steps` is applied.
+pub fn latest_version(steps: &[&str]) -> i64 {
+    steps.len() as i64
 }
 
-/// Brings the schema up to [`latest_version`]; a no-op when it already is.
+/// Brings the schema up to the last of `steps` (one step per version: index
+/// + 1 is the version it produces); a no-op when it already is.
 ///
 /// Why retry on `Busy`? SQLite answers a journal-mode switch or a lock
 /// upgrade that would deadlock with `SQLITE_BUSY` at once, without waiting
 /// out the busy timeout; that happens only while several first requests
 /// race to migrate a fresh database, and a short pause settles it.
-pub fn apply(sql: &dyn Sql) -> Result<(), StorageError> {
+pub fn apply(sql: &dyn Sql, steps: &[&str]) -> Result<(), StorageError> {
     const ATTEMPTS: u32 = 50;
     let mut attempt = 1;
     loop {
-        match apply_once(sql) {
+        match apply_once(sql, steps) {
             Err(StorageError::Busy) if attempt < ATTEMPTS => {
                 std::thread::sleep(std::time::Duration::from_millis(
                     10 * u64::from(attempt.min(10)),
@@ -95,8 +43,8 @@ pub fn apply(sql: &dyn Sql) -> Result<(), StorageError> {
     }
 }
 
-fn apply_once(sql: &dyn Sql) -> Result<(), StorageError> {
-    if current_version(sql)? >= latest_version() {
+fn apply_once(sql: &dyn Sql, steps: &[&str]) -> Result<(), StorageError> {
+    if current_version(sql)? >= latest_version(steps) {
         return Ok(());
     }
     // WAL lets readers proceed while one writer commits; the setting is
@@ -107,7 +55,7 @@ fn apply_once(sql: &dyn Sql) -> Result<(), StorageError> {
         // Re-read under the write lock: another component may have migrated
         // between the first read and BEGIN IMMEDIATE.
         let from = current_version(tx)?;
-        for (index, step) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
+        for (index, step) in steps.iter().enumerate().skip(from.max(0) as usize) {
             for statement in statements(step) {
                 tx.execute(statement, &[])?;
             }
@@ -130,7 +78,7 @@ pub fn current_version(sql: &dyn Sql) -> Result<i64, StorageError> {
 /// executes one statement per call. Migrations hold no `;` inside literals,
 /// which keeps this split honest; a `CREATE TRIGGER` keeps the `;`s of its
 /// body up to its closing `END`.
-fn statements(step: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn statements(step: &str) -> impl Iterator<Item = &str> {
     let mut statements = Vec::new();
     let mut start = 0;
     let mut in_trigger = false;
@@ -150,29 +98,35 @@ fn statements(step: &str) -> impl Iterator<Item = &str> {
     statements.into_iter().filter(|s| !s.is_empty())
 }
 
-fn starts_with_words(text: &str, words: &[&str]) -> bool {
+pub(crate) fn starts_with_words(text: &str, words: &[&str]) -> bool {
     let mut found = text.split_whitespace();
     words
         .iter()
         .all(|w| found.next().is_some_and(|f| f.eq_ignore_ascii_case(w)))
 }
 
-fn last_word(text: &str) -> &str {
+pub(crate) fn last_word(text: &str) -> &str {
     text.split_whitespace().last().unwrap_or_default()
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    /// A small schema of two steps, the second with a trigger.
+    const STEPS: &[&str] = &[
+        "CREATE TABLE stores (id TEXT PRIMARY KEY, kind TEXT NOT NULL, lat REAL, lon REAL, data TEXT, updated_at TEXT)",
+        "CREATE TABLE log (x); CREATE TRIGGER keep AFTER INSERT ON stores BEGIN INSERT INTO log VALUES (1); END",
+    ];
     use crate::storage::native::SqliteDb;
 
     #[test]
-    fn a_fresh_database_reaches_the_latest_version() {
+    fn a_fresh_database_reaches_the_last_step() {
         let dir = tempfile::tempdir().unwrap();
         let sql = SqliteDb::at(dir.path().join("m.db")).connect().unwrap();
         assert_eq!(current_version(&sql).unwrap(), 0);
-        apply(&sql).unwrap();
-        assert_eq!(current_version(&sql).unwrap(), latest_version());
+        apply(&sql, STEPS).unwrap();
+        assert_eq!(current_version(&sql).unwrap(), latest_version(STEPS));
         let mode = sql.execute("PRAGMA journal_mode", &[]).unwrap();
         assert_eq!(mode.first().unwrap().text("journal_mode").unwrap(), "wal");
     }
@@ -182,19 +136,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteDb::at(dir.path().join("m.db"));
         let sql = db.connect().unwrap();
-        apply(&sql).unwrap();
+        apply(&sql, STEPS).unwrap();
         sql.execute(
             "INSERT INTO stores (id, kind, lat, lon, data, updated_at) VALUES ('S1', 'store', 0, 0, '{}', 'now')",
             &[],
         )
         .unwrap();
-        apply(&sql).unwrap();
-        apply(&db.connect().unwrap()).unwrap();
+        apply(&sql, STEPS).unwrap();
+        apply(&db.connect().unwrap(), STEPS).unwrap();
         let rows = sql
             .execute("SELECT count(*) AS n FROM stores", &[])
             .unwrap();
         assert_eq!(rows.first().unwrap().integer("n").unwrap(), 1);
-        assert_eq!(current_version(&sql).unwrap(), latest_version());
+        assert_eq!(current_version(&sql).unwrap(), latest_version(STEPS));
     }
 
     #[test]
@@ -204,7 +158,7 @@ mod tests {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let db = db.clone();
-                std::thread::spawn(move || apply(&db.connect().unwrap()))
+                std::thread::spawn(move || apply(&db.connect().unwrap(), STEPS))
             })
             .collect();
         for handle in handles {
@@ -212,22 +166,8 @@ mod tests {
         }
         assert_eq!(
             current_version(&db.connect().unwrap()).unwrap(),
-            latest_version()
+            latest_version(STEPS)
         );
-    }
-
-    #[test]
-    fn every_step_splits_into_executable_statements() {
-        for step in MIGRATIONS {
-            for statement in statements(step) {
-                let is_trigger = starts_with_words(statement, &["CREATE", "TRIGGER"]);
-                assert!(is_trigger || !statement.contains(';'), "{statement}");
-                assert!(
-                    !is_trigger || last_word(statement).eq_ignore_ascii_case("END"),
-                    "{statement}"
-                );
-            }
-        }
     }
 
     #[test]

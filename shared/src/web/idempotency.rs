@@ -328,7 +328,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteDb::at(dir.path().join("idem.db"));
         let sql = db.connect().unwrap();
-        migrations::apply(&sql).unwrap();
+        crate::schema::apply(&sql).unwrap();
         Fixture { _dir: dir, db, sql }
     }
 
