@@ -765,10 +765,25 @@
     return 'on_track';
   }
 
+  /** Every page of a list (`next_cursor` until the last), at most
+   *  `pages` of 100: a store's whole queue, however busy the day. */
+  async function allPages(path, pages) {
+    const orders = [];
+    let cursor = null;
+    for (let page = 0; page < pages; page += 1) {
+      const reply = await api('GET', `${path}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      if (!reply.ok) return reply;
+      orders.push(...reply.data.orders);
+      cursor = reply.data.next_cursor;
+      if (!cursor) break;
+    }
+    return { ok: true, data: { orders } };
+  }
+
   async function loadQueue() {
     const [prepare, ready] = await Promise.all([
-      api('GET', '/api/orders?queue=true&limit=100'),
-      api('GET', '/api/orders?status=ready_for_pickup&limit=100'),
+      allPages('/api/orders?queue=true', 10),
+      allPages('/api/orders?status=ready_for_pickup', 10),
     ]);
     if (!prepare.ok) return { problem: prepare.data };
     if (!ready.ok) return { problem: ready.data };
