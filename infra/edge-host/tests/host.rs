@@ -153,6 +153,22 @@ impl TestHost {
     fn stderr_text(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
     }
+
+    /// Whether the host's stderr says `text` within two seconds: a thread
+    /// collects the lines, so a line written just before an answer may
+    /// arrive a moment after it.
+    fn stderr_says(&self, text: &str) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            if self.stderr_text().contains(text) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for TestHost {
@@ -602,7 +618,7 @@ fn outbound_http_reaches_only_allowed_hosts() {
         1,
         "refused requests must not leave the host"
     );
-    assert!(host.stderr_text().contains("non-allowed host"));
+    assert!(host.stderr_says("non-allowed host"));
 }
 
 // ----------------------------------------------------------- robustness
@@ -613,7 +629,7 @@ fn a_trap_answers_500_and_the_next_request_is_served() {
     assert_problem(&host.get("/probe/trap"), 500, "component-failed");
     let r = host.get("/probe/headers");
     assert_eq!(r.status, 200);
-    assert!(host.stderr_text().contains("\"probe\" failed"));
+    assert!(host.stderr_says("\"probe\" failed"));
 }
 
 #[test]
