@@ -10,7 +10,7 @@
 //! loyalty offers someone to apply to.
 
 use anyhow::{Context, Result, bail};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
