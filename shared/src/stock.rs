@@ -386,8 +386,8 @@ pub(crate) mod test_support {
     //! A migrated database with the demo stores and a few items, for the
     //! storage tests of this area.
 
+    use crate::storage::Sql;
     use crate::storage::native::{NativeSql, SqliteDb};
-    use crate::storage::{Sql, migrations};
     use serde_json::{Value, json};
 
     pub struct Db {

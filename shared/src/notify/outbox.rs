@@ -682,7 +682,6 @@ mod tests {
     use crate::notify::preferences::{Choice, save};
     use crate::notify::subscriptions::{PushSubscription, register};
     use crate::notify::webhook;
-    use crate::storage::migrations;
     use crate::storage::native::{NativeSql, SqliteDb};
     use chrono::TimeZone;
 

@@ -133,7 +133,6 @@ pub fn save(
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::storage::migrations;
     use crate::storage::native::SqliteDb;
     use chrono::TimeZone;
 

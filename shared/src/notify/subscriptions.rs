@@ -298,7 +298,6 @@ fn stored(row: Row<'_>) -> Result<Stored, StorageError> {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::storage::migrations;
     use crate::storage::native::SqliteDb;
     use chrono::TimeZone;
 

@@ -313,7 +313,6 @@ fn timestamp(at: DateTime<Utc>) -> String {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::storage::migrations;
     use crate::storage::native::{NativeSql, SqliteDb};
     use chrono::TimeZone;
     use std::cell::Cell;
