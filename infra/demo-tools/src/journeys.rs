@@ -12,9 +12,27 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 /// Who calls: a bearer token (or none), extra headers.
+#[derive(Clone)]
 struct As {
     token: Option<String>,
     headers: Vec<(&'static str, String)>,
+}
+
+impl As {
+    /// A caller with this bearer token (`None`: a guest).
+    fn bearer(token: Option<String>) -> As {
+        As {
+            token,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The same caller sending one more header.
+    fn with(&self, name: &'static str, value: impl Into<String>) -> As {
+        let mut next = self.clone();
+        next.headers.push((name, value.into()));
+        next
+    }
 }
 
 struct Demo {
@@ -165,18 +183,9 @@ pub fn run(args: &[String]) -> Result<()> {
 /// 1. Check availability online, reserve, pick up in store.
 fn click_and_collect(demo: &mut Demo, who: &str) -> Result<()> {
     println!("\n1. Check availability online, reserve, pick up in store ({who})");
-    let shopper = As {
-        token: Some(token("customer", who, None)?),
-        headers: vec![("x-channel", "app".into())],
-    };
-    let store = As {
-        token: Some(token("store", "kiosk-1", Some("WAW-01"))?),
-        headers: vec![],
-    };
-    let ops = As {
-        token: Some(token("ops", "demo", None)?),
-        headers: vec![],
-    };
+    let shopper = As::bearer(Some(token("customer", who, None)?)).with("x-channel", "app");
+    let store = As::bearer(Some(token("store", "kiosk-1", Some("WAW-01"))?));
+    let ops = As::bearer(Some(token("ops", "demo", None)?));
     let sku = "TEE-ORG-BLK-M";
     demo.call(
         &shopper,
@@ -227,10 +236,7 @@ fn click_and_collect(demo: &mut Demo, who: &str) -> Result<()> {
     let id = text(&order, "order_id");
     let mut version = order["version"].as_i64().unwrap_or(1);
     for status in ["accepted", "picking", "ready_for_pickup"] {
-        let store_now = As {
-            token: store.token.clone(),
-            headers: vec![("if-match", format!("\"v{version}\""))],
-        };
+        let store_now = As::bearer(store.token.clone()).with("if-match", format!("\"v{version}\""));
         let moved = demo.call(
             &store_now,
             "POST",
@@ -326,14 +332,8 @@ fn click_and_collect(demo: &mut Demo, who: &str) -> Result<()> {
 fn app_to_till(demo: &mut Demo, who: &str) -> Result<()> {
     println!("\n2. Start in the app, continue on the web, pay at the till ({who})");
     let customer = token("customer", who, None)?;
-    let in_app = As {
-        token: Some(customer.clone()),
-        headers: vec![("x-channel", "app".into())],
-    };
-    let on_web = As {
-        token: Some(customer.clone()),
-        headers: vec![("x-channel", "web".into())],
-    };
+    let in_app = As::bearer(Some(customer.clone())).with("x-channel", "app");
+    let on_web = As::bearer(Some(customer.clone())).with("x-channel", "web");
     let cart = demo.call(
         &in_app,
         "POST",
@@ -374,13 +374,9 @@ fn app_to_till(demo: &mut Demo, who: &str) -> Result<()> {
         )
     })?;
     let web = demo.call(
-        &As {
-            token: Some(customer.clone()),
-            headers: vec![
-                ("x-channel", "web".into()),
-                ("if-match", format!("\"v{}\"", web["version"])),
-            ],
-        },
+        &As::bearer(Some(customer.clone()))
+            .with("x-channel", "web")
+            .with("if-match", format!("\"v{}\"", web["version"])),
         "POST",
         &format!("/api/carts/{id}/lines"),
         Some(&json!({"sku": "TEE-ORG-BLK-M", "quantity": 2})),
@@ -394,13 +390,9 @@ fn app_to_till(demo: &mut Demo, who: &str) -> Result<()> {
         },
     )?;
     let checkout = demo.call(
-        &As {
-            token: Some(customer),
-            headers: vec![
-                ("x-channel", "web".into()),
-                ("if-match", format!("\"v{}\"", web["version"])),
-            ],
-        },
+        &As::bearer(Some(customer))
+            .with("x-channel", "web")
+            .with("if-match", format!("\"v{}\"", web["version"])),
         "POST",
         &format!("/api/carts/{id}/checkouts"),
         None,
@@ -414,10 +406,7 @@ fn app_to_till(demo: &mut Demo, who: &str) -> Result<()> {
         },
     )?;
     let code = text(&checkout["handoff"], "code");
-    let till = As {
-        token: Some(token("store", "till-1", Some("WAW-01"))?),
-        headers: vec![("x-channel", "pos".into())],
-    };
+    let till = As::bearer(Some(token("store", "till-1", Some("WAW-01"))?)).with("x-channel", "pos");
     let same = checkout["totals"].clone();
     demo.call(
         &till,
@@ -459,10 +448,7 @@ fn endless_aisle(demo: &mut Demo, who: &str) -> Result<()> {
     println!(
         "\n3. Not in this store in my size: ordered at the kiosk from central stock to home ({who})"
     );
-    let kiosk = As {
-        token: Some(token("store", "kiosk-1", Some("WAW-01"))?),
-        headers: vec![],
-    };
+    let kiosk = As::bearer(Some(token("store", "kiosk-1", Some("WAW-01"))?));
     let sku = "DRS-LIN-NAV-M";
     let options = demo.call(&kiosk, "POST", "/api/availability/fulfilment-options", Some(&json!({"channel": "kiosk", "store_id": "WAW-01", "lines": [{"sku": sku, "quantity": 1}]})), 200, |v| {
         let offered: Vec<String> = v["options"].as_array().into_iter().flatten().map(|o| match o["location_id"].as_str() {
@@ -498,22 +484,10 @@ fn return_anywhere(demo: &mut Demo, who: &str) -> Result<()> {
     println!(
         "\n4. Return anywhere: collected in Warsaw, returned in Kraków, refunded exactly ({who})"
     );
-    let shopper = As {
-        token: Some(token("customer", who, None)?),
-        headers: vec![],
-    };
-    let waw = As {
-        token: Some(token("store", "kiosk-1", Some("WAW-01"))?),
-        headers: vec![],
-    };
-    let krk = As {
-        token: Some(token("store", "kiosk-1", Some("KRK-01"))?),
-        headers: vec![],
-    };
-    let ops = As {
-        token: Some(token("ops", "demo", None)?),
-        headers: vec![],
-    };
+    let shopper = As::bearer(Some(token("customer", who, None)?));
+    let waw = As::bearer(Some(token("store", "kiosk-1", Some("WAW-01"))?));
+    let krk = As::bearer(Some(token("store", "kiosk-1", Some("KRK-01"))?));
+    let ops = As::bearer(Some(token("ops", "demo", None)?));
     let sku = "DRS-LIN-SND-L";
     let reservation = demo.call(
         &shopper,
@@ -623,10 +597,7 @@ fn guest_becomes_customer(demo: &mut Demo, who: &str) -> Result<()> {
         "\n5. A guest cart on the web merges at login with the app cart: nothing lost, nothing doubled ({who})"
     );
     let customer = token("customer", who, None)?;
-    let in_app = As {
-        token: Some(customer.clone()),
-        headers: vec![("x-channel", "app".into())],
-    };
+    let in_app = As::bearer(Some(customer.clone())).with("x-channel", "app");
     let cart = demo.call(
         &in_app,
         "POST",
@@ -647,10 +618,7 @@ fn guest_becomes_customer(demo: &mut Demo, who: &str) -> Result<()> {
         )?;
     }
     let guest = demo.call(
-        &As {
-            token: None,
-            headers: vec![("x-channel", "web".into())],
-        },
+        &As::bearer(None).with("x-channel", "web"),
         "POST",
         "/api/carts",
         Some(&json!({"channel": "web"})),
@@ -663,13 +631,9 @@ fn guest_becomes_customer(demo: &mut Demo, who: &str) -> Result<()> {
         },
     )?;
     let guest_id = text(&guest, "cart_id");
-    let as_guest = As {
-        token: None,
-        headers: vec![
-            ("x-channel", "web".into()),
-            ("x-cart-secret", text(&guest, "secret")),
-        ],
-    };
+    let as_guest = As::bearer(None)
+        .with("x-channel", "web")
+        .with("x-cart-secret", text(&guest, "secret"));
     for (sku, quantity) in [("TEE-ORG-BLK-M", 1), ("DRS-LIN-NAV-S", 2)] {
         demo.call(
             &as_guest,
@@ -680,13 +644,9 @@ fn guest_becomes_customer(demo: &mut Demo, who: &str) -> Result<()> {
             |v| format!("guest cart: {}", lines(v)),
         )?;
     }
-    let at_login = As {
-        token: Some(customer),
-        headers: vec![
-            ("x-channel", "web".into()),
-            ("x-cart-secret", text(&guest, "secret")),
-        ],
-    };
+    let at_login = As::bearer(Some(customer))
+        .with("x-channel", "web")
+        .with("x-cart-secret", text(&guest, "secret"));
     demo.call(
         &at_login,
         "POST",

@@ -198,13 +198,7 @@ fn same(file_row: &Value, held: Option<&Value>) -> bool {
 }
 
 fn seed_stores(api: &Api, rows: &[Value]) -> Result<()> {
-    let held: BTreeMap<String, Value> = api
-        .get("/api/catalog/stores")?
-        .and_then(|body| body["stores"].as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|s| Some((s["store_id"].as_str()?.to_owned(), s)))
-        .collect();
+    let held = every_row(api, "/api/catalog/stores?limit=500", "stores", "store_id")?;
     let changed: Vec<&Value> = rows
         .iter()
         .filter(|r| !same(r, r["store_id"].as_str().and_then(|id| held.get(id))))
@@ -227,22 +221,27 @@ fn seed_stores(api: &Api, rows: &[Value]) -> Result<()> {
 
 /// Every item the app holds, by SKU, with its base prices.
 fn held_items(api: &Api) -> Result<BTreeMap<String, Value>> {
+    every_row(api, "/api/catalog/items?limit=200", "items", "sku")
+}
+
+/// Every row of a list (`path` with its `limit`), page after page by
+/// `next_cursor`, by its `id` member.
+fn every_row(api: &Api, path: &str, rows: &str, id: &str) -> Result<BTreeMap<String, Value>> {
     let mut held = BTreeMap::new();
-    let mut cursor = String::new();
+    let mut cursor: Option<String> = None;
     loop {
-        let path = if cursor.is_empty() {
-            "/api/catalog/items?limit=200".to_owned()
-        } else {
-            format!("/api/catalog/items?limit=200&cursor={cursor}")
+        let url = match &cursor {
+            Some(cursor) => format!("{path}&cursor={cursor}"),
+            None => path.to_owned(),
         };
-        let Some(page) = api.get(&path)? else { break };
-        for item in page["items"].as_array().into_iter().flatten() {
-            if let Some(sku) = item["sku"].as_str() {
-                held.insert(sku.to_owned(), item.clone());
+        let Some(page) = api.get(&url)? else { break };
+        for row in page[rows].as_array().into_iter().flatten() {
+            if let Some(key) = row[id].as_str() {
+                held.insert(key.to_owned(), row.clone());
             }
         }
         match page["next_cursor"].as_str() {
-            Some(next) => cursor = next.to_owned(),
+            Some(next) => cursor = Some(next.to_owned()),
             None => break,
         }
     }
