@@ -16,6 +16,7 @@ pub mod host;
 pub mod hours;
 pub mod identity;
 pub mod ids;
+pub mod insights;
 pub mod money;
 pub mod notify;
 pub mod orders;

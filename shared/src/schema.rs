@@ -23,6 +23,7 @@ pub const STEPS: &[&str] = &[
     crate::cart::GUARDED_LINE_WRITES,
     crate::stock::RESERVATION_REQUESTS,
     crate::orders::MOVES,
+    crate::insights::INDEXES,
 ];
 
 /// Brings a database to the app's latest schema (a no-op when it is).
