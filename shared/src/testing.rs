@@ -33,7 +33,8 @@ impl TestHost {
             .with_variable("jwt_hs256_secret", JWT_SECRET)
             .with_variable("jwt_es256_public_key", "")
             .with_variable("code_signing_secret", CODE_SECRET)
-            .with_variable("cors_origins", "https://shop.example");
+            .with_variable("cors_origins", "https://shop.example")
+            .with_variable("retailer_time_zone", "Europe/Warsaw");
         TestHost { dir, host }
     }
 

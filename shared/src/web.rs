@@ -18,6 +18,7 @@ pub mod page;
 pub mod problem;
 pub mod query;
 pub mod route;
+pub mod static_page;
 pub mod strict_json;
 
 pub use body::{json_response, parse_json, parse_json_with_limit};

@@ -32,6 +32,7 @@ pub const COMPONENTS: &[&str] = &[
     "pickups",
     "returns",
     "kiosk",
+    "insights",
 ];
 
 pub fn specs() -> &'static Specs {

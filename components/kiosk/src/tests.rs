@@ -2,7 +2,7 @@
 //! the identity code from issue to scan, who may call what, and the
 //! OpenAPI document against the route table.
 
-use crate::assets::{ASSETS, CONTENT_SECURITY_POLICY, etag};
+use crate::assets::{ASSETS, CONTENT_SECURITY_POLICY};
 use crate::{ROUTES, handle};
 use chrono::Duration;
 use omni_shared::host::Host;
@@ -12,6 +12,7 @@ use omni_shared::promotions::{
 use omni_shared::testing::{
     TestHost, body_json, customer, header, json_request, ops, request, status, store_device,
 };
+use omni_shared::web::static_page::etag;
 use serde_json::{Value, json};
 use spin_sdk::http::{Method, Request, Response};
 
