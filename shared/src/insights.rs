@@ -120,11 +120,16 @@ impl Scope {
         zone: TimeZone,
         now: DateTime<Utc>,
     ) -> Result<Scope, ScopeError> {
+        // Exactly `YYYY-MM-DD`: chrono alone would also take `2026-1-5`.
         let date = |parameter: &'static str, raw: &str| {
-            NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| ScopeError::BadDate {
-                parameter,
-                found: raw.chars().take(32).collect(),
-            })
+            let shaped = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
+            shaped
+                .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+                .flatten()
+                .ok_or_else(|| ScopeError::BadDate {
+                    parameter,
+                    found: raw.chars().take(32).collect(),
+                })
         };
         let today = zone.local(now).date();
         let to = to.map(|raw| date("to", raw)).transpose()?.unwrap_or(today);

@@ -239,6 +239,9 @@
     target.replaceChildren();
     target.dataset.view = view;
     VIEWS[view](target, body);
+    // A counter of drawings, so a client (or a test) can tell a redraw with
+    // the same figures from none.
+    target.dataset.renders = String(Number(target.dataset.renders || 0) + 1);
   }
 
   const VIEWS = {

@@ -132,6 +132,7 @@ fn a_scope_is_local_days_with_their_utc_bounds_and_refuses_each_bad_value_by_nam
     };
     assert!(refused(Some("2026-13-01"), None, None, None).starts_with("from:"));
     assert!(refused(None, Some("yesterday"), None, None).starts_with("to:"));
+    assert!(refused(None, Some("2026-1-5"), None, None).starts_with("to:"));
     assert!(refused(Some("2026-11-02"), Some("2026-11-01"), None, None).starts_with("from:"));
     assert!(refused(Some("2025-01-01"), Some("2026-11-01"), None, None).starts_with("to:"));
     assert!(refused(None, None, Some("no spaces allowed"), None).starts_with("store_id:"));

@@ -11,6 +11,7 @@ mod crash;
 mod demo;
 mod deploy;
 mod health;
+mod insights;
 mod kiosk;
 mod openapi_documents;
 mod pickups;
