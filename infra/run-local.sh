@@ -72,7 +72,10 @@ trap stop EXIT
 gateway_pid=$!
 
 printf '\n== starting the local edge host on %s (it compiles the seven components on first start)\n' "$base"
-"$OMNI_BIN/edge-host" up --manifest spin.toml --listen "$listen" --state-dir "$state_dir" &
+# --test-clock: the demo history (below) writes weeks of past shopping
+# through the API by moving the guests' wall clock (POST /_edge/clock, on
+# loopback only); it puts the clock back to the real time when it is done.
+"$OMNI_BIN/edge-host" up --manifest spin.toml --listen "$listen" --state-dir "$state_dir" --test-clock &
 host_pid=$!
 
 # Ready means the host answers its health route, however long the first
@@ -106,6 +109,10 @@ printf '\n== loading the demo retailer through the API (only what differs from i
         "a file in infra/demo/ you edited is refused: the answer names the field" \
         "run the seed alone while the app runs: infra/demo/seed.sh $base"
 
+printf '\n== five weeks of shopping across channels and stores, for the insights page (once per state directory)\n'
+"$OMNI_BIN/omni-demo" history "$base" \
+    || echo "   the demo history was not written (the answer is above); the app runs without it. Retry while it runs: $OMNI_BIN/omni-demo history $base"
+
 token() { "$OMNI_BIN/omni-demo" token "$@"; }
 cat <<MSG
 
@@ -118,6 +125,7 @@ Demo tokens (valid 12 hours):
 Try:  curl $base/api/catalog/items/DRS-LIN-NAV-M
 Walk the five journeys with curl: make demo (in a second terminal)
 Store kiosk: open $base/kiosk/ and paste the store device token above.
+Insights (operations): open $base/insights/ and paste the operator token above.
 Notifications: tail -f $state_dir/notices.log shows every notice the gateway gets (see the README).
 Web Push public key (VAPID, for the app's service worker): $("$OMNI_BIN/omni-demo" vapid-public "$SPIN_VARIABLE_VAPID_PRIVATE_KEY")
 Press Ctrl-C to stop.

@@ -306,7 +306,11 @@
         bars(pickups.stores.map((s) => ({ key: s.store_id, label: s.store_name, value: s.pickup_rate || 0, text: percent(s.pickup_rate) }))),
         null));
       target.append(charts);
-      const minutes = (m) => (m === null ? t('unknown') : t('stores.minutes', { value: new Intl.NumberFormat(state.lang, { maximumFractionDigits: 1 }).format(m) }));
+      const one = (n) => new Intl.NumberFormat(state.lang, { maximumFractionDigits: 1 }).format(n);
+      const minutes = (m) => {
+        if (m === null) return t('unknown');
+        return m < 120 ? t('stores.minutes', { value: one(m) }) : t('stores.hours', { value: one(m / 60) });
+      };
       const wide = figure('stores-table', t('stores.table'), '', null,
         table([t('stores.store'), t('stores.orders'), t('stores.collected'), t('stores.expired'), t('stores.waiting'), t('stores.pickup_rate'),
           t('stores.ready_to_collected'), t('stores.sla_hit_rate'), t('stores.sla_missed'), t('stores.at_risk_now')],
@@ -455,12 +459,12 @@
   /** A heat map: rows x columns, each cell shaded by its share of the
    *  largest and labelled with its count. */
   function heatMap(rows, cols, cells, rowTitle, colTitle) {
-    const cell = 62, left = 140, top = 60;
+    const cell = 76, left = 140, top = 60;
     const max = Math.max(1, ...cells.map((c) => c.value));
     const svg = svgEl('svg', { viewBox: `0 0 ${left + cols.length * cell + 10} ${top + rows.length * cell + 10}`, role: 'img' });
     svg.append(svgEl('text', { x: left, y: 14 }, `${colTitle} →`));
     svg.append(svgEl('text', { x: 4, y: top - 6 }, `${rowTitle} ↓`));
-    cols.forEach((c, j) => svg.append(svgEl('text', { x: left + j * cell + cell / 2, y: top - 8, 'text-anchor': 'middle' }, channelName(c).slice(0, 10))));
+    cols.forEach((c, j) => svg.append(svgEl('text', { x: left + j * cell + cell / 2, y: top - 8, 'text-anchor': 'middle' }, channelName(c))));
     const described = [];
     rows.forEach((r, i) => {
       svg.append(svgEl('text', { x: left - 8, y: top + i * cell + cell / 2 + 4, 'text-anchor': 'end' }, channelName(r)));
@@ -480,8 +484,7 @@
         if (value) {
           const dark = value / max > 0.45;
           svg.append(svgEl('text', {
-            x: left + j * cell + cell / 2, y: top + i * cell + cell / 2 + 5, 'text-anchor': 'middle', class: 'cell-text',
-            fill: dark ? '#fff' : '#111',
+            x: left + j * cell + cell / 2, y: top + i * cell + cell / 2 + 5, 'text-anchor': 'middle', class: `cell-text${dark ? ' on-dark' : ''}`,
           }, count(value)));
         }
       });
@@ -494,7 +497,7 @@
   function line(points) {
     if (!points.length) return el('p', 'empty', t('empty'));
     const width = 560, height = 220, left = 44, bottom = 28, top = 10;
-    const plotW = width - left - 10, plotH = height - top - bottom;
+    const plotW = width - left - 34, plotH = height - top - bottom;
     const x = (i) => left + (points.length === 1 ? plotW / 2 : (i / (points.length - 1)) * plotW);
     const y = (v) => top + (1 - v) * plotH;
     const svg = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img' });

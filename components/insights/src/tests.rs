@@ -170,16 +170,27 @@ fn the_page_is_served_with_a_strict_policy_and_every_file_it_names() {
 
 #[test]
 fn every_string_the_page_looks_up_exists_in_both_languages() {
-    let file = |name: &str| std::str::from_utf8(ASSETS.iter().find(|a| a.name == name).unwrap().body).unwrap();
-    let en: serde_json::Map<String, serde_json::Value> = serde_json::from_str(file("strings-en.json")).unwrap();
-    let pl: serde_json::Map<String, serde_json::Value> = serde_json::from_str(file("strings-pl.json")).unwrap();
+    let file = |name: &str| {
+        std::str::from_utf8(ASSETS.iter().find(|a| a.name == name).unwrap().body).unwrap()
+    };
+    let en: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(file("strings-en.json")).unwrap();
+    let pl: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(file("strings-pl.json")).unwrap();
     let mut used = Vec::new();
-    for (text, opener) in [(file("insights.js"), "t('"), (file("insights.js"), "['"), (file("index.html"), "data-i18n=\"")] {
+    for (text, opener) in [
+        (file("insights.js"), "t('"),
+        (file("insights.js"), "['"),
+        (file("index.html"), "data-i18n=\""),
+    ] {
         for (at, _) in text.match_indices(opener) {
             if text[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
                 continue;
             }
-            let key: String = text[at + opener.len()..].chars().take_while(|c| *c != '\'' && *c != '"').collect();
+            let key: String = text[at + opener.len()..]
+                .chars()
+                .take_while(|c| *c != '\'' && *c != '"')
+                .collect();
             // Tiles and charts name their string keys as `['sales.orders', ...]`.
             if opener == "['" && !key.contains('.') {
                 continue;
@@ -187,9 +198,16 @@ fn every_string_the_page_looks_up_exists_in_both_languages() {
             used.push(key);
         }
     }
-    assert!(used.len() > 60, "the page's lookups were found: {}", used.len());
+    assert!(
+        used.len() > 60,
+        "the page's lookups were found: {}",
+        used.len()
+    );
     for key in used {
-        assert!(en.contains_key(&key) && pl.contains_key(&key), "`{key}` is missing from a string table");
+        assert!(
+            en.contains_key(&key) && pl.contains_key(&key),
+            "`{key}` is missing from a string table"
+        );
     }
     // Channel, fulfilment and problem names are looked up by the server's
     // values: every one the API can answer has its words.
@@ -201,6 +219,10 @@ fn every_string_the_page_looks_up_exists_in_both_languages() {
     }
     for (key, value) in &pl {
         let same = en.get(key) == Some(value);
-        assert!(!same || ["channel.kiosk", "stores.minutes", "promotions.limit"].contains(&key.as_str()), "{key} is not translated");
+        assert!(
+            !same
+                || ["channel.kiosk", "stores.minutes", "promotions.limit"].contains(&key.as_str()),
+            "{key} is not translated"
+        );
     }
 }

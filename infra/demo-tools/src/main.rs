@@ -17,7 +17,10 @@
 //! - `omni-demo seed BASE_URL [--data DIR]`: loads the demo retailer
 //!   through the API and reports what it changed (see [`seed`]);
 //! - `omni-demo journeys BASE_URL`: walks the five golden paths against the
-//!   running app and prints each call and its answer (see [`journeys`]).
+//!   running app and prints each call and its answer (see [`journeys`]);
+//! - `omni-demo history BASE_URL [--weeks 5]`: weeks of shopping across
+//!   channels and stores, through the API with the edge host's test clock,
+//!   for the insights page (see [`history`]).
 //!
 //! The secrets come from the environment or, when it has none, from
 //! `.spin/demo-secrets.env`, the file `make run` writes.
@@ -28,6 +31,7 @@ use omni_shared::auth::{Caller, Claims, sign_hs256};
 use omni_shared::ids::{CustomerId, StoreId};
 use omni_shared::notify::webpush::Vapid;
 
+mod history;
 mod journeys;
 mod seed;
 
@@ -65,6 +69,7 @@ fn run() -> Result<()> {
         Some("gateway") => gateway(&args[1..]),
         Some("seed") => seed::run(&args[1..]),
         Some("journeys") => journeys::run(&args[1..]),
+        Some("history") => history::run(&args[1..]),
         Some("--help" | "-h" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -79,6 +84,7 @@ const USAGE: &str =
        omni-demo gateway [--listen 127.0.0.1:3100] [--log FILE]
        omni-demo seed BASE_URL [--data infra/demo]
        omni-demo journeys BASE_URL
+       omni-demo history BASE_URL [--weeks 5]
 Secrets come from SPIN_VARIABLE_* in the environment, else from .spin/demo-secrets.env (written by make run).";
 
 /// The gateway stand-in: answers 204 to a genuine call, 401 to a forged
@@ -207,18 +213,22 @@ pub(crate) fn token(args: &[String]) -> Result<String> {
         "ops" => Caller::Ops { operator: sub },
         other => bail!("unknown role {other:?}; expected customer, store or ops"),
     };
+    signed(&caller, Utc::now(), Duration::seconds(ttl))
+}
+
+/// A bearer token for `caller` issued at `issued_at` (the guests' clock,
+/// which the history moves) and valid for `ttl`.
+pub(crate) fn signed(
+    caller: &Caller,
+    issued_at: chrono::DateTime<Utc>,
+    ttl: Duration,
+) -> Result<String> {
     let secret = secret("SPIN_VARIABLE_JWT_HS256_SECRET")?;
     let issuer =
         std::env::var("SPIN_VARIABLE_JWT_ISSUER").unwrap_or_else(|_| DEFAULT_ISSUER.into());
     let audience =
         std::env::var("SPIN_VARIABLE_JWT_AUDIENCE").unwrap_or_else(|_| DEFAULT_AUDIENCE.into());
-    let claims = Claims::for_caller(
-        &caller,
-        &issuer,
-        &audience,
-        Utc::now(),
-        Duration::seconds(ttl),
-    )
-    .context("no claims")?;
+    let claims =
+        Claims::for_caller(caller, &issuer, &audience, issued_at, ttl).context("no claims")?;
     Ok(sign_hs256(&claims, secret.as_bytes()))
 }

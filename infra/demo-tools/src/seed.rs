@@ -17,19 +17,61 @@ use std::path::{Path, PathBuf};
 
 /// One call to the app with the ops token; a refusal is an error that
 /// names the call and the problem the app answered.
-struct Api {
-    base: String,
+pub(crate) struct Api {
+    pub(crate) base: String,
     token: String,
     agent: ureq::Agent,
 }
 
 impl Api {
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+    /// An API client for `base` calling with `token`.
+    pub(crate) fn new(base: &str, token: String) -> Api {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(120)))
+            .build()
+            .into();
+        Api {
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            agent,
+        }
+    }
+
+    /// The same app, called with another bearer token.
+    pub(crate) fn with_token(&self, token: String) -> Api {
+        Api {
+            base: self.base.clone(),
+            token,
+            agent: self.agent.clone(),
+        }
+    }
+
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value)> {
+        self.call_with(method, path, body, &[])
+    }
+
+    /// [`Api::call`] with extra request headers (`x-channel`, `if-match`).
+    pub(crate) fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Value)> {
         let mut request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("authorization", format!("Bearer {}", self.token))
             .header("accept", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if body.is_some() {
             request = request.header("content-type", "application/json");
         }
@@ -50,7 +92,7 @@ impl Api {
         Ok((status, value))
     }
 
-    fn get(&self, path: &str) -> Result<Option<Value>> {
+    pub(crate) fn get(&self, path: &str) -> Result<Option<Value>> {
         match self.call("GET", path, None)? {
             (200, value) => Ok(Some(value)),
             (404, _) => Ok(None),
@@ -58,7 +100,7 @@ impl Api {
         }
     }
 
-    fn post(&self, path: &str, body: &Value) -> Result<Value> {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> Result<Value> {
         match self.call("POST", path, Some(body))? {
             (200 | 201, value) => Ok(value),
             (status, problem) => bail!("POST {path} answered {status}: {}", explain(&problem)),
@@ -67,7 +109,7 @@ impl Api {
 }
 
 /// A problem document in one line: its title, detail and field errors.
-fn explain(problem: &Value) -> String {
+pub(crate) fn explain(problem: &Value) -> String {
     let mut text = format!(
         "{} {}",
         problem["title"].as_str().unwrap_or("(no problem document)"),
@@ -94,15 +136,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let data = flag("--data")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("infra/demo"));
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(120)))
-        .build()
-        .into();
     let token = crate::token(
         &["--role", "ops", "--sub", "demo-seed", "--ttl-secs", "600"].map(String::from),
     )?;
-    let api = Api { base, token, agent };
+    let api = Api::new(&base, token);
 
     let stores = read(&data, "stores.json")?;
     let items = read(&data, "items.json")?;
@@ -148,14 +185,14 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn read(dir: &Path, name: &str) -> Result<Value> {
+pub(crate) fn read(dir: &Path, name: &str) -> Result<Value> {
     let path = dir.join(name);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
-fn rows<'a>(file: &'a Value, key: &str) -> Result<&'a Vec<Value>> {
+pub(crate) fn rows<'a>(file: &'a Value, key: &str) -> Result<&'a Vec<Value>> {
     file[key]
         .as_array()
         .with_context(|| format!("the demo file has no `{key}` array"))
@@ -325,7 +362,7 @@ fn seed_prices(api: &Api, rows: &[Value], held: &BTreeMap<String, Value>) -> Res
 /// the file, sent as one feed per store with a fresh sequence number (the
 /// current time in milliseconds), so a re-seed after an edit is applied and
 /// never refused as stale.
-fn seed_stock(api: &Api, feeds: &[Value]) -> Result<()> {
+pub(crate) fn seed_stock(api: &Api, feeds: &[Value]) -> Result<()> {
     let sequence = Utc::now().timestamp_millis();
     let (mut changed, mut unchanged, mut names, mut out) = (0, 0, Vec::new(), Vec::new());
     for feed in feeds {

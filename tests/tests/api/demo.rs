@@ -60,7 +60,9 @@ fn the_demo_seed_reports_its_changes_a_reseed_changes_nothing_and_the_five_journ
         report.contains(&format!("items              {skus} changed")),
         "every item is new: {report}"
     );
-    assert!(report.contains("promotions         11 changed"), "{report}");
+    let promotions = std::fs::read_to_string(workspace_root().join("infra/demo/promotions.json")).unwrap();
+    let offers = serde_json::from_str::<serde_json::Value>(&promotions).unwrap()["promotions"].as_array().unwrap().len();
+    assert!(report.contains(&format!("promotions         {offers} changed")), "{report}");
     assert!(report.contains("customer profiles  3 written"), "{report}");
 
     let (second, again) = run(&["seed", &app.base_url]);
@@ -146,4 +148,101 @@ fn the_demo_tool_says_how_to_get_the_secret_and_helps_with_exit_status_zero() {
         "{said}"
     );
     assert!(!said.contains("backtrace"), "{said}");
+}
+
+/// `omni-demo history` (what `make run` calls after the seed) writes five
+/// weeks of shopping through the API with the test clock, so the insights
+/// page has pictures: every figure family has data, the limited campaign
+/// ran out, the clock is back at the real time, and a second run sends
+/// nothing. An app without the test clock is told why no history came.
+#[test]
+fn the_demo_history_gives_every_insights_figure_weeks_of_data_once() {
+    let Some(plain) = private_app(AppOptions::default()) else {
+        return;
+    };
+    let (refused, why) = run(&["history", &plain.base_url]);
+    assert!(
+        !refused.status.success() && why.contains("test clock"),
+        "{why}"
+    );
+    drop(plain);
+
+    let Some(app) = private_app(AppOptions {
+        test_clock: true,
+        ..AppOptions::default()
+    }) else {
+        return;
+    };
+    let (seeded, report) = run(&["seed", &app.base_url]);
+    assert!(seeded.status.success(), "{report}");
+    let (first, report) = run(&["history", &app.base_url]);
+    assert!(first.status.success(), "the history: {report}");
+    assert!(report.contains("click & collect orders"), "{report}");
+
+    let clock = app.get("/_edge/clock", None).json();
+    assert_eq!(
+        clock["offset_seconds"], 0,
+        "the clock is back at the real time: {clock}"
+    );
+    let ops = blackbox_tests::token(&testing::ops());
+    let today = chrono::Utc::now().date_naive();
+    let scope = format!("from={}&to={today}", today - chrono::Duration::days(36));
+    let figures = |report: &str| {
+        app.get(&format!("/api/insights/{report}?{scope}"), Some(&ops))
+            .json()
+    };
+
+    let sales = figures("sales");
+    assert!(sales["sales"]["orders"].as_i64().unwrap() > 150, "{sales}");
+    let fulfilments = sales["sales"]["by_fulfilment"].as_array().unwrap().len();
+    assert_eq!(
+        fulfilments, 2,
+        "click & collect and ship from store: {sales}"
+    );
+    let journeys = figures("journeys");
+    assert!(
+        journeys["journeys"]["matrix"].as_array().unwrap().len() >= 5,
+        "{journeys}"
+    );
+    assert!(
+        journeys["journeys"]["abandoned"].as_i64().unwrap() > 50,
+        "{journeys}"
+    );
+    let stores = figures("stores");
+    assert_eq!(
+        stores["pickups"]["stores"].as_array().unwrap().len(),
+        3,
+        "{stores}"
+    );
+    let rated_days = stores["pickups"]["sla_by_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| !d["sla_hit_rate"].is_null())
+        .count();
+    assert!(
+        rated_days >= 30,
+        "an SLA line over the weeks: {rated_days} days"
+    );
+    assert!(
+        stores["pickups"]["total"]["expired"].as_i64().unwrap() > 0,
+        "{stores}"
+    );
+    let returns = figures("returns");
+    assert!(
+        returns["returns"]["refunded"].as_i64().unwrap() > 3,
+        "{returns}"
+    );
+    let promotions = figures("promotions");
+    let reached = promotions["promotions"]["limits_reached"].to_string();
+    assert!(
+        reached.contains("AUTUMN25"),
+        "the limited campaign ran out: {reached}"
+    );
+
+    let (second, again) = run(&["history", &app.base_url]);
+    assert!(
+        second.status.success() && again.contains("already there"),
+        "{again}"
+    );
 }

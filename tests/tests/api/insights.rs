@@ -32,7 +32,14 @@ fn ok(reply: blackbox_tests::Reply, expected: u16) -> Value {
     reply.json()
 }
 
-fn send(app: &TestApp, method: &str, path: &str, who: &str, headers: &[(&str, &str)], body: Option<Value>) -> blackbox_tests::Reply {
+fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    who: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> blackbox_tests::Reply {
     let bytes = body.map(|b| b.to_string().into_bytes());
     app.send(method, path, Some(who), headers, bytes.as_deref())
 }
@@ -58,22 +65,57 @@ fn minor(money: &Value) -> i64 {
 fn seed(app: &TestApp) {
     app.seed_demo();
     let stock = std::fs::read(workspace_root().join("infra/demo/stock.json")).unwrap();
-    let reply = app.send("POST", "/api/availability/feed", Some(&token(&ops())), &[], Some(&stock));
+    let reply = app.send(
+        "POST",
+        "/api/availability/feed",
+        Some(&token(&ops())),
+        &[],
+        Some(&stock),
+    );
     assert_eq!(reply.status, 200, "stock feed: {}", reply.text());
     let coupon = json!({
         "id": "INSIGHT10", "name": "10% for the insights test", "time_zone": "Europe/Warsaw", "stacking": "stackable",
         "benefit": {"type": "percent_off", "percent": "10"}, "codes": ["INSIGHT10"],
     });
-    ok(app.post("/api/promotions", Some(&token(&ops())), &coupon), 201);
+    ok(
+        app.post("/api/promotions", Some(&token(&ops())), &coupon),
+        201,
+    );
 }
 
 /// A cart of `who` started in `channel` with one unit of [`SKU`].
-fn cart_with_a_line(app: &TestApp, who: &str, channel: &str, at: DateTime<Utc>) -> (String, String) {
-    let bearer = token_at(&customer(who), at - Duration::seconds(5), Duration::hours(2));
-    let cart = ok(send(app, "POST", "/api/carts", &bearer, &[("x-channel", channel)], Some(json!({"channel": channel}))), 201);
+fn cart_with_a_line(
+    app: &TestApp,
+    who: &str,
+    channel: &str,
+    at: DateTime<Utc>,
+) -> (String, String) {
+    let bearer = token_at(
+        &customer(who),
+        at - Duration::seconds(5),
+        Duration::hours(2),
+    );
+    let cart = ok(
+        send(
+            app,
+            "POST",
+            "/api/carts",
+            &bearer,
+            &[("x-channel", channel)],
+            Some(json!({"channel": channel})),
+        ),
+        201,
+    );
     let id = cart["cart_id"].as_str().unwrap().to_owned();
     ok(
-        send(app, "POST", &format!("/api/carts/{id}/lines"), &bearer, &[("x-channel", channel)], Some(json!({"sku": SKU, "quantity": 1}))),
+        send(
+            app,
+            "POST",
+            &format!("/api/carts/{id}/lines"),
+            &bearer,
+            &[("x-channel", channel)],
+            Some(json!({"sku": SKU, "quantity": 1})),
+        ),
         200,
     );
     (id, bearer)
@@ -82,7 +124,14 @@ fn cart_with_a_line(app: &TestApp, who: &str, channel: &str, at: DateTime<Utc>) 
 /// A click & collect order of one unit at `store`, moved up to `until`.
 fn order(app: &TestApp, who: &str, channel: &str, store: &str, until: &[&str]) -> Value {
     let shopper = token(&customer(who));
-    let reservation = ok(app.post("/api/reservations", Some(&shopper), &json!({"store_id": store, "lines": [{"sku": SKU, "quantity": 1}]})), 201);
+    let reservation = ok(
+        app.post(
+            "/api/reservations",
+            Some(&shopper),
+            &json!({"store_id": store, "lines": [{"sku": SKU, "quantity": 1}]}),
+        ),
+        201,
+    );
     let placed = ok(
         app.post("/api/orders", Some(&shopper), &json!({"fulfilment": "click_and_collect", "reservation_id": reservation["reservation_id"], "channel": channel, "locale": "en"})),
         201,
@@ -90,13 +139,23 @@ fn order(app: &TestApp, who: &str, channel: &str, store: &str, until: &[&str]) -
     let id = placed["order_id"].as_str().unwrap();
     let device = token(&store_device(store));
     for status in until {
-        ok(app.post(&format!("/api/orders/{id}/transitions"), Some(&device), &json!({"status": status})), 200);
+        ok(
+            app.post(
+                &format!("/api/orders/{id}/transitions"),
+                Some(&device),
+                &json!({"status": status}),
+            ),
+            200,
+        );
     }
     placed
 }
 
 fn history() -> Option<History> {
-    let app = private_app(AppOptions { test_clock: true, ..AppOptions::default() })?;
+    let app = private_app(AppOptions {
+        test_clock: true,
+        ..AppOptions::default()
+    })?;
     seed(&app);
     let now = Utc::now();
 
@@ -107,8 +166,14 @@ fn history() -> Option<History> {
         cart_with_a_line(&app, &unique(&format!("C-AB-{who}")), channel, long_ago);
     }
     app.set_clock(now);
-    let swept = ok(app.post("/api/carts/expire", Some(&token(&ops())), &json!({})), 200);
-    assert!(swept.to_string().contains('3'), "three carts expire: {swept}");
+    let swept = ok(
+        app.post("/api/carts/expire", Some(&token(&ops())), &json!({})),
+        200,
+    );
+    assert!(
+        swept.to_string().contains('3'),
+        "three carts expire: {swept}"
+    );
 
     // Three carts started in the app and paid at the WAW-01 till.
     let till = token(&store_device("WAW-01"));
@@ -116,38 +181,111 @@ fn history() -> Option<History> {
     for n in 0..3 {
         let (id, bearer) = cart_with_a_line(&app, &unique("C-TILL"), "app", now);
         if n == 0 {
-            ok(send(&app, "POST", &format!("/api/carts/{id}/coupons"), &bearer, &[("x-channel", "app")], Some(json!({"code": "INSIGHT10"}))), 200);
+            ok(
+                send(
+                    &app,
+                    "POST",
+                    &format!("/api/carts/{id}/coupons"),
+                    &bearer,
+                    &[("x-channel", "app")],
+                    Some(json!({"code": "INSIGHT10"})),
+                ),
+                200,
+            );
         }
-        let cart = ok(send(&app, "GET", &format!("/api/carts/{id}"), &bearer, &[("x-channel", "app")], None), 200);
+        let cart = ok(
+            send(
+                &app,
+                "GET",
+                &format!("/api/carts/{id}"),
+                &bearer,
+                &[("x-channel", "app")],
+                None,
+            ),
+            200,
+        );
         let if_match = format!("\"v{}\"", cart["version"]);
-        let frozen = ok(send(&app, "POST", &format!("/api/carts/{id}/checkouts"), &bearer, &[("x-channel", "app"), ("if-match", &if_match)], None), 201);
+        let frozen = ok(
+            send(
+                &app,
+                "POST",
+                &format!("/api/carts/{id}/checkouts"),
+                &bearer,
+                &[("x-channel", "app"), ("if-match", &if_match)],
+                None,
+            ),
+            201,
+        );
         if n == 0 {
             coupon_discount = frozen["totals"]["discount"].clone();
-            assert_ne!(coupon_discount["amount"], "0.00", "INSIGHT10 takes something off: {frozen}");
+            assert_ne!(
+                coupon_discount["amount"], "0.00",
+                "INSIGHT10 takes something off: {frozen}"
+            );
         }
         let code = frozen["handoff"]["code"].as_str().unwrap();
-        ok(send(&app, "POST", &format!("/api/carts/handoff/{code}/complete"), &till, &[("x-channel", "pos")], None), 200);
+        ok(
+            send(
+                &app,
+                "POST",
+                &format!("/api/carts/handoff/{code}/complete"),
+                &till,
+                &[("x-channel", "pos")],
+                None,
+            ),
+            200,
+        );
     }
 
     // Click & collect orders, and a return of the collected one.
     let returner = unique("C-RET");
-    let collected = order(&app, &returner, "app", "WAW-01", &["accepted", "picking", "ready_for_pickup", "picked_up"]);
-    let ready = order(&app, &unique("C-READY"), "app", "WAW-01", &["accepted", "picking", "ready_for_pickup"]);
+    let collected = order(
+        &app,
+        &returner,
+        "app",
+        "WAW-01",
+        &["accepted", "picking", "ready_for_pickup", "picked_up"],
+    );
+    let ready = order(
+        &app,
+        &unique("C-READY"),
+        "app",
+        "WAW-01",
+        &["accepted", "picking", "ready_for_pickup"],
+    );
     order(&app, &unique("C-CANCEL"), "web", "WAW-02", &["cancelled"]);
     let opened = ok(
         app.post("/api/returns", Some(&token(&customer(&returner))), &json!({"order_id": collected["order_id"], "channel": "app", "lines": [{"sku": SKU, "quantity": 1, "reason": "too small"}]})),
         201,
     );
     let kiosk = token(&store_device("WAW-01"));
-    ok(app.post("/api/returns/intakes", Some(&kiosk), &json!({"code": opened["return_code"]["code"], "channel": "kiosk"})), 200);
+    ok(
+        app.post(
+            "/api/returns/intakes",
+            Some(&kiosk),
+            &json!({"code": opened["return_code"]["code"], "channel": "kiosk"}),
+        ),
+        200,
+    );
     let case = opened["case_number"].as_str().unwrap();
-    let refund = ok(app.post(&format!("/api/returns/{case}/refund"), Some(&kiosk), &json!({"channel": "kiosk"})), 200);
+    let refund = ok(
+        app.post(
+            &format!("/api/returns/{case}/refund"),
+            Some(&kiosk),
+            &json!({"channel": "kiosk"}),
+        ),
+        200,
+    );
 
     let warsaw = TimeZone::parse("Europe/Warsaw").unwrap();
     let today: NaiveDate = warsaw.local(now).date();
     Some(History {
         app,
-        query: format!("from={}&to={}", today.pred_opt().unwrap(), today.succ_opt().unwrap()),
+        query: format!(
+            "from={}&to={}",
+            today.pred_opt().unwrap(),
+            today.succ_opt().unwrap()
+        ),
         collected_paid: minor(&collected["total_paid"]),
         ready_paid: minor(&ready["total_paid"]),
         refunded: refund["refunded"]["amount"]["amount"].clone(),
@@ -156,7 +294,13 @@ fn history() -> Option<History> {
 }
 
 fn figures(h: &History, report: &str, extra: &str) -> Value {
-    ok(h.app.get(&format!("/api/insights/{report}?{}{extra}", h.query), Some(&token(&ops()))), 200)
+    ok(
+        h.app.get(
+            &format!("/api/insights/{report}?{}{extra}", h.query),
+            Some(&token(&ops())),
+        ),
+        200,
+    )
 }
 
 fn row<'a>(rows: &'a Value, key: &str, value: &str) -> &'a Value {
@@ -172,45 +316,124 @@ fn the_figures_of_known_journeys_are_exact() {
     let Some(h) = history() else { return };
 
     let sales = &figures(&h, "sales", "")["sales"];
-    assert_eq!((sales["orders"].as_i64(), sales["cancelled"].as_i64()), (Some(3), Some(1)), "{sales}");
-    assert_eq!(minor(&sales["revenue"][0]), h.collected_paid + h.ready_paid, "{sales}");
+    assert_eq!(
+        (sales["orders"].as_i64(), sales["cancelled"].as_i64()),
+        (Some(3), Some(1)),
+        "{sales}"
+    );
+    assert_eq!(
+        minor(&sales["revenue"][0]),
+        h.collected_paid + h.ready_paid,
+        "{sales}"
+    );
     assert_eq!(sales["click_and_collect_share"], 1.0);
     let app_slice = row(&sales["by_channel"], "key", "app");
-    assert_eq!((app_slice["orders"].as_i64(), app_slice["share"].as_f64()), (Some(2), Some(1.0)));
+    assert_eq!(
+        (app_slice["orders"].as_i64(), app_slice["share"].as_f64()),
+        (Some(2), Some(1.0))
+    );
     assert_eq!(row(&sales["by_channel"], "key", "web")["share"], 0.0);
     let at_waw2 = &figures(&h, "sales", "&store_id=WAW-02")["sales"];
-    assert_eq!((at_waw2["orders"].as_i64(), at_waw2["cancelled"].as_i64()), (Some(1), Some(1)));
-    assert_eq!(at_waw2["click_and_collect_share"], Value::Null, "no live order, no share");
+    assert_eq!(
+        (at_waw2["orders"].as_i64(), at_waw2["cancelled"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        at_waw2["click_and_collect_share"],
+        Value::Null,
+        "no live order, no share"
+    );
 
     let journeys = &figures(&h, "journeys", "")["journeys"];
-    assert_eq!(journeys["matrix"], json!([{"started": "app", "finished": "pos", "carts": 3, "value": journeys["matrix"][0]["value"]}]));
-    assert_eq!((journeys["converted"].as_i64(), journeys["cross_channel"].as_i64(), journeys["abandoned"].as_i64()), (Some(3), Some(3), Some(3)));
+    assert_eq!(
+        journeys["matrix"],
+        json!([{"started": "app", "finished": "pos", "carts": 3, "value": journeys["matrix"][0]["value"]}])
+    );
+    assert_eq!(
+        (
+            journeys["converted"].as_i64(),
+            journeys["cross_channel"].as_i64(),
+            journeys["abandoned"].as_i64()
+        ),
+        (Some(3), Some(3), Some(3))
+    );
     let app_start = row(&journeys["by_starting_channel"], "channel", "app");
-    assert_eq!((app_start["converted"].as_i64(), app_start["abandoned"].as_i64(), app_start["conversion"].as_f64()), (Some(3), Some(1), Some(0.75)));
+    assert_eq!(
+        (
+            app_start["converted"].as_i64(),
+            app_start["abandoned"].as_i64(),
+            app_start["conversion"].as_f64()
+        ),
+        (Some(3), Some(1), Some(0.75))
+    );
     let web_start = row(&journeys["by_starting_channel"], "channel", "web");
-    assert_eq!((web_start["abandoned"].as_i64(), web_start["conversion"].as_f64()), (Some(2), Some(0.0)));
+    assert_eq!(
+        (
+            web_start["abandoned"].as_i64(),
+            web_start["conversion"].as_f64()
+        ),
+        (Some(2), Some(0.0))
+    );
     let only_web = &figures(&h, "journeys", "&channel=web")["journeys"];
-    assert_eq!((only_web["converted"].as_i64(), only_web["abandoned"].as_i64()), (Some(0), Some(2)));
+    assert_eq!(
+        (
+            only_web["converted"].as_i64(),
+            only_web["abandoned"].as_i64()
+        ),
+        (Some(0), Some(2))
+    );
 
     let pickups = &figures(&h, "stores", "")["pickups"];
-    assert_eq!(pickups["stores"].as_array().unwrap().len(), 1, "the cancelled WAW-02 order counts nowhere: {pickups}");
+    assert_eq!(
+        pickups["stores"].as_array().unwrap().len(),
+        1,
+        "the cancelled WAW-02 order counts nowhere: {pickups}"
+    );
     let waw1 = row(&pickups["stores"], "store_id", "WAW-01");
-    for (figure, expected) in [("orders", json!(2)), ("ready", json!(2)), ("collected", json!(1)), ("waiting", json!(1)), ("expired", json!(0)),
-        ("pickup_rate", json!(1.0)), ("sla_met", json!(2)), ("sla_missed", json!(0)), ("sla_hit_rate", json!(1.0))] {
+    for (figure, expected) in [
+        ("orders", json!(2)),
+        ("ready", json!(2)),
+        ("collected", json!(1)),
+        ("waiting", json!(1)),
+        ("expired", json!(0)),
+        ("pickup_rate", json!(1.0)),
+        ("sla_met", json!(2)),
+        ("sla_missed", json!(0)),
+        ("sla_hit_rate", json!(1.0)),
+    ] {
         assert_eq!(waw1[figure], expected, "{figure} in {waw1}");
     }
     assert_eq!(pickups["sla_by_day"].as_array().unwrap().len(), 3);
 
     let returns = &figures(&h, "returns", "")["returns"];
-    assert_eq!(returns["matrix"], json!([{"purchased": "app", "returned": "app", "cases": 1}]));
-    assert_eq!((returns["cases"].as_i64(), returns["refunded"].as_i64(), returns["received"].as_i64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        returns["matrix"],
+        json!([{"purchased": "app", "returned": "app", "cases": 1}])
+    );
+    assert_eq!(
+        (
+            returns["cases"].as_i64(),
+            returns["refunded"].as_i64(),
+            returns["received"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
     assert_eq!(returns["refunds"][0]["amount"], h.refunded);
     let bought_in_app = row(&returns["by_purchase_channel"], "channel", "app");
-    assert_eq!((bought_in_app["orders"].as_i64(), bought_in_app["return_rate"].as_f64()), (Some(2), Some(0.5)));
+    assert_eq!(
+        (
+            bought_in_app["orders"].as_i64(),
+            bought_in_app["return_rate"].as_f64()
+        ),
+        (Some(2), Some(0.5))
+    );
 
     let promotions = &figures(&h, "promotions", "")["promotions"];
     assert_eq!(promotions["redemptions"], 1, "{promotions}");
-    assert_eq!(promotions["discount"][0]["amount"], h.coupon_discount["amount"]);
+    assert_eq!(
+        promotions["discount"][0]["amount"],
+        h.coupon_discount["amount"]
+    );
     assert_eq!(promotions["by_promotion"][0]["uses"], 1);
     let at_waw2 = &figures(&h, "promotions", "&store_id=WAW-02")["promotions"];
     assert_eq!(at_waw2["redemptions"], 0);
@@ -218,7 +441,9 @@ fn the_figures_of_known_journeys_are_exact() {
 
 #[test]
 fn bad_scopes_are_400_naming_the_parameter_and_only_operations_read() {
-    let Some(app) = private_app(AppOptions::default()) else { return };
+    let Some(app) = private_app(AppOptions::default()) else {
+        return;
+    };
     let ops_token = token(&ops());
     let before = ok(app.get("/api/insights/sales", Some(&ops_token)), 200);
     for (query, parameter) in [
@@ -230,12 +455,19 @@ fn bad_scopes_are_400_naming_the_parameter_and_only_operations_read() {
         ("store_id=%3Cscript%3E", "store_id"),
         ("limit=10", "limit"),
     ] {
-        let problem = app.get(&format!("/api/insights/sales?{query}"), Some(&ops_token)).problem(400);
-        assert!(problem["detail"].as_str().unwrap().contains(parameter), "{query}: {problem}");
+        let problem = app
+            .get(&format!("/api/insights/sales?{query}"), Some(&ops_token))
+            .problem(400);
+        assert!(
+            problem["detail"].as_str().unwrap().contains(parameter),
+            "{query}: {problem}"
+        );
     }
-    app.get("/api/insights/journeys?store_id=WAW-01", Some(&ops_token)).problem(400);
+    app.get("/api/insights/journeys?store_id=WAW-01", Some(&ops_token))
+        .problem(400);
     for caller in [customer("C-1"), store_device("WAW-01")] {
-        app.get("/api/insights/stores", Some(&token(&caller))).problem(403);
+        app.get("/api/insights/stores", Some(&token(&caller)))
+            .problem(403);
     }
     app.get("/api/insights/returns", None).problem(401);
     let after = ok(app.get("/api/insights/sales", Some(&ops_token)), 200);
@@ -247,9 +479,15 @@ fn browser_tooling() -> std::path::PathBuf {
     let dir = workspace_root().join("tests/kiosk");
     for (path, what) in [
         (Path::new(CHROMIUM).to_path_buf(), "Debian's chromium"),
-        (dir.join("node_modules/playwright-core/package.json"), "tests/kiosk/node_modules (npm ci --prefix tests/kiosk)"),
+        (
+            dir.join("node_modules/playwright-core/package.json"),
+            "tests/kiosk/node_modules (npm ci --prefix tests/kiosk)",
+        ),
     ] {
-        assert!(path.exists(), "the insights page test needs {what}: run `OMNI_SETUP_TESTS=1 source infra/setup.sh`");
+        assert!(
+            path.exists(),
+            "the insights page test needs {what}: run `OMNI_SETUP_TESTS=1 source infra/setup.sh`"
+        );
     }
     dir
 }
@@ -260,7 +498,11 @@ fn the_page_charts_the_numbers_of_the_api_and_the_filters_change_them() {
     let Some(h) = history() else { return };
     let artifacts = workspace_root().join("target/insights-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
-    let query: Vec<(&str, &str)> = h.query.split('&').map(|kv| kv.split_once('=').unwrap()).collect();
+    let query: Vec<(&str, &str)> = h
+        .query
+        .split('&')
+        .map(|kv| kv.split_once('=').unwrap())
+        .collect();
     let config = json!({
         "base_url": h.app.url(""),
         "token": token(&ops()),
@@ -279,8 +521,24 @@ fn the_page_charts_the_numbers_of_the_api_and_the_filters_change_them() {
         .output()
         .expect("node runs");
     let _ = std::fs::remove_file(&config_path);
-    let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the insights page scenarios failed:\n{log}");
-    let shots = std::fs::read_dir(&artifacts).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png")).count();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the insights page scenarios failed:\n{log}"
+    );
+    let shots = std::fs::read_dir(&artifacts)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
+        .count();
     assert!(shots >= 6, "a screenshot per view: {shots}\n{log}");
 }
