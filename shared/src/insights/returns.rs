@@ -16,7 +16,7 @@
 //! rate's orders, the order's store); the channel filter is the channel of
 //! purchase.
 
-use super::{Amounts, Scope, ratio};
+use super::{Amounts, Scope, filter_on, ratio};
 use crate::channel::Channel;
 use crate::storage::{Sql, SqlValue, StorageError};
 use serde::Serialize;
@@ -51,20 +51,29 @@ pub struct Purchase {
 }
 
 pub fn report(sql: &dyn Sql, scope: &Scope) -> Result<Returns, StorageError> {
-    let mut params: Vec<SqlValue> = scope.bounds().to_vec();
     let store = scope.store.as_ref().map(ToString::to_string);
     let channel = scope.channel.map(|c| c.as_str().to_owned());
-    params.push(store.clone().into());
-    params.push(channel.clone().into());
+    let mut params: Vec<SqlValue> = scope.bounds().to_vec();
+    let mut received_at = String::new();
+    filter_on(
+        &mut received_at,
+        &mut params,
+        "c.received_store",
+        store.clone(),
+    );
+    let mut purchased_in = String::new();
+    filter_on(&mut purchased_in, &mut params, "purchased", channel.clone());
     let cases = sql.execute(
-        "SELECT purchased, opened_channel, status, currency, count(*) AS cases,
-             sum(received_at IS NOT NULL) AS received, sum(coalesce(refund_minor, 0)) AS refund_minor
-         FROM (SELECT c.*, CASE WHEN c.source = 'receipt' THEN 'pos'
-                   ELSE (SELECT o.channel FROM orders o WHERE o.id = c.source_id) END AS purchased
-               FROM return_cases c
-               WHERE c.created_at >= ?1 AND c.created_at < ?2 AND (?3 IS NULL OR c.received_store = ?3))
-         WHERE (?4 IS NULL OR purchased = ?4)
-         GROUP BY purchased, opened_channel, status, currency",
+        &format!(
+            "SELECT purchased, opened_channel, status, currency, count(*) AS cases,
+                 sum(received_at IS NOT NULL) AS received, sum(coalesce(refund_minor, 0)) AS refund_minor
+             FROM (SELECT c.*, CASE WHEN c.source = 'receipt' THEN 'pos'
+                       ELSE (SELECT o.channel FROM orders o WHERE o.id = c.source_id) END AS purchased
+                   FROM return_cases c INDEXED BY return_cases_by_opening
+                   WHERE c.created_at >= ? AND c.created_at < ?{received_at})
+             WHERE true{purchased_in}
+             GROUP BY purchased, opened_channel, status, currency"
+        ),
         &params,
     )?;
     let mut report = Returns::default();
@@ -103,11 +112,21 @@ pub fn report(sql: &dyn Sql, scope: &Scope) -> Result<Returns, StorageError> {
         .matrix
         .sort_by_key(|c| (rank(&c.purchased), rank(&c.returned)));
 
+    let mut params: Vec<SqlValue> = scope.bounds().to_vec();
+    let mut filters = String::new();
+    filter_on(&mut filters, &mut params, "store_id", store.clone());
+    filter_on(&mut filters, &mut params, "channel", channel);
     let orders = sql.execute(
-        "SELECT channel, count(*) AS orders FROM orders
-         WHERE created_at >= ?1 AND created_at < ?2 AND status <> 'cancelled'
-             AND (?3 IS NULL OR store_id = ?3) AND (?4 IS NULL OR channel = ?4)
-         GROUP BY channel",
+        &format!(
+            "SELECT channel, count(*) AS orders FROM orders {index}
+             WHERE created_at >= ? AND created_at < ? AND status <> 'cancelled'{filters}
+             GROUP BY channel",
+            index = if store.is_some() {
+                ""
+            } else {
+                "INDEXED BY orders_sales_insights"
+            },
+        ),
         &params,
     )?;
     for channel in Channel::ALL

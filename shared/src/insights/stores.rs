@@ -19,7 +19,7 @@
 //! The store filter is the collecting store; the channel filter is the
 //! channel the order was placed in. Days are the days orders were placed.
 
-use super::{Scope, bucket_sql, filter_on, ratio};
+use super::{Scope, filter_on, ratio};
 use crate::clock::wire;
 use crate::storage::{Sql, SqlValue, StorageError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -68,44 +68,57 @@ pub struct SlaDay {
     pub sla_hit_rate: Option<f64>,
 }
 
-/// The per-order indicator columns every grouping below sums; `?3` is now.
-const INDICATORS: &str = "count(*) AS orders,
-    sum(ready_at IS NOT NULL) AS ready,
-    sum(collected_at IS NOT NULL) AS collected,
-    sum(status = 'expired') AS expired,
-    sum(status = 'ready_for_pickup') AS waiting,
-    sum(CASE WHEN collected_at IS NOT NULL AND ready_at IS NOT NULL
-        THEN (julianday(collected_at) - julianday(ready_at)) * 86400.0 END) AS ready_to_collected_seconds,
-    sum(ready_at IS NOT NULL AND ready_at <= ready_by) AS sla_met,
-    sum((ready_at IS NOT NULL AND ready_at > ready_by)
-        OR (ready_at IS NULL AND status IN ('placed', 'accepted', 'picking') AND ready_by <= ?3)) AS sla_missed,
-    sum(status IN ('placed', 'accepted', 'picking') AND sla_at_risk_at <= ?3 AND ready_by > ?3) AS at_risk_now";
+/// Ready by the promise.
+const MET: &str = "ready_at IS NOT NULL AND ready_at <= ready_by";
+/// Ready after the promise, or still open when it passed (`?3` is now).
+const MISSED: &str = "(ready_at IS NOT NULL AND ready_at > ready_by)
+        OR (ready_at IS NULL AND status IN ('placed', 'accepted', 'picking') AND ready_by <= ?3)";
+
+/// The per-order indicator columns the per-store grouping sums; `?3` is now.
+fn indicators() -> String {
+    format!(
+        "count(*) AS orders,
+        sum(ready_at IS NOT NULL) AS ready,
+        sum(collected_at IS NOT NULL) AS collected,
+        sum(status = 'expired') AS expired,
+        sum(status = 'ready_for_pickup') AS waiting,
+        sum(CASE WHEN collected_at IS NOT NULL AND ready_at IS NOT NULL
+            THEN (julianday(collected_at) - julianday(ready_at)) * 86400.0 END) AS ready_to_collected_seconds,
+        sum({MET}) AS sla_met,
+        sum({MISSED}) AS sla_missed,
+        sum(status IN ('placed', 'accepted', 'picking') AND sla_at_risk_at <= ?3 AND ready_by > ?3) AS at_risk_now"
+    )
+}
 
 pub fn report(sql: &dyn Sql, scope: &Scope, now: DateTime<Utc>) -> Result<Stores, StorageError> {
-    let mut params: Vec<SqlValue> = scope.bounds().to_vec();
-    params.push(wire(now).into());
+    let mut filter_params: Vec<SqlValue> = Vec::new();
     let mut filters = String::new();
     filter_on(
         &mut filters,
-        &mut params,
+        &mut filter_params,
         "store_id",
         scope.store.as_ref().map(ToString::to_string),
     );
     filter_on(
         &mut filters,
-        &mut params,
+        &mut filter_params,
         "channel",
         scope.channel.map(|c| c.as_str().to_owned()),
     );
-    let scoped = format!(
-        "FROM orders WHERE created_at >= ?1 AND created_at < ?2 AND fulfilment = 'click_and_collect'
-             AND status <> 'cancelled'{filters}"
-    );
 
-    let mut report = Stores::default();
+    // Per store: the store-first index streams one store after another.
+    let mut params: Vec<SqlValue> = scope.bounds().to_vec();
+    params.push(wire(now).into());
+    params.extend(filter_params.iter().cloned());
     let per_store = format!(
-        "SELECT store_id, max(store_name) AS store_name, {INDICATORS} {scoped} GROUP BY store_id ORDER BY store_id"
+        "SELECT store_id, max(store_name) AS store_name, {indicators}
+         FROM orders INDEXED BY orders_pickups_by_store
+         WHERE created_at >= ?1 AND created_at < ?2 AND fulfilment = 'click_and_collect'
+             AND status <> 'cancelled'{filters}
+         GROUP BY store_id ORDER BY store_id",
+        indicators = indicators(),
     );
+    let mut report = Stores::default();
     for row in sql.execute(&per_store, &params)?.iter() {
         let figures = Figures {
             orders: row.integer("orders")?,
@@ -132,25 +145,35 @@ pub fn report(sql: &dyn Sql, scope: &Scope, now: DateTime<Utc>) -> Result<Stores
     }
     report.total = rated(report.total);
 
-    let bucket = bucket_sql("created_at");
-    let per_bucket = format!("SELECT {bucket} AS bucket, {INDICATORS} {scoped} GROUP BY bucket");
-    let mut days: BTreeMap<NaiveDate, (i64, i64)> = scope.days().map(|d| (d, (0, 0))).collect();
-    for row in sql.execute(&per_bucket, &params)?.iter() {
-        let bucket = row.text("bucket")?;
-        let day = scope
-            .day_of_bucket(bucket)
-            .ok_or_else(|| StorageError::Decode(format!("bucket {bucket:?}")))?;
-        let entry = days.entry(day).or_default();
-        entry.0 += row.integer("sla_met")?;
-        entry.1 += row.integer("sla_missed")?;
+    // Per local day: each day's UTC bounds seek the time-first index.
+    let (days, mut params) = scope.days_sql();
+    params.push(wire(now).into());
+    params.extend(filter_params);
+    let per_day = format!(
+        "WITH {days}
+         SELECT d.day, sum({MET}) AS sla_met, sum({MISSED}) AS sla_missed
+         FROM d JOIN orders INDEXED BY orders_pickups_by_day ON created_at >= d.starts AND created_at < d.ends
+         WHERE fulfilment = 'click_and_collect' AND status <> 'cancelled'{filters}
+         GROUP BY d.day",
+        MISSED = MISSED.replace("?3", "?"),
+    );
+    let mut by_day: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for row in sql.execute(&per_day, &params)?.iter() {
+        by_day.insert(
+            row.text("day")?.to_owned(),
+            (row.integer("sla_met")?, row.integer("sla_missed")?),
+        );
     }
-    report.sla_by_day = days
-        .into_iter()
-        .map(|(date, (met, missed))| SlaDay {
-            date,
-            sla_met: met,
-            sla_missed: missed,
-            sla_hit_rate: ratio(met, met + missed),
+    report.sla_by_day = scope
+        .days()
+        .map(|date| {
+            let (met, missed) = by_day.get(&date.to_string()).copied().unwrap_or_default();
+            SlaDay {
+                date,
+                sla_met: met,
+                sla_missed: missed,
+                sla_hit_rate: ratio(met, met + missed),
+            }
         })
         .collect();
     Ok(report)

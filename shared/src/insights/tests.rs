@@ -152,19 +152,46 @@ fn a_scope_is_local_days_with_their_utc_bounds_and_refuses_each_bad_value_by_nam
 }
 
 #[test]
-fn a_quarter_hour_bucket_falls_into_its_local_day() {
-    let scope = november(None, None);
-    // 22:45 UTC is 23:45 in Warsaw (winter); 23:00 UTC is already tomorrow.
-    assert_eq!(
-        scope.day_of_bucket("2026-11-05T223").unwrap().to_string(),
-        "2026-11-05"
+fn each_local_day_is_given_to_sql_with_its_own_utc_bounds() {
+    // The autumn change in Warsaw: 25 October 2026 is 25 hours long.
+    let scope = Scope::parse(
+        Some("2026-10-24"),
+        Some("2026-10-26"),
+        None,
+        None,
+        warsaw(),
+        now(),
+    )
+    .unwrap();
+    let (table, values) = scope.days_sql();
+    assert!(
+        table.starts_with("d(day, starts, ends) AS (VALUES (?, ?, ?), "),
+        "{table}"
     );
+    let text: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            SqlValue::Text(t) => t.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
     assert_eq!(
-        scope.day_of_bucket("2026-11-05T230").unwrap().to_string(),
-        "2026-11-06"
+        text,
+        [
+            "2026-10-24",
+            "2026-10-23T22:00:00.000Z",
+            "2026-10-24T22:00:00.000Z",
+            "2026-10-25",
+            "2026-10-24T22:00:00.000Z",
+            "2026-10-25T23:00:00.000Z",
+            "2026-10-26",
+            "2026-10-25T23:00:00.000Z",
+            "2026-10-26T23:00:00.000Z",
+        ]
     );
+    // Kathmandu is five hours and 45 minutes ahead.
     let kathmandu = Scope::parse(
-        Some("2026-11-01"),
+        Some("2026-11-02"),
         Some("2026-11-02"),
         None,
         None,
@@ -172,23 +199,10 @@ fn a_quarter_hour_bucket_falls_into_its_local_day() {
         now(),
     )
     .unwrap();
-    // +05:45: 18:15 UTC is 00:00 the next day, 18:00 UTC is 23:45.
     assert_eq!(
-        kathmandu
-            .day_of_bucket("2026-11-01T181")
-            .unwrap()
-            .to_string(),
-        "2026-11-02"
+        kathmandu.days_sql().1[1],
+        SqlValue::Text("2026-11-01T18:15:00.000Z".into())
     );
-    assert_eq!(
-        kathmandu
-            .day_of_bucket("2026-11-01T180")
-            .unwrap()
-            .to_string(),
-        "2026-11-01"
-    );
-    assert!(scope.day_of_bucket("2026-11-05T224").is_none());
-    assert!(scope.day_of_bucket("garbage").is_none());
     assert_eq!(ratio(1, 3), Some(0.3333));
     assert_eq!(ratio(0, 0), None);
 }

@@ -60,9 +60,16 @@ fn the_demo_seed_reports_its_changes_a_reseed_changes_nothing_and_the_five_journ
         report.contains(&format!("items              {skus} changed")),
         "every item is new: {report}"
     );
-    let promotions = std::fs::read_to_string(workspace_root().join("infra/demo/promotions.json")).unwrap();
-    let offers = serde_json::from_str::<serde_json::Value>(&promotions).unwrap()["promotions"].as_array().unwrap().len();
-    assert!(report.contains(&format!("promotions         {offers} changed")), "{report}");
+    let promotions =
+        std::fs::read_to_string(workspace_root().join("infra/demo/promotions.json")).unwrap();
+    let offers = serde_json::from_str::<serde_json::Value>(&promotions).unwrap()["promotions"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        report.contains(&format!("promotions         {offers} changed")),
+        "{report}"
+    );
     assert!(report.contains("customer profiles  3 written"), "{report}");
 
     let (second, again) = run(&["seed", &app.base_url]);
