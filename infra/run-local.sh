@@ -71,7 +71,7 @@ trap stop EXIT
 "$OMNI_BIN/omni-demo" gateway --listen "$gateway_listen" --log "$state_dir/notices.log" >/dev/null &
 gateway_pid=$!
 
-printf '\n== starting the local edge host on %s (it compiles the seven components on first start)\n' "$base"
+printf '\n== starting the local edge host on %s (it compiles the eight components on first start)\n' "$base"
 # --test-clock: the demo history (below) writes weeks of past shopping
 # through the API by moving the guests' wall clock (POST /_edge/clock, on
 # loopback only); it puts the clock back to the real time when it is done.

@@ -71,7 +71,7 @@ if [ "${OMNI_SETUP_TESTS:-0}" = 1 ]; then
     done
 fi
 
-step "building the seven components for wasm32-wasip2 (the first build takes several minutes)"
+step "building the eight components for wasm32-wasip2 (the first build takes several minutes)"
 cargo build --target wasm32-wasip2 --release
 link_wasm_for_spin_toml
 

@@ -288,7 +288,7 @@ run_runtime() {
   echo
   echo "======== $RUNTIME"
   # As bench_start_host, with the start timed alone: Spin's first start
-  # may compile all seven components, hence up to 120 s.
+  # may compile all eight components, hence up to 120 s.
   echo "wasm|$(wasm_digest)" >>"$RESULTS/digests"
   bench_secrets
   t0=$(date +%s%N)

@@ -1,4 +1,4 @@
-//! One API style across the seven OpenAPI documents (issue 19), checked
+//! One API style across the eight OpenAPI documents (issue 19), checked
 //! over the documents themselves, as docs/API-STYLE.md writes it down:
 //! lists page by `limit` + opaque `cursor` and answer `next_cursor`; a read
 //! is a lookup and never named like an action; every `errors[]` item is

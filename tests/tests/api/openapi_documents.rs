@@ -1,4 +1,4 @@
-//! The seven OpenAPI documents as one product (issue 14): each carries the
+//! The eight OpenAPI documents as one product (issue 14): each carries the
 //! shared definitions of `shared/openapi/common.yaml` word for word, and no
 //! two documents define one name differently, so a client generated from
 //! all of them at once has one `Problem`, one `Money`, one `Instant`.

@@ -73,7 +73,7 @@ fn every_component_in_the_readme_table_answers_its_health_route() {
         .skip(2)
         .take_while(|l| l.starts_with('|'))
         .collect();
-    assert_eq!(table.len(), 7, "seven components in the table");
+    assert_eq!(table.len(), 8, "eight components in the table");
     let Some(app) = private_app(AppOptions::default()) else {
         return;
     };
