@@ -829,3 +829,24 @@ fn promotions_count_committed_uses_by_channel_and_list_reached_limits() {
     let app = promotions::report(&sql, &november(None, Some("app"))).unwrap();
     assert_eq!(app.redemptions, 1);
 }
+
+/// Insights only read: no report's source holds a statement that writes
+/// (the indexes they read ship as a migration step, in `INDEXES`).
+#[test]
+fn the_reports_only_read() {
+    for (name, source) in [
+        ("sales", include_str!("sales.rs")),
+        ("journeys", include_str!("journeys.rs")),
+        ("stores", include_str!("stores.rs")),
+        ("returns", include_str!("returns.rs")),
+        ("promotions", include_str!("promotions.rs")),
+    ] {
+        let upper = source.to_ascii_uppercase();
+        for verb in [
+            "INSERT ", "UPDATE ", "DELETE ", "REPLACE ", "CREATE ", "DROP ", "ALTER ", "PRAGMA ",
+            "BEGIN",
+        ] {
+            assert!(!upper.contains(verb), "{name} has `{verb}`");
+        }
+    }
+}
