@@ -3,7 +3,7 @@
 // package). Run by tests/tests/api/insights.rs after it has driven known
 // journeys through the API:
 //
-//   INSIGHTS_CONFIG=<file.json> node tests/kiosk/insights.mjs
+//   SCENARIO_CONFIG=<file.json> node tests/kiosk/insights.mjs
 //
 // The config holds base_url, token (ops), store_token, from, to,
 // artifacts and chromium. Every chart is compared with the API's own
@@ -12,37 +12,14 @@
 // API's numbers. One screenshot per view into the artifacts directory.
 
 import { chromium } from 'playwright-core';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
+import { config, FLAGS, scenario, finish } from './harness.mjs';
 
-const config = JSON.parse(readFileSync(process.env.INSIGHTS_CONFIG, 'utf8'));
-mkdirSync(config.artifacts, { recursive: true });
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const STRINGS = {
   en: JSON.parse(readFileSync(new URL('../../components/insights/assets/strings-en.json', import.meta.url), 'utf8')),
   pl: JSON.parse(readFileSync(new URL('../../components/insights/assets/strings-pl.json', import.meta.url), 'utf8')),
 };
-
-const results = [];
-let failures = 0;
-
-async function scenario(page, name, body) {
-  const started = Date.now();
-  let error = null;
-  let seen = null;
-  try {
-    seen = await body();
-  } catch (e) {
-    error = e;
-    failures += 1;
-  }
-  const shot = join(config.artifacts, `${String(results.length + 1).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-  results.push({ name, ok: !error, ms: Date.now() - started, screenshot: shot, seen, error: error ? String(error.stack || error) : null });
-  console.log(`${error ? 'FAIL' : 'ok  '} ${name} (${Date.now() - started} ms)${error ? `\n${error.stack || error}` : ''}`);
-}
 
 async function api(report, extra = {}) {
   const query = new URLSearchParams({ from: config.from, to: config.to, ...extra });
@@ -206,8 +183,6 @@ try {
   });
 } finally {
   await browser.close();
-  writeFileSync(join(config.artifacts, 'results.json'), JSON.stringify(results, null, 2));
 }
 
-console.log(`${results.length - failures}/${results.length} insights page scenarios passed`);
-process.exit(failures === 0 ? 0 : 1);
+finish('insights page');

@@ -5,7 +5,7 @@
 // API. Every action is taken with the keyboard, as a clerk with a scanner
 // and a keyboard would: the page gives the next action the focus.
 //
-//   KIOSK_CONFIG=<file.json> node tests/kiosk/scenarios.mjs
+//   SCENARIO_CONFIG=<file.json> node tests/kiosk/scenarios.mjs
 //
 // The config holds base_url, artifacts (a directory), chromium (the
 // executable), store_token, customer_token, store_id, store_name and one
@@ -16,42 +16,9 @@
 // artifacts directory records what each one saw.
 
 import { chromium } from 'playwright-core';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-
-const config = JSON.parse(readFileSync(process.env.KIOSK_CONFIG, 'utf8'));
-mkdirSync(config.artifacts, { recursive: true });
-
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-const results = [];
-let failures = 0;
-
-async function scenario(page, name, body) {
-  const started = Date.now();
-  let error = null;
-  let seen = null;
-  try {
-    seen = await body();
-  } catch (e) {
-    error = e;
-    failures += 1;
-  }
-  const shot = join(config.artifacts, `${String(results.length + 1).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-  results.push({ name, ok: !error, ms: Date.now() - started, screenshot: shot, seen, error: error ? String(error.stack || error) : null });
-  console.log(`${error ? 'FAIL' : 'ok  '} ${name} (${Date.now() - started} ms)${error ? `\n${error.stack || error}` : ''}`);
-}
-
-/** An extra screenshot inside a scenario (a state the scenario passes
- *  through, or a language it leaves again). */
-async function shot(page, name) {
-  await page.screenshot({ path: join(config.artifacts, `${String(results.length + 1).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
+import { config, FLAGS, scenario, shot, finish } from './harness.mjs';
 
 /** Types a code as a keyboard-wedge scanner does (the code, then Enter)
  *  and waits for the result panel to leave its busy state. */
@@ -495,8 +462,6 @@ try {
   });
 } finally {
   await browser.close();
-  writeFileSync(join(config.artifacts, 'results.json'), JSON.stringify(results, null, 2));
 }
 
-console.log(`${results.length - failures}/${results.length} kiosk scenarios passed`);
-process.exit(failures === 0 ? 0 : 1);
+finish('kiosk');

@@ -14,6 +14,7 @@
 //! `SPIN_VARIABLE_JWT_ISSUER` = [`testing::ISSUER`]), and tests that need a
 //! private app or a movable clock are skipped with a message.
 
+pub mod browser;
 pub mod openapi;
 
 use chrono::{DateTime, Duration, Utc};
@@ -547,6 +548,20 @@ impl TestApp {
             &serde_json::json!({ "now": now.to_rfc3339() }),
         );
         assert_eq!(reply.status, 200, "setting the clock: {}", reply.text());
+    }
+
+    /// Loads the demo shelves (`infra/demo/stock.json`) through the stock feed.
+    pub fn seed_demo_stock(&self) {
+        let stock =
+            std::fs::read(workspace_root().join("infra/demo/stock.json")).expect("demo stock");
+        let reply = self.send(
+            "POST",
+            "/api/availability/feed",
+            Some(&token(&ops())),
+            &[],
+            Some(&stock),
+        );
+        assert_eq!(reply.status, 200, "stock feed: {}", reply.text());
     }
 
     /// Loads the demo retailer through the master-data API.

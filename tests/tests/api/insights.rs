@@ -15,16 +15,13 @@
 //!   refunded at the WAW-01 kiosk.
 
 use blackbox_tests::{
-    AppOptions, TestApp, customer, ops, private_app, store_device, token, token_at, unique,
-    workspace_root,
+    AppOptions, TestApp, browser, customer, ops, private_app, store_device, token, token_at,
+    unique, workspace_root,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use omni_shared::hours::TimeZone;
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::Command;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const SKU: &str = "TEE-ORG-BLK-M";
 
 fn ok(reply: blackbox_tests::Reply, expected: u16) -> Value {
@@ -64,15 +61,7 @@ fn minor(money: &Value) -> i64 {
 
 fn seed(app: &TestApp) {
     app.seed_demo();
-    let stock = std::fs::read(workspace_root().join("infra/demo/stock.json")).unwrap();
-    let reply = app.send(
-        "POST",
-        "/api/availability/feed",
-        Some(&token(&ops())),
-        &[],
-        Some(&stock),
-    );
-    assert_eq!(reply.status, 200, "stock feed: {}", reply.text());
+    app.seed_demo_stock();
     let coupon = json!({
         "id": "INSIGHT10", "name": "10% for the insights test", "time_zone": "Europe/Warsaw", "stacking": "stackable",
         "benefit": {"type": "percent_off", "percent": "10"}, "codes": ["INSIGHT10"],
@@ -474,27 +463,9 @@ fn bad_scopes_are_400_naming_the_parameter_and_only_operations_read() {
     assert_eq!(before["sales"], after["sales"]);
 }
 
-/// The browser and the npm packages, or a failure saying how to get them.
-fn browser_tooling() -> std::path::PathBuf {
-    let dir = workspace_root().join("tests/kiosk");
-    for (path, what) in [
-        (Path::new(CHROMIUM).to_path_buf(), "Debian's chromium"),
-        (
-            dir.join("node_modules/playwright-core/package.json"),
-            "tests/kiosk/node_modules (npm ci --prefix tests/kiosk)",
-        ),
-    ] {
-        assert!(
-            path.exists(),
-            "the insights page test needs {what}: run `OMNI_SETUP_TESTS=1 source infra/setup.sh`"
-        );
-    }
-    dir
-}
-
 #[test]
 fn the_page_charts_the_numbers_of_the_api_and_the_filters_change_them() {
-    let dir = browser_tooling();
+    browser::tooling();
     let Some(h) = history() else { return };
     let artifacts = workspace_root().join("target/insights-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
@@ -510,35 +481,9 @@ fn the_page_charts_the_numbers_of_the_api_and_the_filters_change_them() {
         "from": query[0].1,
         "to": query[1].1,
         "artifacts": artifacts,
-        "chromium": CHROMIUM,
+        "chromium": browser::CHROMIUM,
     });
-    let config_path = std::env::temp_dir().join(format!("{}.json", unique("insights-config")));
-    std::fs::write(&config_path, config.to_string()).unwrap();
-    let output = Command::new("node")
-        .arg("insights.mjs")
-        .current_dir(&dir)
-        .env("INSIGHTS_CONFIG", &config_path)
-        .output()
-        .expect("node runs");
-    let _ = std::fs::remove_file(&config_path);
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "the insights page scenarios failed:\n{log}"
-    );
-    let shots = std::fs::read_dir(&artifacts)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "png")
-        })
-        .count();
-    assert!(shots >= 6, "a screenshot per view: {shots}\n{log}");
+    browser::run_scenarios("insights.mjs", &config);
+    let shots = browser::screenshots(&artifacts);
+    assert!(shots >= 6, "a screenshot per view: {shots}");
 }

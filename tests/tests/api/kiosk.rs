@@ -6,7 +6,7 @@
 //! a customer with a coupon, a cart handed over from the app with a
 //! promotion and a refused code, returns opened in the app, a 24-hour
 //! store's queue with orders placed hours ago), writes the codes into a JSON
-//! config, runs `node tests/kiosk/scenarios.mjs`, which types each code or
+//! config, runs `node tests/kiosk/scenarios.mjs` (through `blackbox_tests::browser`), which types each code or
 //! number into the page and saves a screenshot per scenario into
 //! `target/kiosk-artifacts/`, and then checks what changed on the server:
 //! statuses, shelves, the exchange's reservation, and that every action
@@ -22,16 +22,13 @@
 //! silently skipped proves nothing.
 
 use blackbox_tests::{
-    AppOptions, TestApp, customer, ops, private_app, store_device, testing, token, token_at,
-    unique, workspace_root,
+    AppOptions, TestApp, browser, customer, ops, private_app, store_device, testing, token,
+    token_at, unique, workspace_root,
 };
 use chrono::{DateTime, Duration, Utc};
 use omni_shared::auth::{Caller, signed_code};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const STORE: &str = "WAW-01";
 const OTHER_STORE: &str = "WAW-02";
 const SKU: &str = "TEE-ORG-BLK-M";
@@ -45,43 +42,9 @@ const TYPED: &str = "TEE-ORG-BLK-S";
 /// the hour the test runs at.
 const ALL_DAY_STORE: &str = "WAW-24";
 
-/// The browser and the npm packages, or a failure saying how to get them.
-fn browser_tooling() -> PathBuf {
-    let kiosk = workspace_root().join("tests/kiosk");
-    let missing: Vec<String> = [
-        (Path::new(CHROMIUM).to_path_buf(), "Debian's chromium"),
-        (
-            kiosk.join("node_modules/playwright-core/package.json"),
-            "tests/kiosk/node_modules (npm ci --prefix tests/kiosk)",
-        ),
-    ]
-    .into_iter()
-    .filter(|(path, _)| !path.exists())
-    .map(|(path, what)| format!("{} ({what})", path.display()))
-    .collect();
-    assert!(
-        missing.is_empty(),
-        "the kiosk browser tests need {}: run `OMNI_SETUP_TESTS=1 source infra/setup.sh` (it installs chromium with apt-get and runs npm ci)",
-        missing.join(" and ")
-    );
-    kiosk
-}
-
 fn ok(reply: blackbox_tests::Reply, expected: u16) -> Value {
     assert_eq!(reply.status, expected, "{}", reply.text());
     reply.json()
-}
-
-fn seed_stock(app: &TestApp) {
-    let stock = std::fs::read(workspace_root().join("infra/demo/stock.json")).expect("demo stock");
-    let reply = app.send(
-        "POST",
-        "/api/availability/feed",
-        Some(&token(&ops())),
-        &[],
-        Some(&stock),
-    );
-    assert_eq!(reply.status, 200, "stock feed: {}", reply.text());
 }
 
 /// A store open every hour of every day, with a one-hour pickup promise
@@ -276,7 +239,7 @@ fn promotion(app: &TestApp, id: &str, name: &str, channels: &[&str]) -> String {
 
 #[test]
 fn a_store_device_serves_every_kind_of_code_and_its_queue_in_headless_chromium() {
-    let kiosk = browser_tooling();
+    blackbox_tests::browser::tooling();
     let Some(app) = private_app(AppOptions {
         test_clock: true,
         ..AppOptions::default()
@@ -284,7 +247,7 @@ fn a_store_device_serves_every_kind_of_code_and_its_queue_in_headless_chromium()
         return;
     };
     app.seed_demo();
-    seed_stock(&app);
+    app.seed_demo_stock();
     seed_all_day_store(&app);
     let secret = testing::CODE_SECRET.as_bytes();
     let real_now = Utc::now();
@@ -489,7 +452,7 @@ fn a_store_device_serves_every_kind_of_code_and_its_queue_in_headless_chromium()
     let config = json!({
         "base_url": app.base_url,
         "artifacts": artifacts,
-        "chromium": CHROMIUM,
+        "chromium": browser::CHROMIUM,
         "store_id": STORE,
         "store_name": "Warszawa Centrum",
         "store_token": token(&store_device(STORE)),
@@ -521,23 +484,7 @@ fn a_store_device_serves_every_kind_of_code_and_its_queue_in_headless_chromium()
             "late": late, "at_risk": at_risk, "on_track": on_track, "ready": waiting_here,
         },
     });
-    let config_path = artifacts.join("config.json");
-    std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-
-    let run = Command::new("node")
-        .arg(kiosk.join("scenarios.mjs"))
-        .env("KIOSK_CONFIG", &config_path)
-        .current_dir(&kiosk)
-        .output()
-        .expect("node runs (install Node.js 20+)");
-    let out = String::from_utf8_lossy(&run.stdout);
-    let err = String::from_utf8_lossy(&run.stderr);
-    println!("{out}");
-    assert!(
-        run.status.success(),
-        "kiosk scenarios failed ({}):\n{out}\n{err}",
-        run.status
-    );
+    browser::run_scenarios("scenarios.mjs", &config);
 
     // What changed on the server, and in which channel.
     let kiosk_moves = |order: &str, moves: &[&str]| {
@@ -697,16 +644,7 @@ fn a_store_device_serves_every_kind_of_code_and_its_queue_in_headless_chromium()
     );
     assert_eq!(order_status(&app, &at_risk), "placed");
 
-    let shots = std::fs::read_dir(&artifacts)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "png")
-        })
-        .count();
+    let shots = browser::screenshots(&artifacts);
     assert!(
         shots >= 25,
         "a screenshot per scenario in {}: {shots}",
