@@ -62,6 +62,12 @@ if [ "${OMNI_SETUP_TESTS:-0}" = 1 ]; then
         step "installing Debian's chromium (kiosk browser tests)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
     fi
+    # The edge host's key-value-on-Redis tests start Debian's redis-server
+    # themselves, on a free loopback port, without persistence.
+    if [ ! -x /usr/bin/redis-server ]; then
+        step "installing Debian's redis-server (key-value store on Redis tests)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+    fi
     for dir in tests/kiosk tests/openapi; do
         if [ ! -f "$dir/node_modules/.package-lock.json" ] \
             || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then

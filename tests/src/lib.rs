@@ -16,6 +16,7 @@
 
 pub mod browser;
 pub mod openapi;
+pub mod redis;
 
 use chrono::{DateTime, Duration, Utc};
 use omni_shared::auth::{Caller, Claims, sign_hs256};
@@ -151,6 +152,9 @@ pub struct AppOptions {
     /// Extra environment (Spin variables as `SPIN_VARIABLE_<NAME>`), set
     /// after the test defaults so they override them.
     pub env: Vec<(String, String)>,
+    /// Spin's runtime configuration, passed as `--runtime-config-file` to
+    /// whichever runtime serves (both read the same keys).
+    pub runtime_config: Option<PathBuf>,
 }
 
 /// The app a test talks to: a private edge host with fresh state, stopped
@@ -278,6 +282,12 @@ fn spawn_edge_host(options: AppOptions) -> Result<TestApp, String> {
         .arg("--cache-dir")
         .arg(workspace_root().join("target/edge-host-cache"))
         .args(&options.extra_args)
+        .args(
+            options
+                .runtime_config
+                .iter()
+                .flat_map(|p| [std::ffi::OsStr::new("--runtime-config-file"), p.as_os_str()]),
+        )
         .envs(test_variables())
         .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::piped())
@@ -347,6 +357,12 @@ fn spawn_spin(options: AppOptions) -> Result<TestApp, String> {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--state-dir")
             .arg(&state_dir)
+            .args(
+                options
+                    .runtime_config
+                    .iter()
+                    .flat_map(|p| [std::ffi::OsStr::new("--runtime-config-file"), p.as_os_str()]),
+            )
             .envs(test_variables())
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())

@@ -19,6 +19,7 @@ pub mod outbound;
 pub mod problem;
 pub mod routes;
 pub mod runtime;
+pub mod runtime_config;
 pub mod schedule;
 pub mod server;
 pub mod sqlite;

@@ -86,6 +86,11 @@ struct UpArgs {
     /// Do not run the manifest's schedule (`[application.tool.edge-host]`).
     #[arg(long)]
     no_schedule: bool,
+    /// Spin's runtime configuration (the same file `spin up
+    /// --runtime-config-file` reads): where the key-value store (SQLite or
+    /// Redis) and the SQLite database live.
+    #[arg(long, value_name = "FILE")]
+    runtime_config_file: Option<PathBuf>,
     /// Run every scheduled call this often instead of its own interval
     /// (tests and demos).
     #[arg(long, value_name = "SECONDS")]
@@ -104,6 +109,9 @@ enum UpError {
     /// Compiling, linking or opening state failed.
     #[error(transparent)]
     Start(#[from] runtime::StartError),
+    /// The runtime configuration file was refused.
+    #[error("--runtime-config-file {0}")]
+    RuntimeConfig(#[from] edge_host::runtime_config::RuntimeConfigError),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -175,6 +183,10 @@ fn up(args: UpArgs) -> Result<(), UpError> {
             state_dir: state_dir.clone(),
             cache_dir,
             test_clock: args.test_clock,
+            runtime_config: match &args.runtime_config_file {
+                Some(path) => edge_host::runtime_config::RuntimeConfig::load(path)?,
+                None => edge_host::runtime_config::RuntimeConfig::default(),
+            },
         },
     )?;
     for report in &loaded.compile_report {

@@ -83,6 +83,8 @@ pub struct StateOptions {
     pub cache_dir: Option<PathBuf>,
     /// `--test-clock`.
     pub test_clock: bool,
+    /// `--runtime-config-file`: where the stores live (Spin's keys).
+    pub runtime_config: crate::runtime_config::RuntimeConfig,
 }
 
 /// A component ready to instantiate per request.
@@ -173,6 +175,9 @@ pub enum StartError {
     /// A database cannot be opened.
     #[error(transparent)]
     Database(#[from] db::DbError),
+    /// A store named by the runtime configuration cannot be used.
+    #[error("runtime configuration: {0}")]
+    Store(String),
 }
 
 /// Creates the engine with the pooling allocator and epoch interruption.
@@ -296,16 +301,34 @@ pub fn load(app: &App, engine: &Engine, state: &StateOptions) -> Result<Runtime,
     }
 
     let wants = |f: fn(&crate::manifest::ComponentConfig) -> bool| app.components.iter().any(f);
+    use crate::runtime_config::{KeyValueStore, SqliteDatabase, path_or};
     let kv = if wants(|c| c.key_value_stores.contains(DEFAULT_LABEL)) {
-        Some(db::Database::open(
-            &state.state_dir.join("sqlite_key_value.db"),
-            kv::SCHEMA,
-        )?)
+        Some(match &state.runtime_config.key_value {
+            Some(KeyValueStore::Redis { url }) => kv::KvBackend::redis(url).map_err(|e| {
+                StartError::Store(format!("[key_value_store.default] url {url:?}: {e}"))
+            })?,
+            Some(KeyValueStore::Spin { path }) => {
+                let path = path_or(path.as_ref(), &state.state_dir, "sqlite_key_value.db");
+                create_parent(&path)?;
+                kv::KvBackend::Sqlite(db::Database::open(&path, kv::SCHEMA)?)
+            }
+            None => kv::KvBackend::Sqlite(db::Database::open(
+                &state.state_dir.join("sqlite_key_value.db"),
+                kv::SCHEMA,
+            )?),
+        })
     } else {
         None
     };
     let sqlite = if wants(|c| c.sqlite_databases.contains(DEFAULT_LABEL)) {
-        Some(sqlite::open_default(&state.state_dir.join("sqlite_db.db"))?)
+        let path = match &state.runtime_config.sqlite {
+            Some(SqliteDatabase::Spin { path }) => {
+                path_or(path.as_ref(), &state.state_dir, "sqlite_db.db")
+            }
+            None => state.state_dir.join("sqlite_db.db"),
+        };
+        create_parent(&path)?;
+        Some(sqlite::open_default(&path)?)
     } else {
         None
     };
@@ -320,6 +343,17 @@ pub fn load(app: &App, engine: &Engine, state: &StateOptions) -> Result<Runtime,
         services,
         compile_report,
     })
+}
+
+/// Creates the directory a configured store file is in, as Spin does.
+fn create_parent(path: &Path) -> Result<(), StartError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|source| StartError::State {
+            path: parent.to_owned(),
+            source,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The cache file name for `wasm` under this engine.

@@ -153,10 +153,10 @@ impl EdgeServer {
                 eprintln!("edge-host: requests still in flight after {grace:?}; stopping anyway");
             }
         }
-        for db in [&self.runtime.services.kv, &self.runtime.services.sqlite]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(kv) = &self.runtime.services.kv {
+            kv.shutdown();
+        }
+        if let Some(db) = &self.runtime.services.sqlite {
             db.shutdown();
         }
     }

@@ -53,7 +53,7 @@ impl ComponentContext {
 #[derive(Default)]
 pub struct Services {
     /// The `default` key-value store, if any component lists it.
-    pub kv: Option<Arc<Database>>,
+    pub kv: Option<crate::kv::KvBackend>,
     /// The `default` SQLite database, if any component lists it.
     pub sqlite: Option<Arc<Database>>,
     /// The test clock, with `--test-clock`.

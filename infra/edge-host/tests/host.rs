@@ -1031,3 +1031,90 @@ fn a_required_variable_set_in_the_environment_lets_the_host_start() {
     // It started (and was stopped by SIGTERM, which exits 0).
     assert!(status.success(), "{stderr}");
 }
+
+fn runtime_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("runtime-config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_runtime_config_file_puts_the_stores_where_spins_keys_say() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kv_file = tmp.path().join("elsewhere/kv.db");
+    let sql_file = tmp.path().join("elsewhere/app.db");
+    let config = runtime_config(
+        tmp.path(),
+        &format!(
+            "[key_value_store.default]\ntype = \"spin\"\npath = \"{}\"\n\n[sqlite_database.default]\ntype = \"spin\"\npath = \"{}\"\n",
+            kv_file.display(),
+            sql_file.display()
+        ),
+    );
+    let host = spawn_with(Options {
+        extra: vec!["--runtime-config-file".into(), config.display().to_string()],
+        ..Options::default()
+    });
+    assert_eq!(
+        host.get("/probe/kv?key=colour&value=green").json()["value"],
+        "green"
+    );
+    assert_eq!(host.get("/probe/sql?insert=alpha").json()["count"], 1);
+    assert!(
+        kv_file.is_file() && sql_file.is_file(),
+        "the configured files hold the data"
+    );
+    assert!(
+        !host.state.join("sqlite_key_value.db").exists(),
+        "not the state directory's default"
+    );
+}
+
+#[test]
+fn a_runtime_config_with_a_key_the_host_does_not_honour_is_refused_at_start() {
+    for (text, named) in [
+        (
+            "[[variables_provider]]\ntype = \"vault\"\nurl = \"http://vault\"\n",
+            "variables_provider",
+        ),
+        (
+            "[key_value_store.default]\ntype = \"spin\"\npaht = \"kv.db\"\n",
+            "paht",
+        ),
+        (
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://:bad url\"\n",
+            "url",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = runtime_config(tmp.path(), text);
+        let mut child = Command::new(BIN)
+            .arg("up")
+            .arg("--manifest")
+            .arg(probe_manifest())
+            .args(["--listen", "127.0.0.1:0", "--runtime-config-file"])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(tmp.path().join("state"))
+            .arg("--cache-dir")
+            .arg(shared_cache_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = match wait_or_none(&mut child, Duration::from_secs(60)) {
+            Some(status) => status,
+            None => {
+                signal_term(&child);
+                panic!("{text}: the host started");
+            }
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!status.success(), "{text}: {status}");
+        assert!(
+            stderr.contains(named) && stderr.contains("runtime"),
+            "{text}: {stderr}"
+        );
+    }
+}

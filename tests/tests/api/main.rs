@@ -17,6 +17,7 @@ mod openapi_documents;
 mod pickups;
 mod readme;
 mod returns;
+mod runtime_config;
 mod seams;
 mod storefront;
 mod zones;
