@@ -189,3 +189,113 @@ fn the_deploy_guide_commands_work_under_spin() {
     );
     drop(up);
 }
+
+/// Makes a Kubernetes structural schema strict, as `kubectl apply
+/// --validate=strict` is: an object schema that lists its properties
+/// refuses others (the API server would silently drop a misspelt field).
+fn strict(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            let preserves = map.get("x-kubernetes-preserve-unknown-fields")
+                == Some(&serde_json::Value::Bool(true));
+            if map.contains_key("properties")
+                && !map.contains_key("additionalProperties")
+                && !preserves
+            {
+                map.insert(
+                    "additionalProperties".into(),
+                    serde_json::Value::Bool(false),
+                );
+            }
+            map.values_mut().for_each(strict);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strict),
+        _ => {}
+    }
+}
+
+/// Every SpinApp this project ships (`infra/k8s/*.yaml`) validates against
+/// SpinKube's SpinApp CRD (vendored in tests/fixtures/spinkube, strict), and
+/// DEPLOY.md applies the file; a misspelt or mistyped field is refused.
+#[test]
+fn the_spinkube_manifests_validate_against_the_spinapp_crd() {
+    use serde::Deserialize;
+    let root = workspace_root();
+    let read_docs = |path: &Path| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(path).unwrap();
+        serde_norway::Deserializer::from_str(&text)
+            .map(|doc| serde_json::Value::deserialize(doc).unwrap())
+            .filter(|doc| !doc.is_null())
+            .collect()
+    };
+    let crd = read_docs(&root.join("tests/fixtures/spinkube/core.spinkube.dev_spinapps.yaml"))
+        .into_iter()
+        .next()
+        .unwrap();
+    let group = crd["spec"]["group"].as_str().unwrap();
+    let version = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["served"] == true && v["storage"] == true)
+        .unwrap();
+    let mut schema = version["schema"]["openAPIV3Schema"].clone();
+    strict(&mut schema);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors = |doc: &serde_json::Value| -> Vec<String> {
+        validator
+            .iter_errors(doc)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect()
+    };
+
+    let mut apps = Vec::new();
+    for entry in std::fs::read_dir(root.join("infra/k8s")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "yaml") {
+            apps.extend(
+                read_docs(&path)
+                    .into_iter()
+                    .filter(|d| d["kind"] == "SpinApp")
+                    .map(|d| (path.clone(), d)),
+            );
+        }
+    }
+    assert!(!apps.is_empty(), "infra/k8s ships a SpinApp");
+    for (path, app) in &apps {
+        assert_eq!(
+            app["apiVersion"],
+            format!("{group}/{}", version["name"].as_str().unwrap()),
+            "{}",
+            path.display()
+        );
+        assert_eq!(errors(app), Vec::<String>::new(), "{}", path.display());
+        // Every Spin variable the app requires is bound, from a Secret.
+        let bound: Vec<&str> = app["spec"]["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v["name"].as_str())
+            .collect();
+        for required in ["jwt_hs256_secret", "code_signing_secret"] {
+            assert!(
+                bound.contains(&required),
+                "{}: {required} is bound",
+                path.display()
+            );
+        }
+    }
+    let (_, app) = &apps[0];
+    let mut misspelt = app.clone();
+    misspelt["spec"]["replica"] = serde_json::json!(2);
+    assert!(!errors(&misspelt).is_empty(), "a misspelt field is refused");
+    let mut mistyped = app.clone();
+    mistyped["spec"]["replicas"] = serde_json::json!("two");
+    assert!(!errors(&mistyped).is_empty(), "a mistyped field is refused");
+
+    let guide = std::fs::read_to_string(root.join("DEPLOY.md")).unwrap();
+    assert!(
+        guide.contains("kubectl apply -f infra/k8s/spinapp.yaml"),
+        "DEPLOY.md applies the validated file"
+    );
+}
