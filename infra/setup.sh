@@ -64,6 +64,12 @@ if [ "${OMNI_SETUP_TESTS:-0}" = 1 ]; then
     fi
     # The edge host's key-value-on-Redis tests start Debian's redis-server
     # themselves, on a free loopback port, without persistence.
+    # The outbound PostgreSQL tests start their own PostgreSQL 15 cluster
+    # (as the postgres user, on loopback, in a temporary directory).
+    if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+        step "installing Debian's PostgreSQL 15 (outbound PostgreSQL tests)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    fi
     if [ ! -x /usr/bin/redis-server ]; then
         step "installing Debian's redis-server (key-value store on Redis tests)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server

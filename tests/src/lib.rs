@@ -16,6 +16,7 @@
 
 pub mod browser;
 pub mod openapi;
+pub mod postgres;
 pub mod redis;
 
 use chrono::{DateTime, Duration, Utc};

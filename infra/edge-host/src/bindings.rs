@@ -15,5 +15,6 @@ wasmtime::component::bindgen!({
     with: {
         "fermyon:spin/key-value.store": crate::kv::KvStore,
         "fermyon:spin/sqlite.connection": crate::sqlite::SqlConnection,
+        "spin:postgres/postgres.connection": crate::pg::PgConnection,
     },
 });

@@ -16,6 +16,7 @@ pub mod db;
 pub mod kv;
 pub mod manifest;
 pub mod outbound;
+pub mod pg;
 pub mod problem;
 pub mod routes;
 pub mod runtime;

@@ -1,12 +1,13 @@
 //! `allowed_outbound_hosts`: which hosts a component may send HTTP requests
-//! to. Everything not listed is refused, as Spin refuses it, so a component
-//! that works here does not rely on a permission `spin up` would deny.
+//! (or open PostgreSQL connections) to. Everything not listed is refused, as
+//! Spin refuses it, so a component that works here does not rely on a
+//! permission `spin up` would deny.
 //!
 //! Entries have Spin's form `scheme://host[:port]`: the scheme is `http`,
-//! `https` or `*`; the host is a name, an IP address, `*` or `*.domain`
+//! `https`, `postgres` or `*`; the host is a name, an IP address, `*` or `*.domain`
 //! (any subdomain, not the domain itself); the port is a number, a range
 //! `a..b` (end exclusive, as Rust and Spin write it) or `*`, and defaults to
-//! the scheme's well-known port (80/443). Paths are not allowed.
+//! the scheme's well-known port (80/443/5432). Paths are not allowed.
 
 use std::fmt;
 
@@ -54,7 +55,7 @@ pub enum OutboundHostError {
     #[error("`{0}` has no scheme: write it as `https://{0}` (or `http://`, `*://`)")]
     MissingScheme(String),
     /// Only HTTP schemes make sense for outbound HTTP.
-    #[error("`{0}`: unsupported scheme `{1}` (expected http, https or *)")]
+    #[error("`{0}`: unsupported scheme `{1}` (expected http, https, postgres or *)")]
     UnsupportedScheme(String, String),
     /// A path, query or fragment after the authority.
     #[error("`{0}`: an allowed host cannot contain a path")]
@@ -115,6 +116,7 @@ fn well_known_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" => Some(80),
         "https" => Some(443),
+        "postgres" => Some(5432),
         _ => None,
     }
 }
@@ -130,7 +132,7 @@ impl Rule {
         };
         let scheme = match scheme.to_ascii_lowercase().as_str() {
             "*" => SchemeMatch::Any,
-            s @ ("http" | "https") => SchemeMatch::Is(s.to_owned()),
+            s @ ("http" | "https" | "postgres") => SchemeMatch::Is(s.to_owned()),
             other => {
                 return Err(OutboundHostError::UnsupportedScheme(
                     source.clone(),

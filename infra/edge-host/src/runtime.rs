@@ -336,6 +336,7 @@ pub fn load(app: &App, engine: &Engine, state: &StateOptions) -> Result<Runtime,
         kv,
         sqlite,
         clock: state.test_clock.then(TestClock::default),
+        pg: Arc::default(),
     });
     Ok(Runtime {
         engine: engine.clone(),

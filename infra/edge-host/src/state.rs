@@ -58,6 +58,8 @@ pub struct Services {
     pub sqlite: Option<Arc<Database>>,
     /// The test clock, with `--test-clock`.
     pub clock: Option<TestClock>,
+    /// Idle outbound PostgreSQL clients.
+    pub pg: Arc<crate::pg::PgPool>,
 }
 
 /// The data of one request's `Store`.

@@ -9,6 +9,7 @@ use serde_json::{Value as Json, json};
 use spin_sdk::http::{IntoResponse, Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::key_value::{self, Store};
+use spin_sdk::pg3;
 use spin_sdk::sqlite::{self, Connection, Value};
 use spin_sdk::variables;
 
@@ -43,6 +44,9 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         "sql-left-open" => sql_left_open(),
         "sql-trap" => sql_trap(),
         "attach" => attach(),
+        "pg" => pg(&param("address").unwrap_or_default(), param("insert")),
+        "pg-left-open" => pg_left_open(&param("address").unwrap_or_default()),
+        "pg-trap" => pg_trap(&param("address").unwrap_or_default()),
         "outbound" => outbound(&param("url").unwrap_or_default()).await,
         "trap" => panic!("guest-probe: trapping on purpose"),
         "spin" => spin_forever(),
@@ -278,4 +282,90 @@ fn echo(req: &Request) -> Response {
         200,
         json!({ "method": method.to_string(), "length": req.body().len(), "post": *method == Method::Post }),
     )
+}
+
+fn pg_error(e: pg3::PgError) -> Response {
+    let (status, kind, detail) = match e {
+        pg3::PgError::ConnectionFailed(d) => (502, "connection-failed", d),
+        pg3::PgError::BadParameter(d) => (400, "bad-parameter", d),
+        pg3::PgError::QueryFailed(d) => (500, "query-failed", d),
+        pg3::PgError::ValueConversionFailed(d) => (500, "value-conversion-failed", d),
+        pg3::PgError::Other(d) => (500, "other", d),
+    };
+    json_response(status, json!({ "error": kind, "detail": detail }))
+}
+
+fn pg_count(conn: &pg3::Connection) -> Result<i64, pg3::PgError> {
+    let rows = conn.query("SELECT count(*) FROM probe_pg", &[])?;
+    match rows.rows.first().and_then(|r| r.first()) {
+        Some(pg3::DbValue::Int64(n)) => Ok(*n),
+        other => Err(pg3::PgError::Other(format!("count is {other:?}"))),
+    }
+}
+
+/// Creates the table, inserts one row of every mapped type when asked, and
+/// answers the row count and the newest row as the guest decodes it.
+fn pg(address: &str, insert: Option<String>) -> Response {
+    let run = || -> Result<Json, pg3::PgError> {
+        let conn = pg3::Connection::open(address)?;
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS probe_pg (id BIGSERIAL PRIMARY KEY, v TEXT NOT NULL, n BIGINT, i INTEGER,
+                f DOUBLE PRECISION, b BOOLEAN, d DATE, at TIMESTAMP, raw BYTEA, missing TEXT)",
+            &[],
+        )?;
+        let mut inserted = None;
+        if let Some(v) = insert {
+            inserted = Some(conn.execute(
+                "INSERT INTO probe_pg (v, n, i, f, b, d, at, raw, missing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    pg3::ParameterValue::Str(v),
+                    pg3::ParameterValue::Int64(9_007_199_254_740_993),
+                    pg3::ParameterValue::Int32(-7),
+                    pg3::ParameterValue::Floating64(0.25),
+                    pg3::ParameterValue::Boolean(true),
+                    pg3::ParameterValue::Date((2026, 12, 4)),
+                    pg3::ParameterValue::Datetime((2026, 12, 4, 13, 43, 31, 120_000_000)),
+                    pg3::ParameterValue::Binary(vec![0, 1, 254, 255]),
+                    pg3::ParameterValue::DbNull,
+                ],
+            )?);
+        }
+        let newest = conn.query("SELECT v, n, i, f, b, d, at, raw, missing FROM probe_pg ORDER BY id DESC LIMIT 1", &[])?;
+        let columns: Vec<String> = newest.columns.iter().map(|c| format!("{}:{:?}", c.name, c.data_type)).collect();
+        let row: Vec<String> = newest.rows.first().map(|r| r.iter().map(|v| format!("{v:?}")).collect()).unwrap_or_default();
+        Ok(json!({ "count": pg_count(&conn)?, "inserted": inserted, "columns": columns, "row": row }))
+    };
+    match run() {
+        Ok(body) => json_response(200, body),
+        Err(e) => pg_error(e),
+    }
+}
+
+/// BEGIN and an INSERT, then the answer without COMMIT: the host must roll
+/// the transaction back when the connection is dropped.
+fn pg_left_open(address: &str) -> Response {
+    let run = || -> Result<Json, pg3::PgError> {
+        let conn = pg3::Connection::open(address)?;
+        conn.execute("BEGIN", &[])?;
+        conn.execute("INSERT INTO probe_pg (v) VALUES ('left-open')", &[])?;
+        conn.execute("LOCK TABLE probe_pg IN ACCESS EXCLUSIVE MODE", &[])?;
+        Ok(json!({ "count_inside": pg_count(&conn)? }))
+    };
+    match run() {
+        Ok(body) => json_response(200, body),
+        Err(e) => pg_error(e),
+    }
+}
+
+/// BEGIN, an INSERT and a table lock, then a trap: nothing may commit and
+/// the lock must not outlive the instance.
+fn pg_trap(address: &str) -> Response {
+    let conn = match pg3::Connection::open(address) {
+        Ok(conn) => conn,
+        Err(e) => return pg_error(e),
+    };
+    let _ = conn.execute("BEGIN", &[]);
+    let _ = conn.execute("INSERT INTO probe_pg (v) VALUES ('trapped')", &[]);
+    let _ = conn.execute("LOCK TABLE probe_pg IN ACCESS EXCLUSIVE MODE", &[]);
+    panic!("guest-probe: trapping inside a PostgreSQL transaction");
 }

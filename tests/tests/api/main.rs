@@ -15,6 +15,7 @@ mod insights;
 mod kiosk;
 mod openapi_documents;
 mod pickups;
+mod postgres_host;
 mod readme;
 mod returns;
 mod runtime_config;
