@@ -73,9 +73,15 @@ gateway_pid=$!
 
 printf '\n== starting the local edge host on %s (it compiles the eight components on first start)\n' "$base"
 # --test-clock: the demo history (below) writes weeks of past shopping
-# through the API by moving the guests' wall clock (POST /_edge/clock, on
-# loopback only); it puts the clock back to the real time when it is done.
-"$OMNI_BIN/edge-host" up --manifest spin.toml --listen "$listen" --state-dir "$state_dir" --test-clock &
+# through the API by moving the guests' wall clock (POST /_edge/clock); it
+# puts the clock back to the real time when it is done. The route has no
+# authentication, so it is turned on only when the app listens on loopback;
+# on another address the app runs without the history.
+test_clock=()
+case "$listen" in
+    127.* | localhost:* | "[::1]":*) test_clock=(--test-clock) ;;
+esac
+"$OMNI_BIN/edge-host" up --manifest spin.toml --listen "$listen" --state-dir "$state_dir" "${test_clock[@]}" &
 host_pid=$!
 
 # Ready means the host answers its health route, however long the first

@@ -3,8 +3,8 @@
 # Sourced by run-local.sh (what running needs: the wasm target, the
 # components, the edge host and the demo tool; nothing from apt) and by
 # test-all.sh with OMNI_SETUP_TESTS=1 (also the test tools: OpenSSL headers,
-# Node.js, Chromium, the npm packages, the edge host's test guest and every
-# test target). Safe to run again: cargo is incremental.
+# Node.js, Chromium, PostgreSQL 15, redis-server, the npm packages, the edge
+# host's test guest and every test target). Safe to run again: cargo is incremental.
 #
 # Exports OMNI_TARGET (cargo's target directory: CARGO_TARGET_DIR when set,
 # else target/) and OMNI_BIN (the native tools in it).
@@ -62,14 +62,14 @@ if [ "${OMNI_SETUP_TESTS:-0}" = 1 ]; then
         step "installing Debian's chromium (kiosk browser tests)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
     fi
-    # The edge host's key-value-on-Redis tests start Debian's redis-server
-    # themselves, on a free loopback port, without persistence.
     # The outbound PostgreSQL tests start their own PostgreSQL 15 cluster
     # (as the postgres user, on loopback, in a temporary directory).
     if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
         step "installing Debian's PostgreSQL 15 (outbound PostgreSQL tests)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
     fi
+    # The key-value-on-Redis tests start Debian's redis-server themselves,
+    # on a free loopback port, without persistence.
     if [ ! -x /usr/bin/redis-server ]; then
         step "installing Debian's redis-server (key-value store on Redis tests)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server

@@ -272,12 +272,6 @@ impl Amounts {
         Ok(())
     }
 
-    pub fn merge(&mut self, other: &Amounts) {
-        for (currency, minor) in &other.0 {
-            *self.0.entry(currency).or_default() += minor;
-        }
-    }
-
     pub fn minor(&self, currency: &str) -> i64 {
         self.0.get(currency).copied().unwrap_or(0)
     }

@@ -15,7 +15,8 @@ const BIN: &str = "/usr/lib/postgresql/15/bin";
 pub struct Postgres {
     server: Child,
     pub port: u16,
-    dir: tempfile::TempDir,
+    /// Removed (cluster and all) when the value drops.
+    _dir: tempfile::TempDir,
 }
 
 fn as_owner(program: &Path, root: bool) -> Command {
@@ -96,7 +97,11 @@ impl Postgres {
             .spawn()
             .expect("start postgres");
         let until = Instant::now() + Duration::from_secs(30);
-        let postgres = Postgres { server, port, dir };
+        let postgres = Postgres {
+            server,
+            port,
+            _dir: dir,
+        };
         while TcpStream::connect(("127.0.0.1", port)).is_err() || !postgres.ready() {
             assert!(Instant::now() < until, "PostgreSQL did not start on {port}");
             std::thread::sleep(Duration::from_millis(50));
@@ -125,9 +130,10 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    /// `sql`'s output or its error, whichever psql gives.
-    pub fn psql_status(&self, sql: &str) -> String {
-        let out = Command::new(PathBuf::from(BIN).join("psql"))
+    /// psql on this server as `postgres`, unaligned and tuples only.
+    fn psql_command(&self) -> Command {
+        let mut command = Command::new(PathBuf::from(BIN).join("psql"));
+        command
             .args([
                 "-h",
                 "127.0.0.1",
@@ -138,7 +144,15 @@ impl Postgres {
                 "-d",
                 "postgres",
             ])
-            .args(["-X", "-A", "-t", "-c", sql])
+            .args(["-X", "-A", "-t"]);
+        command
+    }
+
+    /// `sql`'s output or its error, whichever psql gives.
+    pub fn psql_status(&self, sql: &str) -> String {
+        let out = self
+            .psql_command()
+            .args(["-c", sql])
             .output()
             .expect("run psql");
         format!(
@@ -150,18 +164,9 @@ impl Postgres {
 
     /// Runs `sql` with psql and answers its unaligned, tuples-only output.
     pub fn psql(&self, sql: &str) -> String {
-        let out = Command::new(PathBuf::from(BIN).join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-            ])
-            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        let out = self
+            .psql_command()
+            .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
             .output()
             .expect("run psql");
         assert!(
@@ -186,6 +191,5 @@ impl Drop for Postgres {
         }
         let _ = self.server.kill();
         let _ = self.server.wait();
-        let _ = self.dir.path();
     }
 }

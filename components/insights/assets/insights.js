@@ -200,9 +200,10 @@
 
   // ---- views ---------------------------------------------------------------------
 
-  const ROUTES = { sales: 'sales', journeys: 'journeys', stores: 'stores', returns: 'returns', promotions: 'promotions' };
-
-  async function show(view) {
+  async function show(requested) {
+    // A view is a report of the same name; anything else (a stale saved
+    // view) opens the first.
+    const view = Object.hasOwn(VIEWS, requested) ? requested : 'sales';
     state.view = view;
     sessionStorage.setItem(VIEW_KEY, view);
     for (const b of document.querySelectorAll('#views button')) {
@@ -212,7 +213,7 @@
     const target = $('view');
     target.setAttribute('aria-busy', 'true');
     $('message').textContent = '';
-    const answer = await api(`/api/insights/${ROUTES[view]}?${scopeQuery(view)}`);
+    const answer = await api(`/api/insights/${view}?${scopeQuery(view)}`);
     target.setAttribute('aria-busy', 'false');
     if (!answer.ok) {
       if (answer.status === 401) return showSignIn(answer.message);

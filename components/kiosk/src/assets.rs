@@ -10,7 +10,6 @@
 //! BarcodeDetector scan.
 
 use omni_shared::web::static_page::{Asset, StaticPage};
-use spin_sdk::http::{Request, Response};
 
 /// The page's policy: see the module docs.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -24,11 +23,6 @@ pub static PAGE: StaticPage = StaticPage {
     content_security_policy: CONTENT_SECURITY_POLICY,
     permissions_policy: "camera=(self), microphone=(), geolocation=()",
 };
-
-/// The answer for a path under `/kiosk`, or `None` for any other path.
-pub fn serve(req: &Request) -> Option<Response> {
-    PAGE.serve(req)
-}
 
 /// Every file the page is made of.
 pub static ASSETS: &[Asset] = &[

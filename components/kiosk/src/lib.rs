@@ -39,7 +39,7 @@ pub static ROUTES: &[Route<Handler>] = &[
 ];
 
 pub fn handle(req: Request, host: &dyn Host) -> Response {
-    if let Some(response) = assets::serve(&req) {
+    if let Some(response) = assets::PAGE.serve(&req) {
         return response;
     }
     pipeline::serve(COMPONENT, ROUTES, req, host)

@@ -66,15 +66,6 @@ impl PgPool {
             clients.push(client);
         }
     }
-
-    /// How many idle clients are kept for `address` (tests).
-    pub fn idle(&self, address: &str) -> usize {
-        self.idle
-            .lock()
-            .expect("pool lock")
-            .get(address)
-            .map_or(0, Vec::len)
-    }
 }
 
 /// A guest's connection: one client, its own until the handle is dropped.
@@ -163,15 +154,11 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, Error>> {
-        let handle = self.table().get(&connection)?;
-        let Some(client) = handle.client.as_ref() else {
-            return Ok(Err(Error::ConnectionFailed(
-                "the connection is closed".into(),
-            )));
+        let Some(client) = self.table().get(&connection)?.client.as_ref() else {
+            return Ok(Err(closed()));
         };
         let params: Vec<Param> = params.into_iter().map(Param).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let refs = Param::refs(&params);
         let statement = match client.prepare(&statement).await {
             Ok(statement) => statement,
             Err(e) => return Ok(Err(Error::QueryFailed(e.to_string()))),
@@ -208,15 +195,11 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
-        let handle = self.table().get(&connection)?;
-        let Some(client) = handle.client.as_ref() else {
-            return Ok(Err(Error::ConnectionFailed(
-                "the connection is closed".into(),
-            )));
+        let Some(client) = self.table().get(&connection)?.client.as_ref() else {
+            return Ok(Err(closed()));
         };
         let params: Vec<Param> = params.into_iter().map(Param).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let refs = Param::refs(&params);
         Ok(client
             .execute(statement.as_str(), &refs)
             .await
@@ -228,6 +211,12 @@ impl postgres::HostConnection for HostState {
         self.table().delete(connection)?;
         Ok(())
     }
+}
+
+/// A handle whose client is gone (it cannot be: the client lives as long
+/// as the handle; kept as an error rather than a panic).
+fn closed() -> Error {
+    Error::ConnectionFailed("the connection is closed".into())
 }
 
 fn query_error(e: tokio_postgres::Error) -> Error {
@@ -313,6 +302,13 @@ fn datetime(t: NaiveDateTime) -> DbValue {
 /// A guest's parameter as tokio-postgres sends it.
 #[derive(Debug)]
 struct Param(ParameterValue);
+
+impl Param {
+    /// The parameters as tokio-postgres takes them.
+    fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+        params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+    }
+}
 
 impl ToSql for Param {
     fn to_sql(
