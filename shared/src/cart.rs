@@ -165,6 +165,48 @@ pub const GUARDED_LINE_WRITES: &str = "CREATE TABLE cart_line_writes (
         DELETE FROM cart_line_writes WHERE rowid = NEW.rowid;
     END";
 
+/// [`GUARDED_LINE_WRITES`] on PostgreSQL. The guard locks the cart row
+/// (`FOR UPDATE`) before it compares the version, so of two edits read at
+/// the same version the second waits, sees the first's version and is
+/// ignored, as SQLite's single writer guaranteed by itself.
+pub const GUARDED_LINE_WRITES_POSTGRES: &str = "CREATE TABLE cart_line_writes (
+        write_id BIGINT GENERATED ALWAYS AS IDENTITY,
+        cart_id TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity >= 0),
+        expected_version INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE FUNCTION cart_line_writes_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM 1 FROM carts
+            WHERE id = NEW.cart_id AND version = NEW.expected_version AND status = 'active' FOR UPDATE;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER cart_line_writes_guard BEFORE INSERT ON cart_line_writes
+        FOR EACH ROW EXECUTE FUNCTION cart_line_writes_guard();
+    CREATE FUNCTION cart_line_writes_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE carts SET version = NEW.expected_version + 1, updated_at = NEW.at, last_channel = NEW.channel
+            WHERE id = NEW.cart_id;
+        IF NEW.quantity > 0 THEN
+            INSERT INTO cart_lines (cart_id, sku, quantity, added_at_version, changed_at_version)
+                VALUES (NEW.cart_id, NEW.sku, NEW.quantity, NEW.expected_version + 1, NEW.expected_version + 1)
+                ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = excluded.quantity,
+                    changed_at_version = excluded.changed_at_version;
+        ELSE
+            DELETE FROM cart_lines WHERE cart_id = NEW.cart_id AND sku = NEW.sku;
+        END IF;
+        DELETE FROM cart_line_writes WHERE write_id = NEW.write_id;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER cart_line_writes_apply AFTER INSERT ON cart_line_writes
+        FOR EACH ROW EXECUTE FUNCTION cart_line_writes_apply()";
+
 /// The limits a cart lives by. Defaults follow the issue; a deployment may
 /// change the line maximum and the expiry through Spin variables (read by
 /// the component, checked here).

@@ -37,11 +37,12 @@ mod spin_host {
     use super::*;
     use crate::clock::SystemClock;
     use crate::storage::spin::{SpinKeyValue, SpinSql};
+    use crate::storage::spin_pg::SpinPg;
 
     /// The capabilities Spin grants through the component's manifest entry.
     #[derive(Default)]
     pub struct SpinHost {
-        sql: OnceCell<Result<SpinSql, StorageError>>,
+        sql: OnceCell<Result<Box<dyn Sql>, StorageError>>,
         key_value: OnceCell<Result<SpinKeyValue, StorageError>>,
     }
 
@@ -52,11 +53,14 @@ mod spin_host {
                 // connections (the local edge host) sets it once per
                 // connection and treats a guest's PRAGMA as a session change
                 // that forbids reuse, which costs a connection per request.
-                let sql = SpinSql::open_default()?;
-                crate::schema::apply(&sql)?;
+                let sql: Box<dyn Sql> = match database_url(self)? {
+                    Some(url) => Box::new(SpinPg::open(&url)?),
+                    None => Box::new(SpinSql::open_default()?),
+                };
+                crate::schema::apply(sql.as_ref())?;
                 Ok(sql)
             })
-            .map(|s| s as &dyn Sql)
+            .map(|s| s.as_ref())
         }
 
         fn key_value(&self) -> Result<&dyn KeyValue, StorageError> {
@@ -77,14 +81,27 @@ mod spin_host {
     }
 }
 
+/// The PostgreSQL database a deployment names (the `database_url`
+/// variable); `None`, the default, keeps the embedded SQLite database.
+fn database_url(host: &dyn Host) -> Result<Option<String>, StorageError> {
+    Ok(host
+        .variable(DATABASE_URL)?
+        .map(|url| url.trim().to_owned())
+        .filter(|url| !url.is_empty()))
+}
+
+/// The Spin variable naming the PostgreSQL database.
+pub const DATABASE_URL: &str = "database_url";
+
 #[cfg(not(target_arch = "wasm32"))]
-pub use native_host::NativeHost;
+pub use native_host::{NativeHost, TEST_DATABASE_ENV};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native_host {
     use super::*;
     use crate::clock::FixedClock;
-    use crate::storage::native::{NativeKeyValue, NativeSql, SqliteDb};
+    use crate::storage::native::{NativeKeyValue, SqliteDb};
+    use crate::storage::native_pg::NativePg;
     use chrono::{DateTime, Utc};
     use std::collections::HashMap;
     use std::path::{Path, PathBuf};
@@ -97,9 +114,13 @@ mod native_host {
         state_dir: PathBuf,
         variables: HashMap<String, String>,
         clock: FixedClock,
-        sql: OnceCell<Result<NativeSql, StorageError>>,
+        sql: OnceCell<Result<Box<dyn Sql + Send>, StorageError>>,
         key_value: OnceCell<Result<NativeKeyValue, StorageError>>,
     }
+
+    /// The PostgreSQL server the native suite runs on instead of SQLite
+    /// when set (each test's state directory becomes a schema of its own).
+    pub const TEST_DATABASE_ENV: &str = "OMNI_TEST_DATABASE_URL";
 
     impl NativeHost {
         pub fn new(state_dir: &Path, now: DateTime<Utc>) -> Self {
@@ -115,6 +136,25 @@ mod native_host {
         pub fn with_variable(mut self, name: &str, value: &str) -> Self {
             self.variables.insert(name.to_owned(), value.to_owned());
             self
+        }
+
+        /// The schema standing in for this state directory on the test
+        /// server, created on first use.
+        fn test_schema(&self, url: &str) -> Result<String, StorageError> {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            self.state_dir.hash(&mut hasher);
+            let schema = format!("t_{:016x}", hasher.finish());
+            let admin = NativePg::connect(url, None)?;
+            // Two first requests of one test may race to create it.
+            for _ in 0..5 {
+                match admin.execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"), &[]) {
+                    Ok(_) => return Ok(schema),
+                    Err(StorageError::Constraint(_)) => continue,
+                    Err(other) => return Err(other),
+                }
+            }
+            Ok(schema)
         }
 
         /// The fixed clock, for tests that move time between calls.
@@ -138,11 +178,17 @@ mod native_host {
     impl Host for NativeHost {
         fn sql(&self) -> Result<&dyn Sql, StorageError> {
             open_once(&self.sql, || {
-                let sql = SqliteDb::at(self.state_dir.join("sqlite_db.db")).connect()?;
-                crate::schema::apply(&sql)?;
+                let sql: Box<dyn Sql + Send> = match (database_url(self)?, std::env::var(TEST_DATABASE_ENV)) {
+                    (Some(url), _) => Box::new(NativePg::connect(&url, None)?),
+                    (None, Ok(url)) if !url.is_empty() => {
+                        Box::new(NativePg::connect(&url, Some(&self.test_schema(&url)?))?)
+                    }
+                    _ => Box::new(SqliteDb::at(self.state_dir.join("sqlite_db.db")).connect()?),
+                };
+                crate::schema::apply(sql.as_ref())?;
                 Ok(sql)
             })
-            .map(|s| s as &dyn Sql)
+            .map(|s| s.as_ref() as &dyn Sql)
         }
 
         fn key_value(&self) -> Result<&dyn KeyValue, StorageError> {

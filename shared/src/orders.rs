@@ -189,6 +189,60 @@ pub const MOVES: &str = "CREATE TABLE order_moves (
         DELETE FROM order_moves WHERE rowid = NEW.rowid;
     END";
 
+/// [`MOVES`] on PostgreSQL. The guard locks the order row (`FOR UPDATE`)
+/// before it compares status and version, so of two moves decided at the
+/// same version the second waits and is then ignored.
+pub const MOVES_POSTGRES: &str = "CREATE TABLE order_moves (
+        move_id BIGINT GENERATED ALWAYS AS IDENTITY,
+        order_id TEXT NOT NULL,
+        from_status TEXT NOT NULL,
+        expected_version INTEGER NOT NULL,
+        to_status TEXT NOT NULL,
+        at TEXT NOT NULL,
+        ready_at TEXT,
+        pickup_until TEXT,
+        late INTEGER NOT NULL,
+        tracking_carrier TEXT,
+        tracking_url TEXT,
+        actor_kind TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        via TEXT NOT NULL,
+        note TEXT,
+        notices TEXT NOT NULL
+    );
+    CREATE FUNCTION order_moves_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM 1 FROM orders
+            WHERE id = NEW.order_id AND status = NEW.from_status AND version = NEW.expected_version FOR UPDATE;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER order_moves_guard BEFORE INSERT ON order_moves
+        FOR EACH ROW EXECUTE FUNCTION order_moves_guard();
+    CREATE FUNCTION order_moves_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE orders SET status = NEW.to_status, version = NEW.expected_version + 1, updated_at = NEW.at,
+            ready_at = COALESCE(NEW.ready_at, ready_at),
+            pickup_until = COALESCE(NEW.pickup_until, pickup_until),
+            sla_breached_at = CASE WHEN NEW.late = 1 THEN COALESCE(sla_breached_at, ready_by) ELSE sla_breached_at END,
+            tracking_carrier = COALESCE(NEW.tracking_carrier, tracking_carrier),
+            tracking_url = COALESCE(NEW.tracking_url, tracking_url)
+        WHERE id = NEW.order_id;
+        INSERT INTO order_history (order_id, seq, from_status, to_status, actor_kind, actor_id, via, note, at)
+            VALUES (NEW.order_id, NEW.expected_version + 1, NEW.from_status, NEW.to_status, NEW.actor_kind,
+                NEW.actor_id, NEW.via, NEW.note, NEW.at);
+        INSERT INTO notification_outbox (order_id, event, channel, recipient, payload, next_attempt_at, created_at)
+            SELECT NEW.order_id, n ->> 'event', n ->> 'channel', n ->> 'recipient', n ->> 'payload', NEW.at, NEW.at
+            FROM jsonb_array_elements(NEW.notices::jsonb) n
+            ON CONFLICT (order_id, event, channel, recipient) DO NOTHING;
+        DELETE FROM order_moves WHERE move_id = NEW.move_id;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER order_moves_apply AFTER INSERT ON order_moves
+        FOR EACH ROW EXECUTE FUNCTION order_moves_apply()";
+
 /// Migration: the endless aisle (an order shipped from the central
 /// warehouse, [`Fulfilment::EndlessAisle`]) joins the `fulfilment` check.
 /// SQLite cannot alter a CHECK, so the table is rebuilt as its docs
@@ -234,6 +288,12 @@ pub const ENDLESS_AISLE: &str = "CREATE TABLE orders_v2 (
     CREATE INDEX orders_sla_open ON orders (sla_at_risk_at) WHERE status IN ('placed', 'accepted', 'picking');
     CREATE INDEX orders_sla_due ON orders (ready_by) WHERE status IN ('placed', 'accepted', 'picking');
     CREATE INDEX orders_uncollected ON orders (pickup_until) WHERE status = 'ready_for_pickup';";
+
+/// [`ENDLESS_AISLE`] on PostgreSQL, which alters a CHECK in place (and
+/// refuses to drop a table others reference).
+pub const ENDLESS_AISLE_POSTGRES: &str = "ALTER TABLE orders DROP CONSTRAINT orders_fulfilment_check;
+    ALTER TABLE orders ADD CONSTRAINT orders_fulfilment_check
+        CHECK (fulfilment IN ('click_and_collect', 'ship_from_store', 'endless_aisle'))";
 
 /// Why an order operation was refused. Each variant's doc names its HTTP
 /// status and problem `type`; [`From<OrderError> for Problem`] is the one

@@ -202,6 +202,50 @@ pub const RESERVATION_REQUESTS: &str = "CREATE TABLE reservation_requests (
         DELETE FROM reservation_requests WHERE rowid = NEW.rowid;
     END";
 
+/// [`RESERVATION_REQUESTS`] on PostgreSQL: the same one statement, its
+/// guarded `UPDATE` re-checked by PostgreSQL on every stock row it locks,
+/// and the same `constraint:` abort when a line is short.
+pub const RESERVATION_REQUESTS_POSTGRES: &str = "CREATE TABLE reservation_requests (
+        request_id BIGINT GENERATED ALWAYS AS IDENTITY,
+        id TEXT NOT NULL,
+        store TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        picking_date TEXT,
+        ready_by TEXT,
+        created_by TEXT NOT NULL,
+        at TEXT NOT NULL,
+        lines TEXT NOT NULL
+    );
+    CREATE FUNCTION reservation_requests_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        locked bigint;
+    BEGIN
+        UPDATE stock SET reserved = stock.reserved + l.quantity, updated_at = NEW.at
+            FROM (SELECT e ->> 'sku' AS sku, (e ->> 'quantity')::bigint AS quantity
+                  FROM jsonb_array_elements(NEW.lines::jsonb) e) l
+            WHERE stock.store = NEW.store AND stock.sku = l.sku
+                AND stock.on_hand - (stock.reserved - COALESCE((SELECT SUM(h.quantity) FROM reservation_lines h
+                        WHERE h.store = stock.store AND h.sku = stock.sku
+                            AND h.held_until IS NOT NULL AND h.held_until <= NEW.at), 0)) - stock.display_min
+                    >= l.quantity;
+        GET DIAGNOSTICS locked = ROW_COUNT;
+        IF locked < jsonb_array_length(NEW.lines::jsonb) THEN
+            RAISE EXCEPTION 'constraint: reservation short of stock';
+        END IF;
+        INSERT INTO reservations (id, store, customer, state, expires_at, picking_date, ready_by,
+                created_by, created_at, updated_at)
+            VALUES (NEW.id, NEW.store, NEW.customer, 'held', NEW.expires_at, NEW.picking_date, NEW.ready_by,
+                NEW.created_by, NEW.at, NEW.at);
+        INSERT INTO reservation_lines (reservation_id, line, store, sku, quantity, held_until)
+            SELECT NEW.id, e.ord - 1, NEW.store, e.value ->> 'sku', (e.value ->> 'quantity')::bigint, NEW.expires_at
+            FROM jsonb_array_elements(NEW.lines::jsonb) WITH ORDINALITY AS e(value, ord);
+        DELETE FROM reservation_requests WHERE request_id = NEW.request_id;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER reservation_requests_apply AFTER INSERT ON reservation_requests
+        FOR EACH ROW EXECUTE FUNCTION reservation_requests_apply()";
+
 /// The words of the abort a short [`RESERVATION_REQUESTS`] row raises.
 pub const RESERVATION_SHORT: &str = "reservation short of stock";
 

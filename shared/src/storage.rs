@@ -12,11 +12,16 @@
 //! holds data that tolerates a stale read (caches, idempotency replays are in
 //! SQL for that reason).
 
+pub mod dialect;
 pub mod migrations;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native_pg;
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
+#[cfg(target_arch = "wasm32")]
+pub mod spin_pg;
 
 use std::fmt;
 
@@ -197,6 +202,13 @@ pub trait Sql {
     /// (an idempotent request storing its answer) commits or rolls back
     /// everything its handler did as one.
     fn open_units(&self) -> &std::cell::Cell<u32>;
+
+    /// The engine behind this connection; every statement is written in
+    /// SQLite's dialect and translated by the PostgreSQL implementations
+    /// ([`dialect`]), so only the migrations ask.
+    fn dialect(&self) -> dialect::Dialect {
+        dialect::Dialect::Sqlite
+    }
 }
 
 /// A key-value store (Spin's `default` store in production).

@@ -198,7 +198,7 @@ pub fn record(
          FROM (SELECT count(l.sku) AS n, coalesce(sum(l.quantity), 0) AS items,
                    coalesce(sum(l.quantity * coalesce(p.amount_minor, 0)), 0) AS value
                FROM cart_lines l LEFT JOIN prices p ON p.sku = l.sku AND p.currency = ?7
-               WHERE l.cart_id = ?1)
+               WHERE l.cart_id = ?1) totals
          WHERE n > 0",
         &[
             header.id.as_str().into(),

@@ -109,7 +109,7 @@ pub fn report(sql: &dyn Sql, scope: &Scope) -> Result<Promotions, StorageError> 
          JOIN redemptions r INDEXED BY redemptions_committed_by_id ON r.id = u.redemption_id AND {committed}{filters}
          JOIN promotions p ON p.id = u.promotion_id
          WHERE u.released = 0
-         GROUP BY u.promotion_id ORDER BY uses DESC, u.promotion_id"
+         GROUP BY u.promotion_id, p.global_limit, p.used ORDER BY uses DESC, u.promotion_id"
     );
     for row in sql.execute(&per_promotion, &params)?.iter() {
         report.by_promotion.push(PromotionUse {

@@ -70,7 +70,7 @@ pub fn report(sql: &dyn Sql, scope: &Scope) -> Result<Returns, StorageError> {
              FROM (SELECT c.*, CASE WHEN c.source = 'receipt' THEN 'pos'
                        ELSE (SELECT o.channel FROM orders o WHERE o.id = c.source_id) END AS purchased
                    FROM return_cases c INDEXED BY return_cases_by_opening
-                   WHERE c.created_at >= ? AND c.created_at < ?{received_at})
+                   WHERE c.created_at >= ? AND c.created_at < ?{received_at}) cases
              WHERE true{purchased_in}
              GROUP BY purchased, opened_channel, status, currency"
         ),

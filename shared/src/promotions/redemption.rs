@@ -638,9 +638,12 @@ fn reservation_from(sql: &dyn Sql, row: Row<'_>) -> Result<Reservation, Promotio
     };
     let evaluation: Evaluation =
         serde_json::from_str(row.text("evaluation")?).map_err(|e| decode("evaluation", &e))?;
-    let uses = sql
+    // Uses were recorded in the order the evaluation applied them; that
+    // order is read back from the evaluation, not from the rows' physical
+    // order (which PostgreSQL does not keep).
+    let mut uses = sql
         .execute(
-            "SELECT promotion_id, promotion_version, code FROM redemption_uses WHERE redemption_id = ?1 ORDER BY rowid",
+            "SELECT promotion_id, promotion_version, code FROM redemption_uses WHERE redemption_id = ?1",
             &[id.as_str().into()],
         )?
         .iter()
@@ -652,6 +655,13 @@ fn reservation_from(sql: &dyn Sql, row: Row<'_>) -> Result<Reservation, Promotio
             })
         })
         .collect::<Result<Vec<_>, StorageError>>()?;
+    uses.sort_by_key(|u: &Use| {
+        evaluation
+            .applied
+            .iter()
+            .position(|a| a.promotion_id == u.promotion_id)
+            .unwrap_or(usize::MAX)
+    });
     Ok(Reservation {
         reservation_id: id,
         order_id: OrderId::parse(row.text("order_id")?).map_err(|e| decode("order_id", &e))?,

@@ -174,7 +174,7 @@ fn write_targets(sql: &dyn Sql, promotion: &Promotion) -> Result<(), StorageErro
             .collect::<Vec<_>>()
             .join(", ");
         sql.execute(
-            &format!("INSERT OR IGNORE INTO promotion_targets (key, promotion_id) VALUES {values}"),
+            &format!("INSERT INTO promotion_targets (key, promotion_id) VALUES {values} ON CONFLICT DO NOTHING"),
             &params,
         )?;
     }

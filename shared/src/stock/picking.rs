@@ -85,7 +85,7 @@ pub(crate) fn count(
 ) -> Result<(), StorageError> {
     sql.execute(
         "INSERT INTO picking_load (store, picking_date, accepted) VALUES (?1, ?2, MAX(?3, 0))
-         ON CONFLICT (store, picking_date) DO UPDATE SET accepted = MAX(accepted + ?3, 0)",
+         ON CONFLICT (store, picking_date) DO UPDATE SET accepted = MAX(picking_load.accepted + ?3, 0)",
         &[store.as_str().into(), date.to_string().into(), delta.into()],
     )
     .map(drop)

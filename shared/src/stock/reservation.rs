@@ -720,7 +720,7 @@ pub fn restock_in(
                          CASE st.kind WHEN 'warehouse' THEN ?6 ELSE ?5 END),
                 ?4
          FROM stores st WHERE st.id = ?1 AND EXISTS (SELECT 1 FROM catalog_items WHERE sku = ?2)
-         ON CONFLICT (store, sku) DO UPDATE SET on_hand = MIN(on_hand + excluded.on_hand, ?7),
+         ON CONFLICT (store, sku) DO UPDATE SET on_hand = MIN(stock.on_hand + excluded.on_hand, ?7),
              updated_at = excluded.updated_at
          RETURNING on_hand",
         &[

@@ -1,22 +1,63 @@
-//! Versioned schema migrations of the one shared SQLite database.
+//! Versioned schema migrations of the one shared database.
 //!
 //! Why do the components migrate, not a deploy step? `spin up` and managed
 //! edge platforms give no hook to run one, and the app must work on a fresh
 //! database with no extra flags as well as on an existing one after an
 //! upgrade. So every component calls [`apply`] before its first statement:
-//! a single `user_version` read when the schema is current, and an
-//! exclusive, re-checked upgrade when it is not, so two components racing on
-//! a fresh database apply each step exactly once.
+//! a single version read when the schema is current, and an exclusive,
+//! re-checked upgrade when it is not, so two components (or, on PostgreSQL,
+//! two nodes) racing on a fresh database apply each step exactly once.
+//!
+//! On SQLite the version is `PRAGMA user_version` and the upgrade holds the
+//! write lock (`BEGIN IMMEDIATE`). On PostgreSQL it is the one row of
+//! `omni_schema_version` and the upgrade holds a transaction-scoped
+//! advisory lock ([`dialect::MIGRATION_LOCK`]); PostgreSQL's DDL is
+//! transactional, so a node killed mid-upgrade leaves no half schema.
 //!
 //! This module knows how to apply steps, not which: the app's steps are
 //! listed by [`crate::schema`], above every area, and handed down here, so
 //! the storage layer imports no area (each area owns its DDL). Rules for
 //! adding a migration are in [`crate::schema`].
 
+use super::dialect::{self, Dialect};
 use super::{Sql, StorageError};
 
+/// One migration step, written in SQLite's dialect and translated for
+/// PostgreSQL by [`dialect::to_postgres`]; a step whose SQL cannot be
+/// translated word by word (a trigger body) carries its PostgreSQL text too.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub sqlite: &'static str,
+    pub postgres: Option<&'static str>,
+}
+
+impl Step {
+    /// A step both engines run (PostgreSQL after translation).
+    pub const fn portable(sql: &'static str) -> Self {
+        Step {
+            sqlite: sql,
+            postgres: None,
+        }
+    }
+
+    /// A step written once per engine.
+    pub const fn per_dialect(sqlite: &'static str, postgres: &'static str) -> Self {
+        Step {
+            sqlite,
+            postgres: Some(postgres),
+        }
+    }
+
+    fn text(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Postgres => self.postgres.unwrap_or(self.sqlite),
+            Dialect::Sqlite => self.sqlite,
+        }
+    }
+}
+
 /// The version a database has once every one of `steps` is applied.
-pub fn latest_version(steps: &[&str]) -> i64 {
+pub fn latest_version(steps: &[Step]) -> i64 {
     steps.len() as i64
 }
 
@@ -27,7 +68,7 @@ pub fn latest_version(steps: &[&str]) -> i64 {
 /// upgrade that would deadlock with `SQLITE_BUSY` at once, without waiting
 /// out the busy timeout; that happens only while several first requests
 /// race to migrate a fresh database, and a short pause settles it.
-pub fn apply(sql: &dyn Sql, steps: &[&str]) -> Result<(), StorageError> {
+pub fn apply(sql: &dyn Sql, steps: &[Step]) -> Result<(), StorageError> {
     const ATTEMPTS: u32 = 50;
     let mut attempt = 1;
     loop {
@@ -43,7 +84,10 @@ pub fn apply(sql: &dyn Sql, steps: &[&str]) -> Result<(), StorageError> {
     }
 }
 
-fn apply_once(sql: &dyn Sql, steps: &[&str]) -> Result<(), StorageError> {
+fn apply_once(sql: &dyn Sql, steps: &[Step]) -> Result<(), StorageError> {
+    if sql.dialect() == Dialect::Postgres {
+        return apply_postgres(sql, steps);
+    }
     if current_version(sql)? >= latest_version(steps) {
         return Ok(());
     }
@@ -56,11 +100,52 @@ fn apply_once(sql: &dyn Sql, steps: &[&str]) -> Result<(), StorageError> {
         // between the first read and BEGIN IMMEDIATE.
         let from = current_version(tx)?;
         for (index, step) in steps.iter().enumerate().skip(from.max(0) as usize) {
-            for statement in statements(step) {
+            for statement in statements(step.text(Dialect::Sqlite)) {
                 tx.execute(statement, &[])?;
             }
             tx.execute(&format!("PRAGMA user_version = {}", index + 1), &[])?;
         }
+        Ok(())
+    })
+}
+
+/// The version table PostgreSQL keeps in place of `user_version`.
+const PG_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS omni_schema_version (version INTEGER NOT NULL)";
+
+/// PostgreSQL: one read when current; otherwise every step inside one
+/// transaction under the migration lock, re-checked once the lock is held,
+/// so nodes starting together on an empty database make one schema.
+fn apply_postgres(sql: &dyn Sql, steps: &[Step]) -> Result<(), StorageError> {
+    let current = sql
+        .execute("SELECT max(version) AS version FROM omni_schema_version", &[])
+        .ok()
+        .and_then(|rows| rows.first().and_then(|r| r.opt_integer("version").ok().flatten()));
+    if current.unwrap_or(0) >= latest_version(steps) {
+        return Ok(());
+    }
+    super::in_transaction(sql, |tx| {
+        tx.execute(dialect::MIGRATION_LOCK, &[])?;
+        tx.execute(PG_VERSION_TABLE, &[])?;
+        let rows = tx.execute("SELECT max(version) AS version FROM omni_schema_version", &[])?;
+        let from = rows
+            .first()
+            .and_then(|r| r.opt_integer("version").ok().flatten())
+            .unwrap_or(0);
+        if from == 0 {
+            for statement in statements(dialect::PRELUDE) {
+                tx.execute(statement, &[])?;
+            }
+        }
+        for step in steps.iter().skip(from.max(0) as usize) {
+            for statement in statements(step.text(Dialect::Postgres)) {
+                tx.execute(statement, &[])?;
+            }
+        }
+        tx.execute("DELETE FROM omni_schema_version", &[])?;
+        tx.execute(
+            "INSERT INTO omni_schema_version (version) VALUES (?1)",
+            &[latest_version(steps).into()],
+        )?;
         Ok(())
     })
 }
@@ -77,14 +162,22 @@ pub fn current_version(sql: &dyn Sql) -> Result<i64, StorageError> {
 /// Splits a migration into statements, since the SQL port (like Spin's)
 /// executes one statement per call. Migrations hold no `;` inside literals,
 /// which keeps this split honest; a `CREATE TRIGGER` keeps the `;`s of its
-/// body up to its closing `END`.
+/// body up to its closing `END`, and a PostgreSQL `$$ ... $$` body keeps
+/// its own.
 pub(crate) fn statements(step: &str) -> impl Iterator<Item = &str> {
     let mut statements = Vec::new();
     let mut start = 0;
     let mut in_trigger = false;
     for (at, _) in step.match_indices(';') {
+        if step[start..at].matches("$$").count() % 2 == 1 {
+            continue;
+        }
         let piece = step[start..at].trim();
-        if !in_trigger && starts_with_words(piece, &["CREATE", "TRIGGER"]) {
+        // A SQLite trigger has a body up to `END`; PostgreSQL's names a function.
+        if !in_trigger
+            && starts_with_words(piece, &["CREATE", "TRIGGER"])
+            && !piece.to_ascii_uppercase().contains("EXECUTE FUNCTION")
+        {
             in_trigger = true;
         }
         let trigger_done = in_trigger && last_word(piece).eq_ignore_ascii_case("END");
@@ -114,9 +207,13 @@ mod tests {
     use super::*;
 
     /// A small schema of two steps, the second with a trigger.
-    const STEPS: &[&str] = &[
-        "CREATE TABLE stores (id TEXT PRIMARY KEY, kind TEXT NOT NULL, lat REAL, lon REAL, data TEXT, updated_at TEXT)",
-        "CREATE TABLE log (x); CREATE TRIGGER keep AFTER INSERT ON stores BEGIN INSERT INTO log VALUES (1); END",
+    const STEPS: &[Step] = &[
+        Step::portable(
+            "CREATE TABLE stores (id TEXT PRIMARY KEY, kind TEXT NOT NULL, lat REAL, lon REAL, data TEXT, updated_at TEXT)",
+        ),
+        Step::portable(
+            "CREATE TABLE log (x); CREATE TRIGGER keep AFTER INSERT ON stores BEGIN INSERT INTO log VALUES (1); END",
+        ),
     ];
     use crate::storage::native::SqliteDb;
 

@@ -114,7 +114,7 @@ pub fn take_statement_counts() -> (u32, u32) {
     STATEMENTS.with(|c| c.replace((0, 0)))
 }
 
-fn count(statement: &str) {
+pub(crate) fn count(statement: &str) {
     let word = first_word(statement);
     let opens = word.eq_ignore_ascii_case("BEGIN");
     let closes = word.eq_ignore_ascii_case("COMMIT")
