@@ -180,6 +180,9 @@ pub const GUARDED_LINE_WRITES_POSTGRES: &str = "CREATE TABLE cart_line_writes (
     );
     CREATE FUNCTION cart_line_writes_guard() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        -- Serialised with every write transaction, as SQLite's one writer
+        -- was: a transaction's read-then-write of this row cannot interleave.
+        PERFORM pg_advisory_xact_lock(hashtext('omni-edge:' || current_schema()));
         PERFORM 1 FROM carts
             WHERE id = NEW.cart_id AND version = NEW.expected_version AND status = 'active' FOR UPDATE;
         IF NOT FOUND THEN

@@ -212,6 +212,9 @@ pub const MOVES_POSTGRES: &str = "CREATE TABLE order_moves (
     );
     CREATE FUNCTION order_moves_guard() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        -- Serialised with every write transaction, as SQLite's one writer
+        -- was: a transaction's read-then-write of this row cannot interleave.
+        PERFORM pg_advisory_xact_lock(hashtext('omni-edge:' || current_schema()));
         PERFORM 1 FROM orders
             WHERE id = NEW.order_id AND status = NEW.from_status AND version = NEW.expected_version FOR UPDATE;
         IF NOT FOUND THEN

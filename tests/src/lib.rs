@@ -238,6 +238,27 @@ fn test_variables() -> [(&'static str, &'static str); 5] {
     ]
 }
 
+/// The PostgreSQL server the whole black-box suite runs on instead of
+/// SQLite when set (an admin URL such as
+/// `postgres://postgres@127.0.0.1:5433/postgres`): every app then gets a
+/// fresh database of its own on it. `infra/test-all.sh` sets it for its
+/// PostgreSQL pass.
+pub const SUITE_POSTGRES_ENV: &str = "OMNI_SUITE_POSTGRES_URL";
+
+/// The variables that point a new app at its database on the suite's
+/// PostgreSQL server; none when the suite runs on SQLite. An app started
+/// on a state directory it names (a restart after a kill) finds the
+/// database it had there; any other gets a fresh one.
+fn suite_database(state_dir: Option<&std::path::Path>) -> Result<Vec<(String, String)>, String> {
+    match std::env::var(SUITE_POSTGRES_ENV) {
+        Ok(admin) if !admin.is_empty() => {
+            let url = postgres::database_for(&admin, state_dir)?;
+            Ok(postgres::app_variables(&url))
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// Starts a private app on the runtime its options allow (see
 /// [`AppOptions::runtime`]) and waits until it serves.
 pub fn spawn_app(options: AppOptions) -> Result<TestApp, String> {
@@ -290,6 +311,7 @@ fn spawn_edge_host(options: AppOptions) -> Result<TestApp, String> {
                 .flat_map(|p| [std::ffi::OsStr::new("--runtime-config-file"), p.as_os_str()]),
         )
         .envs(test_variables())
+        .envs(suite_database(options.state_dir.as_deref())?)
         .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -365,6 +387,7 @@ fn spawn_spin(options: AppOptions) -> Result<TestApp, String> {
                     .flat_map(|p| [std::ffi::OsStr::new("--runtime-config-file"), p.as_os_str()]),
             )
             .envs(test_variables())
+            .envs(suite_database(options.state_dir.as_deref())?)
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -124,6 +124,11 @@ impl Postgres {
             .is_ok_and(|s| s.success())
     }
 
+    /// A fresh database on this server, as a URL.
+    pub fn create_database(&self) -> String {
+        create_database(&self.address()).expect("a fresh database")
+    }
+
     /// The address a guest opens, as a URL (nothing in it needs escaping
     /// in a query string).
     pub fn address(&self) -> String {
@@ -192,4 +197,69 @@ impl Drop for Postgres {
         let _ = self.server.kill();
         let _ = self.server.wait();
     }
+}
+
+/// Creates a fresh database on the server `admin_url` names (a URL ending
+/// in `/<database>`) and answers its URL.
+pub fn create_database(admin_url: &str) -> Result<String, String> {
+    database_for(admin_url, None)
+}
+
+/// The database standing for `state_dir` on the server `admin_url` names
+/// (created on first use), or a fresh one when no directory is named.
+pub fn database_for(admin_url: &str, state_dir: Option<&Path>) -> Result<String, String> {
+    use omni_shared::storage::Sql;
+    use std::hash::{Hash, Hasher};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = match state_dir {
+        Some(dir) => {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            dir.hash(&mut hasher);
+            format!("state_{:016x}", hasher.finish())
+        }
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or_default();
+            format!(
+                "app_{}_{}_{nanos}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            )
+        }
+    };
+    let admin = omni_shared::storage::native_pg::NativePg::connect(admin_url, None)
+        .map_err(|e| format!("connect to {admin_url}: {e}"))?;
+    let exists = admin
+        .execute("SELECT 1 AS found FROM pg_database WHERE datname = ?1", &[name.as_str().into()])
+        .map_err(|e| format!("look for database {name}: {e}"))?;
+    if exists.is_empty() {
+        admin
+            .execute(&format!("CREATE DATABASE {name}"), &[])
+            .map_err(|e| format!("create database {name}: {e}"))?;
+    }
+    let server = admin_url
+        .rsplit_once('/')
+        .map(|(server, _)| server)
+        .ok_or_else(|| format!("{admin_url} names no database"))?;
+    Ok(format!("{server}/{name}"))
+}
+
+/// The Spin variables that point an app at the database `url`: the URL
+/// itself and its `host:port` for `allowed_outbound_hosts`.
+pub fn app_variables(url: &str) -> Vec<(String, String)> {
+    let host = url
+        .split_once('@')
+        .map_or(url, |(_, rest)| rest)
+        .trim_start_matches("postgres://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    vec![
+        ("SPIN_VARIABLE_DATABASE_URL".to_owned(), url.to_owned()),
+        ("SPIN_VARIABLE_DATABASE_HOST".to_owned(), host),
+    ]
 }

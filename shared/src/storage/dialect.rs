@@ -49,13 +49,16 @@ pub enum Dialect {
 /// The advisory lock every write transaction takes on PostgreSQL: one per
 /// schema, so two apps in two schemas of one database do not wait on each
 /// other.
-pub const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('omni-edge:' || current_schema()))";
+/// (Selected from, not called: the lock answers `void`, a type Spin's
+/// PostgreSQL interface cannot carry.)
+pub const WRITE_LOCK: &str =
+    "SELECT true AS locked FROM pg_advisory_xact_lock(hashtext('omni-edge:' || current_schema()))";
 
 /// The advisory lock migrations take, apart from [`WRITE_LOCK`] so that a
 /// node migrating does not look like a writer to anyone but another
 /// migrating node.
 pub const MIGRATION_LOCK: &str =
-    "SELECT pg_advisory_xact_lock(hashtext('omni-edge-schema:' || current_schema()))";
+    "SELECT true AS locked FROM pg_advisory_xact_lock(hashtext('omni-edge-schema:' || current_schema()))";
 
 /// What PostgreSQL needs before the app's first step: the `omni_sum`
 /// aggregate [`to_postgres`] renames `sum` to (see the module notes).
@@ -80,8 +83,11 @@ pub const PRELUDE: &str = "
 /// check, foreign key, or a trigger's `constraint:` exception) is
 /// [`StorageError::Constraint`]; a deadlock or serialisation failure, which
 /// a retry may clear, is [`StorageError::Busy`].
-pub fn classify_postgres(message: String) -> StorageError {
+///
+/// The statement (never its parameters) is appended for the log.
+pub fn classify_postgres(message: &str, statement: &str) -> StorageError {
     let lower = message.to_ascii_lowercase();
+    let message = format!("{message} (in `{statement}`)");
     if lower.contains("violates") || lower.contains("constraint") {
         StorageError::Constraint(message)
     } else if lower.contains("deadlock") || lower.contains("could not serialize") {

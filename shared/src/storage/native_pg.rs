@@ -108,8 +108,8 @@ fn from_pg_value(row: &postgres::Row, i: usize, ty: &Type) -> Result<SqlValue, S
 /// parameters) for the log.
 fn from_pg(error: postgres::Error, statement: &str) -> StorageError {
     let message = match error.as_db_error() {
-        Some(db) => format!("{}: {} (in `{statement}`)", db.code().code(), db.message()),
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
         None => error.to_string(),
     };
-    dialect::classify_postgres(message)
+    dialect::classify_postgres(&message, statement)
 }

@@ -21,7 +21,7 @@ impl SpinPg {
     /// Opens `url` (a `postgres://` URL or a key=value string); the host
     /// must be in the component's `allowed_outbound_hosts`.
     pub fn open(url: &str) -> Result<Self, StorageError> {
-        let connection = pg3::Connection::open(url).map_err(from_pg)?;
+        let connection = pg3::Connection::open(url).map_err(|e| from_pg(e, "connect"))?;
         Ok(SpinPg {
             connection,
             units: Cell::new(0),
@@ -46,7 +46,7 @@ impl Sql for SpinPg {
             let set = self
                 .connection
                 .query(&translated.text, &bound)
-                .map_err(from_pg)?;
+                .map_err(|e| from_pg(e, &translated.text))?;
             let mut rows = Vec::with_capacity(set.rows.len());
             for row in set.rows {
                 rows.push(row.into_iter().map(from_db).collect::<Result<Vec<_>, _>>()?);
@@ -90,12 +90,12 @@ fn from_db(value: pg3::DbValue) -> Result<SqlValue, StorageError> {
     })
 }
 
-fn from_pg(error: pg3::PgError) -> StorageError {
-    match error {
-        pg3::PgError::QueryFailed(message)
-        | pg3::PgError::ConnectionFailed(message)
-        | pg3::PgError::BadParameter(message)
-        | pg3::PgError::ValueConversionFailed(message)
-        | pg3::PgError::Other(message) => dialect::classify_postgres(message),
-    }
+/// The failure with the statement (never its parameters) for the log.
+fn from_pg(error: pg3::PgError, statement: &str) -> StorageError {
+    let (pg3::PgError::QueryFailed(message)
+    | pg3::PgError::ConnectionFailed(message)
+    | pg3::PgError::BadParameter(message)
+    | pg3::PgError::ValueConversionFailed(message)
+    | pg3::PgError::Other(message)) = error;
+    dialect::classify_postgres(&message, statement)
 }

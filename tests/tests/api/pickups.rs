@@ -227,7 +227,7 @@ fn push_app_full(
     let end = rewritten[grant..].find(']').expect("the list's end") + grant + 1;
     rewritten.replace_range(
         grant..end,
-        r#"allowed_outbound_hosts = ["http://127.0.0.1:*"]"#,
+        r#"allowed_outbound_hosts = ["http://127.0.0.1:*", "postgres://{{ database_host }}"]"#,
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pickups-push.spin.toml");
