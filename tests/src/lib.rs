@@ -15,6 +15,7 @@
 //! private app or a movable clock are skipped with a message.
 
 pub mod browser;
+pub mod cluster;
 pub mod openapi;
 pub mod postgres;
 pub mod redis;

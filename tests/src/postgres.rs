@@ -137,6 +137,10 @@ impl Postgres {
 
     /// psql on this server as `postgres`, unaligned and tuples only.
     fn psql_command(&self) -> Command {
+        self.psql_command_in("postgres")
+    }
+
+    fn psql_command_in(&self, database: &str) -> Command {
         let mut command = Command::new(PathBuf::from(BIN).join("psql"));
         command
             .args([
@@ -147,7 +151,7 @@ impl Postgres {
                 "-U",
                 "postgres",
                 "-d",
-                "postgres",
+                database,
             ])
             .args(["-X", "-A", "-t"]);
         command
@@ -169,8 +173,13 @@ impl Postgres {
 
     /// Runs `sql` with psql and answers its unaligned, tuples-only output.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// [`Self::psql`] in `database`.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
         let out = self
-            .psql_command()
+            .psql_command_in(database)
             .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
             .output()
             .expect("run psql");

@@ -25,6 +25,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls};
@@ -38,39 +40,86 @@ use crate::state::HostState;
 /// Idle clients kept per address; more are closed when given back.
 const IDLE_PER_ADDRESS: usize = 16;
 
+/// Connections this node holds open at most, idle or in use: a burst of
+/// requests waits for one (up to [`WAIT_FOR_CONNECTION`]) rather than
+/// opening one each and running the server out of `max_connections`
+/// (three nodes at 32 stay under PostgreSQL's default 100).
+const MAX_CONNECTIONS: usize = 32;
+
+/// How long `open` waits for a free connection before it fails.
+const WAIT_FOR_CONNECTION: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A client with its place among [`MAX_CONNECTIONS`].
+struct Pooled {
+    client: Client,
+    _permit: OwnedSemaphorePermit,
+}
+
 /// Idle clients by connection string, shared by every request.
-#[derive(Default)]
 pub struct PgPool {
-    idle: Mutex<HashMap<String, Vec<Client>>>,
+    idle: Mutex<HashMap<String, Vec<Pooled>>>,
+    places: Arc<Semaphore>,
+}
+
+impl Default for PgPool {
+    fn default() -> Self {
+        PgPool {
+            idle: Mutex::default(),
+            places: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        }
+    }
 }
 
 impl PgPool {
-    fn take(&self, address: &str) -> Option<Client> {
+    fn take(&self, address: &str) -> Option<Pooled> {
         let mut idle = self.idle.lock().expect("pool lock");
         let clients = idle.get_mut(address)?;
-        while let Some(client) = clients.pop() {
-            if !client.is_closed() {
-                return Some(client);
+        while let Some(pooled) = clients.pop() {
+            if !pooled.client.is_closed() {
+                return Some(pooled);
             }
         }
         None
     }
 
-    fn give_back(&self, address: String, client: Client) {
-        if client.is_closed() {
+    fn give_back(&self, address: String, pooled: Pooled) {
+        if pooled.client.is_closed() {
             return;
         }
         let mut idle = self.idle.lock().expect("pool lock");
         let clients = idle.entry(address).or_default();
         if clients.len() < IDLE_PER_ADDRESS {
-            clients.push(client);
+            clients.push(pooled);
         }
+    }
+
+    /// A place for one more connection, making room by closing an idle
+    /// client of another address when every place is taken.
+    async fn place(&self) -> Result<OwnedSemaphorePermit, Error> {
+        if let Ok(permit) = Arc::clone(&self.places).try_acquire_owned() {
+            return Ok(permit);
+        }
+        {
+            let mut idle = self.idle.lock().expect("pool lock");
+            if let Some(clients) = idle.values_mut().find(|c| !c.is_empty()) {
+                clients.pop();
+            }
+        }
+        tokio::time::timeout(WAIT_FOR_CONNECTION, Arc::clone(&self.places).acquire_owned())
+            .await
+            .map_err(|_| {
+                Error::ConnectionFailed(format!(
+                    "all {MAX_CONNECTIONS} connections of this node stayed busy for {} s",
+                    WAIT_FOR_CONNECTION.as_secs()
+                ))
+            })?
+            .map_err(|e| Error::ConnectionFailed(e.to_string()))
     }
 }
 
 /// A guest's connection: one client, its own until the handle is dropped.
 pub struct PgConnection {
-    client: Option<Client>,
+    client: Option<Pooled>,
     address: String,
     pool: Arc<PgPool>,
 }
@@ -85,7 +134,7 @@ impl Drop for PgConnection {
         // whatever the guest left open, then pool the client.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                if client.batch_execute("ROLLBACK").await.is_ok() {
+                if client.client.batch_execute("ROLLBACK").await.is_ok() {
                     pool.give_back(address, client);
                 }
             });
@@ -130,16 +179,25 @@ impl postgres::HostConnection for HostState {
         }
         let pool = Arc::clone(&self.services().pg);
         let client = match pool.take(&address) {
-            Some(client) => client,
-            None => match config.connect(NoTls).await {
-                Ok((client, connection)) => {
-                    tokio::spawn(async move {
-                        let _ = connection.await;
-                    });
-                    client
+            Some(pooled) => pooled,
+            None => {
+                let permit = match pool.place().await {
+                    Ok(permit) => permit,
+                    Err(e) => return Ok(Err(e)),
+                };
+                match config.connect(NoTls).await {
+                    Ok((client, connection)) => {
+                        tokio::spawn(async move {
+                            let _ = connection.await;
+                        });
+                        Pooled {
+                            client,
+                            _permit: permit,
+                        }
+                    }
+                    Err(e) => return Ok(Err(Error::ConnectionFailed(e.to_string()))),
                 }
-                Err(e) => return Ok(Err(Error::ConnectionFailed(e.to_string()))),
-            },
+            }
         };
         Ok(Ok(self.table().push(PgConnection {
             client: Some(client),
@@ -154,7 +212,7 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, Error>> {
-        let Some(client) = self.table().get(&connection)?.client.as_ref() else {
+        let Some(client) = self.table().get(&connection)?.client.as_ref().map(|p| &p.client) else {
             return Ok(Err(closed()));
         };
         let params: Vec<Param> = params.into_iter().map(Param).collect();
@@ -195,7 +253,7 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
-        let Some(client) = self.table().get(&connection)?.client.as_ref() else {
+        let Some(client) = self.table().get(&connection)?.client.as_ref().map(|p| &p.client) else {
             return Ok(Err(closed()));
         };
         let params: Vec<Param> = params.into_iter().map(Param).collect();

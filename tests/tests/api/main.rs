@@ -5,6 +5,7 @@ mod api_style;
 mod availability;
 mod carts;
 mod catalog;
+mod cluster;
 mod contract;
 mod coupons;
 mod crash;

@@ -1,0 +1,91 @@
+//! Several nodes of the app sharing one truth: a real PostgreSQL (one
+//! database) and a real Redis, both started for the test on loopback, and
+//! `n` app processes started together on their own ports with
+//! `infra/spin/runtime-config-cluster.toml` and the `database_url`
+//! variable, as `make run-cluster` starts them.
+
+use crate::postgres::{Postgres, app_variables};
+use crate::redis::RedisServer;
+use crate::{AppOptions, TestApp, spawn_app, workspace_root};
+use std::path::PathBuf;
+
+pub struct Cluster {
+    pub nodes: Vec<TestApp>,
+    pub postgres: Postgres,
+    pub redis: RedisServer,
+    /// The app's database on [`Self::postgres`].
+    pub database: String,
+    scratch: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// A fresh database and `nodes` nodes, started at once; none has
+    /// touched the database yet (each migrates on its first SQL use).
+    pub fn start(nodes: usize) -> Cluster {
+        let postgres = Postgres::start();
+        let redis = RedisServer::start();
+        let url = postgres.create_database();
+        let database = url.rsplit('/').next().unwrap_or_default().to_owned();
+        let scratch = tempfile::tempdir().expect("a scratch directory");
+        let template = std::fs::read_to_string(
+            workspace_root().join("infra/spin/runtime-config-cluster.toml"),
+        )
+        .expect("the cluster runtime config");
+        let config = scratch.path().join("runtime-config.toml");
+        std::fs::write(
+            &config,
+            template.replace("redis://127.0.0.1:6379/0", &redis.url()),
+        )
+        .expect("write the runtime config");
+        let mut cluster = Cluster {
+            nodes: Vec::new(),
+            postgres,
+            redis,
+            database,
+            scratch,
+        };
+        cluster.nodes = std::thread::scope(|scope| {
+            let starting: Vec<_> = (0..nodes)
+                .map(|_| {
+                    let options = cluster.options(&url, config.clone());
+                    scope.spawn(move || spawn_app(options).expect("a node starts"))
+                })
+                .collect();
+            starting.into_iter().map(|h| h.join().expect("node")).collect()
+        });
+        cluster
+    }
+
+    /// The options of one more node of this cluster.
+    fn options(&self, url: &str, runtime_config: PathBuf) -> AppOptions {
+        AppOptions {
+            runtime_config: Some(runtime_config),
+            env: app_variables(url),
+            ..AppOptions::default()
+        }
+    }
+
+    /// Starts one more node on the same database and Redis.
+    pub fn add_node(&mut self) -> &TestApp {
+        let url = format!("{}/{}", self.server_url(), self.database);
+        let config = self.scratch.path().join("runtime-config.toml");
+        let node = spawn_app(self.options(&url, config)).expect("a node starts");
+        self.nodes.push(node);
+        self.nodes.last().expect("just pushed")
+    }
+
+    fn server_url(&self) -> String {
+        let admin = self.postgres.address();
+        admin.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap_or(admin)
+    }
+
+    /// The node request `i` goes to: round robin.
+    pub fn node(&self, i: usize) -> &TestApp {
+        &self.nodes[i % self.nodes.len()]
+    }
+
+    /// `sql` run by psql in the app's database, unaligned, tuples only.
+    pub fn sql(&self, sql: &str) -> String {
+        self.postgres.psql_in(&self.database, sql)
+    }
+}

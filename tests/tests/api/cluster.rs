@@ -1,0 +1,311 @@
+//! Many nodes, one truth (issue 16): three app nodes on one PostgreSQL
+//! database and one Redis, every invariant checked across them. Each test
+//! starts its own PostgreSQL and Redis on loopback ([`Cluster::start`]);
+//! requests go to the nodes round robin, all at once, and the database is
+//! read directly afterwards.
+
+use blackbox_tests::cluster::Cluster;
+use blackbox_tests::{TestApp, customer, ops, token, unique};
+use serde_json::{Value, json};
+use std::sync::Barrier;
+
+/// The demo retailer (stores, items, prices), loaded through one node.
+fn seed(cluster: &Cluster) {
+    cluster.node(0).seed_demo();
+}
+
+/// `n` requests at once, request `i` to node `i % nodes`, released
+/// together; answers each request's status (and body).
+fn at_once(
+    cluster: &Cluster,
+    n: usize,
+    request: impl Fn(&TestApp, usize) -> blackbox_tests::Reply + Sync,
+) -> Vec<(u16, Value)> {
+    let barrier = Barrier::new(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, request) = (&barrier, &request);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let reply = request(cluster.node(i), i);
+                    let body = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+                    (reply.status, body)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("request thread")).collect()
+    })
+}
+
+fn count(statuses: &[(u16, Value)], status: u16) -> usize {
+    statuses.iter().filter(|(s, _)| *s == status).count()
+}
+
+fn feed(node: &TestApp, store: &str, lines: Value) {
+    let sequence = chrono::Utc::now().timestamp_millis();
+    let body = json!({"feeds": [{"store_id": store, "sequence": sequence, "lines": lines}]});
+    let reply = node.post("/api/availability/feed", Some(&token(&ops())), &body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+#[test]
+fn three_nodes_starting_together_on_an_empty_database_make_one_schema() {
+    let cluster = Cluster::start(3);
+    // Nothing has touched the database yet: each node migrates on its first
+    // SQL use, and here 30 first uses race, 10 per node.
+    let answers = at_once(&cluster, 30, |node, _| {
+        node.get("/api/catalog/items/NO-SUCH-SKU", None)
+    });
+    assert_eq!(count(&answers, 404), 30, "{answers:?}");
+    assert_eq!(
+        cluster.sql("SELECT version FROM omni_schema_version"),
+        omni_shared::schema::latest_version().to_string(),
+        "one version row, the latest"
+    );
+    assert_eq!(
+        cluster.sql("SELECT count(*) FROM pg_proc WHERE proname = 'omni_sum'"),
+        "5",
+        "the prelude ran once"
+    );
+    // A fourth node joining later finds the schema made and changes nothing.
+    let mut cluster = cluster;
+    let fourth = cluster.add_node();
+    assert_eq!(fourth.get("/api/catalog/items/NO-SUCH-SKU", None).status, 404);
+    assert_eq!(cluster.sql("SELECT count(*) FROM omni_schema_version"), "1");
+}
+
+#[test]
+fn three_hundred_reservations_across_three_nodes_take_exactly_the_five_units_there_are() {
+    let cluster = Cluster::start(3);
+    seed(&cluster);
+    // 6 on hand, 1 kept on display: 5 to promise.
+    feed(cluster.node(1), "WAW-02", json!([{"sku": "TEE-ORG-WHT-M", "on_hand": 6}]));
+    let answers = at_once(&cluster, 300, |node, i| {
+        node.post(
+            "/api/reservations",
+            Some(&token(&customer(&format!("C-CLUSTER-{i}")))),
+            &json!({"store_id": "WAW-02", "lines": [{"sku": "TEE-ORG-WHT-M", "quantity": 1}]}),
+        )
+    });
+    assert_eq!(count(&answers, 201), 5, "{answers:?}");
+    assert_eq!(count(&answers, 409), 295, "only 201 or 409: {answers:?}");
+    assert_eq!(
+        cluster.sql("SELECT on_hand || ' ' || reserved FROM stock WHERE store = 'WAW-02' AND sku = 'TEE-ORG-WHT-M'"),
+        "6 5",
+        "on hand untouched, exactly five reserved"
+    );
+    assert_eq!(
+        cluster.sql(
+            "SELECT count(*) || ' ' || sum(quantity) FROM reservation_lines WHERE store = 'WAW-02' AND sku = 'TEE-ORG-WHT-M'"
+        ),
+        "5 5"
+    );
+    assert_eq!(cluster.sql("SELECT count(*) FROM reservation_requests"), "0");
+}
+
+fn promotion(node: &TestApp, conditions: Value) -> String {
+    let id = unique("P").replace('-', "X");
+    let body = json!({"id": id, "name": "10% off", "benefit": {"type": "percent_off", "percent": "10"},
+        "conditions": conditions, "time_zone": "Europe/Warsaw", "codes": [id]});
+    let reply = node.post("/api/promotions", Some(&token(&ops())), &body);
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    id
+}
+
+fn redeem(node: &TestApp, shopper: &str, key: &str, code: &str) -> blackbox_tests::Reply {
+    let basket = json!({"currency": "PLN", "lines": [
+        {"sku": "TEE-ORG-BLK-M", "category": ["men", "t-shirts"], "quantity": 2,
+         "unit_price": {"amount": "59.99", "currency": "PLN"}}]});
+    let body = json!({"order_id": unique("O"), "channel": "web", "cart": basket, "codes": [code]});
+    node.send(
+        "POST",
+        "/api/coupons/redemptions",
+        Some(&token(&customer(shopper))),
+        &[("idempotency-key", key)],
+        Some(body.to_string().as_bytes()),
+    )
+}
+
+#[test]
+fn a_coupon_limit_of_ten_holds_under_two_hundred_redemptions_across_nodes_and_one_customer_gets_one() {
+    let cluster = Cluster::start(3);
+    seed(&cluster);
+    let code = promotion(cluster.node(0), json!({"global_limit": 10}));
+    let answers = at_once(&cluster, 200, |node, i| {
+        redeem(node, &format!("C-LIMIT-{i}"), &unique("k"), &code)
+    });
+    assert_eq!(count(&answers, 201), 10, "{answers:?}");
+    assert_eq!(count(&answers, 409), 190, "{answers:?}");
+    assert_eq!(
+        cluster.sql(&format!("SELECT used FROM promotions WHERE id = '{code}'")),
+        "10"
+    );
+
+    // One customer, a per-customer limit of one, on every node at once.
+    let once = promotion(cluster.node(1), json!({"per_customer_limit": 1}));
+    let shopper = unique("C");
+    let answers = at_once(&cluster, 12, |node, _| redeem(node, &shopper, &unique("k"), &once));
+    assert_eq!(count(&answers, 201), 1, "{answers:?}");
+    assert_eq!(count(&answers, 409), 11, "{answers:?}");
+    assert_eq!(
+        cluster.sql(&format!("SELECT used FROM promotions WHERE id = '{once}'")),
+        "1"
+    );
+}
+
+#[test]
+fn eight_devices_on_three_nodes_adding_to_one_cart_lose_no_line_and_no_unit() {
+    let cluster = Cluster::start(3);
+    seed(&cluster);
+    let shopper = token(&customer(&unique("C")));
+    let created = cluster.node(0).send(
+        "POST",
+        "/api/carts",
+        Some(&shopper),
+        &[("x-channel", "app")],
+        Some(json!({"channel": "app"}).to_string().as_bytes()),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let cart = created.json()["cart_id"].as_str().unwrap().to_owned();
+    let skus = ["TEE-ORG-BLK-M", "TEE-ORG-WHT-M", "TEE-ORG-WHT-L", "DRS-LIN-NAV-M"];
+    // Eight devices, three adds each: every device adds one unit of the
+    // shared line and one unit of its own line (two devices per SKU).
+    let answers = at_once(&cluster, 8 * 3, |node, i| {
+        let device = i % 8;
+        let sku = if i / 8 == 0 { "TEE-ORG-BLK-M" } else { skus[device % 4] };
+        node.send(
+            "POST",
+            &format!("/api/carts/{cart}/lines"),
+            Some(&shopper),
+            &[("x-channel", if device % 2 == 0 { "app" } else { "web" }), ("prefer", "return=minimal")],
+            Some(json!({"sku": sku, "quantity": 1}).to_string().as_bytes()),
+        )
+    });
+    assert_eq!(count(&answers, 204), 24, "{answers:?}");
+    let read = cluster.node(2).send("GET", &format!("/api/carts/{cart}"), Some(&shopper), &[("x-channel", "app")], None);
+    assert_eq!(read.status, 200, "{}", read.text());
+    let body = read.json();
+    let mut lines: Vec<(String, u64)> = body["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["sku"].as_str().unwrap().to_owned(), l["quantity"].as_u64().unwrap()))
+        .collect();
+    lines.sort();
+    // Shared line: 8 + its 4 own adds (devices 0 and 4); others: 4 each.
+    assert_eq!(
+        lines,
+        [
+            ("DRS-LIN-NAV-M".to_owned(), 4),
+            ("TEE-ORG-BLK-M".to_owned(), 12),
+            ("TEE-ORG-WHT-L".to_owned(), 4),
+            ("TEE-ORG-WHT-M".to_owned(), 4),
+        ]
+    );
+    assert_eq!(body["version"], 1 + 24, "one version per add");
+
+    // A stale If-Match is 412 on every node, and changes nothing.
+    for node in &cluster.nodes {
+        let stale = node.send(
+            "POST",
+            &format!("/api/carts/{cart}/lines"),
+            Some(&shopper),
+            &[("x-channel", "app"), ("if-match", "\"v3\"")],
+            Some(json!({"sku": "TEE-ORG-BLK-M", "quantity": 1}).to_string().as_bytes()),
+        );
+        assert_eq!(stale.status, 412, "{}", stale.text());
+    }
+    assert_eq!(
+        cluster.sql(&format!("SELECT version FROM carts WHERE id = '{cart}'")),
+        "25"
+    );
+}
+
+#[test]
+fn one_idempotency_key_sent_to_two_nodes_at_once_has_one_effect() {
+    let cluster = Cluster::start(3);
+    seed(&cluster);
+    feed(cluster.node(0), "WAW-02", json!([{"sku": "TEE-ORG-BLK-M", "on_hand": 50}]));
+    let shopper = token(&customer("C-IDEM-1"));
+    let key = unique("k");
+    let body = json!({"store_id": "WAW-02", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 2}]}).to_string();
+    let answers = at_once(&cluster, 2, |node, _| {
+        node.send(
+            "POST",
+            "/api/reservations",
+            Some(&shopper),
+            &[("idempotency-key", &key)],
+            Some(body.as_bytes()),
+        )
+    });
+    assert_eq!(count(&answers, 201), 2, "the second answer replays the first: {answers:?}");
+    assert_eq!(
+        answers[0].1["reservation_id"], answers[1].1["reservation_id"],
+        "{answers:?}"
+    );
+    assert_eq!(cluster.sql("SELECT count(*) FROM reservations WHERE customer = 'C-IDEM-1'"), "1");
+    assert_eq!(
+        cluster.sql("SELECT reserved FROM stock WHERE store = 'WAW-02' AND sku = 'TEE-ORG-BLK-M'"),
+        "2"
+    );
+}
+
+#[test]
+fn a_node_killed_in_the_middle_of_its_writes_leaves_no_partial_row_and_no_lock() {
+    let cluster = Cluster::start(3);
+    seed(&cluster);
+    feed(cluster.node(0), "WAW-02", json!([{"sku": "TEE-ORG-BLK-M", "on_hand": 500}]));
+    // Node 0 takes a burst of reservations and dies under it (SIGKILL).
+    std::thread::scope(|scope| {
+        for i in 0..60 {
+            let node = &cluster.nodes[0];
+            scope.spawn(move || {
+                // Answers cut off by the kill are expected: no status to check.
+                let body = json!({"store_id": "WAW-02", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]});
+                let _ = node.try_send(
+                    "POST",
+                    "/api/reservations",
+                    Some(&token(&customer(&format!("C-KILL-{i}")))),
+                    &[],
+                    Some(body.to_string().as_bytes()),
+                );
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        cluster.nodes[0].kill_now();
+    });
+    // The others go on at once: no lock of the dead node's is left held.
+    let started = std::time::Instant::now();
+    let answers = at_once(&cluster, 20, |_, i| {
+        cluster.nodes[1 + i % 2].post(
+            "/api/reservations",
+            Some(&token(&customer(&format!("C-AFTER-{i}")))),
+            &json!({"store_id": "WAW-02", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}),
+        )
+    });
+    assert_eq!(count(&answers, 201), 20, "{answers:?}");
+    assert!(started.elapsed().as_secs() < 15, "{:?}", started.elapsed());
+    // Every reservation is whole: reserved units equal the held lines, and
+    // no reservation lacks its line.
+    assert_eq!(
+        cluster.sql(
+            "SELECT s.reserved = (SELECT COALESCE(sum(quantity), 0) FROM reservation_lines l
+                 WHERE l.store = s.store AND l.sku = s.sku)
+             FROM stock s WHERE s.store = 'WAW-02' AND s.sku = 'TEE-ORG-BLK-M'"
+        ),
+        "t"
+    );
+    assert_eq!(
+        cluster.sql(
+            "SELECT count(*) FROM reservations r
+             WHERE NOT EXISTS (SELECT 1 FROM reservation_lines l WHERE l.reservation_id = r.id)"
+        ),
+        "0"
+    );
+    assert_eq!(
+        cluster.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"),
+        "0",
+        "no advisory lock outlives its transaction"
+    );
+}
