@@ -97,6 +97,57 @@ pub fn classify_postgres(message: &str, statement: &str) -> StorageError {
     }
 }
 
+/// The column [`with_row_mark`] adds: each real row's place, NULL on the
+/// one stand-in row of an empty answer.
+pub const ROW_MARK: &str = "omni_row";
+
+/// Whether `statement` (translated) answers rows: a query, or a write
+/// with `RETURNING`. Others are sent as `execute`, which answers a count.
+pub fn returns_rows(statement: &str) -> bool {
+    let Ok(tokens) = lex(statement) else {
+        return true;
+    };
+    let mut words = tokens.iter().filter_map(|t| match t {
+        Token::Word(w) => Some(w.to_ascii_uppercase()),
+        _ => None,
+    });
+    match words.next().as_deref() {
+        Some("SELECT" | "WITH" | "VALUES" | "TABLE") => true,
+        _ => words.any(|w| w == "RETURNING"),
+    }
+}
+
+/// `statement` rewritten so that it answers at least one row, marked.
+///
+/// Why? Spin 4.0.0 to 4.0.2 never return from a PostgreSQL `query` that
+/// matches no rows (spinframework/spin#3671, fixed by #3673 after 4.0.2):
+/// the host waits for the first row to learn the columns. So every query
+/// is sent as this: the statement's rows, numbered in their order in
+/// [`ROW_MARK`], or one row whose mark is NULL when there are none, which
+/// [`without_row_mark`] drops again. Writes inside it (`INSERT ...
+/// RETURNING`) run exactly as on their own.
+pub fn with_row_mark(statement: &str) -> String {
+    format!(
+        "WITH omni_q AS ({statement}) SELECT omni_r.* FROM (VALUES (0)) AS omni_one (z) \
+         LEFT JOIN (SELECT omni_q.*, row_number() OVER () AS {ROW_MARK} FROM omni_q) AS omni_r ON true \
+         ORDER BY omni_r.{ROW_MARK}"
+    )
+}
+
+/// The rows [`with_row_mark`]'s statement answered, as the statement
+/// itself would have: the stand-in row and the mark column removed.
+pub fn without_row_mark(mut rows: super::Rows) -> super::Rows {
+    let Some(mark) = rows.columns.iter().position(|c| c == ROW_MARK) else {
+        return rows;
+    };
+    rows.columns.remove(mark);
+    rows.rows.retain(|row| row[mark] != SqlValue::Null);
+    for row in &mut rows.rows {
+        row.remove(mark);
+    }
+    rows
+}
+
 /// One statement as PostgreSQL takes it, with the parameters it still binds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PgStatement {
@@ -568,6 +619,38 @@ mod tests {
         assert_eq!(
             one("CREATE INDEX i ON t (name) WHERE n > 0", &[]).text,
             "CREATE INDEX i ON t (name) WHERE n > 0"
+        );
+    }
+
+    #[test]
+    fn queries_and_returning_writes_answer_rows_and_others_a_count() {
+        assert!(returns_rows("SELECT 1"));
+        assert!(returns_rows("WITH a AS (SELECT 1) SELECT * FROM a"));
+        assert!(returns_rows("INSERT INTO t (a) VALUES ($1::int8) RETURNING a"));
+        assert!(!returns_rows("UPDATE t SET a = 'RETURNING'"));
+        assert!(!returns_rows("BEGIN"));
+        assert!(!returns_rows("CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"));
+    }
+
+    #[test]
+    fn the_row_mark_is_removed_with_the_stand_in_row() {
+        let marked = crate::storage::Rows {
+            columns: vec!["a".into(), ROW_MARK.into()],
+            rows: vec![vec![SqlValue::Null, SqlValue::Null]],
+        };
+        let empty = without_row_mark(marked);
+        assert_eq!(empty.columns, vec!["a".to_owned()]);
+        assert!(empty.rows.is_empty());
+        let two = crate::storage::Rows {
+            columns: vec!["a".into(), ROW_MARK.into()],
+            rows: vec![
+                vec![SqlValue::Null, SqlValue::Integer(1)],
+                vec![SqlValue::Integer(7), SqlValue::Integer(2)],
+            ],
+        };
+        assert_eq!(
+            without_row_mark(two).rows,
+            vec![vec![SqlValue::Null], vec![SqlValue::Integer(7)]]
         );
     }
 

@@ -47,10 +47,17 @@ impl Sql for NativePg {
         for translated in dialect::to_postgres(statement, params)? {
             let bound: Vec<Box<dyn ToSql + Sync>> = translated.params.iter().map(to_param).collect();
             let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref()).collect();
+            // The same row mark as on Spin (see `dialect::with_row_mark`),
+            // so the native suite on PostgreSQL runs the statements Spin runs.
+            let text = if dialect::returns_rows(&translated.text) {
+                dialect::with_row_mark(&translated.text)
+            } else {
+                translated.text.clone()
+            };
             let found = self
                 .client
                 .borrow_mut()
-                .query(translated.text.as_str(), &refs)
+                .query(text.as_str(), &refs)
                 .map_err(|e| from_pg(e, &translated.text))?;
             let columns: Vec<String> = found
                 .first()
@@ -64,7 +71,7 @@ impl Sql for NativePg {
                 }
                 rows.push(values);
             }
-            last = Rows { columns, rows };
+            last = dialect::without_row_mark(Rows { columns, rows });
         }
         Ok(last)
     }

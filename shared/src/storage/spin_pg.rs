@@ -5,7 +5,9 @@
 //!
 //! Each `SpinPg` is one connection for the request's lifetime, so
 //! `BEGIN ... COMMIT` across calls stays on it. Every statement goes through
-//! [`dialect::to_postgres`] first.
+//! [`dialect::to_postgres`] first; a statement that answers no rows is sent
+//! as `execute`, and a query with its row mark ([`dialect::with_row_mark`],
+//! which keeps Spin 4.0.0-4.0.2 from hanging on an empty answer).
 
 use super::dialect::{self, Dialect};
 use super::{Rows, Sql, SqlValue, StorageError};
@@ -43,18 +45,25 @@ impl Sql for SpinPg {
         let mut last = Rows::default();
         for translated in dialect::to_postgres(statement, params)? {
             let bound: Vec<pg3::ParameterValue> = translated.params.iter().map(to_param).collect();
+            if !dialect::returns_rows(&translated.text) {
+                self.connection
+                    .execute(&translated.text, &bound)
+                    .map_err(|e| from_pg(e, &translated.text))?;
+                last = Rows::default();
+                continue;
+            }
             let set = self
                 .connection
-                .query(&translated.text, &bound)
+                .query(&dialect::with_row_mark(&translated.text), &bound)
                 .map_err(|e| from_pg(e, &translated.text))?;
             let mut rows = Vec::with_capacity(set.rows.len());
             for row in set.rows {
                 rows.push(row.into_iter().map(from_db).collect::<Result<Vec<_>, _>>()?);
             }
-            last = Rows {
+            last = dialect::without_row_mark(Rows {
                 columns: set.columns.into_iter().map(|c| c.name).collect(),
                 rows,
-            };
+            });
         }
         Ok(last)
     }
