@@ -42,6 +42,22 @@ link_wasm_for_spin_toml() {
     ln -sfn "$OMNI_TARGET/wasm32-wasip2" target/wasm32-wasip2
 }
 
+# PostgreSQL and Redis: the tests (OMNI_SETUP_TESTS) and `make run-cluster`
+# (OMNI_SETUP_CLUSTER) start their own servers of both, on loopback.
+if [ "${OMNI_SETUP_TESTS:-0}" = 1 ] || [ "${OMNI_SETUP_CLUSTER:-0}" = 1 ]; then
+    # A PostgreSQL 15 cluster per test or per cluster run (as the postgres
+    # user, on loopback, in a temporary or state directory).
+    if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+        step "installing Debian's PostgreSQL 15 (PostgreSQL tier)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    fi
+    # redis-server, started on a loopback port without persistence.
+    if [ ! -x /usr/bin/redis-server ]; then
+        step "installing Debian's redis-server (key-value store on Redis)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+    fi
+fi
+
 if [ "${OMNI_SETUP_TESTS:-0}" = 1 ]; then
     # The black-box tests decrypt Web Push messages with an independent
     # implementation over OpenSSL, which needs its headers.
@@ -61,18 +77,6 @@ if [ "${OMNI_SETUP_TESTS:-0}" = 1 ]; then
     if [ ! -x /usr/bin/chromium ]; then
         step "installing Debian's chromium (kiosk browser tests)"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-    fi
-    # The outbound PostgreSQL tests start their own PostgreSQL 15 cluster
-    # (as the postgres user, on loopback, in a temporary directory).
-    if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
-        step "installing Debian's PostgreSQL 15 (outbound PostgreSQL tests)"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
-    fi
-    # The key-value-on-Redis tests start Debian's redis-server themselves,
-    # on a free loopback port, without persistence.
-    if [ ! -x /usr/bin/redis-server ]; then
-        step "installing Debian's redis-server (key-value store on Redis tests)"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
     fi
     for dir in tests/kiosk tests/openapi; do
         if [ ! -f "$dir/node_modules/.package-lock.json" ] \

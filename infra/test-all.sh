@@ -14,6 +14,26 @@ else
     cargo test --profile host --workspace --no-fail-fast
 fi
 
+# The components' native suite and the whole black-box suite again on
+# PostgreSQL (issue 16): one throwaway server on loopback, a schema per
+# native test and a database per app. The multi-node tier (cluster::) ran in
+# the pass above; it starts PostgreSQL and Redis itself.
+echo "== the component suite and the black-box suite on PostgreSQL (edge host)"
+pg_root="$(mktemp -d)"
+chmod 755 "$pg_root"
+trap 'infra/local-postgres.sh stop "$pg_root/pg"; rm -rf "$pg_root"' EXIT
+pg_url="$(infra/local-postgres.sh start "$pg_root/pg" "$((20000 + RANDOM % 20000))")"
+if cargo nextest --version >/dev/null 2>&1; then
+    OMNI_TEST_DATABASE_URL="$pg_url" cargo nextest run --cargo-profile host --no-fail-fast \
+        -p catalog -p cart-sync -p coupons -p availability -p pickups -p returns -p kiosk -p insights
+    OMNI_SUITE_POSTGRES_URL="$pg_url" cargo nextest run --cargo-profile host -p blackbox-tests --no-fail-fast \
+        -E 'not test(/^(cluster|postgres_host|runtime_config)::/)'
+else
+    OMNI_TEST_DATABASE_URL="$pg_url" cargo test --profile host --no-fail-fast \
+        -p catalog -p cart-sync -p coupons -p availability -p pickups -p returns -p kiosk -p insights
+    OMNI_SUITE_POSTGRES_URL="$pg_url" cargo test --profile host -p blackbox-tests --no-fail-fast
+fi
+
 # The same black-box suite again under the runtime users deploy on: the real
 # Spin CLI (the kit's, unpacked by infra/spin-cli.sh, or $SPIN_BIN). Each test
 # starts its own `spin up`; the few that need the edge host's test clock or
