@@ -165,7 +165,9 @@ pub enum StorageError {
     AccessDenied,
     /// The store or database label is not known to the host.
     NoSuchStore,
-    /// SQLite stayed locked past its busy timeout.
+    /// SQLite stayed locked past its busy timeout, or PostgreSQL could not
+    /// be reached or gave up a transaction (deadlock, serialisation): a
+    /// retry may clear it.
     Busy,
     /// A UNIQUE, CHECK or foreign-key constraint refused the statement.
     Constraint(String),
@@ -182,7 +184,7 @@ impl fmt::Display for StorageError {
                 write!(f, "access to the store was denied by the manifest")
             }
             StorageError::NoSuchStore => write!(f, "no such store or database"),
-            StorageError::Busy => write!(f, "the database stayed busy"),
+            StorageError::Busy => write!(f, "the database stayed busy or could not be reached"),
             StorageError::Constraint(m) => write!(f, "constraint failed: {m}"),
             StorageError::Decode(m) => write!(f, "stored value has an unexpected shape: {m}"),
             StorageError::Other(m) => write!(f, "storage error: {m}"),

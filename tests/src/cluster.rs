@@ -9,8 +9,20 @@ use crate::redis::RedisServer;
 use crate::{AppOptions, TestApp, spawn_app, workspace_root};
 use std::path::PathBuf;
 
+/// A slow, breaking link between the nodes and PostgreSQL
+/// (`omni-demo latency-proxy`).
+#[derive(Clone, Copy, Debug)]
+pub struct Link {
+    /// Added to every round trip.
+    pub delay_ms: u64,
+    /// Each connection is cut after about this long, when set.
+    pub reset_every_ms: Option<u64>,
+}
+
 pub struct Cluster {
     pub nodes: Vec<TestApp>,
+    /// The latency proxy the nodes reach PostgreSQL through, if any.
+    proxy: Option<std::process::Child>,
     pub postgres: Postgres,
     pub redis: RedisServer,
     /// The app's database on [`Self::postgres`].
@@ -22,10 +34,40 @@ impl Cluster {
     /// A fresh database and `nodes` nodes, started at once; none has
     /// touched the database yet (each migrates on its first SQL use).
     pub fn start(nodes: usize) -> Cluster {
+        Self::start_with(nodes, None)
+    }
+
+    /// [`Self::start`] with the nodes reaching PostgreSQL through `link`.
+    pub fn start_with(nodes: usize, link: Option<Link>) -> Cluster {
         let postgres = Postgres::start();
         let redis = RedisServer::start();
-        let url = postgres.create_database();
-        let database = url.rsplit('/').next().unwrap_or_default().to_owned();
+        let direct = postgres.create_database();
+        let database = direct.rsplit('/').next().unwrap_or_default().to_owned();
+        let (url, proxy) = match link {
+            None => (direct, None),
+            Some(link) => {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a free port")
+                    .port();
+                let mut command = std::process::Command::new(workspace_root().join("target/host/omni-demo"));
+                command
+                    .arg("latency-proxy")
+                    .args(["--listen", &format!("127.0.0.1:{port}")])
+                    .args(["--upstream", &format!("127.0.0.1:{}", postgres.port)])
+                    .args(["--delay-ms", &link.delay_ms.to_string()]);
+                if let Some(ms) = link.reset_every_ms {
+                    command.args(["--reset-every-ms", &ms.to_string()]);
+                }
+                let child = command.spawn().expect("start omni-demo latency-proxy (make test builds it)");
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                    assert!(std::time::Instant::now() < until, "the latency proxy did not listen");
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                (format!("postgres://postgres@127.0.0.1:{port}/{database}"), Some(child))
+            }
+        };
         let scratch = tempfile::tempdir().expect("a scratch directory");
         let template = std::fs::read_to_string(
             workspace_root().join("infra/spin/runtime-config-cluster.toml"),
@@ -39,6 +81,7 @@ impl Cluster {
         .expect("write the runtime config");
         let mut cluster = Cluster {
             nodes: Vec::new(),
+            proxy,
             postgres,
             redis,
             database,
@@ -65,7 +108,8 @@ impl Cluster {
         }
     }
 
-    /// Starts one more node on the same database and Redis.
+    /// Starts one more node on the same database and Redis (directly, not
+    /// through a link).
     pub fn add_node(&mut self) -> &TestApp {
         let url = format!("{}/{}", self.server_url(), self.database);
         let config = self.scratch.path().join("runtime-config.toml");
@@ -87,5 +131,16 @@ impl Cluster {
     /// `sql` run by psql in the app's database, unaligned, tuples only.
     pub fn sql(&self, sql: &str) -> String {
         self.postgres.psql_in(&self.database, sql)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The nodes first (they drop with `nodes`), then the proxy.
+        self.nodes.clear();
+        if let Some(mut proxy) = self.proxy.take() {
+            let _ = proxy.kill();
+            let _ = proxy.wait();
+        }
     }
 }

@@ -20,7 +20,11 @@
 //!   running app and prints each call and its answer (see [`journeys`]);
 //! - `omni-demo history BASE_URL [--weeks 5]`: weeks of shopping across
 //!   channels and stores, through the API with the edge host's test clock,
-//!   for the insights page (see [`history`]).
+//!   for the insights page (see [`history`]);
+//! - `omni-demo latency-proxy --listen ADDR --upstream ADDR --delay-ms N
+//!   [--reset-every-ms N]`: a TCP delay line (and link breaker) between the
+//!   nodes and PostgreSQL, for the far-database benchmark and tests (see
+//!   [`latency_proxy`]).
 //!
 //! The secrets come from the environment or, when it has none, from
 //! `.spin/demo-secrets.env`, the file `make run` writes.
@@ -33,6 +37,7 @@ use omni_shared::notify::webpush::Vapid;
 
 mod history;
 mod journeys;
+mod latency_proxy;
 mod seed;
 
 const DEFAULT_ISSUER: &str = "https://auth.omnichannel-edge.local";
@@ -70,6 +75,7 @@ fn run() -> Result<()> {
         Some("seed") => seed::run(&args[1..]),
         Some("journeys") => journeys::run(&args[1..]),
         Some("history") => history::run(&args[1..]),
+        Some("latency-proxy") => latency_proxy::run(&args[1..]),
         Some("--help" | "-h" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -85,6 +91,7 @@ const USAGE: &str =
        omni-demo seed BASE_URL [--data infra/demo]
        omni-demo journeys BASE_URL
        omni-demo history BASE_URL [--weeks 5]
+       omni-demo latency-proxy --listen ADDR --upstream ADDR --delay-ms N [--reset-every-ms N]
 Secrets come from SPIN_VARIABLE_* in the environment, else from .spin/demo-secrets.env (written by make run).";
 
 /// The gateway stand-in: answers 204 to a genuine call, 401 to a forged

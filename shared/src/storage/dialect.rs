@@ -81,8 +81,9 @@ pub const PRELUDE: &str = "
 
 /// A PostgreSQL failure as the app sees it: a refused constraint (unique,
 /// check, foreign key, or a trigger's `constraint:` exception) is
-/// [`StorageError::Constraint`]; a deadlock or serialisation failure, which
-/// a retry may clear, is [`StorageError::Busy`].
+/// [`StorageError::Constraint`]; a deadlock, a serialisation failure or a
+/// lost connection, which a retry may clear, is [`StorageError::Busy`]
+/// (a 503 with `Retry-After`, never a 500).
 ///
 /// The statement (never its parameters) is appended for the log.
 pub fn classify_postgres(message: &str, statement: &str) -> StorageError {
@@ -90,7 +91,12 @@ pub fn classify_postgres(message: &str, statement: &str) -> StorageError {
     let message = format!("{message} (in `{statement}`)");
     if lower.contains("violates") || lower.contains("constraint") {
         StorageError::Constraint(message)
-    } else if lower.contains("deadlock") || lower.contains("could not serialize") {
+    } else if lower.contains("deadlock")
+        || lower.contains("could not serialize")
+        || lower.contains("connection")
+        || lower.contains("broken pipe")
+        || lower.contains("timed out")
+    {
         StorageError::Busy
     } else {
         StorageError::Other(message)
