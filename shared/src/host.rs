@@ -54,10 +54,29 @@ mod spin_host {
                 // connection and treats a guest's PRAGMA as a session change
                 // that forbids reuse, which costs a connection per request.
                 let sql: Box<dyn Sql> = match database_url(self)? {
-                    Some(url) => Box::new(SpinPg::open(&url)?),
-                    None => Box::new(SpinSql::open_default()?),
+                    Some(url) => {
+                        let sql = SpinPg::open(&url)?;
+                        // A far database costs two round trips for the
+                        // version check alone; the key-value store (local,
+                        // or the region's Redis) remembers that this
+                        // database is at this build's version.
+                        let marker = schema_marker(&url);
+                        let store = self.key_value().ok();
+                        let known = store.is_some_and(|kv| matches!(kv.get(&marker), Ok(Some(_))));
+                        if !known {
+                            crate::schema::apply(&sql)?;
+                            if let Some(kv) = store {
+                                let _ = kv.set(&marker, b"current");
+                            }
+                        }
+                        Box::new(sql)
+                    }
+                    None => {
+                        let sql = SpinSql::open_default()?;
+                        crate::schema::apply(&sql)?;
+                        Box::new(sql)
+                    }
                 };
-                crate::schema::apply(sql.as_ref())?;
                 Ok(sql)
             })
             .map(|s| s.as_ref())
@@ -92,6 +111,19 @@ fn database_url(host: &dyn Host) -> Result<Option<String>, StorageError> {
 
 /// The Spin variable naming the PostgreSQL database.
 pub const DATABASE_URL: &str = "database_url";
+
+/// The key-value key (family `omni:schema:*`) saying that the database
+/// `url` names is at this build's schema version, so a request skips the
+/// version check. It names the database by a digest of its URL and the
+/// version, so a new build (or another database) misses it and checks; if
+/// it is lost, the next request checks again. Only restoring an older
+/// backup under the same URL needs the family deleted (DEPLOY.md).
+pub fn schema_marker(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(url.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("omni:schema:{hex}:v{}", crate::schema::latest_version())
+}
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use native_host::{NativeHost, TEST_DATABASE_ENV};
