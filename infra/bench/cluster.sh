@@ -14,7 +14,7 @@
 #              reservation by 50 customers in turn, over 3 stores x 8 SKUs
 #              stocked with 100,000 units each (no hot row).
 #   add-line   POST /api/carts/{id}/lines (cart-sync.lua, Prefer:
-#              return=minimal): 16 customer carts of 8 lines, each add
+#              return=minimal): 48 customer carts of 8 lines, each add
 #              raising one of its own lines.
 #
 # Load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency per row; with
@@ -128,7 +128,7 @@ for config in $CONFIGS; do
     "$ROOT/target/host/omni-demo" token --role customer --sub "C-BENCH-$i" --ttl-secs 3600 >>"$WORK/tokens"
   done
   : >"$WORK/carts"
-  for i in $(seq 1 16); do
+  for i in $(seq 1 48); do
     token="$(sed -n "${i}p" "$WORK/tokens")"
     cart="$(curl -fsS -X POST "${urls[0]}/api/carts" -H "authorization: Bearer $token" -H 'x-channel: app' \
       -H 'content-type: application/json' -d '{"channel":"app"}' | sed 's/.*"cart_id":"\([^"]*\)".*/\1/')"

@@ -169,15 +169,10 @@ pub const GUARDED_LINE_WRITES: &str = "CREATE TABLE cart_line_writes (
 /// (`FOR UPDATE`) before it compares the version, so of two edits read at
 /// the same version the second waits, sees the first's version and is
 /// ignored, as SQLite's single writer guaranteed by itself.
-pub const GUARDED_LINE_WRITES_POSTGRES: &str = "CREATE TABLE cart_line_writes (
-        write_id BIGINT GENERATED ALWAYS AS IDENTITY,
-        cart_id TEXT NOT NULL,
-        sku TEXT NOT NULL,
-        quantity INTEGER NOT NULL CHECK (quantity >= 0),
-        expected_version INTEGER NOT NULL,
-        channel TEXT NOT NULL,
-        at TEXT NOT NULL
-    );
+/// The table is the SQLite step's, translated
+/// ([`crate::storage::migrations::OnPostgres::OwnTriggers`]); it gains an
+/// identity column so that each applied row deletes itself.
+pub const GUARDED_LINE_WRITES_POSTGRES: &str = "ALTER TABLE cart_line_writes ADD COLUMN write_id BIGINT GENERATED ALWAYS AS IDENTITY;
     CREATE FUNCTION cart_line_writes_guard() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         -- Serialised with every write transaction, as SQLite's one writer

@@ -192,24 +192,10 @@ pub const MOVES: &str = "CREATE TABLE order_moves (
 /// [`MOVES`] on PostgreSQL. The guard locks the order row (`FOR UPDATE`)
 /// before it compares status and version, so of two moves decided at the
 /// same version the second waits and is then ignored.
-pub const MOVES_POSTGRES: &str = "CREATE TABLE order_moves (
-        move_id BIGINT GENERATED ALWAYS AS IDENTITY,
-        order_id TEXT NOT NULL,
-        from_status TEXT NOT NULL,
-        expected_version INTEGER NOT NULL,
-        to_status TEXT NOT NULL,
-        at TEXT NOT NULL,
-        ready_at TEXT,
-        pickup_until TEXT,
-        late INTEGER NOT NULL,
-        tracking_carrier TEXT,
-        tracking_url TEXT,
-        actor_kind TEXT NOT NULL,
-        actor_id TEXT NOT NULL,
-        via TEXT NOT NULL,
-        note TEXT,
-        notices TEXT NOT NULL
-    );
+/// The table is the SQLite step's, translated
+/// ([`crate::storage::migrations::OnPostgres::OwnTriggers`]); it gains an
+/// identity column so that each applied row deletes itself.
+pub const MOVES_POSTGRES: &str = "ALTER TABLE order_moves ADD COLUMN move_id BIGINT GENERATED ALWAYS AS IDENTITY;
     CREATE FUNCTION order_moves_guard() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         -- Serialised with every write transaction, as SQLite's one writer

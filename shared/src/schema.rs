@@ -21,15 +21,15 @@ pub const STEPS: &[Step] = &[
     Step::portable(crate::returns::SCHEMA),
     Step::per_dialect(crate::orders::ENDLESS_AISLE, crate::orders::ENDLESS_AISLE_POSTGRES),
     Step::portable(crate::promotions::CHECKOUT_HOLDS),
-    Step::per_dialect(
+    Step::with_postgres_triggers(
         crate::cart::GUARDED_LINE_WRITES,
         crate::cart::GUARDED_LINE_WRITES_POSTGRES,
     ),
-    Step::per_dialect(
+    Step::with_postgres_triggers(
         crate::stock::RESERVATION_REQUESTS,
         crate::stock::RESERVATION_REQUESTS_POSTGRES,
     ),
-    Step::per_dialect(crate::orders::MOVES, crate::orders::MOVES_POSTGRES),
+    Step::with_postgres_triggers(crate::orders::MOVES, crate::orders::MOVES_POSTGRES),
     Step::portable(crate::insights::INDEXES),
 ];
 
@@ -85,7 +85,8 @@ const FOUNDATION: &str = "CREATE TABLE idempotency_keys (
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::storage::migrations::{current_version, last_word, starts_with_words, statements};
+    use crate::storage::dialect::Dialect;
+    use crate::storage::migrations::{current_version, last_word, starts_with_words};
     use crate::storage::native::SqliteDb;
 
     #[test]
@@ -108,7 +109,11 @@ mod tests {
     #[test]
     fn every_step_splits_into_executable_statements() {
         for step in STEPS {
-            for statement in statements(step.sqlite).chain(step.postgres.into_iter().flat_map(statements)) {
+            for statement in step
+                .statements(Dialect::Sqlite)
+                .into_iter()
+                .chain(step.statements(Dialect::Postgres))
+            {
                 let is_trigger = starts_with_words(statement, &["CREATE", "TRIGGER"])
                     && !statement.contains("EXECUTE FUNCTION");
                 let has_body = statement.contains("$$");

@@ -205,18 +205,10 @@ pub const RESERVATION_REQUESTS: &str = "CREATE TABLE reservation_requests (
 /// [`RESERVATION_REQUESTS`] on PostgreSQL: the same one statement, its
 /// guarded `UPDATE` re-checked by PostgreSQL on every stock row it locks,
 /// and the same `constraint:` abort when a line is short.
-pub const RESERVATION_REQUESTS_POSTGRES: &str = "CREATE TABLE reservation_requests (
-        request_id BIGINT GENERATED ALWAYS AS IDENTITY,
-        id TEXT NOT NULL,
-        store TEXT NOT NULL,
-        customer TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        picking_date TEXT,
-        ready_by TEXT,
-        created_by TEXT NOT NULL,
-        at TEXT NOT NULL,
-        lines TEXT NOT NULL
-    );
+/// The table is the SQLite step's, translated
+/// ([`crate::storage::migrations::OnPostgres::OwnTriggers`]); it gains an
+/// identity column so that each applied row deletes itself.
+pub const RESERVATION_REQUESTS_POSTGRES: &str = "ALTER TABLE reservation_requests ADD COLUMN request_id BIGINT GENERATED ALWAYS AS IDENTITY;
     CREATE FUNCTION reservation_requests_apply() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         locked bigint;

@@ -23,12 +23,25 @@ use super::dialect::{self, Dialect};
 use super::{Sql, StorageError};
 
 /// One migration step, written in SQLite's dialect and translated for
-/// PostgreSQL by [`dialect::to_postgres`]; a step whose SQL cannot be
-/// translated word by word (a trigger body) carries its PostgreSQL text too.
+/// PostgreSQL by [`dialect::to_postgres`]; where SQL cannot be translated
+/// word by word (a trigger body, a table rebuild), the step carries the
+/// PostgreSQL text of that part.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
     pub sqlite: &'static str,
-    pub postgres: Option<&'static str>,
+    pub postgres: OnPostgres,
+}
+
+/// What a [`Step`] runs on PostgreSQL.
+#[derive(Debug, Clone, Copy)]
+pub enum OnPostgres {
+    /// The SQLite text, translated.
+    Same,
+    /// The SQLite text's tables and indexes, translated, then these
+    /// statements in place of its `CREATE TRIGGER`s.
+    OwnTriggers(&'static str),
+    /// This text instead.
+    Instead(&'static str),
 }
 
 impl Step {
@@ -36,7 +49,15 @@ impl Step {
     pub const fn portable(sql: &'static str) -> Self {
         Step {
             sqlite: sql,
-            postgres: None,
+            postgres: OnPostgres::Same,
+        }
+    }
+
+    /// A step whose triggers PostgreSQL writes its own way.
+    pub const fn with_postgres_triggers(sqlite: &'static str, triggers: &'static str) -> Self {
+        Step {
+            sqlite,
+            postgres: OnPostgres::OwnTriggers(triggers),
         }
     }
 
@@ -44,14 +65,22 @@ impl Step {
     pub const fn per_dialect(sqlite: &'static str, postgres: &'static str) -> Self {
         Step {
             sqlite,
-            postgres: Some(postgres),
+            postgres: OnPostgres::Instead(postgres),
         }
     }
 
-    fn text(&self, dialect: Dialect) -> &'static str {
-        match dialect {
-            Dialect::Postgres => self.postgres.unwrap_or(self.sqlite),
-            Dialect::Sqlite => self.sqlite,
+    /// The statements this step runs on `dialect`, in order.
+    pub fn statements(&self, dialect: Dialect) -> Vec<&'static str> {
+        let is_trigger = |s: &&str| starts_with_words(s, &["CREATE", "TRIGGER"]);
+        match (dialect, self.postgres) {
+            (Dialect::Sqlite, _) | (Dialect::Postgres, OnPostgres::Same) => {
+                statements(self.sqlite).collect()
+            }
+            (Dialect::Postgres, OnPostgres::Instead(text)) => statements(text).collect(),
+            (Dialect::Postgres, OnPostgres::OwnTriggers(triggers)) => statements(self.sqlite)
+                .filter(|s| !is_trigger(s))
+                .chain(statements(triggers))
+                .collect(),
         }
     }
 }
@@ -100,7 +129,7 @@ fn apply_once(sql: &dyn Sql, steps: &[Step]) -> Result<(), StorageError> {
         // between the first read and BEGIN IMMEDIATE.
         let from = current_version(tx)?;
         for (index, step) in steps.iter().enumerate().skip(from.max(0) as usize) {
-            for statement in statements(step.text(Dialect::Sqlite)) {
+            for statement in step.statements(Dialect::Sqlite) {
                 tx.execute(statement, &[])?;
             }
             tx.execute(&format!("PRAGMA user_version = {}", index + 1), &[])?;
@@ -137,7 +166,7 @@ fn apply_postgres(sql: &dyn Sql, steps: &[Step]) -> Result<(), StorageError> {
             }
         }
         for step in steps.iter().skip(from.max(0) as usize) {
-            for statement in statements(step.text(Dialect::Postgres)) {
+            for statement in step.statements(Dialect::Postgres) {
                 tx.execute(statement, &[])?;
             }
         }

@@ -284,7 +284,30 @@ fn the_spinkube_manifests_validate_against_the_spinapp_crd() {
                 path.display()
             );
         }
+        // Replicas share one truth only on PostgreSQL: a replicated app
+        // names its database, from a Secret, and keeps no SQLite volume.
+        if app["spec"]["replicas"].as_u64().unwrap_or(1) > 1 {
+            let url = app["spec"]["variables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == "database_url");
+            assert!(
+                url.is_some_and(|v| v["valueFrom"]["secretKeyRef"].is_object()),
+                "{}: a replicated app binds database_url from a Secret",
+                path.display()
+            );
+            assert!(
+                app["spec"]["runtimeConfig"]["sqliteDatabases"].is_null(),
+                "{}: no replica keeps state of its own",
+                path.display()
+            );
+        }
     }
+    assert!(
+        apps.iter().any(|(_, app)| app["spec"]["replicas"].as_u64() > Some(1)),
+        "infra/k8s ships a replicated SpinApp"
+    );
     let (_, app) = &apps[0];
     let mut misspelt = app.clone();
     misspelt["spec"]["replica"] = serde_json::json!(2);
@@ -294,8 +317,10 @@ fn the_spinkube_manifests_validate_against_the_spinapp_crd() {
     assert!(!errors(&mistyped).is_empty(), "a mistyped field is refused");
 
     let guide = std::fs::read_to_string(root.join("DEPLOY.md")).unwrap();
-    assert!(
-        guide.contains("kubectl apply -f infra/k8s/spinapp.yaml"),
-        "DEPLOY.md applies the validated file"
-    );
+    for file in ["infra/k8s/spinapp.yaml", "infra/k8s/spinapp-cluster.yaml"] {
+        assert!(
+            guide.contains(&format!("kubectl apply -f {file}")),
+            "DEPLOY.md applies the validated {file}"
+        );
+    }
 }
