@@ -210,13 +210,14 @@ mod native_host {
     impl Host for NativeHost {
         fn sql(&self) -> Result<&dyn Sql, StorageError> {
             open_once(&self.sql, || {
-                let sql: Box<dyn Sql + Send> = match (database_url(self)?, std::env::var(TEST_DATABASE_ENV)) {
-                    (Some(url), _) => Box::new(NativePg::connect(&url, None)?),
-                    (None, Ok(url)) if !url.is_empty() => {
-                        Box::new(NativePg::connect(&url, Some(&self.test_schema(&url)?))?)
-                    }
-                    _ => Box::new(SqliteDb::at(self.state_dir.join("sqlite_db.db")).connect()?),
-                };
+                let sql: Box<dyn Sql + Send> =
+                    match (database_url(self)?, std::env::var(TEST_DATABASE_ENV)) {
+                        (Some(url), _) => Box::new(NativePg::connect(&url, None)?),
+                        (None, Ok(url)) if !url.is_empty() => {
+                            Box::new(NativePg::connect(&url, Some(&self.test_schema(&url)?))?)
+                        }
+                        _ => Box::new(SqliteDb::at(self.state_dir.join("sqlite_db.db")).connect()?),
+                    };
                 crate::schema::apply(sql.as_ref())?;
                 Ok(sql)
             })

@@ -280,7 +280,8 @@ pub const ENDLESS_AISLE: &str = "CREATE TABLE orders_v2 (
 
 /// [`ENDLESS_AISLE`] on PostgreSQL, which alters a CHECK in place (and
 /// refuses to drop a table others reference).
-pub const ENDLESS_AISLE_POSTGRES: &str = "ALTER TABLE orders DROP CONSTRAINT orders_fulfilment_check;
+pub const ENDLESS_AISLE_POSTGRES: &str =
+    "ALTER TABLE orders DROP CONSTRAINT orders_fulfilment_check;
     ALTER TABLE orders ADD CONSTRAINT orders_fulfilment_check
         CHECK (fulfilment IN ('click_and_collect', 'ship_from_store', 'endless_aisle'))";
 

@@ -19,7 +19,10 @@ pub const STEPS: &[Step] = &[
     Step::portable(crate::promotions::SCHEMA),
     Step::portable(crate::orders::SCHEMA),
     Step::portable(crate::returns::SCHEMA),
-    Step::per_dialect(crate::orders::ENDLESS_AISLE, crate::orders::ENDLESS_AISLE_POSTGRES),
+    Step::per_dialect(
+        crate::orders::ENDLESS_AISLE,
+        crate::orders::ENDLESS_AISLE_POSTGRES,
+    ),
     Step::portable(crate::promotions::CHECKOUT_HOLDS),
     Step::with_postgres_triggers(
         crate::cart::GUARDED_LINE_WRITES,
@@ -117,7 +120,10 @@ mod tests {
                 let is_trigger = starts_with_words(statement, &["CREATE", "TRIGGER"])
                     && !statement.contains("EXECUTE FUNCTION");
                 let has_body = statement.contains("$$");
-                assert!(is_trigger || has_body || !statement.contains(';'), "{statement}");
+                assert!(
+                    is_trigger || has_body || !statement.contains(';'),
+                    "{statement}"
+                );
                 assert!(
                     !is_trigger || last_word(statement).eq_ignore_ascii_case("END"),
                     "{statement}"

@@ -21,6 +21,8 @@ pub struct Link {
 
 pub struct Cluster {
     pub nodes: Vec<TestApp>,
+    /// What every node starts with beyond the cluster's own settings.
+    extra: AppOptions,
     /// The latency proxy the nodes reach PostgreSQL through, if any.
     proxy: Option<std::process::Child>,
     pub postgres: Postgres,
@@ -39,6 +41,12 @@ impl Cluster {
 
     /// [`Self::start`] with the nodes reaching PostgreSQL through `link`.
     pub fn start_with(nodes: usize, link: Option<Link>) -> Cluster {
+        Self::start_configured(nodes, link, AppOptions::default())
+    }
+
+    /// [`Self::start_with`], every node also started with `extra`'s
+    /// environment, flags and test clock.
+    pub fn start_configured(nodes: usize, link: Option<Link>, extra: AppOptions) -> Cluster {
         let postgres = Postgres::start();
         let redis = RedisServer::start();
         let direct = postgres.create_database();
@@ -50,7 +58,8 @@ impl Cluster {
                     .and_then(|l| l.local_addr())
                     .expect("a free port")
                     .port();
-                let mut command = std::process::Command::new(workspace_root().join("target/host/omni-demo"));
+                let mut command =
+                    std::process::Command::new(workspace_root().join("target/host/omni-demo"));
                 command
                     .arg("latency-proxy")
                     .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -59,13 +68,21 @@ impl Cluster {
                 if let Some(ms) = link.reset_every_ms {
                     command.args(["--reset-every-ms", &ms.to_string()]);
                 }
-                let child = command.spawn().expect("start omni-demo latency-proxy (make test builds it)");
+                let child = command
+                    .spawn()
+                    .expect("start omni-demo latency-proxy (make test builds it)");
                 let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
                 while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                    assert!(std::time::Instant::now() < until, "the latency proxy did not listen");
+                    assert!(
+                        std::time::Instant::now() < until,
+                        "the latency proxy did not listen"
+                    );
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                (format!("postgres://postgres@127.0.0.1:{port}/{database}"), Some(child))
+                (
+                    format!("postgres://postgres@127.0.0.1:{port}/{database}"),
+                    Some(child),
+                )
             }
         };
         let scratch = tempfile::tempdir().expect("a scratch directory");
@@ -81,6 +98,7 @@ impl Cluster {
         .expect("write the runtime config");
         let mut cluster = Cluster {
             nodes: Vec::new(),
+            extra,
             proxy,
             postgres,
             redis,
@@ -94,16 +112,23 @@ impl Cluster {
                     scope.spawn(move || spawn_app(options).expect("a node starts"))
                 })
                 .collect();
-            starting.into_iter().map(|h| h.join().expect("node")).collect()
+            starting
+                .into_iter()
+                .map(|h| h.join().expect("node"))
+                .collect()
         });
         cluster
     }
 
     /// The options of one more node of this cluster.
     fn options(&self, url: &str, runtime_config: PathBuf) -> AppOptions {
+        let mut env = app_variables(url);
+        env.extend(self.extra.env.iter().cloned());
         AppOptions {
             runtime_config: Some(runtime_config),
-            env: app_variables(url),
+            env,
+            extra_args: self.extra.extra_args.clone(),
+            test_clock: self.extra.test_clock,
             ..AppOptions::default()
         }
     }
@@ -120,7 +145,10 @@ impl Cluster {
 
     fn server_url(&self) -> String {
         let admin = self.postgres.address();
-        admin.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap_or(admin)
+        admin
+            .rsplit_once('/')
+            .map(|(s, _)| s.to_owned())
+            .unwrap_or(admin)
     }
 
     /// The node request `i` goes to: round robin.

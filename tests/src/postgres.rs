@@ -242,7 +242,10 @@ pub fn database_for(admin_url: &str, state_dir: Option<&Path>) -> Result<String,
     let admin = omni_shared::storage::native_pg::NativePg::connect(admin_url, None)
         .map_err(|e| format!("connect to {admin_url}: {e}"))?;
     let exists = admin
-        .execute("SELECT 1 AS found FROM pg_database WHERE datname = ?1", &[name.as_str().into()])
+        .execute(
+            "SELECT 1 AS found FROM pg_database WHERE datname = ?1",
+            &[name.as_str().into()],
+        )
         .map_err(|e| format!("look for database {name}: {e}"))?;
     if exists.is_empty() {
         admin

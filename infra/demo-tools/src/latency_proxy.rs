@@ -55,8 +55,14 @@ fn lifetime(ms: u64, n: usize) -> Duration {
     Duration::from_millis(ms / 2 + spread)
 }
 
-fn link(client: TcpStream, upstream: &str, delay: Duration, cut_after: Option<Duration>) -> Result<()> {
-    let server = TcpStream::connect(upstream).with_context(|| format!("connecting to {upstream}"))?;
+fn link(
+    client: TcpStream,
+    upstream: &str,
+    delay: Duration,
+    cut_after: Option<Duration>,
+) -> Result<()> {
+    let server =
+        TcpStream::connect(upstream).with_context(|| format!("connecting to {upstream}"))?;
     client.set_nodelay(true)?;
     server.set_nodelay(true)?;
     let half = delay / 2;

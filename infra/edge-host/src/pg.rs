@@ -105,15 +105,18 @@ impl PgPool {
                 clients.pop();
             }
         }
-        tokio::time::timeout(WAIT_FOR_CONNECTION, Arc::clone(&self.places).acquire_owned())
-            .await
-            .map_err(|_| {
-                Error::ConnectionFailed(format!(
-                    "all {MAX_CONNECTIONS} connections of this node stayed busy for {} s",
-                    WAIT_FOR_CONNECTION.as_secs()
-                ))
-            })?
-            .map_err(|e| Error::ConnectionFailed(e.to_string()))
+        tokio::time::timeout(
+            WAIT_FOR_CONNECTION,
+            Arc::clone(&self.places).acquire_owned(),
+        )
+        .await
+        .map_err(|_| {
+            Error::ConnectionFailed(format!(
+                "all {MAX_CONNECTIONS} connections of this node stayed busy for {} s",
+                WAIT_FOR_CONNECTION.as_secs()
+            ))
+        })?
+        .map_err(|e| Error::ConnectionFailed(e.to_string()))
     }
 }
 
@@ -212,7 +215,13 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, Error>> {
-        let Some(client) = self.table().get(&connection)?.client.as_ref().map(|p| &p.client) else {
+        let Some(client) = self
+            .table()
+            .get(&connection)?
+            .client
+            .as_ref()
+            .map(|p| &p.client)
+        else {
             return Ok(Err(closed()));
         };
         let params: Vec<Param> = params.into_iter().map(Param).collect();
@@ -253,7 +262,13 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
-        let Some(client) = self.table().get(&connection)?.client.as_ref().map(|p| &p.client) else {
+        let Some(client) = self
+            .table()
+            .get(&connection)?
+            .client
+            .as_ref()
+            .map(|p| &p.client)
+        else {
             return Ok(Err(closed()));
         };
         let params: Vec<Param> = params.into_iter().map(Param).collect();

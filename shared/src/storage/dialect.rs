@@ -57,8 +57,7 @@ pub const WRITE_LOCK: &str =
 /// The advisory lock migrations take, apart from [`WRITE_LOCK`] so that a
 /// node migrating does not look like a writer to anyone but another
 /// migrating node.
-pub const MIGRATION_LOCK: &str =
-    "SELECT true AS locked FROM pg_advisory_xact_lock(hashtext('omni-edge-schema:' || current_schema()))";
+pub const MIGRATION_LOCK: &str = "SELECT true AS locked FROM pg_advisory_xact_lock(hashtext('omni-edge-schema:' || current_schema()))";
 
 /// What PostgreSQL needs before the app's first step: the `omni_sum`
 /// aggregate [`to_postgres`] renames `sum` to (see the module notes).
@@ -181,16 +180,20 @@ pub fn to_postgres(statement: &str, params: &[SqlValue]) -> Result<Vec<PgStateme
     match first {
         "PRAGMA" => return Ok(Vec::new()),
         "BEGIN" => {
-            return Ok(if words.get(1).is_some_and(|w| w == "IMMEDIATE" || w == "EXCLUSIVE") {
-                vec![plain("BEGIN"), plain(WRITE_LOCK)]
-            } else {
-                vec![plain("BEGIN")]
-            });
+            return Ok(
+                if words
+                    .get(1)
+                    .is_some_and(|w| w == "IMMEDIATE" || w == "EXCLUSIVE")
+                {
+                    vec![plain("BEGIN"), plain(WRITE_LOCK)]
+                } else {
+                    vec![plain("BEGIN")]
+                },
+            );
         }
         _ => {}
     }
-    let schema = matches!(first, "CREATE" | "ALTER")
-        && words.get(1).is_some_and(|w| w == "TABLE");
+    let schema = matches!(first, "CREATE" | "ALTER") && words.get(1).is_some_and(|w| w == "TABLE");
     let mut out = Translation {
         params,
         bound: Vec::new(),
@@ -320,7 +323,9 @@ impl Translation<'_> {
             }
         }
         .filter(|i| *i < self.params.len())
-        .ok_or_else(|| StorageError::Other("a statement names a parameter it was not given".into()))?;
+        .ok_or_else(|| {
+            StorageError::Other("a statement names a parameter it was not given".into())
+        })?;
         let value = &self.params[index];
         let cast = match value {
             SqlValue::Null => return Ok("NULL".into()),
@@ -348,7 +353,9 @@ impl Translation<'_> {
             match &tokens[i] {
                 Token::Word(word) => {
                     let upper = word.to_ascii_uppercase();
-                    if matches!(tokens.get(i + 1), Some(Token::Open)) && !schema_word(&upper, schema) {
+                    if matches!(tokens.get(i + 1), Some(Token::Open))
+                        && !schema_word(&upper, schema)
+                    {
                         let close = matching(tokens, i + 1)?;
                         let args = split_args(&tokens[i + 2..close]);
                         let mut translated = Vec::with_capacity(args.len());
@@ -359,7 +366,9 @@ impl Translation<'_> {
                         i = close + 1;
                         continue;
                     }
-                    if upper == "INDEXED" && word_at(tokens, i + 2).is_some_and(|w| w.eq_ignore_ascii_case("BY")) {
+                    if upper == "INDEXED"
+                        && word_at(tokens, i + 2).is_some_and(|w| w.eq_ignore_ascii_case("BY"))
+                    {
                         // INDEXED, space, BY, space, name.
                         i += 5;
                         continue;
@@ -424,7 +433,17 @@ fn unary(before: &[Token]) -> bool {
         None | Some(Token::Open | Token::Comma | Token::Symbol(_)) => true,
         Some(Token::Word(w)) => matches!(
             w.to_ascii_uppercase().as_str(),
-            "WHERE" | "AND" | "OR" | "NOT" | "ON" | "WHEN" | "THEN" | "ELSE" | "SELECT" | "BY" | "HAVING"
+            "WHERE"
+                | "AND"
+                | "OR"
+                | "NOT"
+                | "ON"
+                | "WHEN"
+                | "THEN"
+                | "ELSE"
+                | "SELECT"
+                | "BY"
+                | "HAVING"
         ),
         _ => false,
     }
@@ -433,7 +452,11 @@ fn unary(before: &[Token]) -> bool {
 /// Type names followed by `(` in a schema (`CHECK (...)` and friends) are
 /// not function calls to translate.
 fn schema_word(upper: &str, schema: bool) -> bool {
-    schema && matches!(upper, "CHECK" | "PRIMARY" | "KEY" | "UNIQUE" | "REFERENCES" | "TABLE" | "IN")
+    schema
+        && matches!(
+            upper,
+            "CHECK" | "PRIMARY" | "KEY" | "UNIQUE" | "REFERENCES" | "TABLE" | "IN"
+        )
 }
 
 fn function(word: &str, upper: &str, args: &[String]) -> String {
@@ -485,7 +508,10 @@ fn matching(tokens: &[Token], open: usize) -> Result<usize, StorageError> {
 }
 
 fn split_args(tokens: &[Token]) -> Vec<&[Token]> {
-    if tokens.iter().all(|t| matches!(t, Token::Verbatim(s) if s.trim().is_empty())) {
+    if tokens
+        .iter()
+        .all(|t| matches!(t, Token::Verbatim(s) if s.trim().is_empty()))
+    {
         return Vec::new();
     }
     let mut args = Vec::new();
@@ -560,14 +586,24 @@ mod tests {
     fn parameters_are_typed_by_their_values_and_nulls_are_literal() {
         let s = one(
             "UPDATE stock SET reserved = reserved + ?2, note = ?3 WHERE store = ?1 AND ?3 IS NULL AND x = ?2",
-            &[SqlValue::from("WAW-01"), SqlValue::Integer(2), SqlValue::Null],
+            &[
+                SqlValue::from("WAW-01"),
+                SqlValue::Integer(2),
+                SqlValue::Null,
+            ],
         );
         assert_eq!(
             s.text,
             "UPDATE stock SET reserved = reserved + $1::int8, note = NULL WHERE store = $2::text AND NULL IS NULL AND x = $1::int8"
         );
-        assert_eq!(s.params, vec![SqlValue::Integer(2), SqlValue::from("WAW-01")]);
-        let bare = one("SELECT ?, ?", &[SqlValue::Blob(vec![1]), SqlValue::Real(0.5)]);
+        assert_eq!(
+            s.params,
+            vec![SqlValue::Integer(2), SqlValue::from("WAW-01")]
+        );
+        let bare = one(
+            "SELECT ?, ?",
+            &[SqlValue::Blob(vec![1]), SqlValue::Real(0.5)],
+        );
         assert_eq!(bare.text, "SELECT $1::bytea, $2::float8");
     }
 
@@ -588,7 +624,11 @@ mod tests {
         assert_eq!(begin.len(), 2);
         assert_eq!(begin[1].text, WRITE_LOCK);
         assert_eq!(to_postgres("BEGIN", &[]).unwrap().len(), 1);
-        assert!(to_postgres("PRAGMA busy_timeout = 0", &[]).unwrap().is_empty());
+        assert!(
+            to_postgres("PRAGMA busy_timeout = 0", &[])
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(one("SAVEPOINT unit", &[]).text, "SAVEPOINT unit");
     }
 
@@ -632,10 +672,14 @@ mod tests {
     fn queries_and_returning_writes_answer_rows_and_others_a_count() {
         assert!(returns_rows("SELECT 1"));
         assert!(returns_rows("WITH a AS (SELECT 1) SELECT * FROM a"));
-        assert!(returns_rows("INSERT INTO t (a) VALUES ($1::int8) RETURNING a"));
+        assert!(returns_rows(
+            "INSERT INTO t (a) VALUES ($1::int8) RETURNING a"
+        ));
         assert!(!returns_rows("UPDATE t SET a = 'RETURNING'"));
         assert!(!returns_rows("BEGIN"));
-        assert!(!returns_rows("CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"));
+        assert!(!returns_rows(
+            "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"
+        ));
     }
 
     #[test]

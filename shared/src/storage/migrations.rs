@@ -139,23 +139,33 @@ fn apply_once(sql: &dyn Sql, steps: &[Step]) -> Result<(), StorageError> {
 }
 
 /// The version table PostgreSQL keeps in place of `user_version`.
-const PG_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS omni_schema_version (version INTEGER NOT NULL)";
+const PG_VERSION_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS omni_schema_version (version INTEGER NOT NULL)";
 
 /// PostgreSQL: one read when current; otherwise every step inside one
 /// transaction under the migration lock, re-checked once the lock is held,
 /// so nodes starting together on an empty database make one schema.
 fn apply_postgres(sql: &dyn Sql, steps: &[Step]) -> Result<(), StorageError> {
     let current = sql
-        .execute("SELECT max(version) AS version FROM omni_schema_version", &[])
+        .execute(
+            "SELECT max(version) AS version FROM omni_schema_version",
+            &[],
+        )
         .ok()
-        .and_then(|rows| rows.first().and_then(|r| r.opt_integer("version").ok().flatten()));
+        .and_then(|rows| {
+            rows.first()
+                .and_then(|r| r.opt_integer("version").ok().flatten())
+        });
     if current.unwrap_or(0) >= latest_version(steps) {
         return Ok(());
     }
     super::in_transaction(sql, |tx| {
         tx.execute(dialect::MIGRATION_LOCK, &[])?;
         tx.execute(PG_VERSION_TABLE, &[])?;
-        let rows = tx.execute("SELECT max(version) AS version FROM omni_schema_version", &[])?;
+        let rows = tx.execute(
+            "SELECT max(version) AS version FROM omni_schema_version",
+            &[],
+        )?;
         let from = rows
             .first()
             .and_then(|r| r.opt_integer("version").ok().flatten())

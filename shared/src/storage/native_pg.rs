@@ -45,7 +45,8 @@ impl Sql for NativePg {
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
         let mut last = Rows::default();
         for translated in dialect::to_postgres(statement, params)? {
-            let bound: Vec<Box<dyn ToSql + Sync>> = translated.params.iter().map(to_param).collect();
+            let bound: Vec<Box<dyn ToSql + Sync>> =
+                translated.params.iter().map(to_param).collect();
             let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref()).collect();
             // The same row mark as on Spin (see `dialect::with_row_mark`),
             // so the native suite on PostgreSQL runs the statements Spin runs.
@@ -90,16 +91,38 @@ fn to_param(value: &SqlValue) -> Box<dyn ToSql + Sync> {
 fn from_pg_value(row: &postgres::Row, i: usize, ty: &Type) -> Result<SqlValue, StorageError> {
     let decode = |e: postgres::Error| StorageError::Decode(e.to_string());
     let value = match *ty {
-        Type::BOOL => row.try_get::<_, Option<bool>>(i).map_err(decode)?.map(|b| SqlValue::Integer(i64::from(b))),
-        Type::INT2 => row.try_get::<_, Option<i16>>(i).map_err(decode)?.map(|v| SqlValue::Integer(v.into())),
-        Type::INT4 => row.try_get::<_, Option<i32>>(i).map_err(decode)?.map(|v| SqlValue::Integer(v.into())),
-        Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(decode)?.map(SqlValue::Integer),
-        Type::FLOAT4 => row.try_get::<_, Option<f32>>(i).map_err(decode)?.map(|v| SqlValue::Real(v.into())),
-        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map_err(decode)?.map(SqlValue::Real),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
-            row.try_get::<_, Option<String>>(i).map_err(decode)?.map(SqlValue::Text)
-        }
-        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i).map_err(decode)?.map(SqlValue::Blob),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)
+            .map_err(decode)?
+            .map(|b| SqlValue::Integer(i64::from(b))),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)
+            .map_err(decode)?
+            .map(|v| SqlValue::Integer(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)
+            .map_err(decode)?
+            .map(|v| SqlValue::Integer(v.into())),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)
+            .map_err(decode)?
+            .map(SqlValue::Integer),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)
+            .map_err(decode)?
+            .map(|v| SqlValue::Real(v.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)
+            .map_err(decode)?
+            .map(SqlValue::Real),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => row
+            .try_get::<_, Option<String>>(i)
+            .map_err(decode)?
+            .map(SqlValue::Text),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(i)
+            .map_err(decode)?
+            .map(SqlValue::Blob),
         Type::VOID => None,
         ref other => {
             return Err(StorageError::Decode(format!(

@@ -58,7 +58,11 @@ impl Sql for SpinPg {
                 .map_err(|e| from_pg(e, &translated.text))?;
             let mut rows = Vec::with_capacity(set.rows.len());
             for row in set.rows {
-                rows.push(row.into_iter().map(from_db).collect::<Result<Vec<_>, _>>()?);
+                rows.push(
+                    row.into_iter()
+                        .map(from_db)
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
             }
             last = dialect::without_row_mark(Rows {
                 columns: set.columns.into_iter().map(|c| c.name).collect(),

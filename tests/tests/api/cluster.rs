@@ -5,7 +5,7 @@
 //! read directly afterwards.
 
 use blackbox_tests::cluster::{Cluster, Link};
-use blackbox_tests::{TestApp, customer, ops, token, unique};
+use blackbox_tests::{AppOptions, TestApp, customer, ops, store_device, token, unique};
 use serde_json::{Value, json};
 use std::sync::Barrier;
 
@@ -34,7 +34,10 @@ fn at_once(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("request thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("request thread"))
+            .collect()
     })
 }
 
@@ -71,7 +74,10 @@ fn three_nodes_starting_together_on_an_empty_database_make_one_schema() {
     // A fourth node joining later finds the schema made and changes nothing.
     let mut cluster = cluster;
     let fourth = cluster.add_node();
-    assert_eq!(fourth.get("/api/catalog/items/NO-SUCH-SKU", None).status, 404);
+    assert_eq!(
+        fourth.get("/api/catalog/items/NO-SUCH-SKU", None).status,
+        404
+    );
     assert_eq!(cluster.sql("SELECT count(*) FROM omni_schema_version"), "1");
 }
 
@@ -80,7 +86,11 @@ fn three_hundred_reservations_across_three_nodes_take_exactly_the_five_units_the
     let cluster = Cluster::start(3);
     seed(&cluster);
     // 6 on hand, 1 kept on display: 5 to promise.
-    feed(cluster.node(1), "WAW-02", json!([{"sku": "TEE-ORG-WHT-M", "on_hand": 6}]));
+    feed(
+        cluster.node(1),
+        "WAW-02",
+        json!([{"sku": "TEE-ORG-WHT-M", "on_hand": 6}]),
+    );
     let answers = at_once(&cluster, 300, |node, i| {
         node.post(
             "/api/reservations",
@@ -101,7 +111,10 @@ fn three_hundred_reservations_across_three_nodes_take_exactly_the_five_units_the
         ),
         "5 5"
     );
-    assert_eq!(cluster.sql("SELECT count(*) FROM reservation_requests"), "0");
+    assert_eq!(
+        cluster.sql("SELECT count(*) FROM reservation_requests"),
+        "0"
+    );
 }
 
 fn promotion(node: &TestApp, conditions: Value) -> String {
@@ -128,7 +141,8 @@ fn redeem(node: &TestApp, shopper: &str, key: &str, code: &str) -> blackbox_test
 }
 
 #[test]
-fn a_coupon_limit_of_ten_holds_under_two_hundred_redemptions_across_nodes_and_one_customer_gets_one() {
+fn a_coupon_limit_of_ten_holds_under_two_hundred_redemptions_across_nodes_and_one_customer_gets_one()
+ {
     let cluster = Cluster::start(3);
     seed(&cluster);
     let code = promotion(cluster.node(0), json!({"global_limit": 10}));
@@ -145,7 +159,9 @@ fn a_coupon_limit_of_ten_holds_under_two_hundred_redemptions_across_nodes_and_on
     // One customer, a per-customer limit of one, on every node at once.
     let once = promotion(cluster.node(1), json!({"per_customer_limit": 1}));
     let shopper = unique("C");
-    let answers = at_once(&cluster, 12, |node, _| redeem(node, &shopper, &unique("k"), &once));
+    let answers = at_once(&cluster, 12, |node, _| {
+        redeem(node, &shopper, &unique("k"), &once)
+    });
     assert_eq!(count(&answers, 201), 1, "{answers:?}");
     assert_eq!(count(&answers, 409), 11, "{answers:?}");
     assert_eq!(
@@ -168,29 +184,52 @@ fn eight_devices_on_three_nodes_adding_to_one_cart_lose_no_line_and_no_unit() {
     );
     assert_eq!(created.status, 201, "{}", created.text());
     let cart = created.json()["cart_id"].as_str().unwrap().to_owned();
-    let skus = ["TEE-ORG-BLK-M", "TEE-ORG-WHT-M", "TEE-ORG-WHT-L", "DRS-LIN-NAV-M"];
+    let skus = [
+        "TEE-ORG-BLK-M",
+        "TEE-ORG-WHT-M",
+        "TEE-ORG-WHT-L",
+        "DRS-LIN-NAV-M",
+    ];
     // Eight devices, three adds each: every device adds one unit of the
     // shared line and one unit of its own line (two devices per SKU).
     let answers = at_once(&cluster, 8 * 3, |node, i| {
         let device = i % 8;
-        let sku = if i / 8 == 0 { "TEE-ORG-BLK-M" } else { skus[device % 4] };
+        let sku = if i / 8 == 0 {
+            "TEE-ORG-BLK-M"
+        } else {
+            skus[device % 4]
+        };
         node.send(
             "POST",
             &format!("/api/carts/{cart}/lines"),
             Some(&shopper),
-            &[("x-channel", if device % 2 == 0 { "app" } else { "web" }), ("prefer", "return=minimal")],
+            &[
+                ("x-channel", if device % 2 == 0 { "app" } else { "web" }),
+                ("prefer", "return=minimal"),
+            ],
             Some(json!({"sku": sku, "quantity": 1}).to_string().as_bytes()),
         )
     });
     assert_eq!(count(&answers, 204), 24, "{answers:?}");
-    let read = cluster.node(2).send("GET", &format!("/api/carts/{cart}"), Some(&shopper), &[("x-channel", "app")], None);
+    let read = cluster.node(2).send(
+        "GET",
+        &format!("/api/carts/{cart}"),
+        Some(&shopper),
+        &[("x-channel", "app")],
+        None,
+    );
     assert_eq!(read.status, 200, "{}", read.text());
     let body = read.json();
     let mut lines: Vec<(String, u64)> = body["lines"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["sku"].as_str().unwrap().to_owned(), l["quantity"].as_u64().unwrap()))
+        .map(|l| {
+            (
+                l["sku"].as_str().unwrap().to_owned(),
+                l["quantity"].as_u64().unwrap(),
+            )
+        })
         .collect();
     lines.sort();
     // Shared line: 8 + its 4 own adds (devices 0 and 4); others: 4 each.
@@ -212,7 +251,11 @@ fn eight_devices_on_three_nodes_adding_to_one_cart_lose_no_line_and_no_unit() {
             &format!("/api/carts/{cart}/lines"),
             Some(&shopper),
             &[("x-channel", "app"), ("if-match", "\"v3\"")],
-            Some(json!({"sku": "TEE-ORG-BLK-M", "quantity": 1}).to_string().as_bytes()),
+            Some(
+                json!({"sku": "TEE-ORG-BLK-M", "quantity": 1})
+                    .to_string()
+                    .as_bytes(),
+            ),
         );
         assert_eq!(stale.status, 412, "{}", stale.text());
     }
@@ -226,10 +269,15 @@ fn eight_devices_on_three_nodes_adding_to_one_cart_lose_no_line_and_no_unit() {
 fn one_idempotency_key_sent_to_two_nodes_at_once_has_one_effect() {
     let cluster = Cluster::start(3);
     seed(&cluster);
-    feed(cluster.node(0), "WAW-02", json!([{"sku": "TEE-ORG-BLK-M", "on_hand": 50}]));
+    feed(
+        cluster.node(0),
+        "WAW-02",
+        json!([{"sku": "TEE-ORG-BLK-M", "on_hand": 50}]),
+    );
     let shopper = token(&customer("C-IDEM-1"));
     let key = unique("k");
-    let body = json!({"store_id": "WAW-02", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 2}]}).to_string();
+    let body = json!({"store_id": "WAW-02", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 2}]})
+        .to_string();
     let answers = at_once(&cluster, 2, |node, _| {
         node.send(
             "POST",
@@ -239,12 +287,19 @@ fn one_idempotency_key_sent_to_two_nodes_at_once_has_one_effect() {
             Some(body.as_bytes()),
         )
     });
-    assert_eq!(count(&answers, 201), 2, "the second answer replays the first: {answers:?}");
+    assert_eq!(
+        count(&answers, 201),
+        2,
+        "the second answer replays the first: {answers:?}"
+    );
     assert_eq!(
         answers[0].1["reservation_id"], answers[1].1["reservation_id"],
         "{answers:?}"
     );
-    assert_eq!(cluster.sql("SELECT count(*) FROM reservations WHERE customer = 'C-IDEM-1'"), "1");
+    assert_eq!(
+        cluster.sql("SELECT count(*) FROM reservations WHERE customer = 'C-IDEM-1'"),
+        "1"
+    );
     assert_eq!(
         cluster.sql("SELECT reserved FROM stock WHERE store = 'WAW-02' AND sku = 'TEE-ORG-BLK-M'"),
         "2"
@@ -255,7 +310,11 @@ fn one_idempotency_key_sent_to_two_nodes_at_once_has_one_effect() {
 fn a_node_killed_in_the_middle_of_its_writes_leaves_no_partial_row_and_no_lock() {
     let cluster = Cluster::start(3);
     seed(&cluster);
-    feed(cluster.node(0), "WAW-02", json!([{"sku": "TEE-ORG-BLK-M", "on_hand": 500}]));
+    feed(
+        cluster.node(0),
+        "WAW-02",
+        json!([{"sku": "TEE-ORG-BLK-M", "on_hand": 500}]),
+    );
     // Node 0 takes a burst of reservations and dies under it (SIGKILL).
     std::thread::scope(|scope| {
         for i in 0..60 {
@@ -313,7 +372,10 @@ fn a_node_killed_in_the_middle_of_its_writes_leaves_no_partial_row_and_no_lock()
 #[test]
 fn over_a_slow_link_that_breaks_no_unit_is_oversold_and_no_reservation_is_partial() {
     // 30 ms per round trip, and every connection cut after about 1.5 s.
-    let link = Link { delay_ms: 30, reset_every_ms: Some(1_500) };
+    let link = Link {
+        delay_ms: 30,
+        reset_every_ms: Some(1_500),
+    };
     let mut cluster = Cluster::start_with(3, Some(link));
     // The schema and the demo data are made through a fourth node with a
     // direct link: a migration (a hundred DDL statements in one
@@ -321,7 +383,11 @@ fn over_a_slow_link_that_breaks_no_unit_is_oversold_and_no_reservation_is_partia
     // not what this test is about.
     let direct = cluster.add_node();
     direct.seed_demo();
-    feed(direct, "WAW-02", json!([{"sku": "TEE-ORG-WHT-M", "on_hand": 6}]));
+    feed(
+        direct,
+        "WAW-02",
+        json!([{"sku": "TEE-ORG-WHT-M", "on_hand": 6}]),
+    );
 
     // Waves of 60 for six seconds, so that links are cut under load.
     let slow = &cluster.nodes[..3];
@@ -355,7 +421,10 @@ fn over_a_slow_link_that_breaks_no_unit_is_oversold_and_no_reservation_is_partia
         .sql("SELECT reserved FROM stock WHERE store = 'WAW-02' AND sku = 'TEE-ORG-WHT-M'")
         .parse()
         .unwrap();
-    assert!(reserved as usize >= granted && reserved <= 5, "reserved {reserved}, granted {granted}");
+    assert!(
+        reserved as usize >= granted && reserved <= 5,
+        "reserved {reserved}, granted {granted}"
+    );
     assert_eq!(
         cluster.sql(
             "SELECT count(*) || ' ' || COALESCE(sum(quantity), 0) FROM reservation_lines
@@ -366,5 +435,164 @@ fn over_a_slow_link_that_breaks_no_unit_is_oversold_and_no_reservation_is_partia
     assert_eq!(
         cluster.sql("SELECT count(*) FROM reservations WHERE store = 'WAW-02'"),
         reserved.to_string()
+    );
+}
+
+/// The retailer's gateway: records each webhook call's `webhook-id` and
+/// answers 204 after `pause`, slow enough that a sweep is mid-flight when
+/// its node dies.
+fn gateway(pause: std::time::Duration) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = std::sync::Arc::clone(&calls);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let calls = std::sync::Arc::clone(&recorded);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut id, mut length, mut line) = (None, 0usize, String::new());
+                let _ = reader.read_line(&mut line);
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.trim_end().split_once(':') {
+                        match name.trim().to_ascii_lowercase().as_str() {
+                            "webhook-id" => id = Some(value.trim().to_owned()),
+                            "content-length" => length = value.trim().parse().unwrap_or(0),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                std::thread::sleep(pause);
+                let mut stream = stream;
+                if stream
+                    .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                    .is_ok()
+                {
+                    calls.lock().unwrap().extend(id);
+                }
+            });
+        }
+    });
+    (origin, calls)
+}
+
+#[test]
+fn two_nodes_sweeping_the_outbox_at_once_one_killed_deliver_every_notice() {
+    let (origin, calls) = gateway(std::time::Duration::from_millis(150));
+    let secret = "cluster-webhook-secret-of-at-least-32-bytes";
+    let extra = AppOptions {
+        env: vec![
+            (
+                "SPIN_VARIABLE_NOTIFICATION_GATEWAY_ORIGIN".into(),
+                origin.clone(),
+            ),
+            (
+                "SPIN_VARIABLE_NOTIFICATION_WEBHOOK_URL".into(),
+                format!("{origin}/notices"),
+            ),
+            (
+                "SPIN_VARIABLE_NOTIFICATION_WEBHOOK_SECRET".into(),
+                secret.into(),
+            ),
+        ],
+        // The sweeps run when the test says, on both nodes at once.
+        extra_args: vec!["--no-schedule".into()],
+        test_clock: true,
+        ..AppOptions::default()
+    };
+    let cluster = Cluster::start_configured(2, None, extra);
+    seed(&cluster);
+    feed(
+        cluster.node(0),
+        "WAW-01",
+        json!([{"sku": "TEE-ORG-BLK-M", "on_hand": 200}]),
+    );
+    let till = token(&store_device("WAW-01"));
+    for i in 0..12 {
+        let node = cluster.node(i);
+        let shopper = token(&customer(&format!("C-OUTBOX-{i}")));
+        let held = node.post(
+            "/api/reservations",
+            Some(&shopper),
+            &json!({"store_id": "WAW-01", "lines": [{"sku": "TEE-ORG-BLK-M", "quantity": 1}]}),
+        );
+        assert_eq!(held.status, 201, "{}", held.text());
+        let placed = node.post(
+            "/api/orders",
+            Some(&shopper),
+            &json!({"fulfilment": "click_and_collect", "reservation_id": held.json()["reservation_id"],
+                    "locale": "en", "channel": "app"}),
+        );
+        assert_eq!(placed.status, 201, "{}", placed.text());
+        let order = placed.json()["order_id"].as_str().unwrap().to_owned();
+        for status in ["accepted", "picking", "ready_for_pickup"] {
+            let moved = node.post(
+                &format!("/api/orders/{order}/transitions"),
+                Some(&till),
+                &json!({"status": status}),
+            );
+            assert_eq!(moved.status, 200, "{status}: {}", moved.text());
+        }
+    }
+    let expected: std::collections::BTreeSet<String> = cluster
+        .sql("SELECT id FROM notification_outbox WHERE channel = 'webhook' ORDER BY id")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        expected.len() >= 12,
+        "a webhook notice per order at least: {expected:?}"
+    );
+
+    // Both nodes sweep at once; node 0 dies in the middle of its calls.
+    let ops_token = token(&ops());
+    std::thread::scope(|scope| {
+        for node in &cluster.nodes {
+            let ops_token = &ops_token;
+            scope.spawn(move || {
+                let _ = node.try_send("POST", "/api/orders/sweep", Some(ops_token), &[], None);
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        cluster.nodes[0].kill_now();
+    });
+    // What node 0 had claimed waits out its lease (60 s), then node 1 sends it.
+    cluster.nodes[1].set_clock(chrono::Utc::now() + chrono::Duration::seconds(120));
+    for _ in 0..10 {
+        let pending = cluster.sql("SELECT count(*) FROM notification_outbox WHERE channel = 'webhook' AND state = 'pending'");
+        if pending == "0" {
+            break;
+        }
+        let swept = cluster.nodes[1].post("/api/orders/sweep", Some(&ops_token), &json!({}));
+        assert!(matches!(swept.status, 200 | 204), "{}", swept.text());
+    }
+    assert_eq!(
+        cluster.sql("SELECT count(*) FROM notification_outbox WHERE channel = 'webhook' AND state <> 'delivered'"),
+        "0",
+        "every webhook notice delivered"
+    );
+    let calls = calls.lock().unwrap().clone();
+    let received: std::collections::BTreeSet<String> = calls.iter().cloned().collect();
+    assert_eq!(
+        received, expected,
+        "the gateway recorded every notice (deduplicated by webhook-id)"
+    );
+    let repeats = calls.len() - received.len();
+    eprintln!(
+        "outbox across two nodes: {} notices, {} calls ({repeats} repeated after the kill)",
+        received.len(),
+        calls.len()
+    );
+    assert!(
+        repeats <= 8,
+        "only calls cut by the kill are repeated: {repeats}"
     );
 }

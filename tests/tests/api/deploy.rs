@@ -305,7 +305,8 @@ fn the_spinkube_manifests_validate_against_the_spinapp_crd() {
         }
     }
     assert!(
-        apps.iter().any(|(_, app)| app["spec"]["replicas"].as_u64() > Some(1)),
+        apps.iter()
+            .any(|(_, app)| app["spec"]["replicas"].as_u64() > Some(1)),
         "infra/k8s ships a replicated SpinApp"
     );
     let (_, app) = &apps[0];
