@@ -15,14 +15,19 @@ else
 fi
 
 # The components' native suite and the whole black-box suite again on
-# PostgreSQL (issue 16): one throwaway server on loopback, a schema per
-# native test and a database per app. The multi-node tier (cluster::) ran in
+# PostgreSQL + Redis (issue 16): one throwaway PostgreSQL and one Redis on
+# loopback, a schema per native test and a database per app, the key-value
+# store of every app on the Redis. The multi-node tier (cluster::) ran in
 # the pass above; it starts PostgreSQL and Redis itself.
-echo "== the component suite and the black-box suite on PostgreSQL (edge host)"
+echo "== the component suite and the black-box suite on PostgreSQL + Redis (edge host)"
 pg_root="$(mktemp -d)"
 chmod 755 "$pg_root"
-trap 'infra/local-postgres.sh stop "$pg_root/pg"; rm -rf "$pg_root"' EXIT
+redis_port="$((20000 + RANDOM % 20000))"
+trap 'infra/local-postgres.sh stop "$pg_root/pg"; redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$pg_root"' EXIT
 pg_url="$(infra/local-postgres.sh start "$pg_root/pg" "$((20000 + RANDOM % 20000))")"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --dir "$pg_root" --logfile "$pg_root/redis.log" >/dev/null
+export OMNI_SUITE_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 if cargo nextest --version >/dev/null 2>&1; then
     OMNI_TEST_DATABASE_URL="$pg_url" cargo nextest run --cargo-profile host --no-fail-fast \
         -p catalog -p cart-sync -p coupons -p availability -p pickups -p returns -p kiosk -p insights
@@ -33,6 +38,7 @@ else
         -p catalog -p cart-sync -p coupons -p availability -p pickups -p returns -p kiosk -p insights
     OMNI_SUITE_POSTGRES_URL="$pg_url" cargo test --profile host -p blackbox-tests --no-fail-fast
 fi
+unset OMNI_SUITE_REDIS_URL
 
 # The same black-box suite again under the runtime users deploy on: the real
 # Spin CLI (the kit's, unpacked by infra/spin-cli.sh, or $SPIN_BIN). Each test

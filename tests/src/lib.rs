@@ -246,6 +246,32 @@ fn test_variables() -> [(&'static str, &'static str); 5] {
 /// PostgreSQL pass.
 pub const SUITE_POSTGRES_ENV: &str = "OMNI_SUITE_POSTGRES_URL";
 
+/// The Redis server the black-box suite keeps the key-value store on
+/// when set (a `redis://` URL); `infra/test-all.sh` sets it with
+/// [`SUITE_POSTGRES_ENV`], so that pass runs on PostgreSQL + Redis.
+pub const SUITE_REDIS_ENV: &str = "OMNI_SUITE_REDIS_URL";
+
+/// The runtime config an app starts with: its own when the test names one,
+/// else one keeping the key-value store on the suite's Redis, if any.
+fn suite_runtime_config(options: &AppOptions) -> Result<Option<PathBuf>, String> {
+    if let Some(own) = &options.runtime_config {
+        return Ok(Some(own.clone()));
+    }
+    match std::env::var(SUITE_REDIS_ENV) {
+        Ok(url) if !url.is_empty() => {
+            let path =
+                std::env::temp_dir().join(format!("omni-suite-redis-{}.toml", std::process::id()));
+            std::fs::write(
+                &path,
+                format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+            )
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            Ok(Some(path))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The variables that point a new app at its database on the suite's
 /// PostgreSQL server; none when the suite runs on SQLite. An app started
 /// on a state directory it names (a restart after a kill) finds the
@@ -305,12 +331,12 @@ fn spawn_edge_host(options: AppOptions) -> Result<TestApp, String> {
         .arg("--cache-dir")
         .arg(workspace_root().join("target/edge-host-cache"))
         .args(&options.extra_args)
-        .args(
-            options
-                .runtime_config
-                .iter()
-                .flat_map(|p| [std::ffi::OsStr::new("--runtime-config-file"), p.as_os_str()]),
-        )
+        .args(suite_runtime_config(&options)?.iter().flat_map(|p| {
+            [
+                std::ffi::OsString::from("--runtime-config-file"),
+                p.clone().into_os_string(),
+            ]
+        }))
         .envs(test_variables())
         .envs(suite_database(options.state_dir.as_deref())?)
         .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -381,12 +407,12 @@ fn spawn_spin(options: AppOptions) -> Result<TestApp, String> {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--state-dir")
             .arg(&state_dir)
-            .args(
-                options
-                    .runtime_config
-                    .iter()
-                    .flat_map(|p| [std::ffi::OsStr::new("--runtime-config-file"), p.as_os_str()]),
-            )
+            .args(suite_runtime_config(&options)?.iter().flat_map(|p| {
+                [
+                    std::ffi::OsString::from("--runtime-config-file"),
+                    p.clone().into_os_string(),
+                ]
+            }))
             .envs(test_variables())
             .envs(suite_database(options.state_dir.as_deref())?)
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

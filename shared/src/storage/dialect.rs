@@ -90,11 +90,22 @@ pub fn classify_postgres(message: &str, statement: &str) -> StorageError {
     let message = format!("{message} (in `{statement}`)");
     if lower.contains("violates") || lower.contains("constraint") {
         StorageError::Constraint(message)
-    } else if lower.contains("deadlock")
-        || lower.contains("could not serialize")
-        || lower.contains("connection")
-        || lower.contains("broken pipe")
-        || lower.contains("timed out")
+    } else if [
+        "deadlock",
+        "could not serialize",
+        "connection",
+        "connect",
+        // tokio-postgres's own words, as Spin passes them on (`{e:?}`):
+        // `Error { kind: Closed, .. }`, `kind: Io`.
+        "kind: closed",
+        "kind: io",
+        "closed",
+        "broken pipe",
+        "reset by peer",
+        "timed out",
+    ]
+    .iter()
+    .any(|words| lower.contains(words))
     {
         StorageError::Busy
     } else {
@@ -702,6 +713,34 @@ mod tests {
             without_row_mark(two).rows,
             vec![vec![SqlValue::Null], vec![SqlValue::Integer(7)]]
         );
+    }
+
+    #[test]
+    fn a_lost_connection_is_busy_in_either_hosts_words_and_a_refusal_a_constraint() {
+        for message in [
+            "Error { kind: Closed, cause: None }",
+            "Error { kind: Io, cause: Some(Os { code: 104, kind: ConnectionReset }) }",
+            "connection closed",
+            "error connecting to server: Connection refused",
+            "40P01: deadlock detected",
+        ] {
+            assert_eq!(
+                classify_postgres(message, "SELECT 1"),
+                StorageError::Busy,
+                "{message}"
+            );
+        }
+        assert!(matches!(
+            classify_postgres(
+                "23505: duplicate key value violates unique constraint \"k\"",
+                "INSERT"
+            ),
+            StorageError::Constraint(_)
+        ));
+        assert!(matches!(
+            classify_postgres("42P01: relation \"t\" does not exist", "SELECT"),
+            StorageError::Other(_)
+        ));
     }
 
     #[test]
