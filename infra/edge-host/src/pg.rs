@@ -165,6 +165,22 @@ fn target(address: &str) -> Result<(tokio_postgres::Config, String, u16), Error>
 
 impl postgres::Host for HostState {}
 
+impl HostState {
+    /// The client a guest's handle owns (`None` cannot happen while the
+    /// handle lives; see [`closed`]).
+    fn pg_client(
+        &mut self,
+        connection: &Resource<PgConnection>,
+    ) -> wasmtime::Result<Option<&Client>> {
+        Ok(self
+            .table()
+            .get(connection)?
+            .client
+            .as_ref()
+            .map(|p| &p.client))
+    }
+}
+
 impl postgres::HostConnection for HostState {
     async fn open(
         &mut self,
@@ -215,13 +231,7 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, Error>> {
-        let Some(client) = self
-            .table()
-            .get(&connection)?
-            .client
-            .as_ref()
-            .map(|p| &p.client)
-        else {
+        let Some(client) = self.pg_client(&connection)? else {
             return Ok(Err(closed()));
         };
         let params: Vec<Param> = params.into_iter().map(Param).collect();
@@ -262,13 +272,7 @@ impl postgres::HostConnection for HostState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
-        let Some(client) = self
-            .table()
-            .get(&connection)?
-            .client
-            .as_ref()
-            .map(|p| &p.client)
-        else {
+        let Some(client) = self.pg_client(&connection)? else {
             return Ok(Err(closed()));
         };
         let params: Vec<Param> = params.into_iter().map(Param).collect();

@@ -49,15 +49,28 @@ pub enum Dialect {
 /// The advisory lock every write transaction takes on PostgreSQL: one per
 /// schema, so two apps in two schemas of one database do not wait on each
 /// other.
+///
+/// The same statement bounds how long the transaction may sit idle
+/// ([`IDLE_LIMIT_MS`], `SET LOCAL` through `set_config(..., true)`):
+/// Spin pools a client whose guest trapped or returned mid-transaction
+/// with the transaction still open (DEPLOY.md section 9), which would keep
+/// this lock, and with it every writer on every node, waiting until that
+/// client happened to be reused. With the limit PostgreSQL ends such a
+/// session, and releases the lock, after 10 s, at no extra round trip.
 /// (Selected from, not called: the lock answers `void`, a type Spin's
 /// PostgreSQL interface cannot carry.)
-pub const WRITE_LOCK: &str =
-    "SELECT true AS locked FROM pg_advisory_xact_lock(hashtext('omni-edge:' || current_schema()))";
+pub const WRITE_LOCK: &str = "SELECT set_config('idle_in_transaction_session_timeout', '10000', true) AS idle_limit \
+     FROM pg_advisory_xact_lock(hashtext('omni-edge:' || current_schema()))";
+
+/// The idle time [`WRITE_LOCK`] and [`MIGRATION_LOCK`] allow a transaction
+/// between two statements; a request never pauses that long inside one.
+pub const IDLE_LIMIT_MS: u64 = 10_000;
 
 /// The advisory lock migrations take, apart from [`WRITE_LOCK`] so that a
 /// node migrating does not look like a writer to anyone but another
-/// migrating node.
-pub const MIGRATION_LOCK: &str = "SELECT true AS locked FROM pg_advisory_xact_lock(hashtext('omni-edge-schema:' || current_schema()))";
+/// migrating node; bounded the same way.
+pub const MIGRATION_LOCK: &str = "SELECT set_config('idle_in_transaction_session_timeout', '10000', true) AS idle_limit \
+     FROM pg_advisory_xact_lock(hashtext('omni-edge-schema:' || current_schema()))";
 
 /// What PostgreSQL needs before the app's first step: the `omni_sum`
 /// aggregate [`to_postgres`] renames `sum` to (see the module notes).
@@ -93,13 +106,11 @@ pub fn classify_postgres(message: &str, statement: &str) -> StorageError {
     } else if [
         "deadlock",
         "could not serialize",
-        "connection",
+        // A lost link, in tokio-postgres's words and in Spin's `{e:?}` of
+        // them (`Error { kind: Closed, .. }`, `kind: Io`).
         "connect",
-        // tokio-postgres's own words, as Spin passes them on (`{e:?}`):
-        // `Error { kind: Closed, .. }`, `kind: Io`.
-        "kind: closed",
-        "kind: io",
         "closed",
+        "kind: io",
         "broken pipe",
         "reset by peer",
         "timed out",
@@ -627,6 +638,13 @@ mod tests {
     #[test]
     fn a_missing_parameter_is_an_error() {
         assert!(to_postgres("SELECT ?2", &[SqlValue::Integer(1)]).is_err());
+    }
+
+    #[test]
+    fn the_locks_bound_idle_time_to_the_documented_limit() {
+        for lock in [WRITE_LOCK, MIGRATION_LOCK] {
+            assert!(lock.contains(&format!("'{IDLE_LIMIT_MS}', true")), "{lock}");
+        }
     }
 
     #[test]

@@ -596,3 +596,30 @@ fn two_nodes_sweeping_the_outbox_at_once_one_killed_deliver_every_notice() {
         "only calls cut by the kill are repeated: {repeats}"
     );
 }
+
+#[test]
+fn a_write_transaction_left_open_frees_the_write_lock_within_its_idle_limit() {
+    use omni_shared::storage::Sql;
+    use omni_shared::storage::dialect::IDLE_LIMIT_MS;
+    use omni_shared::storage::native_pg::NativePg;
+    let postgres = blackbox_tests::postgres::Postgres::start();
+    let url = postgres.create_database();
+    // A client holding the write lock and then silent, as Spin pools one
+    // whose guest trapped mid-transaction (DEPLOY.md section 9).
+    let abandoned = NativePg::connect(&url, None).unwrap();
+    abandoned.execute("BEGIN IMMEDIATE", &[]).unwrap();
+    let started = std::time::Instant::now();
+    let writer = NativePg::connect(&url, None).unwrap();
+    writer.execute("BEGIN IMMEDIATE", &[]).unwrap();
+    let waited = started.elapsed();
+    writer.execute("COMMIT", &[]).unwrap();
+    let limit = std::time::Duration::from_millis(IDLE_LIMIT_MS);
+    assert!(
+        waited >= limit - std::time::Duration::from_secs(1) && waited < limit * 2,
+        "the next writer waited {waited:?}, the limit is {limit:?}"
+    );
+    assert!(
+        abandoned.execute("SELECT 1", &[]).is_err(),
+        "PostgreSQL ended the idle session"
+    );
+}
