@@ -32,7 +32,7 @@ pub fn expire(ctx: &Ctx<'_>) -> Result<Response, Problem> {
             "abandoned": report.abandoned,
             "coupon_holds_released": report.coupon_holds_released,
             "more": report.more,
-            "cutoff": expiry::cutoff(&policy, ctx.now()),
+            "cutoff": omni_shared::clock::wire(expiry::cutoff(&policy, ctx.now())),
             "expiry_days": policy.expiry_days(),
         }),
     ))
